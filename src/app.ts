@@ -1,0 +1,65 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { Container } from './container.ts';
+import type { AppInstance } from './http/app-types.ts';
+import { registerAuth } from './http/auth.ts';
+import { registerErrorHandling } from './http/error-handler.ts';
+import { registerJsonBodyParser } from './http/json-body.ts';
+import { registerRequestLogging } from './http/logging.ts';
+import { registerHttpMetrics } from './http/metrics.ts';
+import { registerOpenApi } from './http/openapi.ts';
+import { registerOperationsRoutes } from './http/operations-routes.ts';
+import { generateRequestId, registerRequestId } from './http/request-id.ts';
+import { ErrorResponse } from './http/schemas.ts';
+import { validationSchemaController } from './http/validation.ts';
+import { registerApiKeyRoutes } from './modules/api-keys/api-keys-routes.ts';
+import { registerAuditLogRoutes } from './modules/audit-log/audit-log-routes.ts';
+import { registerOrgRoutes } from './modules/orgs/orgs-routes.ts';
+import { registerProjectRoutes } from './modules/projects/projects-routes.ts';
+import { registerRequestLog } from './modules/request-log/request-log-hook.ts';
+import { registerWebhookRoutes } from './modules/webhooks/webhooks-routes.ts';
+
+/** Default limit on request bodies; the SDK ingest route sets its own. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export type AppDeps = { config: Config; container: Container; logger: Logger };
+
+/** Builds the HTTP application (tests build it too, and drive it with inject() or a real listener). */
+export async function buildApp({ config, container, logger }: AppDeps): Promise<AppInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Fastify's own per-request lines would log the raw URL; ours (http/logging.ts) log the route pattern.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    genReqId: generateRequestId,
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
+    return503OnClosing: true,
+    schemaController: validationSchemaController(),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(ErrorResponse);
+  registerErrorHandling(app);
+  registerJsonBodyParser(app);
+  registerRequestId(app);
+  registerAuth(app, {
+    authenticator: container.authenticator,
+    adminToken: config.adminToken,
+    rateLimiter: container.rateLimiter,
+  });
+  registerRequestLogging(app);
+  registerHttpMetrics(app, container.metrics);
+  registerRequestLog(app, container.requestLog);
+  await registerOpenApi(app);
+
+  registerOperationsRoutes(app, { dbs: container.dbs, metrics: container.metrics });
+  registerOrgRoutes(app, { orgs: container.orgs });
+  registerProjectRoutes(app, { projects: container.projects, tenant: container.tenant });
+  registerApiKeyRoutes(app, { apiKeys: container.apiKeys, tenant: container.tenant });
+  registerWebhookRoutes(app, { webhooks: container.webhooks, tenant: container.tenant });
+  registerAuditLogRoutes(app, { auditLog: container.auditLog, tenant: container.tenant });
+
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,19 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import { type Container, createContainer } from '../container.ts';
+import { openPlatformDatabase, type PlatformDatabase } from '../db/open-platform-database.ts';
+import { loadEnvelope } from '../lib/encryption-key.ts';
+
+/** What every command needs: the migrated database, the envelope key and the wired services. */
+export type Runtime = { db: PlatformDatabase; container: Container };
+
+export async function openRuntime(config: Config, logger: Logger): Promise<Runtime> {
+  const db = await openPlatformDatabase(config, (msg) => logger.info(msg));
+  try {
+    const envelope = await loadEnvelope(config, (msg) => logger.warn(msg));
+    return { db, container: createContainer({ config, dbs: db, envelope }) };
+  } catch (error) {
+    await db.shutdown();
+    throw error;
+  }
+}

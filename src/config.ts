@@ -1,0 +1,93 @@
+import path from 'node:path';
+import { type Static, Type } from 'typebox';
+import { Value } from 'typebox/value';
+
+/**
+ * The one place that reads `process.env`. Parsed once at boot and frozen; everything else receives the
+ * resulting object, so tests build their own config instead of mutating the environment.
+ */
+const Env = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  HOST: Type.String({ default: '0.0.0.0' }),
+  LAYERS_DATA_DIR: Type.String({ default: './.layers' }),
+  DATABASE_URL: Type.Optional(Type.String({ minLength: 1 })),
+  DATABASE_APP_URL: Type.Optional(Type.String({ minLength: 1 })),
+  LAYERS_ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 24 })),
+  LAYERS_ENCRYPTION_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  LAYERS_REGION: Type.String({ default: 'us', pattern: '^[a-z]{2}$' }),
+  GEOIP_DB: Type.Optional(Type.String({ minLength: 1 })),
+  TRUST_PROXY: Type.String({ default: '' }),
+  LAYERS_ALLOW_PRIVATE_WEBHOOKS: Type.Boolean({ default: false }),
+  LAYERS_ENV: Type.Union([Type.Literal('development'), Type.Literal('production')], {
+    default: 'development',
+  }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  LAYERS_RATE_LIMIT_SECRET_PER_S: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100 }),
+  LAYERS_RATE_LIMIT_PUBLISHABLE_PER_S: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
+  LAYERS_ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {
+    default: 'all',
+  }),
+});
+
+export type Config = Readonly<{
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databaseAppUrl: string | undefined;
+  adminToken: string | undefined;
+  encryptionKey: string | undefined;
+  region: string;
+  geoipDb: string | undefined;
+  trustProxy: string[];
+  allowPrivateWebhooks: boolean;
+  env: 'development' | 'production';
+  logLevel: string;
+  rateLimits: Readonly<{ secretPerSecond: number; publishablePerSecond: number }>;
+  role: 'all' | 'api' | 'worker';
+}>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(Env.properties)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const withDefaults = Value.Default(Env, raw);
+  const converted = Value.Convert(Env, withDefaults);
+  if (!Value.Check(Env, converted)) {
+    const problems = [...Value.Errors(Env, converted)].map((e) => `${e.instancePath.slice(1)}: ${e.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return fromEnv(converted);
+}
+
+function fromEnv(e: Static<typeof Env>): Config {
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.LAYERS_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    databaseAppUrl: e.DATABASE_APP_URL,
+    adminToken: e.LAYERS_ADMIN_TOKEN,
+    encryptionKey: e.LAYERS_ENCRYPTION_KEY,
+    region: e.LAYERS_REGION,
+    geoipDb: e.GEOIP_DB,
+    trustProxy: e.TRUST_PROXY.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    allowPrivateWebhooks: e.LAYERS_ALLOW_PRIVATE_WEBHOOKS,
+    env: e.LAYERS_ENV,
+    logLevel: e.LOG_LEVEL,
+    rateLimits: Object.freeze({
+      secretPerSecond: e.LAYERS_RATE_LIMIT_SECRET_PER_S,
+      publishablePerSecond: e.LAYERS_RATE_LIMIT_PUBLISHABLE_PER_S,
+    }),
+    role: e.LAYERS_ROLE,
+  });
+}

@@ -1,0 +1,88 @@
+import type { Config } from './config.ts';
+import type { Databases } from './db/database.ts';
+import { createIdempotencyDal } from './http/idempotency-dal.ts';
+import { createMetrics } from './http/metrics.ts';
+import { createRateLimiter } from './http/rate-limit.ts';
+import { createTenantHandlers } from './http/tenant-handlers.ts';
+import { type Clock, systemClock } from './lib/clock.ts';
+import type { Envelope } from './lib/envelope-crypto.ts';
+import { createApiKeyAuthenticator } from './modules/api-keys/api-key-authenticator.ts';
+import { createApiKeysDal } from './modules/api-keys/api-keys-dal.ts';
+import { createApiKeysService } from './modules/api-keys/api-keys-service.ts';
+import { createAuditLogDal } from './modules/audit-log/audit-log-dal.ts';
+import { createAuditLogService } from './modules/audit-log/audit-log-service.ts';
+import { createOrgsDal } from './modules/orgs/orgs-dal.ts';
+import { createOrgsService } from './modules/orgs/orgs-service.ts';
+import { createProjectsDal } from './modules/projects/projects-dal.ts';
+import { createProjectsService } from './modules/projects/projects-service.ts';
+import { createRequestLogWriter } from './modules/request-log/request-log-writer.ts';
+import { createWebhooksDal } from './modules/webhooks/webhooks-dal.ts';
+import { createWebhooksService } from './modules/webhooks/webhooks-service.ts';
+import { defaultRetentionMs } from './privacy/data-classes.ts';
+
+export type ContainerDeps = { config: Config; dbs: Databases; envelope: Envelope; clock?: Clock };
+
+/** Wires DALs → services → the pieces routes need, by hand: one place to see what depends on what. */
+export function createContainer({ config, dbs, envelope, clock = systemClock }: ContainerDeps) {
+  const metrics = createMetrics();
+  const authenticator = createApiKeyAuthenticator({ db: dbs.app, now: () => clock.now().getTime() });
+  const rateLimiter = createRateLimiter(config.rateLimits, () => clock.now().getTime());
+  const requestLog = createRequestLogWriter({ db: dbs.system, metrics });
+  const tenant = createTenantHandlers({
+    db: dbs.app,
+    clock,
+    idempotencyDal: createIdempotencyDal(),
+    replayWindowMs: defaultRetentionMs('idempotency_cache'),
+  });
+
+  const auditLog = createAuditLogService({ auditLogDal: createAuditLogDal() });
+  const projects = createProjectsService({
+    projectsDal: createProjectsDal(),
+    auditLog,
+    deletionGraceMs: () => defaultRetentionMs('generated_media'),
+  });
+  const apiKeysDal = createApiKeysDal();
+  const apiKeys = createApiKeysService({ apiKeysDal, projects, auditLog, authenticator });
+  const webhooks = createWebhooksService({
+    webhooksDal: createWebhooksDal(),
+    auditLog,
+    envelope,
+    requireHttps: config.env === 'production' && !config.allowPrivateWebhooks,
+  });
+  const orgs = createOrgsService({
+    systemDb: dbs.system,
+    orgsDal: createOrgsDal(),
+    apiKeysDal,
+    auditLog,
+    authenticator,
+    clock,
+  });
+
+  return {
+    config,
+    dbs,
+    clock,
+    envelope,
+    metrics,
+    authenticator,
+    rateLimiter,
+    requestLog,
+    tenant,
+    auditLog,
+    projects,
+    apiKeys,
+    webhooks,
+    orgs,
+    /** Starts the background parts of the request path (revocation polling, batched writes). */
+    start() {
+      authenticator.start();
+      requestLog.start();
+    },
+    /** Flushes what is buffered: request-log rows and last-used times. */
+    async stop() {
+      await Promise.allSettled([requestLog.stop(), authenticator.stop()]);
+    },
+  };
+}
+
+export type Container = ReturnType<typeof createContainer>;

@@ -1,0 +1,87 @@
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../lib/errors.ts';
+import { safeEqual } from '../lib/hashing.ts';
+import type { ApiKeyAuthenticator } from '../modules/api-keys/api-key-authenticator.ts';
+import { parseApiKey } from '../modules/api-keys/api-key-format.ts';
+import type { AppInstance } from './app-types.ts';
+import type { RateLimiter } from './rate-limit.ts';
+
+const CHALLENGE = { 'WWW-Authenticate': 'Bearer' };
+
+function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return undefined;
+  const match = /^Bearer +(\S+) *$/i.exec(header);
+  return match?.[1];
+}
+
+const unauthorized = (code: 'missing_api_key' | 'invalid_api_key' | 'revoked_api_key', message: string) =>
+  new AppError(code, message, { headers: CHALLENGE });
+
+/**
+ * Authenticates each request by its route's `auth` mode. Keys with a bad shape or checksum are refused
+ * before any lookup; known keys come from the authenticator's cache. When no operator token is
+ * configured the operator API does not exist (404) rather than being open.
+ */
+export function registerAuth(
+  app: AppInstance,
+  deps: { authenticator: ApiKeyAuthenticator; adminToken: string | undefined; rateLimiter: RateLimiter },
+): void {
+  app.decorateRequest('auth', null);
+  app.addHook('onRequest', async (request, reply) => {
+    const mode = request.routeOptions.config.auth ?? 'none';
+    if (mode === 'none') return;
+
+    if (mode === 'admin') {
+      if (!deps.adminToken)
+        throw new AppError('route_not_found', 'No such route. See /docs for the API reference.');
+      const token = bearerToken(request);
+      if (!token)
+        throw unauthorized('missing_api_key', 'Send the operator token as Authorization: Bearer <token>.');
+      if (!safeEqual(token, deps.adminToken))
+        throw unauthorized('invalid_api_key', 'The operator token is not valid.');
+      request.auth = { kind: 'admin' };
+      return;
+    }
+
+    const token = bearerToken(request);
+    if (!token) throw unauthorized('missing_api_key', 'Send your API key as Authorization: Bearer <key>.');
+    const parsed = parseApiKey(token);
+    if (!parsed)
+      throw unauthorized(
+        'invalid_api_key',
+        'The API key is malformed or mistyped (its checksum does not match).',
+      );
+    const result = await deps.authenticator.check(parsed.hash);
+    if (result.status === 'unknown') throw unauthorized('invalid_api_key', 'The API key is not valid.');
+    if (result.status === 'revoked') throw unauthorized('revoked_api_key', 'The API key has been revoked.');
+    const key = result.key;
+    if (mode === 'secret' && key.type !== 'secret') {
+      throw new AppError(
+        'key_type_not_allowed',
+        'Publishable keys may only send SDK events; use a secret key here.',
+      );
+    }
+    if (mode === 'publishable' && key.type !== 'publishable') {
+      throw new AppError('key_type_not_allowed', "SDK ingest takes a project's publishable key (lyr_pk_…).");
+    }
+    request.auth = { kind: 'api_key', key };
+    const wait = deps.rateLimiter.take(key.id, key.type);
+    if (wait > 0) {
+      reply.header('Retry-After', String(Math.ceil(wait / 1000)));
+      throw new AppError(
+        'rate_limited',
+        'Too many requests for this API key; retry after the Retry-After delay.',
+        {
+          headers: { 'Retry-After': String(Math.ceil(wait / 1000)) },
+        },
+      );
+    }
+  });
+}
+
+/** The authenticated key of a key-authenticated route (the auth hook guarantees one). */
+export function requireKey(request: FastifyRequest) {
+  if (request.auth?.kind !== 'api_key') throw new Error('route is not key-authenticated');
+  return request.auth.key;
+}

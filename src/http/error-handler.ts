@@ -1,0 +1,91 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, type ErrorCode } from '../lib/errors.ts';
+import type { AppInstance } from './app-types.ts';
+
+/**
+ * One error shape for every failure. Only AppError messages reach the caller; anything unexpected
+ * becomes a generic 500 with the request id, and is logged without its message (driver messages can
+ * quote the values that caused them).
+ */
+export function errorBody(request: FastifyRequest, error: AppError) {
+  return {
+    error: {
+      type: error.type,
+      code: error.code,
+      message: error.message,
+      ...(error.param === undefined ? {} : { param: error.param }),
+      request_id: request.id,
+    },
+  };
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError) {
+  if (error.headers) reply.headers(error.headers);
+  return reply.code(error.status).type('application/json; charset=utf-8').send(errorBody(request, error));
+}
+
+function validationParam(error: FastifyError): string | undefined {
+  const first = error.validation?.[0];
+  if (!first) return undefined;
+  const missing = (first.params as { missingProperty?: string } | undefined)?.missingProperty;
+  const path = first.instancePath.split('/').filter(Boolean).join('.');
+  if (missing) return path ? `${path}.${missing}` : missing;
+  return path || undefined;
+}
+
+const FASTIFY_CODES: Record<string, [ErrorCode, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: ['body_too_large', 'Request body is too large.'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [
+    'unsupported_media_type',
+    'Send JSON with Content-Type: application/json.',
+  ],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['invalid_request', 'Request body is empty; send a JSON object.'],
+  FST_ERR_CTP_INVALID_JSON_BODY: ['invalid_request', 'Request body is not valid JSON.'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['invalid_request', 'Content-Length does not match the body.'],
+};
+
+export function toAppError(error: FastifyError | Error): AppError | undefined {
+  if (error instanceof AppError) return error;
+  const fe = error as FastifyError;
+  if (fe.validation) {
+    const param = validationParam(fe);
+    const where = fe.validationContext === 'querystring' ? 'query parameter' : 'parameter';
+    const detail = fe.validation[0]?.message ?? 'is invalid';
+    const message = param ? `Invalid ${where} '${param}': ${detail}.` : `Invalid request: ${detail}.`;
+    return new AppError('parameter_invalid', message, param === undefined ? {} : { param });
+  }
+  const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
+  if (mapped) return new AppError(mapped[0], mapped[1]);
+  // Malformed JSON: the parser's message quotes the body, so it is replaced, never passed on.
+  if (error instanceof SyntaxError || fe.statusCode === 400) {
+    return new AppError('invalid_request', 'Request body is not valid JSON.');
+  }
+  if (fe.statusCode === 413) return new AppError('body_too_large', 'Request body is too large.');
+  if (fe.statusCode === 415)
+    return new AppError('unsupported_media_type', 'Send JSON with Content-Type: application/json.');
+  return undefined;
+}
+
+export function registerErrorHandling(app: AppInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const known = toAppError(error);
+    if (known) return sendError(request, reply, known);
+    request.log.error({ err: error }, 'unhandled error');
+    return sendError(
+      request,
+      reply,
+      new AppError(
+        'internal_error',
+        'Something went wrong on our side. Quote the request id if you contact support.',
+      ),
+    );
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      request,
+      reply,
+      new AppError('route_not_found', 'No such route. See /docs for the API reference.'),
+    ),
+  );
+}

@@ -1,0 +1,56 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../db/schema.ts';
+
+export function createIdempotencyDal() {
+  return {
+    /** A transaction-scoped advisory lock per (org, key): held until COMMIT/ROLLBACK, across processes. */
+    async tryLock(tx: Kysely<Database>, orgId: string, key: string): Promise<boolean> {
+      const { rows } = await sql<{ locked: boolean }>`
+        SELECT pg_try_advisory_xact_lock(hashtextextended(${`idem:${orgId}:${key}`}, 0)) AS locked`.execute(
+        tx,
+      );
+      return rows[0]?.locked === true;
+    },
+
+    async findLive(tx: Kysely<Database>, orgId: string, key: string, now: Date) {
+      return tx
+        .selectFrom('idempotency_keys')
+        .select(['request_hash', 'status_code', 'response_body'])
+        .where('org_id', '=', orgId)
+        .where('key', '=', key)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+    },
+
+    async store(
+      tx: Kysely<Database>,
+      row: {
+        org_id: string;
+        key: string;
+        request_hash: string;
+        status_code: number;
+        response_body: string;
+        created_at: Date;
+        expires_at: Date;
+      },
+    ): Promise<void> {
+      // An expired entry under the same key is replaced; a live one cannot exist (we hold the lock
+      // and looked it up first).
+      await tx
+        .insertInto('idempotency_keys')
+        .values(row)
+        .onConflict((oc) =>
+          oc.columns(['org_id', 'key']).doUpdateSet({
+            request_hash: row.request_hash,
+            status_code: row.status_code,
+            response_body: row.response_body,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+          }),
+        )
+        .execute();
+    },
+  };
+}
+
+export type IdempotencyDal = ReturnType<typeof createIdempotencyDal>;

@@ -1,0 +1,94 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+
+/**
+ * Envelope encryption for secrets we must be able to read back (webhook signing secrets, OAuth and
+ * ad-platform tokens). Each value gets its own random data key, wrapped by a key-encryption key (KEK)
+ * from config; the KEK id travels in the ciphertext so keys can be rotated: the first configured KEK
+ * encrypts, any configured KEK decrypts. The AAD binds the ciphertext to (org, record, field), so a
+ * value copied into another row or column fails to decrypt instead of being silently accepted.
+ *
+ * Format: `lenc1:<kekId>:<base64url(wrapIv|wrapTag|wrappedKey|iv|tag|ciphertext)>`.
+ */
+const PREFIX = 'lenc1';
+const IV = 12;
+const TAG = 16;
+const KEY = 32;
+
+export type EncryptionContext = { orgId: string; recordId: string; field: string };
+
+export type Envelope = {
+  encrypt(plaintext: string, context: EncryptionContext): string;
+  decrypt(ciphertext: string, context: EncryptionContext): string;
+};
+
+export class KeyMaterialError extends Error {}
+
+/** Parses `LAYERS_ENCRYPTION_KEY`: one or more comma-separated base64 32-byte keys, the first active. */
+export function parseKeyEncryptionKeys(value: string): Buffer[] {
+  const keys = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => Buffer.from(s, 'base64'));
+  if (keys.length === 0 || keys.some((k) => k.length !== KEY)) {
+    throw new KeyMaterialError(
+      'LAYERS_ENCRYPTION_KEY must be one or more base64-encoded 32-byte keys, comma-separated',
+    );
+  }
+  return keys;
+}
+
+export function generateKeyEncryptionKey(): string {
+  return randomBytes(KEY).toString('base64');
+}
+
+const kekId = (kek: Buffer) => createHash('sha256').update(kek).digest('hex').slice(0, 8);
+const aadOf = (c: EncryptionContext) => Buffer.from(`${c.orgId}\u0000${c.recordId}\u0000${c.field}`);
+
+function seal(key: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
+  const iv = randomBytes(IV);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(aad);
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]);
+}
+
+function open(key: Buffer, sealed: Buffer, aad: Buffer): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV));
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(IV, IV + TAG));
+  return Buffer.concat([decipher.update(sealed.subarray(IV + TAG)), decipher.final()]);
+}
+
+export function createEnvelope(keks: Buffer[]): Envelope {
+  const active = keks[0];
+  if (!active) throw new KeyMaterialError('no key-encryption key configured');
+  const byId = new Map(keks.map((k) => [kekId(k), k]));
+  const activeId = kekId(active);
+  const wrappedLength = IV + TAG + KEY;
+
+  return {
+    encrypt(plaintext, context) {
+      const aad = aadOf(context);
+      const dataKey = randomBytes(KEY);
+      const wrapped = seal(active, dataKey, aad);
+      const body = seal(dataKey, Buffer.from(plaintext, 'utf8'), aad);
+      return `${PREFIX}:${activeId}:${Buffer.concat([wrapped, body]).toString('base64url')}`;
+    },
+    decrypt(ciphertext, context) {
+      const [prefix, id, payload] = ciphertext.split(':');
+      const kek = id === undefined ? undefined : byId.get(id);
+      if (prefix !== PREFIX || !kek || !payload)
+        throw new KeyMaterialError('ciphertext uses an unknown format or key');
+      const raw = Buffer.from(payload, 'base64url');
+      const aad = aadOf(context);
+      const dataKey = open(kek, raw.subarray(0, wrappedLength), aad);
+      return open(dataKey, raw.subarray(wrappedLength), aad).toString('utf8');
+    },
+  };
+}
+
+/** True when a stored value has the shape of our ciphertext (used by `layers verify`). */
+export function looksLikeCiphertext(value: string): boolean {
+  return /^lenc1:[0-9a-f]{8}:[A-Za-z0-9_-]{80,}$/.test(value);
+}

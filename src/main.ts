@@ -1,0 +1,72 @@
+import { parseArgs, UsageError } from './cli/args.ts';
+import { AUDIT_USAGE, auditCommand } from './cli/audit-command.ts';
+import { ORG_USAGE, orgCommand } from './cli/org-command.ts';
+import { createOutput, EXIT } from './cli/output.ts';
+import { serveCommand } from './cli/serve-command.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { openPlatformDatabase } from './db/open-platform-database.ts';
+import { createLogger } from './http/logging.ts';
+import { AppError } from './lib/errors.ts';
+
+const USAGE = `Usage: layers <command>
+
+  serve [--role all|api|worker]   run the platform (embedded PostgreSQL unless DATABASE_URL is set)
+  migrate                         apply database migrations and exit
+  ${ORG_USAGE.split('\n').join('\n  ')}
+  ${AUDIT_USAGE}
+
+Add --json for machine-readable output. Configuration comes from the environment (see README).`;
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  const out = createOutput({ json: args.flags.has('json') || !process.stdout.isTTY });
+  const command = args.positionals[0];
+  try {
+    const role = args.flags.get('role');
+    const config = loadConfig(typeof role === 'string' ? { ...process.env, LAYERS_ROLE: role } : process.env);
+    // Commands log to stderr so that stdout carries only their result.
+    const logger = createLogger({
+      level: command === 'serve' ? config.logLevel : 'warn',
+      ...(command === 'serve' ? {} : { stream: process.stderr }),
+    });
+    switch (command) {
+      case 'serve':
+        await serveCommand(config, logger);
+        return -1; // keeps running until a signal
+      case 'migrate': {
+        const db = await openPlatformDatabase(config, (msg) => out.info(msg));
+        await db.shutdown();
+        out.result('Database is migrated to the latest schema.', { migrated: true });
+        return EXIT.ok;
+      }
+      case 'org':
+        return await orgCommand(config, logger, args, out);
+      case 'audit':
+        return await auditCommand(config, logger, args, out);
+      case undefined:
+      case 'help':
+        process.stdout.write(`${USAGE}\n`);
+        return command ? EXIT.ok : EXIT.usage;
+      default:
+        throw new UsageError(`unknown command '${command}'\n\n${USAGE}`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      out.error(error.message);
+      return EXIT.usage;
+    }
+    if (error instanceof ConfigError) {
+      out.error(error.message, 'check the environment variables listed in the README');
+      return EXIT.usage;
+    }
+    if (error instanceof AppError) {
+      out.error(error.message);
+      return EXIT.failure;
+    }
+    out.error(error instanceof Error ? error.message : String(error));
+    return EXIT.failure;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exit(code);

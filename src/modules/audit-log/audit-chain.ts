@@ -1,0 +1,36 @@
+import { sha256Hex } from '../../lib/hashing.ts';
+
+/**
+ * Each org's audit entries form a hash chain: an entry's hash is SHA-256 over the previous entry's
+ * hash and the entry's own canonical form. Changing, deleting or reordering any stored entry breaks
+ * every hash after it, which `layers audit verify` detects and names.
+ */
+export const GENESIS_HASH = '0'.repeat(64);
+
+export type ChainedEntry = {
+  id: string;
+  org_id: string;
+  seq: number;
+  action: string;
+  actor_type: 'api_key' | 'user' | 'system';
+  actor_id: string | null;
+  resource_type: string;
+  resource_id: string;
+  changes: unknown;
+  request_id: string | null;
+  created_at: string;
+};
+
+/** JSON with object keys sorted at every depth, so the same value always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export function chainHash(prevHash: string, entry: ChainedEntry): string {
+  return sha256Hex(`${prevHash}\n${canonicalJson(entry)}`);
+}
