@@ -11,6 +11,7 @@ import { registerRequestLogging } from './http/logging.ts';
 import { registerHttpMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerOperationsRoutes } from './http/operations-routes.ts';
+import { type RouteEntry, registerRouteCatalog } from './http/route-catalog.ts';
 import { generateRequestId, registerRequestId } from './http/request-id.ts';
 import { ErrorResponse } from './http/schemas.ts';
 import { validationSchemaController } from './http/validation.ts';
@@ -26,8 +27,10 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 export type AppDeps = { config: Config; container: Container; logger: Logger };
 
+export type PlatformApp = AppInstance & { routeCatalog: RouteEntry[] };
+
 /** Builds the HTTP application (tests build it too, and drive it with inject() or a real listener). */
-export async function buildApp({ config, container, logger }: AppDeps): Promise<AppInstance> {
+export async function buildApp({ config, container, logger }: AppDeps): Promise<PlatformApp> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Fastify's own per-request lines would log the raw URL; ours (http/logging.ts) log the route pattern.
@@ -39,6 +42,7 @@ export async function buildApp({ config, container, logger }: AppDeps): Promise<
     schemaController: validationSchemaController(),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  const routeCatalog = registerRouteCatalog(app);
   app.addSchema(ErrorResponse);
   registerErrorHandling(app);
   registerJsonBodyParser(app);
@@ -61,5 +65,5 @@ export async function buildApp({ config, container, logger }: AppDeps): Promise<
   registerAuditLogRoutes(app, { auditLog: container.auditLog, tenant: container.tenant });
 
   await app.ready();
-  return app;
+  return Object.assign(app, { routeCatalog });
 }

@@ -73,7 +73,9 @@ export function createTenantHandlers(deps: {
       fn: (scope: TenantScope) => Promise<unknown>,
     ) {
       const key = requireKey(request);
-      const idemKey = idempotencyKeyOf(request);
+      const rawKey = idempotencyKeyOf(request);
+      // Stored and locked by its hash: the header's value itself is never persisted.
+      const idemKey = rawKey === undefined ? undefined : sha256Hex(rawKey);
       const outcome = await withTenant(db, key.orgId, async (tx) => {
         const scope = scopeFor(request, tx);
         const fingerprint = idemKey ? requestFingerprint(request) : '';

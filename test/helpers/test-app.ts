@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../../src/app.ts';
+import { buildApp, type PlatformApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { type Container, createContainer } from '../../src/container.ts';
 import type { AppInstance } from '../../src/http/app-types.ts';
@@ -16,7 +16,7 @@ import { createTestDatabase, type TestDatabase } from './test-cluster.ts';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
 export type TestApp = {
-  app: AppInstance;
+  app: PlatformApp;
   container: Container;
   db: TestDatabase;
   config: Config;

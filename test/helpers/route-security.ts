@@ -1,0 +1,112 @@
+import type { RouteEntry } from '../../src/http/route-catalog.ts';
+import { ADMIN_TOKEN, bearer, createKey, createOrg, createProject, type TestApp, type TestOrg } from './test-app.ts';
+
+/**
+ * The shared route-security suite. For every route in the app's route catalog it checks: no key → 401,
+ * malformed key → 401, valid-looking key with a bad checksum → 401, revoked key → 401, a publishable key
+ * on a partner route → 403, the operator token required on operator routes, and — for every path id —
+ * another org's id → 404. A route whose path names a resource kind without a fixture here, or whose
+ * body has no sample, fails loudly: new routes are covered by default.
+ */
+export type SecurityFixtures = {
+  /** Creates a resource of this kind in `org` and returns its id. */
+  resources: Record<string, (t: TestApp, org: TestOrg) => Promise<string>>;
+  /** A valid body per `METHOD url`, so that 404 (not 400) is what another org's id yields. */
+  bodies: Record<string, unknown>;
+};
+
+export const defaultFixtures: SecurityFixtures = {
+  resources: {
+    project: async (t, org) => (await createProject(t.app, org)).id,
+    apiKey: async (t, org) => (await createKey(t.app, org, { type: 'secret' })).id,
+    webhook: async (t, org) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/webhooks',
+        headers: bearer(org.secret),
+        payload: { url: 'https://hooks.example.com/layers', events: ['*'] },
+      });
+      return res.json().id;
+    },
+  },
+  bodies: {
+    'PATCH /v1/projects/:projectId': { name: 'renamed' },
+    'PATCH /v1/webhooks/:webhookId': { description: 'changed' },
+  },
+};
+
+export type SecurityCase = { route: RouteEntry; check: string; run: () => Promise<{ status: number; expected: number }> };
+
+export type SecurityWorld = {
+  orgA: TestOrg;
+  orgB: TestOrg;
+  revokedKey: string;
+  publishableKey: string;
+  badChecksumKey: string;
+  idsOfA: Map<string, string>;
+};
+
+export async function buildSecurityWorld(t: TestApp, fixtures: SecurityFixtures): Promise<SecurityWorld> {
+  const orgA = await createOrg(t.app, 'Org A');
+  const orgB = await createOrg(t.app, 'Org B');
+  const revoked = await createKey(t.app, orgB, { type: 'secret' });
+  await t.app.inject({ method: 'DELETE', url: `/v1/api-keys/${revoked.id}`, headers: bearer(orgB.secret) });
+  const projectB = await createProject(t.app, orgB);
+  const publishable = await createKey(t.app, orgB, { type: 'publishable', project_id: projectB.id });
+  const last = orgB.secret.at(-1) === 'A' ? 'B' : 'A';
+  const idsOfA = new Map<string, string>();
+  for (const [kind, create] of Object.entries(fixtures.resources)) idsOfA.set(kind, await create(t, orgA));
+  return { orgA, orgB, revokedKey: revoked.secret, publishableKey: publishable.secret, badChecksumKey: orgB.secret.slice(0, -1) + last, idsOfA };
+}
+
+function fillPath(route: RouteEntry, world: SecurityWorld): string {
+  return route.url.replace(/:(\w+)/g, (_m, name: string) => {
+    const kind = route.tenantParams[name];
+    if (kind === undefined) return `unknown_${name}`;
+    const id = world.idsOfA.get(kind);
+    if (!id) throw new Error(`route-security: no fixture creates a '${kind}' (param :${name} of ${route.method} ${route.url})`);
+    return id;
+  });
+}
+
+export function securityCases(t: TestApp, world: SecurityWorld, fixtures: SecurityFixtures): SecurityCase[] {
+  const cases: SecurityCase[] = [];
+  for (const route of t.app.routeCatalog) {
+    if (route.auth === 'none') continue;
+    const routeKey = `${route.method} ${route.url}`;
+    const hasBody = ['POST', 'PATCH', 'PUT'].includes(route.method);
+    const url = fillPath(route, world);
+    const send = (headers: Record<string, string>, body: unknown = hasBody ? {} : undefined) =>
+      t.app.inject({ method: route.method as 'GET', url, headers, ...(body === undefined ? {} : { payload: body as object }) });
+    const expectStatus = (check: string, expected: number, headers: Record<string, string>, body?: unknown) =>
+      cases.push({ route, check, run: async () => ({ status: (await send(headers, body)).statusCode, expected }) });
+
+    expectStatus('no credentials → 401', 401, {});
+    expectStatus('malformed key → 401', 401, bearer('lyr_sk_not-a-key'));
+    expectStatus('bad checksum → 401', 401, bearer(world.badChecksumKey));
+    if (route.auth === 'admin') {
+      expectStatus('partner key on operator route → 401', 401, bearer(world.orgB.secret));
+      continue;
+    }
+    expectStatus('revoked key → 401', 401, bearer(world.revokedKey));
+    if (route.auth === 'secret') expectStatus('publishable key → 403', 403, bearer(world.publishableKey));
+    if (route.auth === 'publishable') expectStatus('secret key on SDK route → 403', 403, bearer(world.orgB.secret));
+    if (Object.keys(route.tenantParams).length > 0 && route.auth === 'secret') {
+      const sample = hasBody ? fixtures.bodies[routeKey] : undefined;
+      if (hasBody && sample === undefined) {
+        cases.push({
+          route,
+          check: 'has a sample body',
+          run: async () => {
+            throw new Error(`route-security: add a sample body for ${routeKey}`);
+          },
+        });
+        continue;
+      }
+      expectStatus("another org's id → 404", 404, bearer(world.orgB.secret), sample);
+    }
+  }
+  return cases;
+}
+
+export { ADMIN_TOKEN };

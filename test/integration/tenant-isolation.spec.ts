@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APP_ROLE } from '../../src/db/tenancy-sql.ts';
+import { tenantTables } from '../helpers/database-inspection.ts';
+import { bearer, createKey, createOrg, createProject, createTestApp, type TestApp, type TestOrg } from '../helpers/test-app.ts';
+
+describe('tenant isolation in the database', () => {
+  let t: TestApp;
+  let orgA: TestOrg;
+  let orgB: TestOrg;
+  beforeAll(async () => {
+    t = await createTestApp();
+    orgA = await createOrg(t.app, 'A');
+    orgB = await createOrg(t.app, 'B');
+    for (const org of [orgA, orgB]) {
+      const project = await createProject(t.app, org);
+      await createKey(t.app, org, { type: 'publishable', project_id: project.id });
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1/webhooks',
+        headers: { ...bearer(org.secret), 'idempotency-key': `k-${org.id}` },
+        payload: { url: 'https://example.com/h', events: ['*'] },
+      });
+    }
+    await t.container.requestLog.flush();
+  });
+  afterAll(() => t.close());
+
+  it("with org B's tenant setting the app role reads none of org A's rows, in any tenant table", async () => {
+    const tables = await tenantTables(t.db.systemPool);
+    expect(tables).toEqual(expect.arrayContaining(['orgs', 'projects', 'api_keys', 'webhook_endpoints', 'audit_log', 'request_log', 'idempotency_keys']));
+    const client = await t.db.appPool.connect();
+    try {
+      for (const table of tables) {
+        const column = table === 'orgs' ? 'id' : 'org_id';
+        const { rows: total } = await t.db.systemPool.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`, [orgA.id]);
+        expect(total[0].n, `${table} should hold org A rows for this test to mean anything`).toBeGreaterThan(0);
+
+        await client.query('BEGIN');
+        await client.query(`SELECT set_config('app.org_id', $1, true)`, [orgB.id]);
+        const { rows: seen } = await client.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`, [orgA.id]);
+        const { rows: own } = await client.query(`SELECT count(*)::int AS n FROM ${table}`);
+        const { rows: foreign } = await client.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} <> $1`, [orgB.id]);
+        await client.query('COMMIT');
+        expect(seen[0].n, table).toBe(0);
+        expect(foreign[0].n, table).toBe(0);
+        expect(own[0].n, table).toBeGreaterThan(0);
+
+        // Without any tenant setting, nothing at all.
+        const { rows: none } = await client.query(`SELECT count(*)::int AS n FROM ${table}`);
+        expect(none[0].n, table).toBe(0);
+      }
+    } finally {
+      client.release();
+    }
+  });
+
+  it("the app role cannot write rows into another org's tenant", async () => {
+    const client = await t.db.appPool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT set_config('app.org_id', $1, true)`, [orgB.id]);
+      await expect(
+        client.query(`INSERT INTO projects (id, org_id, name, created_at, updated_at) VALUES ('proj_x', $1, 'sneaky', now(), now())`, [orgA.id]),
+      ).rejects.toThrow(/row-level security/);
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+  });
+
+  it('every tenant table has RLS enabled and forced; the app role is not superuser, has no BYPASSRLS and owns nothing', async () => {
+    const tables = await tenantTables(t.db.systemPool);
+    const { rows } = await t.db.systemPool.query<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean; policies: number }>(
+      `SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
+              (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = 'public' AND c.relname = ANY($1)`,
+      [tables],
+    );
+    expect(rows.length).toBe(tables.length);
+    for (const row of rows) {
+      expect(row.relrowsecurity, row.relname).toBe(true);
+      expect(row.relforcerowsecurity, row.relname).toBe(true);
+      expect(row.policies, row.relname).toBeGreaterThan(0);
+    }
+    const { rows: role } = await t.db.systemPool.query(`SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1`, [APP_ROLE]);
+    expect(role[0]).toEqual({ rolsuper: false, rolbypassrls: false });
+    const { rows: owned } = await t.db.systemPool.query(
+      `SELECT count(*)::int AS n FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = $1`,
+      [APP_ROLE],
+    );
+    expect(owned[0].n).toBe(0);
+    const { rows: whoami } = await t.db.appPool.query('SELECT current_user AS u');
+    expect(whoami[0].u).toBe(APP_ROLE);
+  });
+
+  it('the audit log is append-only for the app role', async () => {
+    const client = await t.db.appPool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT set_config('app.org_id', $1, true)`, [orgA.id]);
+      await expect(client.query(`UPDATE audit_log SET action = 'x'`)).rejects.toThrow(/permission denied/);
+      await client.query('ROLLBACK');
+      await client.query('BEGIN');
+      await client.query(`SELECT set_config('app.org_id', $1, true)`, [orgA.id]);
+      await expect(client.query(`DELETE FROM audit_log`)).rejects.toThrow(/permission denied/);
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+  });
+});
