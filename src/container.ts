@@ -16,6 +16,7 @@ import { createOrgsService } from './modules/orgs/orgs-service.ts';
 import { createProjectsDal } from './modules/projects/projects-dal.ts';
 import { createProjectsService } from './modules/projects/projects-service.ts';
 import { createRequestLogWriter } from './modules/request-log/request-log-writer.ts';
+import { createRetentionSweeper } from './modules/retention/retention-sweeper.ts';
 import { createWebhooksDal } from './modules/webhooks/webhooks-dal.ts';
 import { createWebhooksService } from './modules/webhooks/webhooks-service.ts';
 import { defaultRetentionMs } from './privacy/data-classes.ts';
@@ -49,6 +50,7 @@ export function createContainer({ config, dbs, envelope, clock = systemClock }: 
     envelope,
     requireHttps: config.env === 'production' && !config.allowPrivateWebhooks,
   });
+  const retentionSweeper = createRetentionSweeper({ db: dbs.system, clock });
   const orgs = createOrgsService({
     systemDb: dbs.system,
     orgsDal: createOrgsDal(),
@@ -73,6 +75,7 @@ export function createContainer({ config, dbs, envelope, clock = systemClock }: 
     apiKeys,
     webhooks,
     orgs,
+    retentionSweeper,
     /** Starts the background parts of the request path (revocation polling, batched writes). */
     start() {
       authenticator.start();

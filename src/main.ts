@@ -11,6 +11,7 @@ import { AppError } from './lib/errors.ts';
 const USAGE = `Usage: layers <command>
 
   serve [--role all|api|worker]   run the platform (embedded PostgreSQL unless DATABASE_URL is set)
+  worker                          run background jobs only (same as serve --role worker)
   migrate                         apply database migrations and exit
   ${ORG_USAGE.split('\n').join('\n  ')}
   ${AUDIT_USAGE}
@@ -22,15 +23,17 @@ async function main(argv: string[]): Promise<number> {
   const out = createOutput({ json: args.flags.has('json') || !process.stdout.isTTY });
   const command = args.positionals[0];
   try {
-    const role = args.flags.get('role');
+    const role = command === 'worker' ? 'worker' : args.flags.get('role');
     const config = loadConfig(typeof role === 'string' ? { ...process.env, LAYERS_ROLE: role } : process.env);
+    const isServer = command === 'serve' || command === 'worker';
     // Commands log to stderr so that stdout carries only their result.
     const logger = createLogger({
-      level: command === 'serve' ? config.logLevel : 'warn',
-      ...(command === 'serve' ? {} : { stream: process.stderr }),
+      level: isServer ? config.logLevel : 'warn',
+      ...(isServer ? {} : { stream: process.stderr }),
     });
     switch (command) {
       case 'serve':
+      case 'worker':
         await serveCommand(config, logger);
         return -1; // keeps running until a signal
       case 'migrate': {

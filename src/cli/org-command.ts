@@ -19,16 +19,16 @@ export async function orgCommand(
 ): Promise<number> {
   const [, sub, id] = args.positionals;
   if (!sub || !['create', 'list', 'show', 'offboard'].includes(sub)) throw new UsageError(ORG_USAGE);
+  // Arguments are checked before anything touches the database.
+  const create = sub === 'create' ? createInput(args) : undefined;
+  if ((sub === 'show' || sub === 'offboard') && !id) throw new UsageError(`layers org ${sub} <org_id>`);
   const { db, container } = await openRuntime(config, logger);
   try {
     switch (sub) {
       case 'create': {
-        const name = requiredFlag(args, 'name').trim();
-        const tier = stringFlag(args, 'tier') ?? 'standard';
-        if (tier !== 'standard' && tier !== 'partner')
-          throw new UsageError('--tier must be standard or partner');
-        if (name.length === 0 || name.length > 200) throw new UsageError('--name must be 1–200 characters');
-        const { org, apiKey } = await container.orgs.create({ name, tier });
+        const { org, apiKey } = await container.orgs.create(
+          create as { name: string; tier: 'standard' | 'partner' },
+        );
         out.result(
           `Created ${bold(org.name)} (${org.id}, ${org.tier}).\n\nSecret API key (shown once; store it now):\n  ${apiKey.secret}`,
           { ...toOrgResponse(org), api_key: apiKey },
@@ -57,8 +57,10 @@ export async function orgCommand(
       }
       case 'show':
       case 'offboard': {
-        if (!id) throw new UsageError(`layers org ${sub} <org_id>`);
-        const org = sub === 'show' ? await container.orgs.get(id) : await container.orgs.offboard(id);
+        const org =
+          sub === 'show'
+            ? await container.orgs.get(id as string)
+            : await container.orgs.offboard(id as string);
         out.result(`${org.id}  ${org.name}  tier=${org.tier}  status=${org.status}`, toOrgResponse(org));
         return EXIT.ok;
       }
@@ -68,4 +70,12 @@ export async function orgCommand(
     await container.stop();
     await db.shutdown();
   }
+}
+
+function createInput(args: ParsedArgs): { name: string; tier: 'standard' | 'partner' } {
+  const name = requiredFlag(args, 'name').trim();
+  const tier = stringFlag(args, 'tier') ?? 'standard';
+  if (tier !== 'standard' && tier !== 'partner') throw new UsageError('--tier must be standard or partner');
+  if (name.length === 0 || name.length > 200) throw new UsageError('--name must be 1–200 characters');
+  return { name, tier };
 }

@@ -1,19 +1,29 @@
+import type { Runner } from 'graphile-worker';
 import type { Logger } from 'pino';
-import { buildApp } from '../app.ts';
+import { buildApp, type PlatformApp } from '../app.ts';
 import type { Config } from '../config.ts';
+import { startWorker } from '../jobs/worker.ts';
 import { openRuntime } from './runtime.ts';
 
 /**
- * `layers serve`: database (embedded unless DATABASE_URL), migrations, HTTP API and, in the `all`
- * role, the job worker. SIGINT/SIGTERM: stop accepting, finish in-flight requests, flush buffered
- * writes, stop the worker, then stop the embedded PostgreSQL cleanly. A second signal exits at once.
+ * `layers serve` (role `all`: HTTP API and job worker in one process), `--role api` (HTTP only) and
+ * `layers worker` (jobs only). The database is the embedded one unless DATABASE_URL is set.
+ * SIGINT/SIGTERM: stop accepting, finish in-flight requests, flush buffered writes, let running jobs
+ * finish, then stop the embedded PostgreSQL cleanly. A second signal exits at once.
  */
 export async function serveCommand(config: Config, logger: Logger): Promise<void> {
   const started = Date.now();
   const { db, container } = await openRuntime(config, logger);
-  const app = await buildApp({ config, container, logger });
-  container.start();
-  await app.listen({ port: config.port, host: config.host });
+  let app: PlatformApp | undefined;
+  let worker: Runner | undefined;
+
+  if (config.role !== 'worker') {
+    app = await buildApp({ config, container, logger });
+    container.start();
+    await app.listen({ port: config.port, host: config.host });
+  }
+  if (config.role !== 'api') worker = await startWorker({ container, logger });
+
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   logger.info(
     {
@@ -22,7 +32,9 @@ export async function serveCommand(config: Config, logger: Logger): Promise<void
       database: db.embedded ? 'embedded' : 'external',
       startup_ms: Date.now() - started,
     },
-    `Layers is listening on http://${shownHost}:${config.port} (API docs at /docs)`,
+    app
+      ? `Layers is listening on http://${shownHost}:${config.port} (API docs at /docs)`
+      : 'Layers worker is running',
   );
 
   let stopping = false;
@@ -32,10 +44,11 @@ export async function serveCommand(config: Config, logger: Logger): Promise<void
       process.exit(130);
     }
     stopping = true;
-    logger.info({ signal }, 'shutting down: draining requests');
+    logger.info({ signal }, 'shutting down: draining requests and jobs');
     try {
-      await app.close();
+      await app?.close();
       await container.stop();
+      await worker?.stop();
       await db.shutdown({ stopEmbedded: 'always' });
       logger.info('stopped cleanly');
       process.exit(0);

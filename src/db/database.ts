@@ -36,9 +36,12 @@ export function connectDatabases(opts: { system: PgTarget; app: PgTarget; appPoo
   const appPool = new pg.Pool(
     poolConfig(opts.app, { max: opts.appPoolSize ?? 20, application_name: 'layers-app' }),
   );
-  // An idle client that loses its server (restart, failover) must not crash the process.
-  systemPool.on('error', () => undefined);
-  appPool.on('error', () => undefined);
+  // A client that loses its server (restart, failover) must not crash the process; the pool drops it
+  // and the next query gets a fresh connection.
+  for (const pool of [systemPool, appPool]) {
+    pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
+  }
   const system = new Kysely<Database>({ dialect: new PostgresDialect({ pool: systemPool }) });
   const app = new Kysely<Database>({ dialect: new PostgresDialect({ pool: appPool }) });
   return {

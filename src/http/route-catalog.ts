@@ -5,7 +5,12 @@ import type { AppInstance, AuthMode } from './app-types.ts';
  * shared route-security tests and the OpenAPI completeness test iterate over this list, so a new
  * route is covered by them without anyone remembering to add it.
  */
-export type RouteEntry = { method: string; url: string; auth: AuthMode; tenantParams: Record<string, string> };
+export type RouteEntry = {
+  method: string;
+  url: string;
+  auth: AuthMode;
+  tenantParams: Record<string, string>;
+};
 
 export function registerRouteCatalog(app: AppInstance): RouteEntry[] {
   const routes: RouteEntry[] = [];

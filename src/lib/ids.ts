@@ -28,17 +28,34 @@ export function newId(kind: IdKind, now: number = Date.now()): string {
   return `${ID_PREFIXES[kind]}_${encodeTimeAndRandom(now)}`;
 }
 
+// Monotonic within a process: ids made in the same millisecond (an org and its first key, a batch of
+// audit entries) still sort in creation order, by incrementing the random part (as ULID does).
+let lastTime = -1;
+let lastRandom = 0n;
+const RANDOM_BITS = 80n;
+const RANDOM_MAX = (1n << RANDOM_BITS) - 1n;
+
 function encodeTimeAndRandom(ms: number): string {
+  let time = Math.max(ms, lastTime);
+  let random: bigint;
+  if (time === lastTime && lastRandom < RANDOM_MAX) {
+    random = lastRandom + 1n;
+  } else {
+    if (time === lastTime) time += 1;
+    random = 0n;
+    for (const byte of randomBytes(10)) random = (random << 8n) | BigInt(byte);
+    // Leave headroom so that increments within one millisecond do not overflow.
+    random >>= 1n;
+  }
+  lastTime = time;
+  lastRandom = random;
   let out = '';
-  let time = ms;
   for (let i = 0; i < 10; i++) {
     out = ALPHABET[time % 32] + out;
     time = Math.floor(time / 32);
   }
-  const random = randomBytes(10);
-  let acc = 0n;
-  for (const byte of random) acc = (acc << 8n) | BigInt(byte);
   let tail = '';
+  let acc = random;
   for (let i = 0; i < 16; i++) {
     tail = ALPHABET[Number(acc & 31n)] + tail;
     acc >>= 5n;

@@ -1,5 +1,13 @@
 import type { RouteEntry } from '../../src/http/route-catalog.ts';
-import { ADMIN_TOKEN, bearer, createKey, createOrg, createProject, type TestApp, type TestOrg } from './test-app.ts';
+import {
+  ADMIN_TOKEN,
+  bearer,
+  createKey,
+  createOrg,
+  createProject,
+  type TestApp,
+  type TestOrg,
+} from './test-app.ts';
 
 /**
  * The shared route-security suite. For every route in the app's route catalog it checks: no key → 401,
@@ -35,7 +43,11 @@ export const defaultFixtures: SecurityFixtures = {
   },
 };
 
-export type SecurityCase = { route: RouteEntry; check: string; run: () => Promise<{ status: number; expected: number }> };
+export type SecurityCase = {
+  route: RouteEntry;
+  check: string;
+  run: () => Promise<{ status: number; expected: number }>;
+};
 
 export type SecurityWorld = {
   orgA: TestOrg;
@@ -56,7 +68,14 @@ export async function buildSecurityWorld(t: TestApp, fixtures: SecurityFixtures)
   const last = orgB.secret.at(-1) === 'A' ? 'B' : 'A';
   const idsOfA = new Map<string, string>();
   for (const [kind, create] of Object.entries(fixtures.resources)) idsOfA.set(kind, await create(t, orgA));
-  return { orgA, orgB, revokedKey: revoked.secret, publishableKey: publishable.secret, badChecksumKey: orgB.secret.slice(0, -1) + last, idsOfA };
+  return {
+    orgA,
+    orgB,
+    revokedKey: revoked.secret,
+    publishableKey: publishable.secret,
+    badChecksumKey: orgB.secret.slice(0, -1) + last,
+    idsOfA,
+  };
 }
 
 function fillPath(route: RouteEntry, world: SecurityWorld): string {
@@ -64,7 +83,10 @@ function fillPath(route: RouteEntry, world: SecurityWorld): string {
     const kind = route.tenantParams[name];
     if (kind === undefined) return `unknown_${name}`;
     const id = world.idsOfA.get(kind);
-    if (!id) throw new Error(`route-security: no fixture creates a '${kind}' (param :${name} of ${route.method} ${route.url})`);
+    if (!id)
+      throw new Error(
+        `route-security: no fixture creates a '${kind}' (param :${name} of ${route.method} ${route.url})`,
+      );
     return id;
   });
 }
@@ -77,9 +99,18 @@ export function securityCases(t: TestApp, world: SecurityWorld, fixtures: Securi
     const hasBody = ['POST', 'PATCH', 'PUT'].includes(route.method);
     const url = fillPath(route, world);
     const send = (headers: Record<string, string>, body: unknown = hasBody ? {} : undefined) =>
-      t.app.inject({ method: route.method as 'GET', url, headers, ...(body === undefined ? {} : { payload: body as object }) });
+      t.app.inject({
+        method: route.method as 'GET',
+        url,
+        headers,
+        ...(body === undefined ? {} : { payload: body as object }),
+      });
     const expectStatus = (check: string, expected: number, headers: Record<string, string>, body?: unknown) =>
-      cases.push({ route, check, run: async () => ({ status: (await send(headers, body)).statusCode, expected }) });
+      cases.push({
+        route,
+        check,
+        run: async () => ({ status: (await send(headers, body)).statusCode, expected }),
+      });
 
     expectStatus('no credentials → 401', 401, {});
     expectStatus('malformed key → 401', 401, bearer('lyr_sk_not-a-key'));
@@ -90,7 +121,8 @@ export function securityCases(t: TestApp, world: SecurityWorld, fixtures: Securi
     }
     expectStatus('revoked key → 401', 401, bearer(world.revokedKey));
     if (route.auth === 'secret') expectStatus('publishable key → 403', 403, bearer(world.publishableKey));
-    if (route.auth === 'publishable') expectStatus('secret key on SDK route → 403', 403, bearer(world.orgB.secret));
+    if (route.auth === 'publishable')
+      expectStatus('secret key on SDK route → 403', 403, bearer(world.orgB.secret));
     if (Object.keys(route.tenantParams).length > 0 && route.auth === 'secret') {
       const sample = hasBody ? fixtures.bodies[routeKey] : undefined;
       if (hasBody && sample === undefined) {

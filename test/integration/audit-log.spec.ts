@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrl, runCli } from '../helpers/cli.ts';
-import { bearer, createKey, createOrg, createProject, createTestApp, type TestApp, type TestOrg } from '../helpers/test-app.ts';
+import {
+  bearer,
+  createKey,
+  createOrg,
+  createProject,
+  createTestApp,
+  type TestApp,
+  type TestOrg,
+} from '../helpers/test-app.ts';
 
 describe('audit log', () => {
   let t: TestApp;
@@ -10,7 +18,12 @@ describe('audit log', () => {
     t = await createTestApp();
     org = await createOrg(t.app);
     projectId = (await createProject(t.app, org, 'Audited')).id;
-    await t.app.inject({ method: 'PATCH', url: `/v1/projects/${projectId}`, headers: bearer(org.secret), payload: { name: 'Audited 2' } });
+    await t.app.inject({
+      method: 'PATCH',
+      url: `/v1/projects/${projectId}`,
+      headers: bearer(org.secret),
+      payload: { name: 'Audited 2' },
+    });
     const key = await createKey(t.app, org, { type: 'secret', name: 'ci' });
     await t.app.inject({ method: 'DELETE', url: `/v1/api-keys/${key.id}`, headers: bearer(org.secret) });
     const hook = await t.app.inject({
@@ -19,8 +32,17 @@ describe('audit log', () => {
       headers: bearer(org.secret),
       payload: { url: 'https://example.com/hook', events: ['project.created'] },
     });
-    await t.app.inject({ method: 'PATCH', url: `/v1/webhooks/${hook.json().id}`, headers: bearer(org.secret), payload: { status: 'disabled' } });
-    await t.app.inject({ method: 'DELETE', url: `/v1/webhooks/${hook.json().id}`, headers: bearer(org.secret) });
+    await t.app.inject({
+      method: 'PATCH',
+      url: `/v1/webhooks/${hook.json().id}`,
+      headers: bearer(org.secret),
+      payload: { status: 'disabled' },
+    });
+    await t.app.inject({
+      method: 'DELETE',
+      url: `/v1/webhooks/${hook.json().id}`,
+      headers: bearer(org.secret),
+    });
     await t.app.inject({ method: 'DELETE', url: `/v1/projects/${projectId}`, headers: bearer(org.secret) });
   });
   afterAll(() => t.close());
@@ -64,24 +86,40 @@ describe('audit log', () => {
     expect(first.has_more).toBe(true);
     const second = await list(`?limit=3&starting_after=${first.data[2].id}`);
     expect(second.data[0].id < first.data[2].id).toBe(true);
-    const bad = await t.app.inject({ method: 'GET', url: '/v1/audit-log?since=yesterday', headers: bearer(org.secret) });
+    const bad = await t.app.inject({
+      method: 'GET',
+      url: '/v1/audit-log?since=yesterday',
+      headers: bearer(org.secret),
+    });
     expect(bad.statusCode).toBe(400);
   });
 
   it('verifies the hash chain, and `layers audit verify` names the first tampered entry', async () => {
     expect(await t.container.auditLog.verifyChain(t.db.system, org.id)).toEqual({ ok: true, entries: 10 });
-    const env = { DATABASE_URL: databaseUrl(t.db.superuser), LAYERS_ENCRYPTION_KEY: t.config.encryptionKey as string };
+    const env = {
+      DATABASE_URL: databaseUrl(t.db.superuser),
+      LAYERS_ENCRYPTION_KEY: t.config.encryptionKey as string,
+    };
     const clean = await runCli(['audit', 'verify', '--org', org.id, '--json'], env);
     expect(clean.code, clean.stderr).toBe(0);
     expect(JSON.parse(clean.stdout)).toMatchObject({ ok: true, entries: 10 });
 
-    const { rows } = await t.db.systemPool.query(`SELECT id FROM audit_log WHERE org_id = $1 AND seq = 4`, [org.id]);
+    const { rows } = await t.db.systemPool.query(`SELECT id FROM audit_log WHERE org_id = $1 AND seq = 4`, [
+      org.id,
+    ]);
     const tamperedId = rows[0].id;
-    await t.db.systemPool.query(`UPDATE audit_log SET changes = '{"name": {"after": "forged"}}' WHERE id = $1`, [tamperedId]);
+    await t.db.systemPool.query(
+      `UPDATE audit_log SET changes = '{"name": {"after": "forged"}}' WHERE id = $1`,
+      [tamperedId],
+    );
 
     const broken = await runCli(['audit', 'verify', '--org', org.id, '--json'], env);
     expect(broken.code).toBe(3);
-    expect(JSON.parse(broken.stdout)).toMatchObject({ ok: false, entries: 3, broken: { id: tamperedId, seq: 4 } });
+    expect(JSON.parse(broken.stdout)).toMatchObject({
+      ok: false,
+      entries: 3,
+      broken: { id: tamperedId, seq: 4 },
+    });
     const human = await runCli(['audit', 'verify', '--org', org.id], env);
     expect(human.stdout).toContain(tamperedId);
   });

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dumpDatabase } from '../helpers/database-inspection.ts';
-import { bearer, createOrg, createProject, createTestApp, type TestApp, type TestOrg } from '../helpers/test-app.ts';
+import {
+  bearer,
+  createOrg,
+  createProject,
+  createTestApp,
+  type TestApp,
+  type TestOrg,
+} from '../helpers/test-app.ts';
 
 /**
  * Canary strings in bodies, query strings, paths and headers (including the API key itself) must leave
@@ -33,26 +40,43 @@ describe('canaries in partner API traffic', () => {
     const requests = [
       { method: 'POST', url: '/v1/projects', payload: { name: 'ok', unexpected: canaries.bodyField } },
       { method: 'POST', url: '/v1/projects', payload: { name: { nested: canaries.bodyField } } },
-      { method: 'PATCH', url: `/v1/projects/${project.id}`, payload: { name: 'renamed', stray: canaries.bodyField } },
+      {
+        method: 'PATCH',
+        url: `/v1/projects/${project.id}`,
+        payload: { name: 'renamed', stray: canaries.bodyField },
+      },
       { method: 'GET', url: `/v1/projects?limit=5&filter=${canaries.queryValue}` },
       { method: 'GET', url: `/v1/projects?starting_after=${canaries.queryValue}` },
       { method: 'GET', url: `/v1/projects/${canaries.pathSegment}` },
       { method: 'GET', url: `/v1/audit-log?action=${canaries.queryValue}` },
-      { method: 'POST', url: '/v1/projects', payload: { name: 'idem' }, extra: { 'idempotency-key': canaries.idempotencyKey } },
-      { method: 'POST', url: '/v1/projects', payload: `{"name": "${canaries.bodyField}` , raw: true },
+      {
+        method: 'POST',
+        url: '/v1/projects',
+        payload: { name: 'idem' },
+        extra: { 'idempotency-key': canaries.idempotencyKey },
+      },
+      { method: 'POST', url: '/v1/projects', payload: `{"name": "${canaries.bodyField}`, raw: true },
       { method: 'GET', url: `/nowhere/${canaries.pathSegment}?q=${canaries.queryValue}` },
     ] as const;
     for (const r of requests) {
       const res = await t.app.inject({
         method: r.method,
         url: r.url,
-        headers: { ...headers, ...('extra' in r ? r.extra : {}), ...('raw' in r ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          ...headers,
+          ...('extra' in r ? r.extra : {}),
+          ...('raw' in r ? { 'content-type': 'application/json' } : {}),
+        },
         ...('payload' in r ? { payload: r.payload as string | object } : {}),
       });
       responses.push(res.body);
     }
     // A canary shaped like an API key, with a valid prefix but a wrong checksum.
-    const res = await t.app.inject({ method: 'GET', url: '/v1/projects', headers: bearer(`lyr_sk_${'C'.repeat(27)}canary`) });
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/v1/projects',
+      headers: bearer(`lyr_sk_${'C'.repeat(27)}canary`),
+    });
     responses.push(res.body);
     await t.container.requestLog.flush();
   });
@@ -66,7 +90,10 @@ describe('canaries in partner API traffic', () => {
     for (const [name, value] of Object.entries(canaries)) {
       expect(logs.includes(value), `${name} in logs`).toBe(false);
       expect(dump.includes(value), `${name} in the database`).toBe(false);
-      expect(responses.some((r) => r.includes(value)), `${name} in a response`).toBe(false);
+      expect(
+        responses.some((r) => r.includes(value)),
+        `${name} in a response`,
+      ).toBe(false);
     }
     expect(logs.includes(org.secret)).toBe(false);
     expect(dump.includes(org.secret)).toBe(false);

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/lib/clock.ts';
-import { bearer, createOrg, createTestApp, expectError, type TestApp, type TestOrg } from '../helpers/test-app.ts';
+import {
+  bearer,
+  createOrg,
+  createTestApp,
+  expectError,
+  type TestApp,
+  type TestOrg,
+} from '../helpers/test-app.ts';
 
 describe('Idempotency-Key', () => {
   let t: TestApp;
@@ -13,15 +20,24 @@ describe('Idempotency-Key', () => {
   afterAll(() => t.close());
 
   const post = (key: string, body: object, secret = org.secret) =>
-    t.app.inject({ method: 'POST', url: '/v1/projects', headers: { ...bearer(secret), 'idempotency-key': key }, payload: body });
+    t.app.inject({
+      method: 'POST',
+      url: '/v1/projects',
+      headers: { ...bearer(secret), 'idempotency-key': key },
+      payload: body,
+    });
 
   async function countProjects(name: string): Promise<number> {
-    const { rows } = await t.db.systemPool.query('SELECT count(*)::int AS n FROM projects WHERE name = $1', [name]);
+    const { rows } = await t.db.systemPool.query('SELECT count(*)::int AS n FROM projects WHERE name = $1', [
+      name,
+    ]);
     return rows[0].n;
   }
 
   it('50 concurrent POSTs with one key create exactly one project; the rest get 409 or the byte-identical replay', async () => {
-    const responses = await Promise.all(Array.from({ length: 50 }, () => post('concurrent-1', { name: 'Once' })));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => post('concurrent-1', { name: 'Once' })),
+    );
     const statuses = responses.map((r) => r.statusCode);
     expect(statuses.filter((s) => s === 201).length).toBeGreaterThanOrEqual(1);
     expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
@@ -29,8 +45,11 @@ describe('Idempotency-Key', () => {
     const created = responses.filter((r) => r.statusCode === 201);
     const firstBody = created[0]?.body;
     for (const r of created) expect(r.body).toBe(firstBody);
-    expect(created.filter((r) => r.headers['idempotent-replayed'] === 'true').length).toBe(created.length - 1);
-    for (const r of responses.filter((r) => r.statusCode === 409)) expect(r.json().error.type).toBe('idempotency_error');
+    expect(created.filter((r) => r.headers['idempotent-replayed'] === 'true').length).toBe(
+      created.length - 1,
+    );
+    for (const r of responses.filter((r) => r.statusCode === 409))
+      expect(r.json().error.type).toBe('idempotency_error');
   });
 
   it('replays byte for byte with Idempotent-Replayed, and answers 422 for another body', async () => {

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSecurityWorld, defaultFixtures, type SecurityCase, securityCases } from '../helpers/route-security.ts';
+import {
+  buildSecurityWorld,
+  defaultFixtures,
+  type SecurityCase,
+  securityCases,
+} from '../helpers/route-security.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';
 
 describe('route security (every route in the catalog)', () => {
@@ -16,12 +21,20 @@ describe('route security (every route in the catalog)', () => {
     const authenticated = t.app.routeCatalog.filter((r) => r.auth !== 'none');
     expect(authenticated.length).toBeGreaterThan(15);
     for (const route of authenticated) {
-      expect(cases.some((c) => c.route === route), `${route.method} ${route.url}`).toBe(true);
+      expect(
+        cases.some((c) => c.route === route),
+        `${route.method} ${route.url}`,
+      ).toBe(true);
     }
     // Each route with path ids of another org is checked for 404.
-    const withIds = authenticated.filter((r) => r.auth === 'secret' && Object.keys(r.tenantParams).length > 0);
+    const withIds = authenticated.filter(
+      (r) => r.auth === 'secret' && Object.keys(r.tenantParams).length > 0,
+    );
     for (const route of withIds) {
-      expect(cases.some((c) => c.route === route && c.check.includes('404')), `${route.method} ${route.url}`).toBe(true);
+      expect(
+        cases.some((c) => c.route === route && c.check.includes('404')),
+        `${route.method} ${route.url}`,
+      ).toBe(true);
     }
   });
 

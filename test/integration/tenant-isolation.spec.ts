@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE } from '../../src/db/tenancy-sql.ts';
 import { tenantTables } from '../helpers/database-inspection.ts';
-import { bearer, createKey, createOrg, createProject, createTestApp, type TestApp, type TestOrg } from '../helpers/test-app.ts';
+import {
+  bearer,
+  createKey,
+  createOrg,
+  createProject,
+  createTestApp,
+  type TestApp,
+  type TestOrg,
+} from '../helpers/test-app.ts';
 
 describe('tenant isolation in the database', () => {
   let t: TestApp;
@@ -27,19 +35,40 @@ describe('tenant isolation in the database', () => {
 
   it("with org B's tenant setting the app role reads none of org A's rows, in any tenant table", async () => {
     const tables = await tenantTables(t.db.systemPool);
-    expect(tables).toEqual(expect.arrayContaining(['orgs', 'projects', 'api_keys', 'webhook_endpoints', 'audit_log', 'request_log', 'idempotency_keys']));
+    expect(tables).toEqual(
+      expect.arrayContaining([
+        'orgs',
+        'projects',
+        'api_keys',
+        'webhook_endpoints',
+        'audit_log',
+        'request_log',
+        'idempotency_keys',
+      ]),
+    );
     const client = await t.db.appPool.connect();
     try {
       for (const table of tables) {
         const column = table === 'orgs' ? 'id' : 'org_id';
-        const { rows: total } = await t.db.systemPool.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`, [orgA.id]);
-        expect(total[0].n, `${table} should hold org A rows for this test to mean anything`).toBeGreaterThan(0);
+        const { rows: total } = await t.db.systemPool.query(
+          `SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`,
+          [orgA.id],
+        );
+        expect(total[0].n, `${table} should hold org A rows for this test to mean anything`).toBeGreaterThan(
+          0,
+        );
 
         await client.query('BEGIN');
         await client.query(`SELECT set_config('app.org_id', $1, true)`, [orgB.id]);
-        const { rows: seen } = await client.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`, [orgA.id]);
+        const { rows: seen } = await client.query(
+          `SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`,
+          [orgA.id],
+        );
         const { rows: own } = await client.query(`SELECT count(*)::int AS n FROM ${table}`);
-        const { rows: foreign } = await client.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} <> $1`, [orgB.id]);
+        const { rows: foreign } = await client.query(
+          `SELECT count(*)::int AS n FROM ${table} WHERE ${column} <> $1`,
+          [orgB.id],
+        );
         await client.query('COMMIT');
         expect(seen[0].n, table).toBe(0);
         expect(foreign[0].n, table).toBe(0);
@@ -60,7 +89,10 @@ describe('tenant isolation in the database', () => {
       await client.query('BEGIN');
       await client.query(`SELECT set_config('app.org_id', $1, true)`, [orgB.id]);
       await expect(
-        client.query(`INSERT INTO projects (id, org_id, name, created_at, updated_at) VALUES ('proj_x', $1, 'sneaky', now(), now())`, [orgA.id]),
+        client.query(
+          `INSERT INTO projects (id, org_id, name, created_at, updated_at) VALUES ('proj_x', $1, 'sneaky', now(), now())`,
+          [orgA.id],
+        ),
       ).rejects.toThrow(/row-level security/);
       await client.query('ROLLBACK');
     } finally {
@@ -70,7 +102,12 @@ describe('tenant isolation in the database', () => {
 
   it('every tenant table has RLS enabled and forced; the app role is not superuser, has no BYPASSRLS and owns nothing', async () => {
     const tables = await tenantTables(t.db.systemPool);
-    const { rows } = await t.db.systemPool.query<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean; policies: number }>(
+    const { rows } = await t.db.systemPool.query<{
+      relname: string;
+      relrowsecurity: boolean;
+      relforcerowsecurity: boolean;
+      policies: number;
+    }>(
       `SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
               (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -83,7 +120,10 @@ describe('tenant isolation in the database', () => {
       expect(row.relforcerowsecurity, row.relname).toBe(true);
       expect(row.policies, row.relname).toBeGreaterThan(0);
     }
-    const { rows: role } = await t.db.systemPool.query(`SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1`, [APP_ROLE]);
+    const { rows: role } = await t.db.systemPool.query(
+      `SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1`,
+      [APP_ROLE],
+    );
     expect(role[0]).toEqual({ rolsuper: false, rolbypassrls: false });
     const { rows: owned } = await t.db.systemPool.query(
       `SELECT count(*)::int AS n FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = $1`,

@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import { type Static, type TSchema, Type } from 'typebox';
+import { Value } from 'typebox/value';
+import type { Container } from '../container.ts';
+
+/**
+ * The typed job catalog: every background job, its payload schema, its retry budget and, for
+ * scheduled jobs, its cron line. Cron handlers are idempotent: a missed or doubled run is harmless.
+ * Payloads carry ids only, never personal data.
+ */
+export type JobContext = { logger: Logger; container: Container };
+
+export type JobDefinition<S extends TSchema = TSchema> = {
+  name: string;
+  payload: S;
+  maxAttempts: number;
+  cron?: string;
+  run(payload: Static<S>, ctx: JobContext): Promise<void>;
+};
+
+const defineJob = <S extends TSchema>(job: JobDefinition<S>): JobDefinition =>
+  job as unknown as JobDefinition;
+
+/** Cron jobs receive graphile-worker's `{ _cron: { ts, backfilled } }` payload. */
+const CronPayload = Type.Object({ _cron: Type.Optional(Type.Object({ ts: Type.String() })) });
+
+export const JOB_CATALOG: readonly JobDefinition[] = [
+  defineJob({
+    name: 'retention.sweep',
+    payload: CronPayload,
+    maxAttempts: 5,
+    cron: '7 * * * *',
+    async run(_payload, { container, logger }) {
+      const report = await container.retentionSweeper.sweep();
+      logger.info({ purged: report }, 'retention sweep finished');
+    },
+  }),
+];
+
+export class InvalidJobPayload extends Error {}
+
+export function validatePayload(job: JobDefinition, payload: unknown): void {
+  if (!Value.Check(job.payload, payload ?? {})) {
+    throw new InvalidJobPayload(`payload of ${job.name} does not match its schema`);
+  }
+}
