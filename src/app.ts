@@ -17,7 +17,9 @@ import { ErrorResponse } from './http/schemas.ts';
 import { validationSchemaController } from './http/validation.ts';
 import { registerApiKeyRoutes } from './modules/api-keys/api-keys-routes.ts';
 import { registerAuditLogRoutes } from './modules/audit-log/audit-log-routes.ts';
+import { registerIngestRoutes } from './modules/ingest/ingest-routes.ts';
 import { registerOrgRoutes } from './modules/orgs/orgs-routes.ts';
+import { registerProfileRoutes } from './modules/profiles/profiles-routes.ts';
 import { registerProjectRoutes } from './modules/projects/projects-routes.ts';
 import { registerRequestLog } from './modules/request-log/request-log-hook.ts';
 import { registerWebhookRoutes } from './modules/webhooks/webhooks-routes.ts';
@@ -63,6 +65,8 @@ export async function buildApp({ config, container, logger }: AppDeps): Promise<
   registerApiKeyRoutes(app, { apiKeys: container.apiKeys, tenant: container.tenant });
   registerWebhookRoutes(app, { webhooks: container.webhooks, tenant: container.tenant });
   registerAuditLogRoutes(app, { auditLog: container.auditLog, tenant: container.tenant });
+  registerIngestRoutes(app, { ingest: container.ingest });
+  registerProfileRoutes(app, { profiles: container.profiles, tenant: container.tenant });
 
   await app.ready();
   return Object.assign(app, { routeCatalog });

@@ -11,8 +11,15 @@ import { createApiKeysDal } from './modules/api-keys/api-keys-dal.ts';
 import { createApiKeysService } from './modules/api-keys/api-keys-service.ts';
 import { createAuditLogDal } from './modules/audit-log/audit-log-dal.ts';
 import { createAuditLogService } from './modules/audit-log/audit-log-service.ts';
+import { createDroppingDeviceIdSink } from './modules/ingest/device-id-sink.ts';
+import { createIngestDal } from './modules/ingest/ingest-dal.ts';
+import { createIngestService } from './modules/ingest/ingest-service.ts';
+import { createIngestWriter } from './modules/ingest/ingest-writer.ts';
+import { createProjectPolicyCache } from './modules/ingest/project-policy-cache.ts';
 import { createOrgsDal } from './modules/orgs/orgs-dal.ts';
 import { createOrgsService } from './modules/orgs/orgs-service.ts';
+import { createProfilesDal } from './modules/profiles/profiles-dal.ts';
+import { createProfilesService } from './modules/profiles/profiles-service.ts';
 import { createProjectsDal } from './modules/projects/projects-dal.ts';
 import { createProjectsService } from './modules/projects/projects-service.ts';
 import { createRequestLogWriter } from './modules/request-log/request-log-writer.ts';
@@ -20,11 +27,18 @@ import { createRetentionSweeper } from './modules/retention/retention-sweeper.ts
 import { createWebhooksDal } from './modules/webhooks/webhooks-dal.ts';
 import { createWebhooksService } from './modules/webhooks/webhooks-service.ts';
 import { defaultRetentionMs } from './privacy/data-classes.ts';
+import type { GeoResolver } from './privacy/geo-resolver.ts';
 
-export type ContainerDeps = { config: Config; dbs: Databases; envelope: Envelope; clock?: Clock };
+export type ContainerDeps = {
+  config: Config;
+  dbs: Databases;
+  envelope: Envelope;
+  geo: GeoResolver;
+  clock?: Clock;
+};
 
 /** Wires DALs → services → the pieces routes need, by hand: one place to see what depends on what. */
-export function createContainer({ config, dbs, envelope, clock = systemClock }: ContainerDeps) {
+export function createContainer({ config, dbs, envelope, geo, clock = systemClock }: ContainerDeps) {
   const metrics = createMetrics();
   const authenticator = createApiKeyAuthenticator({ db: dbs.app, now: () => clock.now().getTime() });
   const rateLimiter = createRateLimiter(config.rateLimits, () => clock.now().getTime());
@@ -50,6 +64,26 @@ export function createContainer({ config, dbs, envelope, clock = systemClock }: 
     envelope,
     requireHttps: config.env === 'production' && !config.allowPrivateWebhooks,
   });
+  const ingestDal = createIngestDal();
+  const ingestWriter = createIngestWriter({ db: dbs.app, dal: ingestDal, clock });
+  const projectPolicies = createProjectPolicyCache({
+    db: dbs.app,
+    dal: ingestDal,
+    now: () => clock.now().getTime(),
+  });
+  const ingest = createIngestService({
+    writer: ingestWriter,
+    policies: projectPolicies,
+    geo,
+    deviceIds: createDroppingDeviceIdSink((n) => metrics.deviceIdsDropped.inc(n)),
+    clock,
+    metrics: {
+      accepted: (n) => metrics.ingestEvents.inc({ outcome: 'accepted' }, n),
+      duplicates: (n) => metrics.ingestEvents.inc({ outcome: 'duplicate' }, n),
+      rejected: (code) => metrics.ingestRejections.inc({ code }),
+    },
+  });
+  const profiles = createProfilesService({ profilesDal: createProfilesDal(), projects });
   const retentionSweeper = createRetentionSweeper({ db: dbs.system, clock });
   const orgs = createOrgsService({
     systemDb: dbs.system,
@@ -76,6 +110,11 @@ export function createContainer({ config, dbs, envelope, clock = systemClock }: 
     webhooks,
     orgs,
     retentionSweeper,
+    ingest,
+    ingestWriter,
+    projectPolicies,
+    profiles,
+    geo,
     /** Starts the background parts of the request path (revocation polling, batched writes). */
     start() {
       authenticator.start();
@@ -83,6 +122,7 @@ export function createContainer({ config, dbs, envelope, clock = systemClock }: 
     },
     /** Flushes what is buffered: request-log rows and last-used times. */
     async stop() {
+      await ingestWriter.drain();
       await Promise.allSettled([requestLog.stop(), authenticator.stop()]);
     },
   };

@@ -3,6 +3,8 @@ import type { Config } from '../config.ts';
 import { type Container, createContainer } from '../container.ts';
 import { openPlatformDatabase, type PlatformDatabase } from '../db/open-platform-database.ts';
 import { loadEnvelope } from '../lib/encryption-key.ts';
+import { ensureEventPartitions } from '../modules/ingest/event-partitions.ts';
+import { loadGeoResolver } from '../privacy/geo-resolver.ts';
 
 /** What every command needs: the migrated database, the envelope key and the wired services. */
 export type Runtime = { db: PlatformDatabase; container: Container };
@@ -11,7 +13,9 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
   const db = await openPlatformDatabase(config, (msg) => logger.info(msg));
   try {
     const envelope = await loadEnvelope(config, (msg) => logger.warn(msg));
-    return { db, container: createContainer({ config, dbs: db, envelope }) };
+    const geo = await loadGeoResolver(config.geoipDb ? { dbPath: config.geoipDb } : {});
+    await ensureEventPartitions(db.system, new Date());
+    return { db, container: createContainer({ config, dbs: db, envelope, geo }) };
   } catch (error) {
     await db.shutdown();
     throw error;

@@ -21,6 +21,7 @@ export interface ProjectsTable {
   updated_at: Timestamp;
   deleted_at: Timestamp | null;
   purge_after: Timestamp | null;
+  pii_policy: ColumnType<'hash' | 'reject', 'hash' | 'reject' | undefined, 'hash' | 'reject'>;
 }
 
 export interface ApiKeysTable {
@@ -91,6 +92,41 @@ export interface IdempotencyKeysTable {
   expires_at: Timestamp;
 }
 
+export interface SdkEventsTable {
+  id: string;
+  org_id: string;
+  project_id: string;
+  event_id: string;
+  type: 'track' | 'identify';
+  event: string | null;
+  user_id: string;
+  timestamp: Timestamp;
+  received_at: Timestamp;
+  received_month: ColumnType<Date, Date | string, never>;
+  app_id: string | null;
+  properties: ColumnType<Record<string, unknown>, string, never>;
+  traits: ColumnType<Record<string, unknown>, string, never>;
+  email_sha256: string | null;
+  phone_sha256: string | null;
+  geo_country: string | null;
+  geo_region: string | null;
+}
+
+export interface UserProfilesTable {
+  org_id: string;
+  project_id: string;
+  user_id: string;
+  properties: ColumnType<Record<string, unknown>, string, string>;
+  properties_at: Timestamp | null;
+  email_sha256: string[];
+  phone_sha256: string[];
+  geo_country: string | null;
+  geo_region: string | null;
+  geo_at: Timestamp | null;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
+}
+
 export interface Database {
   orgs: OrgsTable;
   projects: ProjectsTable;
@@ -100,4 +136,6 @@ export interface Database {
   audit_chain_heads: AuditChainHeadsTable;
   request_log: RequestLogTable;
   idempotency_keys: IdempotencyKeysTable;
+  sdk_events: SdkEventsTable;
+  user_profiles: UserProfilesTable;
 }

@@ -25,6 +25,23 @@ export function createMetrics() {
       help: 'Request-log rows dropped because the buffer was full while the database was unavailable',
       registers: [registry],
     }),
+    ingestEvents: new Counter({
+      name: 'layers_ingest_events_total',
+      help: 'SDK events by outcome (accepted, duplicate)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    ingestRejections: new Counter({
+      name: 'layers_ingest_rejections_total',
+      help: 'SDK events rejected, by rejection code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    deviceIdsDropped: new Counter({
+      name: 'layers_device_ids_dropped_total',
+      help: 'Events whose device ids were dropped because no Conversions API forwarding is enabled',
+      registers: [registry],
+    }),
     requestLogWritten: new Counter({
       name: 'layers_request_log_written_total',
       help: 'Request-log rows written',

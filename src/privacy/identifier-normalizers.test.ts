@@ -119,8 +119,16 @@ describe('*Sha256FromInput', () => {
   });
 
   it('never hashes a value that normalizes to the empty string', () => {
-    expect(phoneSha256FromInput({ phone: 'abc' })).toEqual({ status: 'invalid', field: 'phone', reason: 'empty' });
-    expect(emailSha256FromInput({ email: '   ' })).toEqual({ status: 'invalid', field: 'email', reason: 'empty' });
+    expect(phoneSha256FromInput({ phone: 'abc' })).toEqual({
+      status: 'invalid',
+      field: 'phone',
+      reason: 'empty',
+    });
+    expect(emailSha256FromInput({ email: '   ' })).toEqual({
+      status: 'invalid',
+      field: 'email',
+      reason: 'empty',
+    });
   });
 
   it('rejects malformed pre-hashed values and non-strings', () => {

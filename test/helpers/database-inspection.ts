@@ -1,6 +1,9 @@
 import type pg from 'pg';
 
-/** Tables of the app's schema that hold tenant data: every table with an `org_id` column, plus orgs. */
+/**
+ * Tables of the app's schema that hold tenant data: every table with an `org_id` column (partitions
+ * included), plus orgs.
+ */
 export async function tenantTables(pool: pg.Pool): Promise<string[]> {
   const { rows } = await pool.query<{ table_name: string }>(`
     SELECT DISTINCT c.table_name FROM information_schema.columns c
@@ -24,4 +27,13 @@ export async function dumpDatabase(pool: pg.Pool): Promise<string> {
     for (const r of rows) parts.push(`${schema}.${name}: ${r.row}`);
   }
   return parts.join('\n');
+}
+
+/** Partitions among the given tables (the app role may not touch them directly at all). */
+export async function partitionsAmong(pool: pg.Pool, tables: string[]): Promise<Set<string>> {
+  const { rows } = await pool.query<{ relname: string }>(
+    `SELECT relname FROM pg_class WHERE relispartition AND relname = ANY($1)`,
+    [tables],
+  );
+  return new Set(rows.map((r) => r.relname));
 }

@@ -1,4 +1,5 @@
 import type { RouteEntry } from '../../src/http/route-catalog.ts';
+import { identifyEvent, sendEvents } from './sdk-events.ts';
 import {
   ADMIN_TOKEN,
   bearer,
@@ -17,8 +18,8 @@ import {
  * body has no sample, fails loudly: new routes are covered by default.
  */
 export type SecurityFixtures = {
-  /** Creates a resource of this kind in `org` and returns its id. */
-  resources: Record<string, (t: TestApp, org: TestOrg) => Promise<string>>;
+  /** Creates a resource of this kind in `org` (given the ids made before it) and returns its id. */
+  resources: Record<string, (t: TestApp, org: TestOrg, made: Map<string, string>) => Promise<string>>;
   /** A valid body per `METHOD url`, so that 404 (not 400) is what another org's id yields. */
   bodies: Record<string, unknown>;
 };
@@ -35,6 +36,13 @@ export const defaultFixtures: SecurityFixtures = {
         payload: { url: 'https://hooks.example.com/layers', events: ['*'] },
       });
       return res.json().id;
+    },
+    // A user exists once an event names it: identify one in the project made above.
+    user: async (t, org, made) => {
+      const projectId = made.get('project') as string;
+      const key = await createKey(t.app, org, { type: 'publishable', project_id: projectId });
+      await sendEvents(t.app, key.secret, [identifyEvent('u_security', {})]);
+      return 'u_security';
     },
   },
   bodies: {
@@ -67,7 +75,8 @@ export async function buildSecurityWorld(t: TestApp, fixtures: SecurityFixtures)
   const publishable = await createKey(t.app, orgB, { type: 'publishable', project_id: projectB.id });
   const last = orgB.secret.at(-1) === 'A' ? 'B' : 'A';
   const idsOfA = new Map<string, string>();
-  for (const [kind, create] of Object.entries(fixtures.resources)) idsOfA.set(kind, await create(t, orgA));
+  for (const [kind, create] of Object.entries(fixtures.resources))
+    idsOfA.set(kind, await create(t, orgA, idsOfA));
   return {
     orgA,
     orgB,

@@ -5,13 +5,22 @@ import { type Config, loadConfig } from '../../src/config.ts';
 import { type Container, createContainer } from '../../src/container.ts';
 import type { AppInstance } from '../../src/http/app-types.ts';
 import { createLogger } from '../../src/http/logging.ts';
-import type { Clock } from '../../src/lib/clock.ts';
+import { type Clock, systemClock } from '../../src/lib/clock.ts';
 import {
   createEnvelope,
   generateKeyEncryptionKey,
   parseKeyEncryptionKeys,
 } from '../../src/lib/envelope-crypto.ts';
+import { ensureEventPartitions } from '../../src/modules/ingest/event-partitions.ts';
+import { type GeoResolver, loadGeoResolver } from '../../src/privacy/geo-resolver.ts';
 import { createTestDatabase, type TestDatabase } from './test-cluster.ts';
+
+let geoResolver: Promise<GeoResolver> | undefined;
+/** The GeoIP database is loaded once per test worker, as it is once per server process. */
+export function sharedGeoResolver(): Promise<GeoResolver> {
+  geoResolver ??= loadGeoResolver();
+  return geoResolver;
+}
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -45,10 +54,13 @@ export async function createTestApp(
   });
   const logger = createLogger({ level: config.logLevel, stream });
   const envelope = createEnvelope(parseKeyEncryptionKeys(config.encryptionKey as string));
+  const geo = await sharedGeoResolver();
+  await ensureEventPartitions(db.system, (opts.clock ?? systemClock).now());
   const container = createContainer({
     config,
     dbs: db,
     envelope,
+    geo,
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
   const app = await buildApp({ config, container, logger });

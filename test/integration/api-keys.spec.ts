@@ -80,7 +80,7 @@ describe('API keys', () => {
     const key = await createKey(t.app, org, { type: 'secret' });
     // A second, independent instance of the platform on the same database (another process in production).
     const envelope = createEnvelope(parseKeyEncryptionKeys(t.config.encryptionKey as string));
-    const container2 = createContainer({ config: t.config, dbs: t.db, envelope });
+    const container2 = createContainer({ config: t.config, dbs: t.db, envelope, geo: t.container.geo });
     const app2 = await buildApp({
       config: t.config,
       container: container2,

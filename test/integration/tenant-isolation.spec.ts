@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE } from '../../src/db/tenancy-sql.ts';
-import { tenantTables } from '../helpers/database-inspection.ts';
+import { partitionsAmong, tenantTables } from '../helpers/database-inspection.ts';
+import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
 import {
   bearer,
   createKey,
@@ -21,7 +22,11 @@ describe('tenant isolation in the database', () => {
     orgB = await createOrg(t.app, 'B');
     for (const org of [orgA, orgB]) {
       const project = await createProject(t.app, org);
-      await createKey(t.app, org, { type: 'publishable', project_id: project.id });
+      const publishable = await createKey(t.app, org, { type: 'publishable', project_id: project.id });
+      await sendEvents(t.app, publishable.secret, [
+        identifyEvent('u_1', { plan: 'pro' }),
+        trackEvent('u_1', 'opened'),
+      ]);
       await t.app.inject({
         method: 'POST',
         url: '/v1/webhooks',
@@ -46,9 +51,16 @@ describe('tenant isolation in the database', () => {
         'idempotency_keys',
       ]),
     );
+    const partitions = await partitionsAmong(t.db.systemPool, tables);
+    expect(partitions.size).toBeGreaterThan(0);
     const client = await t.db.appPool.connect();
     try {
       for (const table of tables) {
+        if (partitions.has(table)) {
+          // Partitions are reached only through their parent (and its policy): direct access is refused.
+          await expect(client.query(`SELECT count(*) FROM ${table}`)).rejects.toThrow(/permission denied/);
+          continue;
+        }
         const column = table === 'orgs' ? 'id' : 'org_id';
         const { rows: total } = await t.db.systemPool.query(
           `SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`,

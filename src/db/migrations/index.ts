@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely/migration';
 import * as foundation from './0001-foundation.ts';
+import * as sdkEvents from './0002-sdk-events.ts';
 
 /** Forward-only once landed: add a new file, never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
   '0001-foundation': foundation,
+  '0002-sdk-events': sdkEvents,
 };

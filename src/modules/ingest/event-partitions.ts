@@ -1,0 +1,62 @@
+import { type Kysely, sql } from 'kysely';
+import { protectPartition } from '../../db/migrations/0002-sdk-events.ts';
+import type { Database } from '../../db/schema.ts';
+
+/**
+ * `sdk_events` has one partition per month of receipt, so retention drops a month in one statement.
+ * The keeper creates the current month and the next ones ahead of time (at boot and daily); months it
+ * has not created yet fall into the default partition, so an insert never fails for want of one.
+ */
+export const MONTHS_AHEAD = 2;
+
+export function monthStart(d: Date): Date {
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+}
+
+export function addMonths(d: Date, n: number): Date {
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + n, 1));
+}
+
+export function partitionName(month: Date): string {
+  return `sdk_events_${month.getUTCFullYear()}_${String(month.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+const isoDate = (d: Date) => d.toISOString().slice(0, 10);
+
+/** Creates the partitions for `from`'s month and MONTHS_AHEAD after it; returns the ones created. */
+export async function ensureEventPartitions(db: Kysely<Database>, from: Date): Promise<string[]> {
+  return db.transaction().execute(async (tx) => {
+    // One keeper at a time across processes.
+    await sql`SELECT pg_advisory_xact_lock(hashtext('layers:sdk_events:partitions'))`.execute(tx);
+    const created: string[] = [];
+    for (let i = 0; i <= MONTHS_AHEAD; i++) {
+      const month = addMonths(monthStart(from), i);
+      const name = partitionName(month);
+      const { rows } = await sql<{
+        exists: boolean;
+      }>`SELECT to_regclass(${name}) IS NOT NULL AS exists`.execute(tx);
+      if (rows[0]?.exists) continue;
+      await sql`
+        CREATE TABLE ${sql.table(name)} PARTITION OF sdk_events
+        FOR VALUES FROM (${sql.lit(isoDate(month))}) TO (${sql.lit(isoDate(addMonths(month, 1)))})`.execute(
+        tx,
+      );
+      await protectPartition(tx as unknown as Kysely<unknown>, name);
+      created.push(name);
+    }
+    return created;
+  });
+}
+
+/** The monthly partitions that exist, oldest first, with their month. */
+export async function listEventPartitions(db: Kysely<Database>): Promise<{ name: string; month: Date }[]> {
+  const { rows } = await sql<{ name: string }>`
+    SELECT c.relname AS name FROM pg_inherits i
+    JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+    WHERE p.relname = 'sdk_events' AND c.relname ~ '^sdk_events_[0-9]{4}_[0-9]{2}$'
+    ORDER BY c.relname`.execute(db);
+  return rows.map(({ name }) => {
+    const [, y, m] = /^sdk_events_(\d{4})_(\d{2})$/.exec(name) as RegExpExecArray;
+    return { name, month: new Date(Date.UTC(Number(y), Number(m) - 1, 1)) };
+  });
+}

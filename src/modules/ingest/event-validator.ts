@@ -1,0 +1,201 @@
+import { isIP } from 'node:net';
+import { INGEST_LIMITS } from './event-limits.ts';
+
+/**
+ * Structural validation of one SDK event. Every problem becomes a per-event rejection with a code
+ * and a message that names the field but never echoes its value (values may be personal data).
+ */
+export type JsonObject = Record<string, unknown>;
+
+export type ValidEvent = {
+  event_id: string;
+  type: 'track' | 'identify';
+  event: string | null;
+  user_id: string;
+  timestamp: Date;
+  app_id: string | null;
+  properties: JsonObject;
+  traits: JsonObject;
+  ip: string | undefined;
+  device: { idfa?: string; gaid?: string };
+};
+
+export type EventRejection = { code: string; message: string };
+
+const TOP_LEVEL = new Set([
+  'event_id',
+  'type',
+  'event',
+  'user_id',
+  'timestamp',
+  'app_id',
+  'properties',
+  'traits',
+  'context',
+]);
+const CONTEXT_KEYS = new Set(['ip', 'device', 'library', 'locale', 'timezone', 'os', 'app']);
+const PRINTABLE = /^[\x21-\x7e]+$/;
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const DEVICE_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+// Rejections are tagged, so a partner's properties object that happens to hold `code` and `message`
+// keys can never be mistaken for one.
+const REJECTION = Symbol('eventRejection');
+
+const reject = (code: string, message: string): EventRejection =>
+  Object.defineProperty({ code, message }, REJECTION, { value: true, enumerable: false });
+
+export function isRejection(value: unknown): value is EventRejection {
+  return typeof value === 'object' && value !== null && REJECTION in value;
+}
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function boundedString(
+  value: unknown,
+  field: string,
+  max: number,
+  required: boolean,
+): string | null | EventRejection {
+  if (value === undefined || value === null) {
+    return required ? reject('missing_field', `${field} is required.`) : null;
+  }
+  if (typeof value !== 'string') return reject('invalid_field', `${field} must be a string.`);
+  if (value.length === 0 || value.length > max)
+    return reject('invalid_field', `${field} must be 1–${max} characters.`);
+  return value;
+}
+
+/** Depth, key-count, key-length, string-length and array-length caps on free-form JSON. */
+function checkJson(value: unknown, field: string): EventRejection | undefined {
+  let keys = 0;
+  const visit = (v: unknown, depth: number): EventRejection | undefined => {
+    if (typeof v === 'string') {
+      return v.length > INGEST_LIMITS.stringLength
+        ? reject(
+            'value_too_long',
+            `${field} has a string longer than ${INGEST_LIMITS.stringLength} characters.`,
+          )
+        : undefined;
+    }
+    if (typeof v !== 'object' || v === null) return undefined;
+    if (depth > INGEST_LIMITS.jsonDepth)
+      return reject('too_deep', `${field} is nested deeper than ${INGEST_LIMITS.jsonDepth} levels.`);
+    if (Array.isArray(v)) {
+      if (v.length > INGEST_LIMITS.arrayLength) {
+        return reject(
+          'too_many_items',
+          `${field} has an array longer than ${INGEST_LIMITS.arrayLength} items.`,
+        );
+      }
+      for (const item of v) {
+        const problem = visit(item, depth + 1);
+        if (problem) return problem;
+      }
+      return undefined;
+    }
+    for (const [key, child] of Object.entries(v)) {
+      keys += 1;
+      if (keys > INGEST_LIMITS.jsonKeys)
+        return reject('too_many_keys', `${field} has more than ${INGEST_LIMITS.jsonKeys} keys.`);
+      if (key.length === 0 || key.length > INGEST_LIMITS.keyLength) {
+        return reject(
+          'invalid_key',
+          `${field} has a key that is empty or longer than ${INGEST_LIMITS.keyLength} characters.`,
+        );
+      }
+      const problem = visit(child, depth + 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  };
+  return visit(value, 1);
+}
+
+function optionalObject(value: unknown, field: string): JsonObject | EventRejection {
+  if (value === undefined || value === null) return {};
+  if (!isObject(value)) return reject('invalid_field', `${field} must be an object.`);
+  return checkJson(value, field) ?? value;
+}
+
+function validateContext(
+  value: unknown,
+): { ip: string | undefined; device: ValidEvent['device'] } | EventRejection {
+  if (value === undefined || value === null) return { ip: undefined, device: {} };
+  if (!isObject(value)) return reject('invalid_field', 'context must be an object.');
+  for (const key of Object.keys(value)) {
+    if (!CONTEXT_KEYS.has(key))
+      return reject('unknown_field', `context.${key} is not a known context field.`);
+  }
+  let ip: string | undefined;
+  if (value.ip !== undefined && value.ip !== null) {
+    if (typeof value.ip !== 'string' || isIP(value.ip) === 0)
+      return reject('invalid_field', 'context.ip must be an IPv4 or IPv6 address.');
+    ip = value.ip;
+  }
+  const device: ValidEvent['device'] = {};
+  if (value.device !== undefined && value.device !== null) {
+    if (!isObject(value.device)) return reject('invalid_field', 'context.device must be an object.');
+    for (const [key, id] of Object.entries(value.device)) {
+      if (key !== 'idfa' && key !== 'gaid')
+        return reject('unknown_field', `context.device.${key} is not a known device id.`);
+      if (id === undefined || id === null) continue;
+      if (typeof id !== 'string' || !DEVICE_ID.test(id))
+        return reject('invalid_field', `context.device.${key} must be a UUID.`);
+      device[key] = id;
+    }
+  }
+  for (const key of ['library', 'app', 'os']) {
+    const problem = value[key] === undefined ? undefined : checkJson(value[key], `context.${key}`);
+    if (problem) return problem;
+  }
+  return { ip, device };
+}
+
+export function validateEvent(raw: unknown, now: Date): ValidEvent | EventRejection {
+  if (!isObject(raw)) return reject('invalid_event', 'Each event must be a JSON object.');
+  for (const key of Object.keys(raw)) {
+    if (!TOP_LEVEL.has(key)) return reject('unknown_field', `${key} is not a field of an SDK event.`);
+  }
+  const eventId = boundedString(raw.event_id, 'event_id', INGEST_LIMITS.eventIdLength, true);
+  if (isRejection(eventId)) return eventId;
+  if (eventId === null) return reject('missing_field', 'event_id is required.');
+  if (!PRINTABLE.test(eventId)) return reject('invalid_field', 'event_id must be visible ASCII characters.');
+  if (raw.type !== 'track' && raw.type !== 'identify')
+    return reject('invalid_field', 'type must be "track" or "identify".');
+  const name = boundedString(raw.event, 'event', INGEST_LIMITS.eventNameLength, raw.type === 'track');
+  if (isRejection(name)) return name;
+  const userId = boundedString(raw.user_id, 'user_id', INGEST_LIMITS.userIdLength, true);
+  if (isRejection(userId)) return userId;
+  if (userId === null) return reject('missing_field', 'user_id is required.');
+  const appId = boundedString(raw.app_id, 'app_id', INGEST_LIMITS.appIdLength, false);
+  if (isRejection(appId)) return appId;
+
+  if (typeof raw.timestamp !== 'string' || !ISO_TIMESTAMP.test(raw.timestamp)) {
+    return reject('invalid_field', 'timestamp must be an ISO 8601 date-time with a time zone.');
+  }
+  const timestamp = new Date(raw.timestamp);
+  if (Number.isNaN(timestamp.getTime())) return reject('invalid_field', 'timestamp is not a valid date.');
+  if (timestamp.getTime() - now.getTime() > INGEST_LIMITS.futureSkewMs) {
+    return reject('timestamp_in_future', 'timestamp is more than 24 hours in the future.');
+  }
+
+  const properties = optionalObject(raw.properties, 'properties');
+  if (isRejection(properties)) return properties;
+  const traits = optionalObject(raw.traits, 'traits');
+  if (isRejection(traits)) return traits;
+  const context = validateContext(raw.context);
+  if (isRejection(context)) return context;
+
+  return {
+    event_id: eventId,
+    type: raw.type,
+    event: name,
+    user_id: userId,
+    timestamp,
+    app_id: appId,
+    properties,
+    traits,
+    ip: context.ip,
+    device: context.device,
+  };
+}

@@ -1,0 +1,119 @@
+import type { Clock } from '../../lib/clock.ts';
+import { AppError } from '../../lib/errors.ts';
+import { newId } from '../../lib/ids.ts';
+import type { GeoResolver } from '../../privacy/geo-resolver.ts';
+import type { AuthenticatedKey } from '../api-keys/api-key-authenticator.ts';
+import type { DeviceIdHandoff, DeviceIdSink } from './device-id-sink.ts';
+import { INGEST_LIMITS } from './event-limits.ts';
+import { prepareEvent } from './event-preparer.ts';
+import { isRejection, validateEvent } from './event-validator.ts';
+import type { EventRow } from './ingest-dal.ts';
+import { dedupKey, type IngestWriter } from './ingest-writer.ts';
+import type { ProjectPolicyCache } from './project-policy-cache.ts';
+
+export type IngestResult = {
+  accepted: number;
+  duplicates: number;
+  rejected: { index: number; code: string; message: string }[];
+};
+
+export type IngestMetrics = {
+  accepted(n: number): void;
+  duplicates(n: number): void;
+  rejected(code: string): void;
+};
+
+/**
+ * SDK ingest: validate each event (per-event rejections, never a silent drop), apply the privacy
+ * pipeline, write through group commit, and answer only after COMMIT. Device ids go to the
+ * forwarding seam for the events that were actually stored.
+ */
+export function createIngestService(deps: {
+  writer: IngestWriter;
+  policies: ProjectPolicyCache;
+  geo: GeoResolver;
+  deviceIds: DeviceIdSink;
+  clock: Clock;
+  metrics: IngestMetrics;
+}) {
+  return {
+    async ingest(
+      key: AuthenticatedKey,
+      batch: unknown[],
+      connectionIp: string | undefined,
+    ): Promise<IngestResult> {
+      const projectId = key.projectId as string;
+      oversizedEventGuard(batch);
+      const policy = await deps.policies.get(key.orgId, projectId);
+      const now = deps.clock.now();
+      const rejected: IngestResult['rejected'] = [];
+      const rows: EventRow[] = [];
+      const handoffs: DeviceIdHandoff[] = [];
+
+      batch.forEach((raw, index) => {
+        if (!policy?.active) {
+          rejected.push({
+            index,
+            code: 'project_inactive',
+            message: 'The project is pending deletion; events are not accepted.',
+          });
+          return;
+        }
+        const valid = validateEvent(raw, now);
+        if (isRejection(valid)) {
+          rejected.push({ index, code: valid.code, message: valid.message });
+          return;
+        }
+        const prepared = prepareEvent(valid, { piiPolicy: policy.piiPolicy, connectionIp, geo: deps.geo });
+        if ('rejection' in prepared) {
+          rejected.push({ index, ...prepared.rejection });
+          return;
+        }
+        rows.push({ ...prepared.event, id: newId('event', now.getTime()), project_id: projectId });
+        if (prepared.device.idfa || prepared.device.gaid) {
+          handoffs.push({
+            orgId: key.orgId,
+            projectId,
+            eventId: valid.event_id,
+            userId: valid.user_id,
+            device: prepared.device,
+          });
+        }
+      });
+
+      let inserted: Set<string>;
+      try {
+        inserted = (await deps.writer.write(key.orgId, rows)).inserted;
+      } catch {
+        throw new AppError(
+          'service_unavailable',
+          'Events could not be stored right now; retry the batch (event_id makes retries safe).',
+          {
+            headers: { 'Retry-After': '1' },
+          },
+        );
+      }
+      // `delete` credits each stored event once, even if the batch carried it twice.
+      const accepted = rows.filter((r) => inserted.delete(dedupKey(r.project_id, r.event_id)));
+      const acceptedIds = new Set(accepted.map((r) => r.event_id));
+      deps.deviceIds.accept(handoffs.filter((h) => acceptedIds.has(h.eventId)));
+      deps.metrics.accepted(accepted.length);
+      deps.metrics.duplicates(rows.length - accepted.length);
+      for (const r of rejected) deps.metrics.rejected(r.code);
+      return { accepted: accepted.length, duplicates: rows.length - accepted.length, rejected };
+    },
+  };
+}
+
+/** API.md: an event over 32 KB makes the whole request 413 (no silent drops), naming the event. */
+function oversizedEventGuard(batch: unknown[]): void {
+  batch.forEach((event, index) => {
+    if (Buffer.byteLength(JSON.stringify(event) ?? '') > INGEST_LIMITS.eventBytes) {
+      throw new AppError('body_too_large', `Event ${index} is larger than 32 KB; split or trim it.`, {
+        param: `batch[${index}]`,
+      });
+    }
+  });
+}
+
+export type IngestService = ReturnType<typeof createIngestService>;

@@ -1,0 +1,131 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import { withTenant } from '../../db/tenant-transaction.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { monthStart } from './event-partitions.ts';
+import type { EventRow, IngestDal } from './ingest-dal.ts';
+import { foldProfiles } from './profile-fold.ts';
+
+/**
+ * Group commit for SDK events. Concurrent requests hand their prepared events to the writer, which
+ * coalesces everything waiting into one transaction per org (multi-row insert + profile upsert) and
+ * resolves each request only after that transaction has COMMITted: a 200 always means stored.
+ *
+ * There is no timer: a flush starts as soon as a slot is free, so at low load a request waits for its
+ * own transaction only, and under load the requests that arrive while flushes run ride the next one.
+ */
+export type WriteOutcome = { inserted: Set<string> };
+
+type Pending = {
+  orgId: string;
+  rows: EventRow[];
+  resolve: (outcome: WriteOutcome) => void;
+  reject: (error: unknown) => void;
+};
+
+const MAX_CONCURRENT_FLUSHES = 4;
+const MAX_ROWS_PER_TRANSACTION = 5_000;
+
+export const dedupKey = (projectId: string, eventId: string) => `${projectId}\u0000${eventId}`;
+
+export function createIngestWriter(deps: { db: Kysely<Database>; dal: IngestDal; clock: Clock }) {
+  const queue: Pending[] = [];
+  let running = 0;
+  const idle: Array<() => void> = [];
+
+  async function writeOrg(orgId: string, items: Pending[]): Promise<void> {
+    // Sorted so that concurrent transactions take row locks in the same order (no deadlocks).
+    const rows = items
+      .flatMap((p) => p.rows)
+      .sort((a, b) =>
+        a.project_id === b.project_id
+          ? a.event_id < b.event_id
+            ? -1
+            : 1
+          : a.project_id < b.project_id
+            ? -1
+            : 1,
+      );
+    const receivedAt = deps.clock.now();
+    const insertedKeys = await withTenant(deps.db, orgId, async (tx) => {
+      const keys = await deps.dal.insertEvents(tx, orgId, receivedAt, monthStart(receivedAt), rows);
+      const inserted = new Set(keys.map((k) => dedupKey(k.project_id, k.event_id)));
+      await deps.dal.upsertProfiles(tx, orgId, foldProfiles(firstOccurrences(rows, inserted)));
+      return inserted;
+    });
+    // Each stored event is credited to the first request (and the first row in it) that carried it;
+    // every other copy, in this batch or an earlier one, is a duplicate.
+    for (const item of items) {
+      const mine = new Set<string>();
+      for (const row of item.rows) {
+        const key = dedupKey(row.project_id, row.event_id);
+        if (insertedKeys.delete(key)) mine.add(key);
+      }
+      item.resolve({ inserted: mine });
+    }
+  }
+
+  function firstOccurrences(rows: EventRow[], inserted: Set<string>): EventRow[] {
+    const seen = new Set<string>();
+    return rows.filter((r) => {
+      const key = dedupKey(r.project_id, r.event_id);
+      if (!inserted.has(key) || seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  }
+
+  function takeBatch(): Map<string, Pending[]> {
+    const byOrg = new Map<string, Pending[]>();
+    let rows = 0;
+    while (queue.length > 0 && rows < MAX_ROWS_PER_TRANSACTION) {
+      const item = queue.shift() as Pending;
+      rows += item.rows.length;
+      const list = byOrg.get(item.orgId);
+      if (list) list.push(item);
+      else byOrg.set(item.orgId, [item]);
+    }
+    return byOrg;
+  }
+
+  function pump(): void {
+    while (running < MAX_CONCURRENT_FLUSHES && queue.length > 0) {
+      const batch = takeBatch();
+      running += 1;
+      Promise.all(
+        [...batch].map(([orgId, items]) =>
+          writeOrg(orgId, items).catch((error) => {
+            for (const item of items) item.reject(error);
+          }),
+        ),
+      ).finally(() => {
+        running -= 1;
+        if (running === 0 && queue.length === 0) for (const wake of idle.splice(0)) wake();
+        pump();
+      });
+    }
+  }
+
+  return {
+    /** Resolves once these rows are committed (or were already held): never before. */
+    write(orgId: string, rows: EventRow[]): Promise<WriteOutcome> {
+      if (rows.length === 0) return Promise.resolve({ inserted: new Set() });
+      return new Promise((resolve, reject) => {
+        queue.push({ orgId, rows, resolve, reject });
+        // Let requests that arrive in this same tick join the batch.
+        if (queue.length === 1) setImmediate(pump);
+      });
+    },
+
+    /** Waits until every accepted write has committed (shutdown). */
+    drain(): Promise<void> {
+      if (running === 0 && queue.length === 0) return Promise.resolve();
+      return new Promise((resolve) => idle.push(resolve));
+    },
+
+    /** Drops nothing: used only by tests to see the queue is empty. */
+    pending: () => queue.length + running,
+  };
+}
+
+export type IngestWriter = ReturnType<typeof createIngestWriter>;

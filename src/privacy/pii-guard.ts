@@ -1,0 +1,478 @@
+/**
+ * PII guard for free-form JSON (`traits`, `properties`, nested objects and arrays at any depth).
+ *
+ * The page promises that raw email/phone are "not persisted - hashed before storage", that the IP is
+ * "resolved to country/region at ingest, then dropped" and that device ids are only forwarded to ad
+ * platforms. The ingest route handles the documented fields (`traits.email`, `context.ip`, …); this
+ * guard closes the side door: the same data arriving under any other key, at any depth.
+ *
+ * Rules, in the order they are applied to each object entry (`key: value`):
+ * 1. `__proto__`, `constructor`, `prototype` keys are skipped (counted in `unsafeKeys`), so a later
+ *    naive deep merge of stored traits cannot be turned into prototype pollution.
+ * 2. Device-id keys (idfa, gaid, adid, aaid, oaid, idfv, advertising_id/advertisingId, android_id,
+ *    device_id/deviceId, also prefixed like `user_device_id`; any case) → entry dropped, whatever
+ *    the value (even an object).
+ * 3. IP keys (ip, ip_address/ipAddress, ipv4, ipv6, client_ip, x_forwarded_for, remote_addr, …) →
+ *    entry dropped, whatever the value.
+ * 4. Email keys (the key names the address: email, Email, user_email, emailAddress, e-mail,
+ *    email2, …; not email_verified / email_domain) with a string value → `<key>_sha256: sha256` of
+ *    the normalized value. Phone keys (phone, phone_number, mobile, tel, telephone, msisdn, cell, …)
+ *    with a string or integer value holding ≥ 3 digits → `<key>_sha256` likewise (fewer digits cannot
+ *    be a phone number: `mobile: "yes"` stays). A value that already is 64 hex → kept lower-cased under
+ *    `<key>_sha256`. A key that already ends in `sha256` (email_sha256) keeps its name.
+ * 5. Every string value, under any key or inside arrays, is then checked by shape (trimmed):
+ *    - an IP address (`net.isIP() !== 0`) → dropped (array elements are removed);
+ *    - an email address (`x@y.tld`) → hashed as email, key renamed `<key>_sha256` (in arrays the
+ *      element becomes the hash string);
+ *    - an international phone number (`+`, then only digits, spaces, `-`, `.`, `(`, `)`, 8–15 digits)
+ *      → hashed as phone, renamed likewise;
+ *    - text with email addresses embedded ("write to a@b.com") → each address is replaced in place
+ *      by its hash; the key is kept (the value is still text).
+ * 6. Keys are data too: a key that is an email address or phone number is replaced by its hash, a
+ *    key that is an IP drops its entry, embedded addresses in keys are hashed in place.
+ *
+ * Mode `reject`: the first raw email/phone found (rules 4–6) aborts with `pii_rejected` and the JSON
+ * path — never the value. Pre-hashed values are fine. IPs and device ids are dropped in both modes.
+ *
+ * Limits (documented, not silent): a phone number in national form ("020 7946 0958") under a
+ * non-phone key, or embedded in text, is not recognised; a dotted-quad that is not an IP to a human
+ * (an app version "10.0.1.2") IS an IP to this guard and is dropped.
+ *
+ * The input is never mutated. Paths use `a.b[0].c`; keys that are not identifiers are JSON-quoted
+ * (`a["x y"]`) and keys that themselves held PII are written as `[redacted]`.
+ */
+import { isIP } from 'node:net';
+import { hashIdentifier, type IdentifierKind, isSha256Hex } from './identifier-normalizers.ts';
+
+export type PiiGuardMode = 'hash' | 'reject';
+
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export type PiiGuardReport = {
+  /** raw emails/phones replaced by their SHA-256 (pre-hashed values passing through are not counted) */
+  hashed: number;
+  /** IP addresses and device ids removed */
+  dropped: number;
+  /** JSON paths of what was hashed or dropped, in document order; never values */
+  paths: string[];
+  /** `__proto__` / `constructor` / `prototype` keys skipped */
+  unsafeKeys: number;
+};
+
+export type PiiGuardOptions = {
+  mode: PiiGuardMode;
+  /** prefix of every reported path, e.g. `properties` */
+  rootPath?: string;
+  /** nesting limit; the ingest schema caps events at 8, this is the guard's own backstop */
+  maxDepth?: number;
+};
+
+export type PiiGuardResult =
+  | { ok: true; value: JsonObject; report: PiiGuardReport }
+  | { ok: false; code: 'pii_rejected' | 'too_deep'; message: string; path: string };
+
+export const DEFAULT_MAX_DEPTH = 32;
+
+// All patterns are compiled once, here: the guard runs on every event.
+const EMAIL_WHOLE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const EMAIL_EMBEDDED = /[\p{L}\p{N}!#$%&'*+/=?^_`{|}~.-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu;
+const PHONE_INTL = /^\+[\d\s().-]+$/;
+const DIGIT = /\d/g;
+const SHA256_SUFFIX = /sha256(?:[_-]?\d+)?$/i; // email_sha256, emailSha256, email_sha256_2
+const PLAIN_PATH_KEY = /^[A-Za-z_$][\w$-]*$/;
+const CAMEL_BOUNDARY = /([a-z0-9])([A-Z])/g;
+const ACRONYM_BOUNDARY = /([A-Z]{2,})([A-Z][a-z])/g;
+const NON_ALNUM = /[^a-z0-9]+/;
+const TRAILING_DIGITS = /\d+$/;
+const ALL_DIGITS = /^\d+$/;
+
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const DEVICE_TOKENS = new Set([
+  'idfa',
+  'gaid',
+  'adid',
+  'aaid',
+  'oaid',
+  'idfv',
+  'deviceid',
+  'advertisingid',
+  'androidid',
+]);
+const DEVICE_ID_PREFIXES = new Set(['device', 'advertising', 'android']);
+const IP_TOKENS = new Set(['ip', 'ipv4', 'ipv6', 'ipaddress', 'ipaddr']);
+const IP_JOINED = new Set(['xforwardedfor', 'forwardedfor', 'remoteaddr', 'remoteaddress']);
+const EMAIL_TOKENS = new Set(['email', 'emailaddress', 'emailaddr']);
+const PHONE_TOKENS = new Set([
+  'phone',
+  'mobile',
+  'tel',
+  'telephone',
+  'msisdn',
+  'cell',
+  'cellphone',
+  'mobilephone',
+  'phonenumber',
+  'mobilenumber',
+  'telephonenumber',
+  'cellnumber',
+]);
+const PHONE_NUMBER_WORDS = new Set(['number', 'no', 'num', 'nr']);
+const ADDRESS_WORDS = new Set(['address', 'addr']);
+
+type KeyKind = 'unsafe' | 'device' | 'ip' | 'email' | 'phone' | 'plain';
+
+/** Key names repeat across events: classify each distinct name once (bounded, so hostile keys cannot grow it). */
+const keyKindCache = new Map<string, KeyKind>();
+const KEY_CACHE_MAX = 4096;
+
+function keyTokens(key: string): string[] {
+  const tokens = key
+    .replace(CAMEL_BOUNDARY, '$1 $2')
+    .replace(ACRONYM_BOUNDARY, '$1 $2')
+    .toLowerCase()
+    .split(NON_ALNUM)
+    .filter((t) => t !== '');
+  const merged: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    // "e-mail", "e_mail", "eMail" are one word
+    if (tokens[i] === 'e' && tokens[i + 1] === 'mail') {
+      merged.push('email');
+      i++;
+    } else merged.push(tokens[i]!);
+  }
+  // "email_2", "phone_2": a trailing counter does not change what the key names
+  while (merged.length > 1 && ALL_DIGITS.test(merged[merged.length - 1]!)) merged.pop();
+  return merged;
+}
+
+function classifyKeyUncached(key: string): KeyKind {
+  if (UNSAFE_KEYS.has(key)) return 'unsafe';
+  const tokens = keyTokens(key);
+  if (tokens.length === 0) return 'plain';
+  if (tokens.length > 1 && tokens[tokens.length - 1] === 'sha256') tokens.pop();
+  const lastRaw = tokens[tokens.length - 1]!;
+  const last = lastRaw.replace(TRAILING_DIGITS, '') || lastRaw;
+  const prev = tokens.length > 1 ? tokens[tokens.length - 2] : undefined;
+
+  if (DEVICE_TOKENS.has(last) || (last === 'id' && prev !== undefined && DEVICE_ID_PREFIXES.has(prev))) {
+    return 'device';
+  }
+  if (
+    IP_TOKENS.has(lastRaw) ||
+    IP_TOKENS.has(last) ||
+    (ADDRESS_WORDS.has(last) && prev !== undefined && IP_TOKENS.has(prev)) ||
+    IP_JOINED.has(tokens.join(''))
+  ) {
+    return 'ip';
+  }
+  if (
+    EMAIL_TOKENS.has(last) ||
+    (last.endsWith('email') && !last.endsWith('voicemail')) ||
+    (ADDRESS_WORDS.has(last) && prev === 'email')
+  ) {
+    return 'email';
+  }
+  if (
+    PHONE_TOKENS.has(last) ||
+    (PHONE_NUMBER_WORDS.has(last) && prev !== undefined && PHONE_TOKENS.has(prev))
+  ) {
+    return 'phone';
+  }
+  return 'plain';
+}
+
+/** Exported for tests and for callers that want to know how a key will be treated. */
+export function classifyKey(key: string): KeyKind {
+  let kind = keyKindCache.get(key);
+  if (kind === undefined) {
+    kind = classifyKeyUncached(key);
+    if (keyKindCache.size >= KEY_CACHE_MAX) keyKindCache.clear();
+    keyKindCache.set(key, kind);
+  }
+  return kind;
+}
+
+function digitCount(s: string): number {
+  return s.match(DIGIT)?.length ?? 0;
+}
+
+function looksLikeIp(trimmed: string): boolean {
+  // Cheap pre-filter before net.isIP: an IP has a '.' or ':' and is short (IPv6 with a zone id ~60).
+  return (
+    trimmed.length >= 2 &&
+    trimmed.length <= 64 &&
+    (trimmed.includes('.') || trimmed.includes(':')) &&
+    isIP(trimmed) !== 0
+  );
+}
+
+function looksLikeEmail(trimmed: string): boolean {
+  return trimmed.indexOf('@') > 0 && EMAIL_WHOLE.test(trimmed);
+}
+
+function looksLikeIntlPhone(trimmed: string): boolean {
+  if (trimmed.charCodeAt(0) !== 43 /* + */ || !PHONE_INTL.test(trimmed)) return false;
+  const digits = digitCount(trimmed);
+  return digits >= 8 && digits <= 15;
+}
+
+/** Thrown (as a value, not an Error: it is control flow) to abort the walk. */
+type Abort = { readonly abort: true; code: 'pii_rejected' | 'too_deep'; message: string; path: string };
+
+type Ctx = { mode: PiiGuardMode; maxDepth: number; report: PiiGuardReport };
+
+const MAX_PATH_IN_MESSAGE = 200;
+
+function abort(code: Abort['code'], path: string, message: string): never {
+  const shown = path.length > MAX_PATH_IN_MESSAGE ? `${path.slice(0, MAX_PATH_IN_MESSAGE)}…` : path;
+  const error: Abort = {
+    abort: true,
+    code,
+    path: shown,
+    // A function replacement: a path is user data, and `$'`-style patterns in it must stay literal.
+    message: message.replace('{path}', () => shown || '(root)'),
+  };
+  throw error;
+}
+
+function isAbort(e: unknown): e is Abort {
+  return typeof e === 'object' && e !== null && (e as { abort?: unknown }).abort === true;
+}
+
+function keyPath(parent: string, key: string): string {
+  if (!PLAIN_PATH_KEY.test(key)) return `${parent}[${JSON.stringify(key)}]`;
+  return parent === '' ? key : `${parent}.${key}`;
+}
+
+/**
+ * The hash of a raw identifier found at `path` (or of a digest, lower-cased, which is not counted);
+ * undefined when the value normalizes to nothing. In reject mode a raw identifier aborts the walk.
+ * Does not report: callers record the path once per value.
+ */
+function identifierHash(kind: IdentifierKind, raw: string, path: string, ctx: Ctx): Hashed | undefined {
+  const trimmed = raw.trim();
+  if (isSha256Hex(trimmed)) return { hash: trimmed.toLowerCase(), raw: false };
+  const hash = hashIdentifier(kind, raw);
+  if (hash === undefined) return undefined;
+  if (ctx.mode === 'reject') {
+    abort(
+      'pii_rejected',
+      path,
+      kind === 'email'
+        ? 'Raw email address at {path}: send its SHA-256 (lowercase hex of the trimmed, lower-cased address) in a *_sha256 field instead.'
+        : 'Raw phone number at {path}: send its SHA-256 (lowercase hex of the digits only) in a *_sha256 field instead.',
+    );
+  }
+  return { hash, raw: true };
+}
+
+type Hashed = { hash: string; raw: boolean };
+
+function recordHashed(path: string, ctx: Ctx, count = 1): void {
+  ctx.report.hashed += count;
+  ctx.report.paths.push(path);
+}
+
+/** Hash a raw identifier and record it; pre-hashed values pass through unrecorded. */
+function hashAndRecord(kind: IdentifierKind, raw: string, path: string, ctx: Ctx): string | undefined {
+  const r = identifierHash(kind, raw, path, ctx);
+  if (r?.raw) recordHashed(path, ctx);
+  return r?.hash;
+}
+
+function drop(path: string, ctx: Ctx): void {
+  ctx.report.dropped++;
+  ctx.report.paths.push(path);
+}
+
+/** Replace every embedded email address in `text` by its hash; returns `text` itself when there is none. */
+function hashEmbeddedEmails(text: string, path: string, ctx: Ctx): string {
+  if (!text.includes('@')) return text;
+  let found = 0;
+  const replaced = text.replace(EMAIL_EMBEDDED, (match) => {
+    const r = identifierHash('email', match, path, ctx);
+    if (r === undefined) return match;
+    found++;
+    return r.hash;
+  });
+  if (found > 0) recordHashed(path, ctx, found);
+  return replaced;
+}
+
+function renamedKey(key: string): string {
+  return SHA256_SUFFIX.test(key) ? key : `${key}_sha256`;
+}
+
+/** Set without overwriting: two different values landing on one name (email + email_sha256) both survive. */
+function setUnique(out: JsonObject, key: string, value: JsonValue): void {
+  if (!Object.hasOwn(out, key)) {
+    out[key] = value;
+    return;
+  }
+  if (out[key] === value) return;
+  for (let n = 2; ; n++) {
+    const candidate = `${key}_${n}`;
+    if (!Object.hasOwn(out, candidate)) {
+      out[candidate] = value;
+      return;
+    }
+    if (out[candidate] === value) return;
+  }
+}
+
+type Guarded = { kind: 'keep'; value: JsonValue } | { kind: 'hashed'; value: string } | { kind: 'drop' };
+const DROP: Guarded = { kind: 'drop' };
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function guardString(value: string, path: string, ctx: Ctx): Guarded {
+  const trimmed = value.trim();
+  if (looksLikeIp(trimmed)) {
+    drop(path, ctx);
+    return DROP;
+  }
+  if (looksLikeEmail(trimmed)) {
+    const h = hashAndRecord('email', trimmed, path, ctx);
+    if (h !== undefined) return { kind: 'hashed', value: h };
+  }
+  if (looksLikeIntlPhone(trimmed)) {
+    const h = hashAndRecord('phone', trimmed, path, ctx);
+    if (h !== undefined) return { kind: 'hashed', value: h };
+  }
+  return { kind: 'keep', value: hashEmbeddedEmails(value, path, ctx) };
+}
+
+function guardValue(value: unknown, path: string, depth: number, ctx: Ctx): Guarded {
+  switch (typeof value) {
+    case 'string':
+      return guardString(value, path, ctx);
+    case 'number':
+      // NaN/Infinity are not JSON; JSON.stringify would turn them into null anyway.
+      return { kind: 'keep', value: Number.isFinite(value) ? value : null };
+    case 'boolean':
+      return { kind: 'keep', value };
+    case 'object':
+      if (value === null) return { kind: 'keep', value: null };
+      if (Array.isArray(value)) return { kind: 'keep', value: guardArray(value, path, depth + 1, ctx) };
+      if (isPlainObject(value)) return { kind: 'keep', value: guardObject(value, path, depth + 1, ctx) };
+      return DROP; // Date, Map, class instances: not JSON, not expected from a parsed body
+    default:
+      return DROP; // undefined, function, symbol, bigint: not JSON
+  }
+}
+
+function guardArray(arr: readonly unknown[], path: string, depth: number, ctx: Ctx): JsonValue[] {
+  if (depth > ctx.maxDepth) abort('too_deep', path, `Nesting deeper than ${ctx.maxDepth} levels at {path}.`);
+  const out: JsonValue[] = [];
+  for (let i = 0; i < arr.length; i++) {
+    const r = guardValue(arr[i], `${path}[${i}]`, depth, ctx);
+    if (r.kind !== 'drop') out.push(r.value);
+  }
+  return out;
+}
+
+/**
+ * Handle a key that is itself personal data. Returns the key to use and the path to report for the
+ * entry (redacted when the key was PII), or undefined when the entry is dropped.
+ */
+function guardKey(key: string, parent: string, ctx: Ctx): { key: string; path: string } | undefined {
+  // Fast path: ordinary keys have no '@', no '+' and no ':' / '.' combination that could be an IP.
+  if (!key.includes('@') && !key.startsWith('+') && !key.includes('.') && !key.includes(':')) {
+    return { key, path: keyPath(parent, key) };
+  }
+  const trimmed = key.trim();
+  const redacted = `${parent}[redacted]`;
+  if (looksLikeIp(trimmed)) {
+    drop(redacted, ctx);
+    return undefined;
+  }
+  if (looksLikeEmail(trimmed)) {
+    const h = hashAndRecord('email', trimmed, redacted, ctx);
+    if (h !== undefined) return { key: h, path: redacted };
+  }
+  if (looksLikeIntlPhone(trimmed)) {
+    const h = hashAndRecord('phone', trimmed, redacted, ctx);
+    if (h !== undefined) return { key: h, path: redacted };
+  }
+  if (key.includes('@')) {
+    const before = ctx.report.hashed;
+    const replaced = hashEmbeddedEmails(key, redacted, ctx);
+    if (ctx.report.hashed !== before) return { key: replaced, path: redacted };
+  }
+  return { key, path: keyPath(parent, key) };
+}
+
+function guardObject(obj: object, path: string, depth: number, ctx: Ctx): JsonObject {
+  if (depth > ctx.maxDepth) abort('too_deep', path, `Nesting deeper than ${ctx.maxDepth} levels at {path}.`);
+  // A fresh ordinary object; the only keys that could reach its prototype (`__proto__`) or poison a
+  // later merge (`constructor`, `prototype`) are skipped below, so plain assignment is safe.
+  const out: JsonObject = {};
+  const record = obj as Record<string, unknown>;
+  for (const originalKey of Object.keys(record)) {
+    const value = record[originalKey];
+    const kind = classifyKey(originalKey);
+    if (kind === 'unsafe') {
+      ctx.report.unsafeKeys++;
+      continue;
+    }
+    const guardedKey = guardKey(originalKey, path, ctx);
+    if (guardedKey === undefined) continue;
+    const { key, path: childPath } = guardedKey;
+
+    if (kind === 'device' || kind === 'ip') {
+      drop(childPath, ctx);
+      continue;
+    }
+    if (kind === 'email' && typeof value === 'string') {
+      const h = hashAndRecord('email', value, childPath, ctx);
+      if (h !== undefined) {
+        setUnique(out, renamedKey(key), h);
+        continue;
+      }
+    }
+    if (
+      kind === 'phone' &&
+      (typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value)))
+    ) {
+      const text = typeof value === 'string' ? value : String(value);
+      if (isSha256Hex(text.trim()) || digitCount(text) >= 3) {
+        const h = hashAndRecord('phone', text, childPath, ctx);
+        if (h !== undefined) {
+          setUnique(out, renamedKey(key), h);
+          continue;
+        }
+      }
+    }
+
+    const r = guardValue(value, childPath, depth, ctx);
+    if (r.kind === 'keep') setUnique(out, key, r.value);
+    else if (r.kind === 'hashed') setUnique(out, renamedKey(key), r.value);
+  }
+  return out;
+}
+
+/**
+ * Guard one free-form JSON object (`traits`, `properties`, `context`…). Never mutates `input`.
+ * A non-object input yields an empty object.
+ */
+export function guardPii(input: Readonly<Record<string, unknown>>, options: PiiGuardOptions): PiiGuardResult {
+  const ctx: Ctx = {
+    mode: options.mode,
+    maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
+    report: { hashed: 0, dropped: 0, paths: [], unsafeKeys: 0 },
+  };
+  const root = options.rootPath ?? '';
+  try {
+    const isObject = typeof input === 'object' && input !== null && !Array.isArray(input);
+    const value = isObject ? guardObject(input, root, 1, ctx) : {};
+    return { ok: true, value, report: ctx.report };
+  } catch (e) {
+    if (isAbort(e)) return { ok: false, code: e.code, message: e.message, path: e.path };
+    throw e;
+  }
+}
