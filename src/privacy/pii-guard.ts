@@ -22,7 +22,7 @@
  *    `<key>_sha256`. A key that already ends in `sha256` (email_sha256) keeps its name.
  * 5. Every string value, under any key or inside arrays, is then checked by shape (trimmed):
  *    - an IP address (`net.isIP() !== 0`) → dropped (array elements are removed);
- *    - an email address (`x@y.tld`) → hashed as email, key renamed `<key>_sha256` (in arrays the
+ *    - an email address (`x@host.tld`) → hashed as email, key renamed `<key>_sha256` (in arrays the
  *      element becomes the hash string);
  *    - an international phone number (`+`, then only digits, spaces, `-`, `.`, `(`, `)`, 8–15 digits)
  *      → hashed as phone, renamed likewise;
@@ -76,10 +76,13 @@ export type PiiGuardResult =
 export const DEFAULT_MAX_DEPTH = 32;
 
 // All patterns are compiled once, here: the guard runs on every event.
-const EMAIL_WHOLE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// The domain must be a hostname (letters, digits, hyphens, dots): that is every real address, and it
+// means appending "_sha256" to a key can never turn it into something email-shaped.
+const EMAIL_WHOLE = /^[^\s@]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+$/u;
 const EMAIL_EMBEDDED = /[\p{L}\p{N}!#$%&'*+/=?^_`{|}~.-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu;
 const PHONE_INTL = /^\+[\d\s().-]+$/;
 const DIGIT = /\d/g;
+const HEX64_RUN = /[0-9a-f]{64}/gi;
 const SHA256_SUFFIX = /sha256(?:[_-]?\d+)?$/i; // email_sha256, emailSha256, email_sha256_2
 const PLAIN_PATH_KEY = /^[A-Za-z_$][\w$-]*$/;
 const CAMEL_BOUNDARY = /([a-z0-9])([A-Z])/g;
@@ -199,10 +202,10 @@ function digitCount(s: string): number {
 }
 
 function looksLikeIp(trimmed: string): boolean {
-  // Cheap pre-filter before net.isIP: an IP has a '.' or ':' and is short (IPv6 with a zone id ~60).
+  // Cheap pre-filter before net.isIP: an IP has a '.' or ':' and is short (bounded even with a zone id).
   return (
     trimmed.length >= 2 &&
-    trimmed.length <= 64 &&
+    trimmed.length <= 256 &&
     (trimmed.includes('.') || trimmed.includes(':')) &&
     isIP(trimmed) !== 0
   );
@@ -440,7 +443,9 @@ function guardObject(obj: object, path: string, depth: number, ctx: Ctx): JsonOb
       (typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value)))
     ) {
       const text = typeof value === 'string' ? value : String(value);
-      if (isSha256Hex(text.trim()) || digitCount(text) >= 3) {
+      // Digits inside hashes we wrote earlier (embedded emails) are not a phone number: without
+      // this, guarding the guard's own output would hash "<hash>,<hash>" as a phone.
+      if (isSha256Hex(text.trim()) || digitCount(text.replace(HEX64_RUN, '')) >= 3) {
         const h = hashAndRecord('phone', text, childPath, ctx);
         if (h !== undefined) {
           setUnique(out, renamedKey(key), h);

@@ -46,7 +46,7 @@ describe('privacy canaries through SDK ingest', () => {
       list: [canary.email, canary.phone, canary.ipv4, { gaid: canary.gaid }],
     };
     const batch = [
-      identifyEvent('u_canary', { email: canary.email, phone: canary.phone, ...everywhere, profile: everywhere }, { context }),
+      identifyEvent('u_canary', { phone: canary.phone, ...everywhere, profile: everywhere }, { context }),
       trackEvent('u_canary', 'purchase', everywhere, { traits: { email: canary.email }, context }),
       trackEvent('u_canary', 'ipv6', { n: 1 }, { context: { ip: canary.ipv6, device: { gaid: canary.gaid } } }),
     ];

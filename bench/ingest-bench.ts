@@ -1,0 +1,137 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import type { BenchResult } from './run.ts';
+import { freePort, load, ratio, startPlatform, startProcess, stopProcess, waitFor } from './bench-support.ts';
+
+/**
+ * SDK ingest throughput, each figure against a baseline from the same run:
+ *  (a) batches of 100 events over HTTP            vs B_copy: the same rows inserted straight into the same
+ *                                                   table and indexes, 100 per statement, no HTTP
+ *  (b) one event per request                      vs B_http: a bare Fastify route taking the same body
+ * and the p99 latency of (a) and (b) at half their peak rate. Goals: (a) ≥ 0.5 × B_copy, (b) ≥ 0.5 × B_http.
+ */
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = 10;
+const BATCH = 100;
+
+let counter = 0;
+const PUBLIC_IPS = ['81.2.69.160', '8.8.8.8', '1.1.1.1', '89.160.20.112', '175.16.199.0', '216.160.83.56'];
+
+function event(prefix: string) {
+  counter += 1;
+  return {
+    event_id: `${prefix}-${counter}`,
+    type: 'track',
+    event: 'purchase',
+    user_id: `u_${counter % 5000}`,
+    timestamp: new Date().toISOString(),
+    app_id: 'com.example.app',
+    properties: { price: 9.99, currency: 'USD', sku: `sku_${counter % 300}`, quantity: 1 },
+    context: { ip: PUBLIC_IPS[counter % PUBLIC_IPS.length] },
+  };
+}
+
+const batchBody = (prefix: string, n: number) => JSON.stringify({ batch: Array.from({ length: n }, () => event(prefix)) });
+
+/** B_copy: prepared rows (already hashed and geo-coded) straight into sdk_events, 100 per statement. */
+async function insertBaseline(dataDir: string, orgId: string, projectId: string): Promise<number> {
+  const creds = JSON.parse(await readFile(path.join(dataDir, 'postgres-credentials.json'), 'utf8'));
+  const pool = new pg.Pool({ host: path.join(dataDir, 'run'), user: 'postgres', password: creds.superuserPassword, database: 'layers', max: CONNECTIONS });
+  const insert = `INSERT INTO sdk_events (id, org_id, project_id, event_id, type, event, user_id, timestamp, received_at, received_month,
+      app_id, properties, traits, geo_country, geo_region)
+    SELECT u.id, $1, $2, u.event_id, 'track', 'purchase', u.user_id, now(), now(), date_trunc('month', now())::date,
+      'com.example.app', u.properties, '{}', 'GB', 'GB-ENG'
+    FROM unnest($3::text[], $4::text[], $5::text[], $6::jsonb[]) AS u(id, event_id, user_id, properties)`;
+  let rows = 0;
+  const end = Date.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (Date.now() < end) {
+        const events = Array.from({ length: BATCH }, () => event('copy'));
+        await pool.query(insert, [
+          orgId,
+          projectId,
+          events.map((e) => `evt_${e.event_id}`),
+          events.map((e) => e.event_id),
+          events.map((e) => e.user_id),
+          events.map((e) => JSON.stringify(e.properties)),
+        ]);
+        rows += BATCH;
+      }
+    }),
+  );
+  await pool.end();
+  return rows / SECONDS;
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const platform = await startPlatform();
+  let bare: ReturnType<typeof startProcess> | undefined;
+  try {
+    const url = `${platform.base}/v1/sdk/events`;
+    const headers = { authorization: `Bearer ${platform.publishableKey}`, 'content-type': 'application/json' };
+    const orgId = await orgIdOf(platform.base, platform.secret);
+
+    process.stdout.write('warming up…\n');
+    await load({ url, method: 'POST', headers, makeBody: () => batchBody('warm', BATCH), seconds: 2, connections: CONNECTIONS });
+
+    const bCopy = await insertBaseline(platform.dataDir, orgId, platform.projectId);
+    const batchPeak = await load({ url, method: 'POST', headers, makeBody: () => batchBody('a', BATCH), seconds: SECONDS, connections: CONNECTIONS });
+    assertClean('batches of 100', batchPeak);
+    const batchEventsPerS = batchPeak.rps * BATCH;
+    const batchHalf = await load({
+      url, method: 'POST', headers, makeBody: () => batchBody('a2', BATCH), seconds: SECONDS, connections: CONNECTIONS,
+      overallRate: Math.max(1, Math.floor(batchPeak.rps / 2)),
+    });
+
+    const barePort = await freePort();
+    bare = startProcess(['bench/bare-ingest-server.ts'], { PORT: String(barePort) });
+    const bareUrl = `http://127.0.0.1:${barePort}/v1/sdk/events`;
+    await waitFor(`http://127.0.0.1:${barePort}/`, 10_000).catch(() => undefined);
+    await load({ url: bareUrl, method: 'POST', headers, makeBody: () => batchBody('bw', 1), seconds: 2, connections: CONNECTIONS });
+    const bHttp = await load({ url: bareUrl, method: 'POST', headers, makeBody: () => batchBody('bh', 1), seconds: SECONDS, connections: CONNECTIONS });
+    const singlePeak = await load({ url, method: 'POST', headers, makeBody: () => batchBody('b', 1), seconds: SECONDS, connections: CONNECTIONS });
+    assertClean('single events', singlePeak);
+    const singleHalf = await load({
+      url, method: 'POST', headers, makeBody: () => batchBody('b2', 1), seconds: SECONDS, connections: CONNECTIONS,
+      overallRate: Math.max(1, Math.floor(singlePeak.rps / 2)),
+    });
+
+    const ra = ratio(batchEventsPerS, bCopy);
+    const rb = ratio(singlePeak.rps, bHttp.rps);
+    process.stdout.write(
+      [
+        `B_copy (unnest INSERT, 100 rows/statement, ${CONNECTIONS} connections)  ${bCopy.toFixed(0).padStart(8)} events/s`,
+        `(a) HTTP batches of 100                                ${batchEventsPerS.toFixed(0).padStart(8)} events/s   ratio ${ra} (goal ≥ 0.5)`,
+        `    p99 at half the peak rate (${Math.floor(batchPeak.rps / 2)} req/s)              ${batchHalf.p99} ms`,
+        `B_http (bare Fastify, same body)                       ${bHttp.rps.toFixed(0).padStart(8)} req/s`,
+        `(b) one event per request                              ${singlePeak.rps.toFixed(0).padStart(8)} req/s     ratio ${rb} (goal ≥ 0.5)`,
+        `    p99 at half the peak rate (${Math.floor(singlePeak.rps / 2)} req/s)             ${singleHalf.p99} ms`,
+        '',
+      ].join('\n'),
+    );
+    return [
+      { metric: 'batch100_events_per_s', value: Math.round(batchEventsPerS), unit: 'events/s', baseline: Math.round(bCopy), ratio: ra },
+      { metric: 'single_event_requests_per_s', value: Math.round(singlePeak.rps), unit: 'req/s', baseline: Math.round(bHttp.rps), ratio: rb },
+      { metric: 'batch100_p99_at_half_peak', value: batchHalf.p99, unit: 'ms', baseline: batchPeak.p99, ratio: ratio(batchHalf.p99, batchPeak.p99) },
+      { metric: 'single_event_p99_at_half_peak', value: singleHalf.p99, unit: 'ms', baseline: singlePeak.p99, ratio: ratio(singleHalf.p99, singlePeak.p99) },
+    ];
+  } finally {
+    if (bare) await stopProcess(bare);
+    await platform.stop();
+  }
+}
+
+function assertClean(name: string, r: { non2xx: number; errors: number }) {
+  if (r.non2xx > 0 || r.errors > 0) throw new Error(`${name}: ${r.non2xx} non-2xx answers and ${r.errors} errors`);
+}
+
+async function orgIdOf(base: string, secret: string): Promise<string> {
+  const res = (await (await fetch(`${base}/v1/audit-log?limit=100&action=org.created`, { headers: { authorization: `Bearer ${secret}` } })).json()) as {
+    data: { resource: { id: string } }[];
+  };
+  const id = res.data[0]?.resource.id;
+  if (!id) throw new Error('could not find the bench org id');
+  return id;
+}
