@@ -15,7 +15,10 @@ export async function run(): Promise<BenchResult[]> {
   try {
     const auth = { authorization: `Bearer ${platform.secret}` };
     const barePort = await freePort();
-    bare = startProcess(['bench/bare-project-server.ts'], { PORT: String(barePort), BENCH_PROJECT_JSON: JSON.stringify(platform.project) });
+    bare = startProcess(['bench/bare-project-server.ts'], {
+      PORT: String(barePort),
+      BENCH_PROJECT_JSON: JSON.stringify(platform.project),
+    });
     const bareUrl = `http://127.0.0.1:${barePort}/v1/projects/${platform.projectId}`;
     const platformUrl = `${platform.base}/v1/projects/${platform.projectId}`;
     await waitFor(bareUrl);
@@ -25,9 +28,16 @@ export async function run(): Promise<BenchResult[]> {
     await load({ url: platformUrl, headers: auth, seconds: 2, connections: CONNECTIONS });
 
     const baseline = await load({ url: bareUrl, seconds: SECONDS, connections: CONNECTIONS });
-    const platformRun = await load({ url: platformUrl, headers: auth, seconds: SECONDS, connections: CONNECTIONS });
+    const platformRun = await load({
+      url: platformUrl,
+      headers: auth,
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+    });
     if (platformRun.non2xx > 0 || platformRun.errors > 0) {
-      throw new Error(`platform answered ${platformRun.non2xx} non-2xx and ${platformRun.errors} errors during the run`);
+      throw new Error(
+        `platform answered ${platformRun.non2xx} non-2xx and ${platformRun.errors} errors during the run`,
+      );
     }
 
     const r = ratio(platformRun.rps, baseline.rps);
@@ -40,7 +50,13 @@ export async function run(): Promise<BenchResult[]> {
       ].join('\n'),
     );
     return [
-      { metric: 'authenticated_get_project_rps', value: Math.round(platformRun.rps), unit: 'req/s', baseline: Math.round(baseline.rps), ratio: r },
+      {
+        metric: 'authenticated_get_project_rps',
+        value: Math.round(platformRun.rps),
+        unit: 'req/s',
+        baseline: Math.round(baseline.rps),
+        ratio: r,
+      },
     ];
   } finally {
     if (bare) await stopProcess(bare);

@@ -65,7 +65,16 @@ export async function load(opts: {
     headers: opts.headers ?? {},
     ...(opts.body === undefined ? {} : { body: opts.body }),
     ...(opts.makeBody
-      ? { requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: (opts.makeBody as () => string)() }) }] }
+      ? {
+          requests: [
+            {
+              setupRequest: (req: Record<string, unknown>) => ({
+                ...req,
+                body: (opts.makeBody as () => string)(),
+              }),
+            },
+          ],
+        }
       : {}),
     connections: opts.connections ?? 10,
     duration: opts.seconds ?? 10,
@@ -124,12 +133,28 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<P
           body: JSON.stringify(body),
         })
       ).json()) as Record<string, unknown>;
-    const org = (await post('/admin/v1/orgs', BENCH_ADMIN_TOKEN, { name: 'Bench' })) as { api_key: { secret: string } };
-    const project = (await post('/v1/projects', org.api_key.secret, { name: 'Bench project' })) as { id: string };
-    const key = (await post('/v1/api-keys', org.api_key.secret, { name: 'sdk', type: 'publishable', project_id: project.id })) as {
+    const org = (await post('/admin/v1/orgs', BENCH_ADMIN_TOKEN, { name: 'Bench' })) as {
+      api_key: { secret: string };
+    };
+    const project = (await post('/v1/projects', org.api_key.secret, { name: 'Bench project' })) as {
+      id: string;
+    };
+    const key = (await post('/v1/api-keys', org.api_key.secret, {
+      name: 'sdk',
+      type: 'publishable',
+      project_id: project.id,
+    })) as {
       secret: string;
     };
-    return { base, dataDir, secret: org.api_key.secret, projectId: project.id, publishableKey: key.secret, project, stop };
+    return {
+      base,
+      dataDir,
+      secret: org.api_key.secret,
+      projectId: project.id,
+      publishableKey: key.secret,
+      project,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

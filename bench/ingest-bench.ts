@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import type { BenchResult } from './run.ts';
 import { freePort, load, ratio, startPlatform, startProcess, stopProcess, waitFor } from './bench-support.ts';
+import type { BenchResult } from './run.ts';
 
 /**
  * SDK ingest throughput, each figure against a baseline from the same run:
@@ -32,12 +32,19 @@ function event(prefix: string) {
   };
 }
 
-const batchBody = (prefix: string, n: number) => JSON.stringify({ batch: Array.from({ length: n }, () => event(prefix)) });
+const batchBody = (prefix: string, n: number) =>
+  JSON.stringify({ batch: Array.from({ length: n }, () => event(prefix)) });
 
 /** B_copy: prepared rows (already hashed and geo-coded) straight into sdk_events, 100 per statement. */
 async function insertBaseline(dataDir: string, orgId: string, projectId: string): Promise<number> {
   const creds = JSON.parse(await readFile(path.join(dataDir, 'postgres-credentials.json'), 'utf8'));
-  const pool = new pg.Pool({ host: path.join(dataDir, 'run'), user: 'postgres', password: creds.superuserPassword, database: 'layers', max: CONNECTIONS });
+  const pool = new pg.Pool({
+    host: path.join(dataDir, 'run'),
+    user: 'postgres',
+    password: creds.superuserPassword,
+    database: 'layers',
+    max: CONNECTIONS,
+  });
   const insert = `INSERT INTO sdk_events (id, org_id, project_id, event_id, type, event, user_id, timestamp, received_at, received_month,
       app_id, properties, traits, geo_country, geo_region)
     SELECT u.id, $1, $2, u.event_id, 'track', 'purchase', u.user_id, now(), now(), date_trunc('month', now())::date,
@@ -70,18 +77,40 @@ export async function run(): Promise<BenchResult[]> {
   let bare: ReturnType<typeof startProcess> | undefined;
   try {
     const url = `${platform.base}/v1/sdk/events`;
-    const headers = { authorization: `Bearer ${platform.publishableKey}`, 'content-type': 'application/json' };
+    const headers = {
+      authorization: `Bearer ${platform.publishableKey}`,
+      'content-type': 'application/json',
+    };
     const orgId = await orgIdOf(platform.base, platform.secret);
 
     process.stdout.write('warming up…\n');
-    await load({ url, method: 'POST', headers, makeBody: () => batchBody('warm', BATCH), seconds: 2, connections: CONNECTIONS });
+    await load({
+      url,
+      method: 'POST',
+      headers,
+      makeBody: () => batchBody('warm', BATCH),
+      seconds: 2,
+      connections: CONNECTIONS,
+    });
 
     const bCopy = await insertBaseline(platform.dataDir, orgId, platform.projectId);
-    const batchPeak = await load({ url, method: 'POST', headers, makeBody: () => batchBody('a', BATCH), seconds: SECONDS, connections: CONNECTIONS });
+    const batchPeak = await load({
+      url,
+      method: 'POST',
+      headers,
+      makeBody: () => batchBody('a', BATCH),
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+    });
     assertClean('batches of 100', batchPeak);
     const batchEventsPerS = batchPeak.rps * BATCH;
     const batchHalf = await load({
-      url, method: 'POST', headers, makeBody: () => batchBody('a2', BATCH), seconds: SECONDS, connections: CONNECTIONS,
+      url,
+      method: 'POST',
+      headers,
+      makeBody: () => batchBody('a2', BATCH),
+      seconds: SECONDS,
+      connections: CONNECTIONS,
       overallRate: Math.max(1, Math.floor(batchPeak.rps / 2)),
     });
 
@@ -89,12 +118,38 @@ export async function run(): Promise<BenchResult[]> {
     bare = startProcess(['bench/bare-ingest-server.ts'], { PORT: String(barePort) });
     const bareUrl = `http://127.0.0.1:${barePort}/v1/sdk/events`;
     await waitFor(`http://127.0.0.1:${barePort}/`, 10_000).catch(() => undefined);
-    await load({ url: bareUrl, method: 'POST', headers, makeBody: () => batchBody('bw', 1), seconds: 2, connections: CONNECTIONS });
-    const bHttp = await load({ url: bareUrl, method: 'POST', headers, makeBody: () => batchBody('bh', 1), seconds: SECONDS, connections: CONNECTIONS });
-    const singlePeak = await load({ url, method: 'POST', headers, makeBody: () => batchBody('b', 1), seconds: SECONDS, connections: CONNECTIONS });
+    await load({
+      url: bareUrl,
+      method: 'POST',
+      headers,
+      makeBody: () => batchBody('bw', 1),
+      seconds: 2,
+      connections: CONNECTIONS,
+    });
+    const bHttp = await load({
+      url: bareUrl,
+      method: 'POST',
+      headers,
+      makeBody: () => batchBody('bh', 1),
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+    });
+    const singlePeak = await load({
+      url,
+      method: 'POST',
+      headers,
+      makeBody: () => batchBody('b', 1),
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+    });
     assertClean('single events', singlePeak);
     const singleHalf = await load({
-      url, method: 'POST', headers, makeBody: () => batchBody('b2', 1), seconds: SECONDS, connections: CONNECTIONS,
+      url,
+      method: 'POST',
+      headers,
+      makeBody: () => batchBody('b2', 1),
+      seconds: SECONDS,
+      connections: CONNECTIONS,
       overallRate: Math.max(1, Math.floor(singlePeak.rps / 2)),
     });
 
@@ -112,10 +167,34 @@ export async function run(): Promise<BenchResult[]> {
       ].join('\n'),
     );
     return [
-      { metric: 'batch100_events_per_s', value: Math.round(batchEventsPerS), unit: 'events/s', baseline: Math.round(bCopy), ratio: ra },
-      { metric: 'single_event_requests_per_s', value: Math.round(singlePeak.rps), unit: 'req/s', baseline: Math.round(bHttp.rps), ratio: rb },
-      { metric: 'batch100_p99_at_half_peak', value: batchHalf.p99, unit: 'ms', baseline: batchPeak.p99, ratio: ratio(batchHalf.p99, batchPeak.p99) },
-      { metric: 'single_event_p99_at_half_peak', value: singleHalf.p99, unit: 'ms', baseline: singlePeak.p99, ratio: ratio(singleHalf.p99, singlePeak.p99) },
+      {
+        metric: 'batch100_events_per_s',
+        value: Math.round(batchEventsPerS),
+        unit: 'events/s',
+        baseline: Math.round(bCopy),
+        ratio: ra,
+      },
+      {
+        metric: 'single_event_requests_per_s',
+        value: Math.round(singlePeak.rps),
+        unit: 'req/s',
+        baseline: Math.round(bHttp.rps),
+        ratio: rb,
+      },
+      {
+        metric: 'batch100_p99_at_half_peak',
+        value: batchHalf.p99,
+        unit: 'ms',
+        baseline: batchPeak.p99,
+        ratio: ratio(batchHalf.p99, batchPeak.p99),
+      },
+      {
+        metric: 'single_event_p99_at_half_peak',
+        value: singleHalf.p99,
+        unit: 'ms',
+        baseline: singlePeak.p99,
+        ratio: ratio(singleHalf.p99, singlePeak.p99),
+      },
     ];
   } finally {
     if (bare) await stopProcess(bare);
@@ -124,11 +203,16 @@ export async function run(): Promise<BenchResult[]> {
 }
 
 function assertClean(name: string, r: { non2xx: number; errors: number }) {
-  if (r.non2xx > 0 || r.errors > 0) throw new Error(`${name}: ${r.non2xx} non-2xx answers and ${r.errors} errors`);
+  if (r.non2xx > 0 || r.errors > 0)
+    throw new Error(`${name}: ${r.non2xx} non-2xx answers and ${r.errors} errors`);
 }
 
 async function orgIdOf(base: string, secret: string): Promise<string> {
-  const res = (await (await fetch(`${base}/v1/audit-log?limit=100&action=org.created`, { headers: { authorization: `Bearer ${secret}` } })).json()) as {
+  const res = (await (
+    await fetch(`${base}/v1/audit-log?limit=100&action=org.created`, {
+      headers: { authorization: `Bearer ${secret}` },
+    })
+  ).json()) as {
     data: { resource: { id: string } }[];
   };
   const id = res.data[0]?.resource.id;

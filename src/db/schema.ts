@@ -120,11 +120,8 @@ export interface UserProfilesTable {
   properties_at: Timestamp | null;
   email_sha256: string[];
   phone_sha256: string[];
-  geo_country: string | null;
-  geo_region: string | null;
-  geo_at: Timestamp | null;
-  first_seen_at: Timestamp;
-  last_seen_at: Timestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface Database {

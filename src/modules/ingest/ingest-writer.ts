@@ -1,6 +1,5 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import { withTenant } from '../../db/tenant-transaction.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { monthStart } from './event-partitions.ts';
 import type { EventRow, IngestDal } from './ingest-dal.ts';
@@ -8,8 +7,9 @@ import { foldProfiles } from './profile-fold.ts';
 
 /**
  * Group commit for SDK events. Concurrent requests hand their prepared events to the writer, which
- * coalesces everything waiting into one transaction per org (multi-row insert + profile upsert) and
- * resolves each request only after that transaction has COMMITted: a 200 always means stored.
+ * coalesces everything waiting into one statement per org (`ingest_batch`: multi-row insert + profile
+ * upsert, its own transaction, one round trip) and resolves each request only after that statement
+ * has committed: a 200 always means stored.
  *
  * There is no timer: a flush starts as soon as a slot is free, so at low load a request waits for its
  * own transaction only, and under load the requests that arrive while flushes run ride the next one.
@@ -23,7 +23,7 @@ type Pending = {
   reject: (error: unknown) => void;
 };
 
-const MAX_CONCURRENT_FLUSHES = 4;
+const MAX_CONCURRENT_FLUSHES = 2;
 const MAX_ROWS_PER_TRANSACTION = 5_000;
 
 export const dedupKey = (projectId: string, eventId: string) => `${projectId}\u0000${eventId}`;
@@ -47,12 +47,17 @@ export function createIngestWriter(deps: { db: Kysely<Database>; dal: IngestDal;
             : 1,
       );
     const receivedAt = deps.clock.now();
-    const insertedKeys = await withTenant(deps.db, orgId, async (tx) => {
-      const keys = await deps.dal.insertEvents(tx, orgId, receivedAt, monthStart(receivedAt), rows);
-      const inserted = new Set(keys.map((k) => dedupKey(k.project_id, k.event_id)));
-      await deps.dal.upsertProfiles(tx, orgId, foldProfiles(firstOccurrences(rows, inserted)));
-      return inserted;
-    });
+    // The tenant is set inside ingest_batch for its own statement-long transaction.
+    const profiles = foldProfiles(firstOccurrences(rows));
+    const keys = await deps.dal.writeBatch(
+      deps.db,
+      orgId,
+      receivedAt,
+      monthStart(receivedAt),
+      rows,
+      profiles,
+    );
+    const insertedKeys = new Set(keys.map((k) => dedupKey(k.project_id, k.event_id)));
     // Each stored event is credited to the first request (and the first row in it) that carried it;
     // every other copy, in this batch or an earlier one, is a duplicate.
     for (const item of items) {
@@ -65,11 +70,12 @@ export function createIngestWriter(deps: { db: Kysely<Database>; dal: IngestDal;
     }
   }
 
-  function firstOccurrences(rows: EventRow[], inserted: Set<string>): EventRow[] {
+  /** One row per event_id (a batch may carry the same event twice). */
+  function firstOccurrences(rows: EventRow[]): EventRow[] {
     const seen = new Set<string>();
     return rows.filter((r) => {
       const key = dedupKey(r.project_id, r.event_id);
-      if (!inserted.has(key) || seen.has(key)) return false;
+      if (seen.has(key)) return false;
       seen.add(key);
       return true;
     });

@@ -1,14 +1,16 @@
 import type { EventRow, ProfileUpdate } from './ingest-dal.ts';
 
 /**
- * Folds the newly stored events of a batch into one update per (project, user), in event-time order:
- * identify traits merge (later wins), hashed identifiers accumulate, geo follows the latest event that
- * had one, first/last seen widen. The database applies the same rules against the stored profile.
+ * Folds the newly stored events of a batch into one profile update per (project, user), in
+ * event-time order: identify traits merge (later wins) and hashed identifiers accumulate. Events
+ * that establish nothing (a track without identifiers) produce no update: first/last seen and
+ * geo are read from the events themselves.
  * Updates come out sorted by (project, user) so concurrent batches lock profiles in the same order.
  */
 export function foldProfiles(events: EventRow[]): ProfileUpdate[] {
   const byUser = new Map<string, EventRow[]>();
   for (const e of events) {
+    if (e.type !== 'identify' && !e.email_sha256 && !e.phone_sha256) continue;
     const key = `${e.project_id}\u0000${e.user_id}`;
     const list = byUser.get(key);
     if (list) list.push(e);
@@ -25,11 +27,6 @@ export function foldProfiles(events: EventRow[]): ProfileUpdate[] {
       properties_at: null,
       email_sha256: [],
       phone_sha256: [],
-      geo_country: null,
-      geo_region: null,
-      geo_at: null,
-      first_seen_at: first.timestamp,
-      last_seen_at: (list.at(-1) as EventRow).timestamp,
     };
     for (const e of list) {
       if (e.type === 'identify') {
@@ -40,11 +37,6 @@ export function foldProfiles(events: EventRow[]): ProfileUpdate[] {
         update.email_sha256.push(e.email_sha256);
       if (e.phone_sha256 && !update.phone_sha256.includes(e.phone_sha256))
         update.phone_sha256.push(e.phone_sha256);
-      if (e.geo_country) {
-        update.geo_country = e.geo_country;
-        update.geo_region = e.geo_region;
-        update.geo_at = e.timestamp;
-      }
     }
     updates.push(update);
   }
