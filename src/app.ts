@@ -20,6 +20,7 @@ import { registerAuditLogRoutes } from './modules/audit-log/audit-log-routes.ts'
 import { registerIngestRoutes } from './modules/ingest/ingest-routes.ts';
 import { registerOrgRoutes } from './modules/orgs/orgs-routes.ts';
 import { registerProfileRoutes } from './modules/profiles/profiles-routes.ts';
+import { registerSubjectRoutes } from './modules/subjects/subjects-routes.ts';
 import { registerProjectRoutes } from './modules/projects/projects-routes.ts';
 import { registerRequestLog } from './modules/request-log/request-log-hook.ts';
 import { registerWebhookRoutes } from './modules/webhooks/webhooks-routes.ts';
@@ -67,6 +68,7 @@ export async function buildApp({ config, container, logger }: AppDeps): Promise<
   registerAuditLogRoutes(app, { auditLog: container.auditLog, tenant: container.tenant });
   registerIngestRoutes(app, { ingest: container.ingest });
   registerProfileRoutes(app, { profiles: container.profiles, tenant: container.tenant });
+  registerSubjectRoutes(app, { subjects: container.subjects, tenant: container.tenant });
 
   await app.ready();
   return Object.assign(app, { routeCatalog });

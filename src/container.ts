@@ -20,6 +20,10 @@ import { createOrgsDal } from './modules/orgs/orgs-dal.ts';
 import { createOrgsService } from './modules/orgs/orgs-service.ts';
 import { createProfilesDal } from './modules/profiles/profiles-dal.ts';
 import { createProfilesService } from './modules/profiles/profiles-service.ts';
+import { createDataSubjectRequestsDal } from './modules/subjects/data-subject-requests-dal.ts';
+import { createErasureExecutor } from './modules/subjects/erasure-executor.ts';
+import { createSubjectsService } from './modules/subjects/subjects-service.ts';
+import { createSuppressionCache } from './modules/subjects/suppression-cache.ts';
 import { createProjectsDal } from './modules/projects/projects-dal.ts';
 import { createProjectsService } from './modules/projects/projects-service.ts';
 import { createRequestLogWriter } from './modules/request-log/request-log-writer.ts';
@@ -71,11 +75,14 @@ export function createContainer({ config, dbs, envelope, geo, clock = systemCloc
     dal: ingestDal,
     now: () => clock.now().getTime(),
   });
+  const dsrDal = createDataSubjectRequestsDal();
+  const suppressions = createSuppressionCache({ db: dbs.app, dal: dsrDal, now: () => clock.now().getTime() });
   const ingest = createIngestService({
     writer: ingestWriter,
     policies: projectPolicies,
     geo,
     deviceIds: createDroppingDeviceIdSink((n) => metrics.deviceIdsDropped.inc(n)),
+    suppressions,
     clock,
     metrics: {
       accepted: (n) => metrics.ingestEvents.inc({ outcome: 'accepted' }, n),
@@ -83,7 +90,10 @@ export function createContainer({ config, dbs, envelope, geo, clock = systemCloc
       rejected: (code) => metrics.ingestRejections.inc({ code }),
     },
   });
-  const profiles = createProfilesService({ profilesDal: createProfilesDal(), projects });
+  const profilesDal = createProfilesDal();
+  const profiles = createProfilesService({ profilesDal, projects });
+  const subjects = createSubjectsService({ dal: dsrDal, projects, profilesDal, auditLog, suppressions, appPool: dbs.appPool });
+  const erasure = createErasureExecutor({ db: dbs.system, dal: dsrDal, auditLog, clock });
   const retentionSweeper = createRetentionSweeper({ db: dbs.system, clock });
   const orgs = createOrgsService({
     systemDb: dbs.system,
@@ -114,6 +124,9 @@ export function createContainer({ config, dbs, envelope, geo, clock = systemCloc
     ingestWriter,
     projectPolicies,
     profiles,
+    subjects,
+    erasure,
+    suppressions,
     geo,
     /** Starts the background parts of the request path (revocation polling, batched writes). */
     start() {

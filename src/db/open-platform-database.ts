@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Config } from '../config.ts';
 import { connectDatabases, type Databases } from './database.ts';
 import { type EmbeddedPostgres, ensureEmbeddedPostgres } from './embedded-postgres.ts';
+import { ensureJobQueue } from '../jobs/job-queue.ts';
 import { migrateToLatest } from './migrate.ts';
 import { APP_ROLE } from './tenancy-sql.ts';
 
@@ -83,6 +84,7 @@ async function migrateWith(target: string | pg.PoolConfig, after?: (db: Kysely<u
   const dbs = connectDatabases({ system: target, app: target });
   try {
     await migrateToLatest(dbs.system as unknown as Kysely<unknown>);
+    await ensureJobQueue(dbs.systemPool, dbs.system as unknown as Kysely<unknown>);
     if (after) await after(dbs.system as unknown as Kysely<unknown>);
   } finally {
     await dbs.close();

@@ -124,6 +124,31 @@ export interface UserProfilesTable {
   updated_at: Timestamp;
 }
 
+export interface DataSubjectRequestsTable {
+  id: string;
+  org_id: string;
+  project_id: string;
+  type: 'erasure';
+  status: 'pending' | 'running' | 'completed';
+  user_id: string | null;
+  subject_sha256: string;
+  suppress: boolean;
+  erased: ColumnType<Record<string, number>, string | undefined, string>;
+  requested_by: string | null;
+  request_id: string | null;
+  created_at: Timestamp;
+  started_at: Timestamp | null;
+  completed_at: Timestamp | null;
+}
+
+export interface SuppressionsTable {
+  org_id: string;
+  project_id: string;
+  subject_sha256: string;
+  dsr_id: string | null;
+  created_at: Timestamp;
+}
+
 export interface Database {
   orgs: OrgsTable;
   projects: ProjectsTable;
@@ -135,4 +160,6 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   sdk_events: SdkEventsTable;
   user_profiles: UserProfilesTable;
+  data_subject_requests: DataSubjectRequestsTable;
+  suppressions: SuppressionsTable;
 }

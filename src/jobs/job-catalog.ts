@@ -26,6 +26,15 @@ const CronPayload = Type.Object({ _cron: Type.Optional(Type.Object({ ts: Type.St
 
 export const JOB_CATALOG: readonly JobDefinition[] = [
   defineJob({
+    // Payload: ids only; the erasure reads the user id from the request row and clears it when done.
+    name: 'dsr.erase',
+    payload: Type.Object({ org_id: Type.String(), dsr_id: Type.String() }),
+    maxAttempts: 25,
+    async run(payload, { container }) {
+      await container.erasure.run(payload.org_id, payload.dsr_id);
+    },
+  }),
+  defineJob({
     name: 'retention.sweep',
     payload: CronPayload,
     maxAttempts: 5,

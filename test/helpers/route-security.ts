@@ -44,10 +44,20 @@ export const defaultFixtures: SecurityFixtures = {
       await sendEvents(t.app, key.secret, [identifyEvent('u_security', {})]);
       return 'u_security';
     },
+    // An erasure request (its job never runs here: there is no worker in this test).
+    dsr: async (t, org, made) => {
+      const res = await t.app.inject({
+        method: 'DELETE',
+        url: `/v1/projects/${made.get('project')}/events/users/u_security_dsr`,
+        headers: bearer(org.secret),
+      });
+      return res.json().id;
+    },
   },
   bodies: {
     'PATCH /v1/projects/:projectId': { name: 'renamed' },
     'PATCH /v1/webhooks/:webhookId': { description: 'changed' },
+    'POST /v1/projects/:projectId/users/lookup': { email: 'someone@example.com' },
   },
 };
 

@@ -6,6 +6,7 @@ import type { TestProject } from 'vitest/node';
 import { connectDatabases } from '../../src/db/database.ts';
 import { type EmbeddedPostgres, ensureEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
+import { ensureJobQueue } from '../../src/jobs/job-queue.ts';
 import { createDatabaseIfMissing } from '../../src/db/open-platform-database.ts';
 import { APP_ROLE } from '../../src/db/tenancy-sql.ts';
 import { TEMPLATE_DATABASE, type TestCluster } from '../helpers/test-cluster.ts';
@@ -34,6 +35,7 @@ export async function setup(project: TestProject): Promise<void> {
   const dbs = connectDatabases({ system: template, app: template });
   try {
     await migrateToLatest(dbs.system as never);
+    await ensureJobQueue(dbs.systemPool, dbs.system as never);
     if (cluster.appPassword) {
       await sql`ALTER ROLE ${sql.id(APP_ROLE)} PASSWORD ${sql.lit(cluster.appPassword)}`.execute(dbs.system);
     }

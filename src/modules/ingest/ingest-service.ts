@@ -33,6 +33,8 @@ export function createIngestService(deps: {
   policies: ProjectPolicyCache;
   geo: GeoResolver;
   deviceIds: DeviceIdSink;
+  /** Users erased with suppression: their events are refused (see modules/subjects). */
+  suppressions: { isSuppressed(orgId: string, projectId: string): Promise<(userId: string) => boolean> };
   clock: Clock;
   metrics: IngestMetrics;
 }) {
@@ -45,6 +47,7 @@ export function createIngestService(deps: {
       const projectId = key.projectId as string;
       oversizedEventGuard(batch);
       const policy = await deps.policies.get(key.orgId, projectId);
+      const suppressed = await deps.suppressions.isSuppressed(key.orgId, projectId);
       const now = deps.clock.now();
       const rejected: IngestResult['rejected'] = [];
       const rows: EventRow[] = [];
@@ -62,6 +65,10 @@ export function createIngestService(deps: {
         const valid = validateEvent(raw, now);
         if (isRejection(valid)) {
           rejected.push({ index, code: valid.code, message: valid.message });
+          return;
+        }
+        if (suppressed(valid.user_id)) {
+          rejected.push({ index, code: 'user_suppressed', message: 'This user was erased with suppression; events for them are refused.' });
           return;
         }
         const prepared = prepareEvent(valid, { piiPolicy: policy.piiPolicy, connectionIp, geo: deps.geo });

@@ -1,0 +1,38 @@
+import { runMigrations } from 'graphile-worker';
+import { type Kysely, sql } from 'kysely';
+import type pg from 'pg';
+import { APP_ROLE } from '../db/tenancy-sql.ts';
+
+/**
+ * Jobs are enqueued inside the business transaction that causes them (an outbox for free: no job
+ * for a change that rolled back, no change without its job). The request path runs as the app role,
+ * which gets exactly one capability on the queue: `layers_enqueue_job`, a SECURITY DEFINER wrapper
+ * around graphile-worker's add_job — not the queue's tables.
+ */
+export async function ensureJobQueue(pool: pg.Pool, db: Kysely<unknown>): Promise<void> {
+  await runMigrations({ pgPool: pool });
+  await sql`
+    CREATE OR REPLACE FUNCTION public.layers_enqueue_job(
+      p_task text, p_payload json, p_job_key text DEFAULT NULL, p_run_at timestamptz DEFAULT NULL, p_max_attempts int DEFAULT NULL)
+    RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+      SELECT FROM graphile_worker.add_job(p_task, p_payload, job_key := p_job_key, run_at := p_run_at, max_attempts := p_max_attempts)
+    $$`.execute(db);
+  await sql`REVOKE ALL ON FUNCTION public.layers_enqueue_job(text, json, text, timestamptz, int) FROM PUBLIC`.execute(
+    db,
+  );
+  await sql
+    .raw(
+      `GRANT EXECUTE ON FUNCTION public.layers_enqueue_job(text, json, text, timestamptz, int) TO ${APP_ROLE}`,
+    )
+    .execute(db);
+}
+
+export type EnqueueOptions = { jobKey?: string; runAt?: Date; maxAttempts?: number };
+
+/** Adds a job in the caller's transaction (tenant or system); it runs once that transaction commits. */
+// biome-ignore lint/suspicious/noExplicitAny: any schema's connection can enqueue.
+export async function enqueueJob(tx: Kysely<any>, task: string, payload: unknown, opts: EnqueueOptions = {}) {
+  await sql`SELECT layers_enqueue_job(${task}, ${JSON.stringify(payload)}::json, ${opts.jobKey ?? null}, ${opts.runAt ?? null}, ${
+    opts.maxAttempts ?? null
+  })`.execute(tx);
+}

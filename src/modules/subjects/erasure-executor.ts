@@ -1,0 +1,96 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import { withTenant } from '../../db/tenant-transaction.ts';
+import type { Clock } from '../../lib/clock.ts';
+import type { AuditLogService } from '../audit-log/audit-log-service.ts';
+import type { DataSubjectRequestsDal } from './data-subject-requests-dal.ts';
+import { ERASURE_STEPS } from './erasure-steps.ts';
+import { suppressionHash } from './subject-hashes.ts';
+
+const BATCH = 10_000;
+
+export type ErasureCompleted = {
+  dsrId: string;
+  orgId: string;
+  projectId: string;
+  erased: Record<string, number>;
+};
+
+/**
+ * Carries out an erasure (from the `dsr.erase` job). Idempotent and resumable: every batch deletes
+ * rows and adds their count to the request's receipt in one transaction; running it again after a
+ * crash continues where it stopped. The last transaction records the suppression (when asked),
+ * clears the raw user id, marks the request completed and audits it.
+ */
+export function createErasureExecutor(deps: {
+  db: Kysely<Database>;
+  dal: DataSubjectRequestsDal;
+  auditLog: AuditLogService;
+  clock: Clock;
+  onCompleted?: (done: ErasureCompleted) => void;
+}) {
+  const { db, dal, clock } = deps;
+
+  return {
+    async run(orgId: string, dsrId: string): Promise<void> {
+      const dsr = await withTenant(db, orgId, (tx) => dal.findById(tx, orgId, dsrId));
+      if (!dsr || dsr.status === 'completed' || dsr.user_id === null) return;
+      const target = { orgId, projectId: dsr.project_id, userId: dsr.user_id };
+      await withTenant(db, orgId, (tx) =>
+        sql`UPDATE data_subject_requests SET status = 'running', started_at = COALESCE(started_at, ${clock.now()}) WHERE id = ${dsrId}`.execute(
+          tx,
+        ),
+      );
+
+      for (const step of ERASURE_STEPS) {
+        for (;;) {
+          const deleted = await withTenant(db, orgId, async (tx) => {
+            const n = await step.run(tx, target, BATCH);
+            if (n > 0) {
+              await sql`
+                UPDATE data_subject_requests
+                SET erased = jsonb_set(erased, ${`{${step.dataClass}}`}::text[],
+                  to_jsonb(COALESCE((erased->>${step.dataClass})::bigint, 0) + ${n}))
+                WHERE id = ${dsrId}`.execute(tx);
+            }
+            return n;
+          });
+          if (deleted < BATCH) break;
+        }
+      }
+
+      const completed = await withTenant(db, orgId, async (tx) => {
+        const now = clock.now();
+        if (dsr.suppress) {
+          await dal.addSuppression(tx, {
+            org_id: orgId,
+            project_id: dsr.project_id,
+            subject_sha256: suppressionHash(dsr.project_id, target.userId),
+            dsr_id: dsrId,
+            created_at: now,
+          });
+        }
+        const { rows } = await sql<{ erased: Record<string, number> }>`
+          UPDATE data_subject_requests SET status = 'completed', user_id = NULL, completed_at = ${now}
+          WHERE id = ${dsrId} AND status <> 'completed' RETURNING erased`.execute(tx);
+        const row = rows[0];
+        if (!row) return undefined;
+        const erased = Object.fromEntries(
+          ERASURE_STEPS.map((s) => [s.dataClass, Number(row.erased[s.dataClass] ?? 0)]),
+        );
+        await deps.auditLog.record(
+          { tx, orgId, actor: { type: 'system', id: null }, requestId: null, now },
+          {
+            action: 'data_subject_request.completed',
+            resource: { type: 'data_subject_request', id: dsrId },
+            changes: { status: { before: 'running', after: 'completed' }, erased: { after: erased } },
+          },
+        );
+        return { dsrId, orgId, projectId: dsr.project_id, erased };
+      });
+      if (completed) deps.onCompleted?.(completed);
+    },
+  };
+}
+
+export type ErasureExecutor = ReturnType<typeof createErasureExecutor>;

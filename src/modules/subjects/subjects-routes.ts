@@ -1,0 +1,214 @@
+import { Readable } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
+import type { AppInstance } from '../../http/app-types.ts';
+import { AUTHENTICATED_ERRORS, errorResponses, ListOf, MUTATION_ERRORS } from '../../http/schemas.ts';
+import type { TenantHandlers } from '../../http/tenant-handlers.ts';
+import type { ProfileRow } from '../profiles/profiles-dal.ts';
+import type { ExportedEvent } from './subject-export.ts';
+import {
+  DataSubjectRequest,
+  EraseQuery,
+  LookupBody,
+  LookupResponse,
+  ProjectParams,
+  RequestParams,
+  Suppression,
+  SuppressionListQuery,
+  UserPathParams,
+} from './subjects-schemas.ts';
+import { type SubjectsService, toDsrResponse } from './subjects-service.ts';
+
+const tags = ['Data-subject requests'];
+const userParams = { projectId: 'project', userId: 'user' };
+
+const profileOf = (row: ProfileRow | undefined) =>
+  row
+    ? {
+        properties: row.properties,
+        hashed_identifiers: { email_sha256: row.email_sha256, phone_sha256: row.phone_sha256 },
+      }
+    : null;
+
+const wantsNdjson = (req: FastifyRequest) => (req.headers.accept ?? '').includes('application/x-ndjson');
+
+/** JSON streamed piece by piece, so that a user with a million events costs one page of memory. */
+async function* jsonExport(
+  userId: string,
+  profile: unknown,
+  first: ExportedEvent[],
+  rest: AsyncGenerator<ExportedEvent>,
+) {
+  yield `{"object":"user_export","user_id":${JSON.stringify(userId)},"profile":${JSON.stringify(profile)},"events":[`;
+  let n = 0;
+  for (const e of first) yield `${n++ === 0 ? '' : ','}${JSON.stringify(e)}`;
+  for await (const e of rest) yield `${n++ === 0 ? '' : ','}${JSON.stringify(e)}`;
+  yield ']}';
+}
+
+async function* ndjsonExport(
+  userId: string,
+  profile: unknown,
+  first: ExportedEvent[],
+  rest: AsyncGenerator<ExportedEvent>,
+) {
+  yield `${JSON.stringify({ object: 'user', user_id: userId, profile })}\n`;
+  for (const e of first) yield `${JSON.stringify(e)}\n`;
+  for await (const e of rest) yield `${JSON.stringify(e)}\n`;
+}
+
+export function registerSubjectRoutes(
+  app: AppInstance,
+  deps: { subjects: SubjectsService; tenant: TenantHandlers },
+): void {
+  const { subjects, tenant } = deps;
+
+  app.get(
+    '/v1/projects/:projectId/events/users/:userId',
+    {
+      config: { auth: 'secret', tenantParams: userParams },
+      schema: {
+        tags,
+        summary: 'Access / portability: the profile and every event held for a user',
+        description:
+          'JSON `{"object":"user_export","user_id","profile","events":[…]}`, or with `Accept: application/x-ndjson` one JSON object a line ' +
+          '(the user and profile first, then each event). Streamed in constant memory. 404 when nothing is held.',
+        params: UserPathParams,
+        response: errorResponses(...AUTHENTICATED_ERRORS),
+      },
+    },
+    async (req, reply) => {
+      const { userId, projectId } = req.params;
+      const { profile, cursor } = await tenant.query(req, (scope) =>
+        subjects.openExport(scope, projectId, userId),
+      );
+      const body = wantsNdjson(req)
+        ? ndjsonExport(userId, profileOf(profile), cursor.first, cursor.rest())
+        : jsonExport(userId, profileOf(profile), cursor.first, cursor.rest());
+      const stream = Readable.from(body, { objectMode: false });
+      stream.on('close', () => void cursor.close());
+      reply.header(
+        'content-type',
+        wantsNdjson(req) ? 'application/x-ndjson' : 'application/json; charset=utf-8',
+      );
+      return reply.send(stream);
+    },
+  );
+
+  app.delete(
+    '/v1/projects/:projectId/events/users/:userId',
+    {
+      config: { auth: 'secret', tenantParams: userParams },
+      schema: {
+        tags,
+        summary:
+          'Erasure: delete everything held for a user in this project (a job; poll the request for its receipt)',
+        params: UserPathParams,
+        querystring: EraseQuery,
+        response: { 202: DataSubjectRequest, ...errorResponses(...MUTATION_ERRORS) },
+      },
+    },
+    (req, reply) =>
+      tenant.mutate(req, reply, 202, async (scope) =>
+        toDsrResponse(
+          await subjects.requestErasure(
+            scope,
+            req.params.projectId,
+            req.params.userId,
+            req.query.suppress ?? false,
+          ),
+        ),
+      ),
+  );
+
+  app.get(
+    '/v1/data-subject-requests/:requestId',
+    {
+      config: { auth: 'secret', tenantParams: { requestId: 'dsr' } },
+      schema: {
+        tags,
+        summary: 'Status and receipt of a data-subject request',
+        params: RequestParams,
+        response: { 200: DataSubjectRequest, ...errorResponses(...AUTHENTICATED_ERRORS) },
+      },
+    },
+    (req) =>
+      tenant.query(req, async (scope) =>
+        toDsrResponse(await subjects.getRequest(scope, req.params.requestId)),
+      ),
+  );
+
+  app.post(
+    '/v1/projects/:projectId/users/lookup',
+    {
+      config: { auth: 'secret', tenantParams: { projectId: 'project' } },
+      schema: {
+        tags,
+        summary:
+          'Find user ids by email, phone or their SHA-256 (lower-case + trim for email, digits only for phone)',
+        params: ProjectParams,
+        body: LookupBody,
+        response: { 200: LookupResponse, ...errorResponses(...MUTATION_ERRORS) },
+      },
+    },
+    (req, reply) =>
+      tenant.mutate(req, reply, 200, async (scope) => ({
+        user_ids: await subjects.lookup(scope, req.params.projectId, req.body),
+      })),
+  );
+
+  app.get(
+    '/v1/projects/:projectId/suppressions',
+    {
+      config: { auth: 'secret', tenantParams: { projectId: 'project' } },
+      schema: {
+        tags,
+        summary: 'Users whose events this project refuses (erased with suppress=true)',
+        params: ProjectParams,
+        querystring: SuppressionListQuery,
+        response: { 200: ListOf(Suppression), ...errorResponses(...AUTHENTICATED_ERRORS) },
+      },
+    },
+    (req) =>
+      tenant.query(req, async (scope) => {
+        const page = await subjects.listSuppressions(
+          scope,
+          req.params.projectId,
+          req.query.limit ?? 10,
+          req.query.starting_after,
+        );
+        return {
+          object: 'list' as const,
+          data: page.rows.map((r) => ({
+            object: 'suppression' as const,
+            subject_sha256: r.subject_sha256,
+            data_subject_request_id: r.dsr_id,
+            created_at: r.created_at.toISOString(),
+          })),
+          has_more: page.has_more,
+        };
+      }),
+  );
+
+  app.delete(
+    '/v1/projects/:projectId/suppressions/:userId',
+    {
+      config: { auth: 'secret', tenantParams: userParams },
+      schema: {
+        tags,
+        summary: "Lift a user's suppression: their events are accepted again",
+        params: UserPathParams,
+        response: { 200: Suppression, ...errorResponses(...MUTATION_ERRORS) },
+      },
+    },
+    (req, reply) =>
+      tenant.mutate(req, reply, 200, async (scope) => {
+        const lifted = await subjects.liftSuppression(scope, req.params.projectId, req.params.userId);
+        return {
+          object: 'suppression' as const,
+          subject_sha256: lifted.subject_sha256,
+          data_subject_request_id: null,
+          created_at: scope.now.toISOString(),
+        };
+      }),
+  );
+}
