@@ -27,6 +27,7 @@ const Env = Type.Object({
   ),
   LAYERS_RATE_LIMIT_SECRET_PER_S: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100 }),
   LAYERS_RATE_LIMIT_PUBLISHABLE_PER_S: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
+  LAYERS_JOB_WATCHDOG_MS: Type.Integer({ minimum: 500, maximum: 3_600_000, default: 60_000 }),
   LAYERS_ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {
     default: 'all',
   }),
@@ -48,6 +49,8 @@ export type Config = Readonly<{
   logLevel: string;
   rateLimits: Readonly<{ secretPerSecond: number; publishablePerSecond: number }>;
   role: 'all' | 'api' | 'worker';
+  /** How long a long-running job may go without a heartbeat before another worker resumes it. */
+  jobWatchdogMs: number;
 }>;
 
 export class ConfigError extends Error {}
@@ -89,5 +92,6 @@ function fromEnv(e: Static<typeof Env>): Config {
       publishablePerSecond: e.LAYERS_RATE_LIMIT_PUBLISHABLE_PER_S,
     }),
     role: e.LAYERS_ROLE,
+    jobWatchdogMs: e.LAYERS_JOB_WATCHDOG_MS,
   });
 }

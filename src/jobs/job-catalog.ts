@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { type Static, type TSchema, Type } from 'typebox';
 import { Value } from 'typebox/value';
 import type { Container } from '../container.ts';
+import { runErasureJob } from '../modules/subjects/erasure-job.ts';
 
 /**
  * The typed job catalog: every background job, its payload schema, its retry budget and, for
@@ -31,7 +32,10 @@ export const JOB_CATALOG: readonly JobDefinition[] = [
     payload: Type.Object({ org_id: Type.String(), dsr_id: Type.String() }),
     maxAttempts: 25,
     async run(payload, { container }) {
-      await container.erasure.run(payload.org_id, payload.dsr_id);
+      await runErasureJob(
+        { db: container.dbs.system, erasure: container.erasure, watchdogMs: container.config.jobWatchdogMs },
+        payload,
+      );
     },
   }),
   defineJob({

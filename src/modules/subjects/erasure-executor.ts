@@ -32,14 +32,16 @@ export function createErasureExecutor(deps: {
   const { db, dal, clock } = deps;
 
   return {
-    async run(orgId: string, dsrId: string): Promise<void> {
+    async run(orgId: string, dsrId: string, opts: { heartbeat?: () => Promise<void> } = {}): Promise<void> {
       const dsr = await withTenant(db, orgId, (tx) => dal.findById(tx, orgId, dsrId));
       if (!dsr || dsr.status === 'completed' || dsr.user_id === null) return;
       const target = { orgId, projectId: dsr.project_id, userId: dsr.user_id };
+      // Every class appears on the receipt, with 0 when nothing of it was held.
+      const zeros = JSON.stringify(Object.fromEntries(ERASURE_STEPS.map((s) => [s.dataClass, 0])));
       await withTenant(db, orgId, (tx) =>
-        sql`UPDATE data_subject_requests SET status = 'running', started_at = COALESCE(started_at, ${clock.now()}) WHERE id = ${dsrId}`.execute(
-          tx,
-        ),
+        sql`UPDATE data_subject_requests
+            SET status = 'running', started_at = COALESCE(started_at, ${clock.now()}), erased = ${zeros}::jsonb || erased
+            WHERE id = ${dsrId}`.execute(tx),
       );
 
       for (const step of ERASURE_STEPS) {
@@ -55,6 +57,7 @@ export function createErasureExecutor(deps: {
             }
             return n;
           });
+          await opts.heartbeat?.();
           if (deleted < BATCH) break;
         }
       }

@@ -8,11 +8,10 @@ import type { AuditLogService } from '../audit-log/audit-log-service.ts';
 import type { ProfilesDal } from '../profiles/profiles-dal.ts';
 import type { ProjectsService } from '../projects/projects-service.ts';
 import type { DataSubjectRequestsDal, DsrRow } from './data-subject-requests-dal.ts';
+import { ERASE_JOB } from './erasure-job.ts';
 import { openUserEventCursor, type UserEventCursor } from './subject-export.ts';
 import { receiptHash, suppressionHash } from './subject-hashes.ts';
 import type { SuppressionCache } from './suppression-cache.ts';
-
-export const ERASE_JOB = 'dsr.erase';
 
 export type LookupInput = { email?: string; phone?: string; email_sha256?: string; phone_sha256?: string };
 
