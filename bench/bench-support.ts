@@ -100,6 +100,8 @@ export type Platform = {
   projectId: string;
   publishableKey: string;
   project: unknown;
+  /** The server process, for memory readings. */
+  pid: number;
   stop(): Promise<void>;
 };
 
@@ -153,6 +155,7 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<P
       projectId: project.id,
       publishableKey: key.secret,
       project,
+      pid: child.pid as number,
       stop,
     };
   } catch (error) {

@@ -6,6 +6,7 @@
 const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult[]> }>> = {
   api: () => import('./api-bench.ts'),
   ingest: () => import('./ingest-bench.ts'),
+  dsr: () => import('./dsr-bench.ts'),
 };
 
 export type BenchResult = { metric: string; value: number; unit: string; baseline: number; ratio: number };

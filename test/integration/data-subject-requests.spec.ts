@@ -119,14 +119,17 @@ describe('data-subject requests', () => {
     expect(lines.slice(1)).toEqual(body.events);
   });
 
-  it('streams users with more events than one page', async () => {
-    const batch = Array.from({ length: 450 }, (_, i) => trackEvent('u_many', `e${i}`));
-    for (let i = 0; i < 5; i++)
-      await sendEvents(
-        t.app,
-        pk,
-        batch.map((e) => ({ ...e, event_id: `${e.event_id}-${i}` })),
-      );
+  it('streams users with more events than one page, exactly once each (microsecond timestamps included)', async () => {
+    // Rows written by other means than the SDK (imports, backfills) can carry microseconds; a cursor
+    // that kept only milliseconds would repeat rows across pages. All 2,250 rows share one millisecond.
+    await t.db.systemPool.query(
+      `INSERT INTO sdk_events (id, org_id, project_id, event_id, type, event, user_id, timestamp, received_at, received_month, properties, traits)
+       SELECT 'evt_many_' || g, $1, $2, 'many-' || g, 'track', 'view', 'u_many',
+              '2026-11-02T10:00:00.000Z'::timestamptz + (g % 1000 || ' microseconds')::interval, now(),
+              date_trunc('month', now())::date, '{}', '{}'
+       FROM generate_series(1, 2250) g`,
+      [org.id, projectId],
+    );
     const nd = await exportUser('u_many', 'application/x-ndjson');
     const lines = nd.body.trim().split('\n');
     expect(lines).toHaveLength(1 + 2250);

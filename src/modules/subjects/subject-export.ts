@@ -23,6 +23,8 @@ export type ExportedEvent = {
 };
 
 type EventRow = {
+  /** The exact stored time as text: a Date would drop microseconds and repeat rows across pages. */
+  cursor_ts: string;
   id: string;
   event_id: string;
   type: string;
@@ -38,7 +40,7 @@ type EventRow = {
   geo_region: string | null;
 };
 
-const PAGE = 2_000;
+const PAGE = 1_000;
 
 function toExported(r: EventRow): ExportedEvent {
   return {
@@ -60,7 +62,8 @@ function toExported(r: EventRow): ExportedEvent {
 export type UserEventCursor = {
   /** The first page, read up front so that "nothing held" can still answer 404. */
   first: ExportedEvent[];
-  rest(): AsyncGenerator<ExportedEvent>;
+  /** The following pages, one array per page. */
+  rest(): AsyncGenerator<ExportedEvent[]>;
   close(): Promise<void>;
 };
 
@@ -79,9 +82,9 @@ export async function openUserEventCursor(
     await client.query('COMMIT').catch(() => undefined);
     client.release();
   };
-  const page = async (after: { ts: Date; id: string } | undefined): Promise<EventRow[]> => {
+  const page = async (after: { ts: string; id: string } | undefined): Promise<EventRow[]> => {
     const { rows } = await client.query<EventRow>(
-      `SELECT id, event_id, type, event, timestamp, received_at, app_id, properties, traits, email_sha256, phone_sha256,
+      `SELECT timestamp::text AS cursor_ts, id, event_id, type, event, timestamp, received_at, app_id, properties, traits, email_sha256, phone_sha256,
               geo_country, geo_region
        FROM sdk_events WHERE org_id = $1 AND project_id = $2 AND user_id = $3
          AND ($4::timestamptz IS NULL OR (timestamp, id) > ($4::timestamptz, $5::text))
@@ -102,8 +105,8 @@ export async function openUserEventCursor(
           let last = firstRows.at(-1);
           let full = firstRows.length === PAGE;
           while (full && last) {
-            const rows = await page({ ts: last.timestamp, id: last.id });
-            for (const r of rows) yield toExported(r);
+            const rows = await page({ ts: last.cursor_ts, id: last.id });
+            if (rows.length > 0) yield rows.map(toExported);
             full = rows.length === PAGE;
             last = rows.at(-1);
           }

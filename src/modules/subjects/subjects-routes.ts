@@ -31,17 +31,25 @@ const profileOf = (row: ProfileRow | undefined) =>
 
 const wantsNdjson = (req: FastifyRequest) => (req.headers.accept ?? '').includes('application/x-ndjson');
 
-/** JSON streamed piece by piece, so that a user with a million events costs one page of memory. */
+/**
+ * JSON streamed one page at a time (one chunk per page, not per event, to keep allocation low), so a
+ * user with a million events costs one page of memory.
+ */
 async function* jsonExport(
   userId: string,
   profile: unknown,
   first: ExportedEvent[],
-  rest: AsyncGenerator<ExportedEvent>,
+  rest: AsyncGenerator<ExportedEvent[]>,
 ) {
-  yield `{"object":"user_export","user_id":${JSON.stringify(userId)},"profile":${JSON.stringify(profile)},"events":[`;
-  let n = 0;
-  for (const e of first) yield `${n++ === 0 ? '' : ','}${JSON.stringify(e)}`;
-  for await (const e of rest) yield `${n++ === 0 ? '' : ','}${JSON.stringify(e)}`;
+  let started = false;
+  const page = (events: ExportedEvent[]) => {
+    const body = events.map((e) => JSON.stringify(e)).join(',');
+    const chunk = started && body ? `,${body}` : body;
+    if (body) started = true;
+    return chunk;
+  };
+  yield `{"object":"user_export","user_id":${JSON.stringify(userId)},"profile":${JSON.stringify(profile)},"events":[${page(first)}`;
+  for await (const events of rest) yield page(events);
   yield ']}';
 }
 
@@ -49,11 +57,11 @@ async function* ndjsonExport(
   userId: string,
   profile: unknown,
   first: ExportedEvent[],
-  rest: AsyncGenerator<ExportedEvent>,
+  rest: AsyncGenerator<ExportedEvent[]>,
 ) {
-  yield `${JSON.stringify({ object: 'user', user_id: userId, profile })}\n`;
-  for (const e of first) yield `${JSON.stringify(e)}\n`;
-  for await (const e of rest) yield `${JSON.stringify(e)}\n`;
+  const page = (events: ExportedEvent[]) => events.map((e) => `${JSON.stringify(e)}\n`).join('');
+  yield `${JSON.stringify({ object: 'user', user_id: userId, profile })}\n${page(first)}`;
+  for await (const events of rest) yield page(events);
 }
 
 export function registerSubjectRoutes(
