@@ -37,6 +37,12 @@ export function registerIngestRoutes(app: AppInstance, deps: { ingest: IngestSer
         response: { 200: IngestResponse, ...errorResponses(400, 401, 403, 413, 429, 503) },
       },
     },
-    async (req) => deps.ingest.ingest(requireKey(req), req.body.batch, req.ip),
+    async (req) =>
+      deps.ingest.ingest(
+        requireKey(req),
+        req.body.batch,
+        req.ip,
+        Number(req.headers['content-length'] ?? Number.POSITIVE_INFINITY),
+      ),
   );
 }

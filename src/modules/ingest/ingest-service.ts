@@ -43,9 +43,11 @@ export function createIngestService(deps: {
       key: AuthenticatedKey,
       batch: unknown[],
       connectionIp: string | undefined,
+      bodyBytes: number,
     ): Promise<IngestResult> {
       const projectId = key.projectId as string;
-      oversizedEventGuard(batch);
+      // No event can be larger than the whole body: measure events one by one only when it could matter.
+      if (bodyBytes > INGEST_LIMITS.eventBytes) oversizedEventGuard(batch);
       const policy = await deps.policies.get(key.orgId, projectId);
       const suppressed = await deps.suppressions.isSuppressed(key.orgId, projectId);
       const now = deps.clock.now();
@@ -68,7 +70,11 @@ export function createIngestService(deps: {
           return;
         }
         if (suppressed(valid.user_id)) {
-          rejected.push({ index, code: 'user_suppressed', message: 'This user was erased with suppression; events for them are refused.' });
+          rejected.push({
+            index,
+            code: 'user_suppressed',
+            message: 'This user was erased with suppression; events for them are refused.',
+          });
           return;
         }
         const prepared = prepareEvent(valid, { piiPolicy: policy.piiPolicy, connectionIp, geo: deps.geo });
