@@ -4,7 +4,7 @@ import type { AppInstance } from '../../http/app-types.ts';
 import { AUTHENTICATED_ERRORS, errorResponses, ListOf, MUTATION_ERRORS } from '../../http/schemas.ts';
 import type { TenantHandlers } from '../../http/tenant-handlers.ts';
 import type { ProfileRow } from '../profiles/profiles-dal.ts';
-import type { ExportedEvent } from './subject-export.ts';
+import type { UserEventCursor } from './subject-export.ts';
 import {
   DataSubjectRequest,
   EraseQuery,
@@ -31,37 +31,21 @@ const profileOf = (row: ProfileRow | undefined) =>
 
 const wantsNdjson = (req: FastifyRequest) => (req.headers.accept ?? '').includes('application/x-ndjson');
 
-/**
- * JSON streamed one page at a time (one chunk per page, not per event, to keep allocation low), so a
- * user with a million events costs one page of memory.
- */
-async function* jsonExport(
-  userId: string,
-  profile: unknown,
-  first: ExportedEvent[],
-  rest: AsyncGenerator<ExportedEvent[]>,
-) {
-  let started = false;
-  const page = (events: ExportedEvent[]) => {
-    const body = events.map((e) => JSON.stringify(e)).join(',');
-    const chunk = started && body ? `,${body}` : body;
-    if (body) started = true;
-    return chunk;
-  };
-  yield `{"object":"user_export","user_id":${JSON.stringify(userId)},"profile":${JSON.stringify(profile)},"events":[${page(first)}`;
-  for await (const events of rest) yield page(events);
+/** The export as one JSON document, streamed a page at a time. */
+async function* jsonExport(userId: string, profile: unknown, cursor: UserEventCursor) {
+  yield `{"object":"user_export","user_id":${JSON.stringify(userId)},"profile":${JSON.stringify(profile)},"events":[${cursor.first}`;
+  let started = cursor.firstCount > 0;
+  for await (const chunk of cursor.rest()) {
+    yield started ? `,${chunk}` : chunk;
+    started = true;
+  }
   yield ']}';
 }
 
-async function* ndjsonExport(
-  userId: string,
-  profile: unknown,
-  first: ExportedEvent[],
-  rest: AsyncGenerator<ExportedEvent[]>,
-) {
-  const page = (events: ExportedEvent[]) => events.map((e) => `${JSON.stringify(e)}\n`).join('');
-  yield `${JSON.stringify({ object: 'user', user_id: userId, profile })}\n${page(first)}`;
-  for await (const events of rest) yield page(events);
+/** The export as NDJSON: the user and profile first, then one event a line. */
+async function* ndjsonExport(userId: string, profile: unknown, cursor: UserEventCursor) {
+  yield `${JSON.stringify({ object: 'user', user_id: userId, profile })}\n${cursor.first}${cursor.firstCount > 0 ? '\n' : ''}`;
+  for await (const chunk of cursor.rest()) yield `${chunk}\n`;
 }
 
 export function registerSubjectRoutes(
@@ -86,18 +70,16 @@ export function registerSubjectRoutes(
     },
     async (req, reply) => {
       const { userId, projectId } = req.params;
+      const ndjson = wantsNdjson(req);
       const { profile, cursor } = await tenant.query(req, (scope) =>
-        subjects.openExport(scope, projectId, userId),
+        subjects.openExport(scope, projectId, userId, ndjson ? '\n' : ','),
       );
-      const body = wantsNdjson(req)
-        ? ndjsonExport(userId, profileOf(profile), cursor.first, cursor.rest())
-        : jsonExport(userId, profileOf(profile), cursor.first, cursor.rest());
+      const body = ndjson
+        ? ndjsonExport(userId, profileOf(profile), cursor)
+        : jsonExport(userId, profileOf(profile), cursor);
       const stream = Readable.from(body, { objectMode: false });
       stream.on('close', () => void cursor.close());
-      reply.header(
-        'content-type',
-        wantsNdjson(req) ? 'application/x-ndjson' : 'application/json; charset=utf-8',
-      );
+      reply.header('content-type', ndjson ? 'application/x-ndjson' : 'application/json; charset=utf-8');
       return reply.send(stream);
     },
   );

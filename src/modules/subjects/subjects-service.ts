@@ -31,12 +31,16 @@ export function createSubjectsService(deps: {
   const { dal, auditLog } = deps;
 
   return {
-    /** Opens the export; 404 when nothing at all is held for the user. */
-    async openExport(scope: TenantScope, projectId: string, userId: string) {
+    /** Opens the export (events as JSON text joined by `separator`); 404 when nothing at all is held. */
+    async openExport(scope: TenantScope, projectId: string, userId: string, separator: string) {
       await deps.projects.get(scope, projectId);
       const profile = await deps.profilesDal.find(scope.tx, scope.orgId, projectId, userId);
-      const cursor: UserEventCursor = await openUserEventCursor(deps.appPool, scope.orgId, projectId, userId);
-      if (!profile && cursor.first.length === 0) {
+      const cursor: UserEventCursor = await openUserEventCursor(
+        deps.appPool,
+        { orgId: scope.orgId, projectId, userId },
+        separator,
+      );
+      if (!profile && cursor.firstCount === 0) {
         await cursor.close();
         throw notFound('user in this project', 'userId');
       }
