@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { type PageParams, paginate } from '../../lib/pagination.ts';
-import { GENESIS_HASH } from './audit-chain.ts';
+import { type ChainedEntry, GENESIS_HASH } from './audit-chain.ts';
 
 export type AuditFilters = {
   action?: string;
@@ -63,17 +63,9 @@ export function createAuditLogDal() {
   };
 }
 
-export type AppendRow = {
-  id: string;
-  org_id: string;
-  seq: number;
-  action: string;
-  actor_type: 'api_key' | 'user' | 'system';
-  actor_id: string | null;
-  resource_type: string;
-  resource_id: string;
+/** A chained entry as stored: its canonical changes text, its time, and the two hashes. */
+export type AppendRow = Omit<ChainedEntry, 'changes' | 'created_at'> & {
   changes: string;
-  request_id: string | null;
   created_at: Date;
   prev_hash: string;
   hash: string;

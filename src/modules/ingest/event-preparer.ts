@@ -15,22 +15,14 @@ import type { EventRejection, JsonObject, ValidEvent } from './event-validator.t
  * - the IP (`context.ip`, else the connection's) → country and region codes, then forgotten;
  * - device ids (IDFA/GAID) → handed to the forwarding seam, never into the stored event.
  */
-export type PreparedEvent = {
-  event_id: string;
-  type: 'track' | 'identify';
-  event: string | null;
-  user_id: string;
-  timestamp: Date;
-  app_id: string | null;
-  properties: JsonObject;
-  traits: JsonObject;
+export type PreparedEvent = Omit<ValidEvent, 'ip' | 'device'> & {
   email_sha256: string | null;
   phone_sha256: string | null;
   geo_country: string | null;
   geo_region: string | null;
 };
 
-export type DeviceIds = { idfa?: string; gaid?: string };
+export type DeviceIds = ValidEvent['device'];
 
 const IDENTIFIER_FIELDS = new Set(['email', 'phone', 'email_sha256', 'phone_sha256']);
 
