@@ -14,6 +14,7 @@ import { registerOperationsRoutes } from './http/operations-routes.ts';
 import { generateRequestId, registerRequestId } from './http/request-id.ts';
 import { type RouteEntry, registerRouteCatalog } from './http/route-catalog.ts';
 import { ErrorResponse } from './http/schemas.ts';
+import { registerSdkCors } from './http/sdk-cors.ts';
 import { validationSchemaController } from './http/validation.ts';
 import { registerApiKeyRoutes } from './modules/api-keys/api-keys-routes.ts';
 import { registerAuditLogRoutes } from './modules/audit-log/audit-log-routes.ts';
@@ -50,6 +51,7 @@ export async function buildApp({ config, container, logger }: AppDeps): Promise<
   registerErrorHandling(app);
   registerJsonBodyParser(app);
   registerRequestId(app);
+  registerSdkCors(app);
   registerAuth(app, {
     authenticator: container.authenticator,
     adminToken: config.adminToken,

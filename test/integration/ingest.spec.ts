@@ -258,3 +258,39 @@ describe('SDK ingest: IP through trusted proxies only', () => {
     });
   }
 });
+
+describe('SDK ingest: CORS for browsers', () => {
+  it('answers the preflight and labels answers (even errors) readable from any origin; partner routes get no CORS', async () => {
+    const t = await createTestApp();
+    try {
+      const preflight = await t.app.inject({
+        method: 'OPTIONS',
+        url: '/v1/sdk/events',
+        headers: {
+          origin: 'https://shop.example',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type',
+        },
+      });
+      expect(preflight.statusCode).toBe(204);
+      expect(preflight.headers['access-control-allow-origin']).toBe('*');
+      expect(String(preflight.headers['access-control-allow-headers'])).toContain('authorization');
+      const unauthorized = await t.app.inject({
+        method: 'POST',
+        url: '/v1/sdk/events',
+        headers: { origin: 'https://shop.example' },
+        payload: { batch: [] },
+      });
+      expect(unauthorized.statusCode).toBe(401);
+      expect(unauthorized.headers['access-control-allow-origin']).toBe('*');
+      const partner = await t.app.inject({
+        method: 'GET',
+        url: '/v1/projects',
+        headers: { origin: 'https://shop.example' },
+      });
+      expect(partner.headers['access-control-allow-origin']).toBeUndefined();
+    } finally {
+      await t.close();
+    }
+  });
+});
