@@ -7,6 +7,8 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult[]> }>> 
   api: () => import('./api-bench.ts'),
   ingest: () => import('./ingest-bench.ts'),
   dsr: () => import('./dsr-bench.ts'),
+  webhooks: () => import('./webhooks-bench.ts'),
+  retention: () => import('./retention-bench.ts'),
 };
 
 export type BenchResult = { metric: string; value: number; unit: string; baseline: number; ratio: number };

@@ -18,12 +18,16 @@ import { registerSdkCors } from './http/sdk-cors.ts';
 import { validationSchemaController } from './http/validation.ts';
 import { registerApiKeyRoutes } from './modules/api-keys/api-keys-routes.ts';
 import { registerAuditLogRoutes } from './modules/audit-log/audit-log-routes.ts';
+import { registerDataProtectionRoutes } from './modules/data-protection/data-protection-routes.ts';
+import { registerDpaRoutes } from './modules/dpa/dpa-routes.ts';
 import { registerIngestRoutes } from './modules/ingest/ingest-routes.ts';
 import { registerOrgRoutes } from './modules/orgs/orgs-routes.ts';
 import { registerProfileRoutes } from './modules/profiles/profiles-routes.ts';
-import { registerSubjectRoutes } from './modules/subjects/subjects-routes.ts';
 import { registerProjectRoutes } from './modules/projects/projects-routes.ts';
 import { registerRequestLog } from './modules/request-log/request-log-hook.ts';
+import { registerRetentionRoutes } from './modules/retention/retention-routes.ts';
+import { registerSubjectRoutes } from './modules/subjects/subjects-routes.ts';
+import { registerWebhookDeliveryRoutes } from './modules/webhooks/webhook-deliveries-routes.ts';
 import { registerWebhookRoutes } from './modules/webhooks/webhooks-routes.ts';
 
 /** Default limit on request bodies; the SDK ingest route sets its own. */
@@ -67,10 +71,14 @@ export async function buildApp({ config, container, logger }: AppDeps): Promise<
   registerProjectRoutes(app, { projects: container.projects, tenant: container.tenant });
   registerApiKeyRoutes(app, { apiKeys: container.apiKeys, tenant: container.tenant });
   registerWebhookRoutes(app, { webhooks: container.webhooks, tenant: container.tenant });
+  registerWebhookDeliveryRoutes(app, { deliveries: container.webhookDeliveries, tenant: container.tenant });
   registerAuditLogRoutes(app, { auditLog: container.auditLog, tenant: container.tenant });
   registerIngestRoutes(app, { ingest: container.ingest });
   registerProfileRoutes(app, { profiles: container.profiles, tenant: container.tenant });
   registerSubjectRoutes(app, { subjects: container.subjects, tenant: container.tenant });
+  registerRetentionRoutes(app, { retention: container.retention, tenant: container.tenant });
+  registerDpaRoutes(app, { dpa: container.dpa, tenant: container.tenant });
+  registerDataProtectionRoutes(app, container.dataProtection);
 
   await app.ready();
   return Object.assign(app, { routeCatalog });

@@ -16,6 +16,14 @@ const Env = Type.Object({
   LAYERS_ENCRYPTION_KEY: Type.Optional(Type.String({ minLength: 1 })),
   LAYERS_REGION: Type.String({ default: 'us', pattern: '^[a-z]{2}$' }),
   GEOIP_DB: Type.Optional(Type.String({ minLength: 1 })),
+  // Where each store physically is (residency): checked against LAYERS_REGION at start-up.
+  LAYERS_DATABASE_REGION: Type.Optional(Type.String({ pattern: '^[a-z]{2}(-[a-z0-9]+)*$' })),
+  LAYERS_MEDIA_DIR: Type.Optional(Type.String({ minLength: 1 })),
+  LAYERS_MEDIA_REGION: Type.Optional(Type.String({ pattern: '^[a-z]{2}(-[a-z0-9]+)*$' })),
+  LAYERS_GEOIP_REGION: Type.Optional(Type.String({ pattern: '^[a-z]{2}(-[a-z0-9]+)*$' })),
+  LAYERS_SUBPROCESSORS_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  LAYERS_LEGAL_EMAIL: Type.String({ default: 'legal@layers.com', pattern: '^[^@\\s]+@[^@\\s]+$' }),
+  LAYERS_SECURITY_EMAIL: Type.String({ default: 'security@layers.com', pattern: '^[^@\\s]+@[^@\\s]+$' }),
   TRUST_PROXY: Type.String({ default: '' }),
   LAYERS_ALLOW_PRIVATE_WEBHOOKS: Type.Boolean({ default: false }),
   LAYERS_ENV: Type.Union([Type.Literal('development'), Type.Literal('production')], {
@@ -43,6 +51,16 @@ export type Config = Readonly<{
   encryptionKey: string | undefined;
   region: string;
   geoipDb: string | undefined;
+  /** Declared regions of the stores (undefined: on this deployment's own machine); see privacy/residency.ts. */
+  storeRegions: Readonly<{
+    database: string | undefined;
+    media: string | undefined;
+    geoip: string | undefined;
+  }>;
+  mediaDir: string;
+  /** The sub-processor list (JSON); the repository's config/subprocessors.json unless overridden. */
+  subprocessorsFile: string;
+  contacts: Readonly<{ legal: string; security: string }>;
   trustProxy: string[];
   allowPrivateWebhooks: boolean;
   env: 'development' | 'production';
@@ -81,6 +99,16 @@ function fromEnv(e: Static<typeof Env>): Config {
     encryptionKey: e.LAYERS_ENCRYPTION_KEY,
     region: e.LAYERS_REGION,
     geoipDb: e.GEOIP_DB,
+    storeRegions: Object.freeze({
+      database: e.LAYERS_DATABASE_REGION,
+      media: e.LAYERS_MEDIA_REGION,
+      geoip: e.LAYERS_GEOIP_REGION,
+    }),
+    mediaDir: path.resolve(e.LAYERS_MEDIA_DIR ?? path.join(e.LAYERS_DATA_DIR, 'media')),
+    subprocessorsFile: path.resolve(
+      e.LAYERS_SUBPROCESSORS_FILE ?? path.join(import.meta.dirname, '..', 'config', 'subprocessors.json'),
+    ),
+    contacts: Object.freeze({ legal: e.LAYERS_LEGAL_EMAIL, security: e.LAYERS_SECURITY_EMAIL }),
     trustProxy: e.TRUST_PROXY.split(',')
       .map((s) => s.trim())
       .filter(Boolean),

@@ -11,6 +11,9 @@ import { createApiKeysDal } from './modules/api-keys/api-keys-dal.ts';
 import { createApiKeysService } from './modules/api-keys/api-keys-service.ts';
 import { createAuditLogDal } from './modules/audit-log/audit-log-dal.ts';
 import { createAuditLogService } from './modules/audit-log/audit-log-service.ts';
+import { createDataProtectionPageDeps } from './modules/data-protection/data-protection-deps.ts';
+import { createDpaDal } from './modules/dpa/dpa-dal.ts';
+import { createDpaService } from './modules/dpa/dpa-service.ts';
 import { createDroppingDeviceIdSink } from './modules/ingest/device-id-sink.ts';
 import { createIngestDal } from './modules/ingest/ingest-dal.ts';
 import { createIngestService } from './modules/ingest/ingest-service.ts';
@@ -20,17 +23,29 @@ import { createOrgsDal } from './modules/orgs/orgs-dal.ts';
 import { createOrgsService } from './modules/orgs/orgs-service.ts';
 import { createProfilesDal } from './modules/profiles/profiles-dal.ts';
 import { createProfilesService } from './modules/profiles/profiles-service.ts';
+import { createProjectsDal } from './modules/projects/projects-dal.ts';
+import { createProjectsService } from './modules/projects/projects-service.ts';
+import { createRequestLogWriter } from './modules/request-log/request-log-writer.ts';
+import { createPartnershipEnd } from './modules/retention/partnership-end.ts';
+import { createPurgeScheduleDal } from './modules/retention/purge-schedule-dal.ts';
+import { createRetentionMetrics } from './modules/retention/retention-metrics.ts';
+import { createRetentionOverridesDal } from './modules/retention/retention-overrides-dal.ts';
+import { createRetentionService } from './modules/retention/retention-service.ts';
+import { createRetentionSweeper } from './modules/retention/retention-sweeper.ts';
 import { createDataSubjectRequestsDal } from './modules/subjects/data-subject-requests-dal.ts';
 import { createErasureExecutor } from './modules/subjects/erasure-executor.ts';
 import { createSubjectsService } from './modules/subjects/subjects-service.ts';
 import { createSuppressionCache } from './modules/subjects/suppression-cache.ts';
-import { createProjectsDal } from './modules/projects/projects-dal.ts';
-import { createProjectsService } from './modules/projects/projects-service.ts';
-import { createRequestLogWriter } from './modules/request-log/request-log-writer.ts';
-import { createRetentionSweeper } from './modules/retention/retention-sweeper.ts';
+import { createAddressGuard } from './modules/webhooks/address-guard.ts';
+import { type HostResolver, systemResolver } from './modules/webhooks/host-resolver.ts';
+import { createWebhookDeliveriesService } from './modules/webhooks/webhook-deliveries-service.ts';
+import { createWebhookDeliveryDal } from './modules/webhooks/webhook-delivery-dal.ts';
+import { createWebhookDeliveryService } from './modules/webhooks/webhook-delivery-service.ts';
+import { createWebhookEventsDal } from './modules/webhooks/webhook-events-dal.ts';
+import { createWebhookEventsService } from './modules/webhooks/webhook-events-service.ts';
+import { createWebhookSender } from './modules/webhooks/webhook-sender.ts';
 import { createWebhooksDal } from './modules/webhooks/webhooks-dal.ts';
 import { createWebhooksService } from './modules/webhooks/webhooks-service.ts';
-import { defaultRetentionMs } from './privacy/data-classes.ts';
 import type { GeoResolver } from './privacy/geo-resolver.ts';
 
 export type ContainerDeps = {
@@ -39,10 +54,19 @@ export type ContainerDeps = {
   envelope: Envelope;
   geo: GeoResolver;
   clock?: Clock;
+  /** Resolves webhook hosts for the SSRF guard (tests inject a stub; default: the OS resolver). */
+  resolver?: HostResolver;
 };
 
 /** Wires DALs → services → the pieces routes need, by hand: one place to see what depends on what. */
-export function createContainer({ config, dbs, envelope, geo, clock = systemClock }: ContainerDeps) {
+export function createContainer({
+  config,
+  dbs,
+  envelope,
+  geo,
+  clock = systemClock,
+  resolver = systemResolver,
+}: ContainerDeps) {
   const metrics = createMetrics();
   const authenticator = createApiKeyAuthenticator({ db: dbs.app, now: () => clock.now().getTime() });
   const rateLimiter = createRateLimiter(config.rateLimits, () => clock.now().getTime());
@@ -51,22 +75,57 @@ export function createContainer({ config, dbs, envelope, geo, clock = systemCloc
     db: dbs.app,
     clock,
     idempotencyDal: createIdempotencyDal(),
-    replayWindowMs: defaultRetentionMs('idempotency_cache'),
+    // The org's contract replay window, or the registry default (read in the request's transaction).
+    replayWindowMs: (tx, orgId) => retention.effectiveMs(tx, orgId, 'idempotency_cache'),
   });
 
   const auditLog = createAuditLogService({ auditLogDal: createAuditLogDal() });
+  // Emits webhook events in the caller's transaction; every service that reports a change takes it.
+  const webhookEvents = createWebhookEventsService({ eventsDal: createWebhookEventsDal() });
   const projects = createProjectsService({
     projectsDal: createProjectsDal(),
     auditLog,
-    deletionGraceMs: () => defaultRetentionMs('generated_media'),
+    events: webhookEvents,
+    deletionGraceMs: (scope) => retention.effectiveMs(scope.tx, scope.orgId, 'generated_media'),
   });
   const apiKeysDal = createApiKeysDal();
-  const apiKeys = createApiKeysService({ apiKeysDal, projects, auditLog, authenticator });
+  const apiKeys = createApiKeysService({
+    apiKeysDal,
+    projects,
+    auditLog,
+    authenticator,
+    events: webhookEvents,
+  });
+  const webhookGuard = createAddressGuard({
+    resolver,
+    allowPrivate: config.allowPrivateWebhooks,
+    requireHttps: config.env === 'production' && !config.allowPrivateWebhooks,
+  });
   const webhooks = createWebhooksService({
     webhooksDal: createWebhooksDal(),
     auditLog,
     envelope,
-    requireHttps: config.env === 'production' && !config.allowPrivateWebhooks,
+    events: webhookEvents,
+    guard: webhookGuard,
+  });
+  const webhookDeliveryDal = createWebhookDeliveryDal();
+  const webhookDeliveries = createWebhookDeliveriesService({
+    deliveryDal: webhookDeliveryDal,
+    webhooks,
+    events: webhookEvents,
+  });
+  const webhookSender = createWebhookSender({ guard: webhookGuard });
+  const webhookDelivery = createWebhookDeliveryService({
+    db: dbs.system,
+    deliveryDal: webhookDeliveryDal,
+    envelope,
+    sender: webhookSender,
+    auditLog,
+    events: webhookEvents,
+    clock,
+    // An attempt's lease outlives its 15 s send timeout, so recovery never repeats a live attempt.
+    leaseMs: Math.max(config.jobWatchdogMs, webhookSender.timeoutMs + 5_000),
+    stuckAfterMs: config.jobWatchdogMs,
   });
   const ingestDal = createIngestDal();
   const ingestWriter = createIngestWriter({ db: dbs.app, dal: ingestDal, clock });
@@ -92,9 +151,44 @@ export function createContainer({ config, dbs, envelope, geo, clock = systemCloc
   });
   const profilesDal = createProfilesDal();
   const profiles = createProfilesService({ profilesDal, projects });
-  const subjects = createSubjectsService({ dal: dsrDal, projects, profilesDal, auditLog, suppressions, appPool: dbs.appPool });
+  const subjects = createSubjectsService({
+    dal: dsrDal,
+    projects,
+    profilesDal,
+    auditLog,
+    suppressions,
+    appPool: dbs.appPool,
+  });
   const erasure = createErasureExecutor({ db: dbs.system, dal: dsrDal, auditLog, clock });
-  const retentionSweeper = createRetentionSweeper({ db: dbs.system, clock });
+  const retentionOverridesDal = createRetentionOverridesDal();
+  const purgeScheduleDal = createPurgeScheduleDal();
+  const partnershipEnd = createPartnershipEnd({
+    overridesDal: retentionOverridesDal,
+    scheduleDal: purgeScheduleDal,
+  });
+  const retention = createRetentionService({
+    systemDb: dbs.system,
+    overridesDal: retentionOverridesDal,
+    auditLog,
+    clock,
+  });
+  const retentionSweeper = createRetentionSweeper({
+    db: dbs.system,
+    clock,
+    overridesDal: retentionOverridesDal,
+    scheduleDal: purgeScheduleDal,
+    partnershipEnd,
+    auditLog,
+    metrics: createRetentionMetrics(metrics.registry),
+  });
+  const dpa = createDpaService({
+    dpaDal: createDpaDal(),
+    auditLog,
+    systemDb: dbs.system,
+    clock,
+    legalContact: config.contacts.legal,
+  });
+  const dataProtection = createDataProtectionPageDeps(config);
   const orgs = createOrgsService({
     systemDb: dbs.system,
     orgsDal: createOrgsDal(),
@@ -102,6 +196,8 @@ export function createContainer({ config, dbs, envelope, geo, clock = systemCloc
     auditLog,
     authenticator,
     clock,
+    events: webhookEvents,
+    partnershipEnd,
   });
 
   return {
@@ -118,8 +214,15 @@ export function createContainer({ config, dbs, envelope, geo, clock = systemCloc
     projects,
     apiKeys,
     webhooks,
+    webhookEvents,
+    webhookDeliveries,
+    webhookDelivery,
     orgs,
     retentionSweeper,
+    retention,
+    partnershipEnd,
+    dpa,
+    dataProtection,
     ingest,
     ingestWriter,
     projectPolicies,
@@ -137,6 +240,7 @@ export function createContainer({ config, dbs, envelope, geo, clock = systemCloc
     async stop() {
       await ingestWriter.drain();
       await Promise.allSettled([requestLog.stop(), authenticator.stop()]);
+      webhookSender.close();
     },
   };
 }

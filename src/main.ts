@@ -1,12 +1,15 @@
 import { parseArgs, UsageError } from './cli/args.ts';
 import { AUDIT_USAGE, auditCommand } from './cli/audit-command.ts';
+import { DOCS_USAGE, docsCommand } from './cli/docs-command.ts';
 import { ORG_USAGE, orgCommand } from './cli/org-command.ts';
 import { createOutput, EXIT } from './cli/output.ts';
 import { serveCommand } from './cli/serve-command.ts';
+import { VERIFY_USAGE, verifyCommand } from './cli/verify-command.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { openPlatformDatabase } from './db/open-platform-database.ts';
 import { createLogger } from './http/logging.ts';
 import { AppError } from './lib/errors.ts';
+import { assertResidency } from './privacy/residency.ts';
 
 const USAGE = `Usage: layers <command>
 
@@ -15,6 +18,8 @@ const USAGE = `Usage: layers <command>
   migrate                         apply database migrations and exit
   ${ORG_USAGE.split('\n').join('\n  ')}
   ${AUDIT_USAGE}
+  ${VERIFY_USAGE}   check the database against the data-protection promises
+  ${DOCS_USAGE}   print the data-protection page (Markdown)
 
 Add --json for machine-readable output. Configuration comes from the environment (see README).`;
 
@@ -37,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
         await serveCommand(config, logger);
         return -1; // keeps running until a signal
       case 'migrate': {
+        assertResidency(config);
         const db = await openPlatformDatabase(config, (msg) => out.info(msg));
         await db.shutdown();
         out.result('Database is migrated to the latest schema.', { migrated: true });
@@ -46,6 +52,10 @@ async function main(argv: string[]): Promise<number> {
         return await orgCommand(config, logger, args, out);
       case 'audit':
         return await auditCommand(config, logger, args, out);
+      case 'verify':
+        return await verifyCommand(config, logger, args, out);
+      case 'docs':
+        return docsCommand(config, args);
       case undefined:
       case 'help':
         process.stdout.write(`${USAGE}\n`);

@@ -5,11 +5,14 @@ import { openPlatformDatabase, type PlatformDatabase } from '../db/open-platform
 import { loadEnvelope } from '../lib/encryption-key.ts';
 import { ensureEventPartitions } from '../modules/ingest/event-partitions.ts';
 import { loadGeoResolver } from '../privacy/geo-resolver.ts';
+import { assertResidency } from '../privacy/residency.ts';
 
 /** What every command needs: the migrated database, the envelope key and the wired services. */
 export type Runtime = { db: PlatformDatabase; container: Container };
 
 export async function openRuntime(config: Config, logger: Logger): Promise<Runtime> {
+  // Before any store is opened: a store outside the deployment's region stops the process here.
+  assertResidency(config);
   const db = await openPlatformDatabase(config, (msg) => logger.info(msg));
   try {
     const envelope = await loadEnvelope(config, (msg) => logger.warn(msg));

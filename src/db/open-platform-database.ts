@@ -1,9 +1,9 @@
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.ts';
+import { ensureJobQueue } from '../jobs/job-queue.ts';
 import { connectDatabases, type Databases } from './database.ts';
 import { type EmbeddedPostgres, ensureEmbeddedPostgres } from './embedded-postgres.ts';
-import { ensureJobQueue } from '../jobs/job-queue.ts';
 import { migrateToLatest } from './migrate.ts';
 import { APP_ROLE } from './tenancy-sql.ts';
 

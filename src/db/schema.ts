@@ -47,6 +47,45 @@ export interface WebhookEndpointsTable {
   encrypted_secret: string;
   created_at: Timestamp;
   updated_at: Timestamp;
+  previous_encrypted_secret: ColumnType<string | null, string | null | undefined, string | null>;
+  previous_secret_expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  failing_since: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  disabled_reason: ColumnType<
+    'gone' | 'failing' | null,
+    'gone' | 'failing' | null | undefined,
+    'gone' | 'failing' | null
+  >;
+}
+
+export interface WebhookEventsTable {
+  id: string;
+  org_id: string;
+  type: string;
+  data: ColumnType<Record<string, unknown>, string, never>;
+  created_at: Timestamp;
+}
+
+/** One attempt's outcome as kept on its delivery: never a request or response body. */
+export type WebhookAttemptRecord = {
+  attempt: number;
+  attempted_at: string;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+};
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  org_id: string;
+  endpoint_id: string;
+  event_id: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempt_count: ColumnType<number, number | undefined, number>;
+  attempts: ColumnType<WebhookAttemptRecord[], string | undefined, string>;
+  next_attempt_at: Timestamp | null;
+  lease_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  created_at: Timestamp;
+  completed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface AuditLogTable {
@@ -149,11 +188,42 @@ export interface SuppressionsTable {
   created_at: Timestamp;
 }
 
+export interface RetentionOverridesTable {
+  org_id: string;
+  data_class: string;
+  retention_ms: ColumnType<string, number, number>;
+  updated_at: Timestamp;
+}
+
+export interface OrgPurgeScheduleTable {
+  org_id: string;
+  data_class: string;
+  purge_at: Timestamp;
+  purged_at: Timestamp | null;
+  rows_purged: ColumnType<string | null, number | null | undefined, number | null>;
+}
+
+export interface DpaRequestsTable {
+  id: string;
+  org_id: string;
+  status: 'received' | 'in_review' | 'sent_for_signature' | 'countersigned' | 'declined';
+  signatory_entity: string;
+  countries_of_processing: string[];
+  governing_law: string;
+  special_requirements: string[];
+  transfer_mechanisms: ColumnType<unknown, string, never>;
+  review_flags: ColumnType<unknown, string, never>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   orgs: OrgsTable;
   projects: ProjectsTable;
   api_keys: ApiKeysTable;
   webhook_endpoints: WebhookEndpointsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   audit_log: AuditLogTable;
   audit_chain_heads: AuditChainHeadsTable;
   request_log: RequestLogTable;
@@ -162,4 +232,7 @@ export interface Database {
   user_profiles: UserProfilesTable;
   data_subject_requests: DataSubjectRequestsTable;
   suppressions: SuppressionsTable;
+  retention_overrides: RetentionOverridesTable;
+  org_purge_schedule: OrgPurgeScheduleTable;
+  dpa_requests: DpaRequestsTable;
 }

@@ -25,7 +25,8 @@ export function createTenantHandlers(deps: {
   db: Kysely<Database>;
   clock: Clock;
   idempotencyDal: IdempotencyDal;
-  replayWindowMs: number;
+  /** The org's replay window (a contract may set it), read inside the request's transaction. */
+  replayWindowMs: (tx: Kysely<Database>, orgId: string) => Promise<number>;
 }) {
   const { db, clock, idempotencyDal } = deps;
 
@@ -108,7 +109,7 @@ export function createTenantHandlers(deps: {
             status_code: status,
             response_body: body,
             created_at: scope.now,
-            expires_at: new Date(scope.now.getTime() + deps.replayWindowMs),
+            expires_at: new Date(scope.now.getTime() + (await deps.replayWindowMs(tx, key.orgId))),
           });
         }
         return { replayed: false, status, body };

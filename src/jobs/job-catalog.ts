@@ -3,6 +3,8 @@ import { type Static, type TSchema, Type } from 'typebox';
 import { Value } from 'typebox/value';
 import type { Container } from '../container.ts';
 import { runErasureJob } from '../modules/subjects/erasure-job.ts';
+import { runDeliveryJob } from '../modules/webhooks/webhook-delivery-job.ts';
+import { DELIVER_JOB_MAX_ATTEMPTS, DELIVER_TASK } from '../modules/webhooks/webhook-delivery-queue.ts';
 
 /**
  * The typed job catalog: every background job, its payload schema, its retry budget and, for
@@ -16,6 +18,11 @@ export type JobDefinition<S extends TSchema = TSchema> = {
   payload: S;
   maxAttempts: number;
   cron?: string;
+  /**
+   * Also queued (with an empty payload) this long after every worker start: for recovery jobs that
+   * pick up what a killed worker left, without waiting for their cron.
+   */
+  startupDelayMs?: (container: Container) => number;
   run(payload: Static<S>, ctx: JobContext): Promise<void>;
 };
 
@@ -39,13 +46,35 @@ export const JOB_CATALOG: readonly JobDefinition[] = [
     },
   }),
   defineJob({
+    // One attempt at a webhook delivery; the delivery row holds its schedule and history.
+    name: DELIVER_TASK,
+    payload: Type.Object({ org_id: Type.String(), delivery_id: Type.String() }),
+    maxAttempts: DELIVER_JOB_MAX_ATTEMPTS,
+    async run(payload, { container, logger }) {
+      await runDeliveryJob(container.webhookDelivery, payload, logger);
+    },
+  }),
+  defineJob({
+    // Gives a fresh job to webhook deliveries a killed worker left locked (see webhook-delivery-service.ts).
+    name: 'webhooks.recover',
+    payload: CronPayload,
+    maxAttempts: 3,
+    cron: '* * * * *',
+    startupDelayMs: (container) => container.webhookDelivery.recoveryDelayMs,
+    async run(_payload, { container, logger }) {
+      const recovered = await container.webhookDelivery.recover();
+      if (recovered > 0) logger.info({ recovered }, 'webhook deliveries re-armed');
+    },
+  }),
+  defineJob({
     name: 'retention.sweep',
     payload: CronPayload,
     maxAttempts: 5,
     cron: '7 * * * *',
     async run(_payload, { container, logger }) {
       const report = await container.retentionSweeper.sweep();
-      logger.info({ purged: report }, 'retention sweep finished');
+      // Counts per data class and partition names only: never a row, an org or a user.
+      logger.info({ retention: report }, 'retention sweep finished');
     },
   }),
 ];

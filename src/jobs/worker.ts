@@ -29,7 +29,7 @@ export async function startWorker(opts: {
       options: { backfillPeriod: 0, maxAttempts: j.maxAttempts },
     })),
   );
-  return run(
+  const runner = await run(
     {
       pgPool: container.dbs.systemPool,
       concurrency: opts.concurrency ?? 4,
@@ -43,4 +43,17 @@ export async function startWorker(opts: {
     taskList,
     cronItems,
   );
+  for (const job of JOB_CATALOG) {
+    if (!job.startupDelayMs) continue;
+    await runner.addJob(
+      job.name,
+      {},
+      {
+        runAt: new Date(Date.now() + job.startupDelayMs(container)),
+        jobKey: `${job.name}:startup`,
+        maxAttempts: job.maxAttempts,
+      },
+    );
+  }
+  return runner;
 }

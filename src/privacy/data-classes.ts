@@ -1,118 +1,375 @@
 import { DAY_MS, HOUR_MS } from '../lib/clock.ts';
+import {
+  expiryPurger,
+  monthlyPartitionPurger,
+  monthOfRecordPurger,
+  noClockPurger,
+  recordAgePurger,
+} from '../modules/retention/clock-purges.ts';
+import type { ClassPurger } from '../modules/retention/purge-types.ts';
 
 /**
- * The data-class registry: what Layers keeps, where, and for how long. The retention sweeper, the
- * retention API, the live data-protection page and the tests all read this one table, so the page
- * and the code cannot drift apart. Durations are milliseconds; `null` means "bound to an event, not
- * a clock" (explained in `retention`).
+ * The data-class registry: what Layers keeps, where, for how long, within which contract bounds, and
+ * the code that purges it. The retention sweeper, `GET /v1/data-protection/retention`, the live
+ * data-protection page, `layers verify` and the tests all read this one list, so the page and the
+ * code cannot drift apart.
+ *
+ * Every table holding tenant data (a column `org_id`) is claimed by exactly one class; a test reads
+ * the database catalog and fails when a table is unclaimed, claimed twice, or named here but absent.
+ * Adding a class is one entry below: its name joins `DataClassName` by itself.
+ *
+ * Durations are milliseconds. What a duration counts from is the class's `clock`.
  */
-export type DataClassName =
-  | 'request_log'
-  | 'idempotency_cache'
-  | 'audit_log'
-  | 'sdk_events'
-  | 'user_profiles'
-  | 'generated_media'
-  | 'social_accounts'
-  | 'post_metadata'
-  | 'capi_forward_queue';
+export type RetentionClock =
+  /** Purged once `column` is older than the retention. */
+  | { kind: 'record_age'; column: string }
+  /** `column` holds the end of the retention itself (set from the org's effective value on write). */
+  | { kind: 'expiry'; column: string }
+  /**
+   * Counted from the end of the calendar month in `column` (the month of receipt), so that a month
+   * is purged all at once: a partitioned table drops whole partitions instead of deleting rows.
+   */
+  | { kind: 'month_of_receipt'; column: string }
+  /** Like month_of_receipt, for rows derived from events (purged with the month that last shaped them). */
+  | { kind: 'month_of_record'; column: string }
+  /** Kept for the partnership; purged `retention` after it ends. */
+  | { kind: 'partnership' }
+  /** Kept while its project exists; purged with the project once its deletion grace period (`retention`) ends. */
+  | { kind: 'project_lifetime' }
+  /** Deleted when the partner revokes it (by the owning module) or when the partnership ends. */
+  | { kind: 'until_revoked' }
+  /** Accountability records without personal data: kept with the org record. */
+  | { kind: 'kept' };
+
+/** Sections of the data-protection page's "Data categories". */
+export type PageSection = 'partner_api' | 'sdk_events' | 'content' | 'account';
 
 export type DataClass = {
-  name: DataClassName;
+  name: string;
+  /** How the retention summary names it. */
+  title: string;
   holds: string;
-  /** Tables holding this class (the registry test checks every tenant table is claimed by one class). */
   tables: readonly string[];
-  retention: string;
+  clock: RetentionClock;
+  /** Another class whose effective retention this one follows ("same as the event it rides on"). */
+  follows?: string;
+  /** Default retention; null when no clock applies (until revoked, kept). */
   defaultMs: number | null;
-  minMs: number | null;
-  maxMs: number | null;
+  /** Contract bounds for a partner-tier override; null: not adjustable. */
+  bounds: { minMs: number; maxMs: number } | null;
+  /** The page's own words for this retention. */
+  promise: string;
+  /**
+   * When the partnership ends: deleted at once (offboarding), after the grace period (the class's
+   * own retention for partnership-clock classes, PARTNERSHIP_END_GRACE_MS otherwise), or kept.
+   */
+  atPartnershipEnd: 'immediately' | 'after_grace' | 'kept';
+  page: { section: PageSection; category: string; examples: string };
+  /** Purges what the class's clock says is past retention. */
+  purge: ClassPurger;
 };
 
-const MONTH_13 = 396 * DAY_MS;
+/** Time between the end of a partnership and the purge of the org's remaining data (export window). */
+export const PARTNERSHIP_END_GRACE_MS = 30 * DAY_MS;
 
-export const DATA_CLASSES: readonly DataClass[] = [
+const YEAR_MS = 365 * DAY_MS;
+/** Product analytics retention: 13 months, as days (396 ≥ 13 × 30.44). */
+const PRODUCT_ANALYTICS_MS = 396 * DAY_MS;
+
+const CLASSES = [
   {
     name: 'request_log',
-    holds: 'request id, org id, API key id, method, route pattern, status, latency',
+    title: 'Partner API request logs',
+    holds: 'request id, org id, API key id, method, route pattern (never the raw URL), status, latency',
     tables: ['request_log'],
-    retention: 'Limited operational retention',
+    clock: { kind: 'record_age', column: 'created_at' },
     defaultMs: 30 * DAY_MS,
-    minMs: 7 * DAY_MS,
-    maxMs: 365 * DAY_MS,
+    bounds: { minMs: 7 * DAY_MS, maxMs: 365 * DAY_MS },
+    promise: 'Limited operational retention',
+    atPartnershipEnd: 'after_grace',
+    page: {
+      section: 'partner_api',
+      category: 'Request metadata',
+      examples: 'requestId, org id, API key id, endpoint, status code, latency',
+    },
+    purge: recordAgePurger,
   },
   {
     name: 'idempotency_cache',
-    holds: 'Idempotency-Key, request hash, replay envelope (status + response body)',
+    title: 'Idempotency cache',
+    holds: 'hash of the Idempotency-Key, request hash, replay envelope (status + response body)',
     tables: ['idempotency_keys'],
-    retention: 'Replay window',
+    clock: { kind: 'expiry', column: 'expires_at' },
     defaultMs: 24 * HOUR_MS,
-    minMs: HOUR_MS,
-    maxMs: 7 * DAY_MS,
+    bounds: { minMs: HOUR_MS, maxMs: 7 * DAY_MS },
+    promise: 'Replay window',
+    atPartnershipEnd: 'after_grace',
+    page: {
+      section: 'partner_api',
+      category: 'Idempotency cache',
+      examples: 'Body hash + replay envelope, keyed on Idempotency-Key',
+    },
+    purge: expiryPurger,
+  },
+  {
+    name: 'webhook_deliveries',
+    title: 'Webhook deliveries',
+    holds:
+      'webhook events (type, ids and non-personal fields) and their delivery attempts: time, status code, latency, error code — never a request or response body',
+    // Deliveries before the events they reference: the purge deletes tables in this order.
+    tables: ['webhook_deliveries', 'webhook_events'],
+    clock: { kind: 'record_age', column: 'created_at' },
+    defaultMs: 30 * DAY_MS,
+    bounds: { minMs: 7 * DAY_MS, maxMs: 90 * DAY_MS },
+    promise: 'Limited operational retention',
+    atPartnershipEnd: 'after_grace',
+    page: {
+      section: 'partner_api',
+      category: 'Webhook deliveries',
+      examples: 'Event type and ids, attempts, status codes, latency',
+    },
+    purge: recordAgePurger,
   },
   {
     name: 'audit_log',
-    holds: 'create/update/delete of projects, keys, webhooks and other configuration',
+    title: 'Audit log',
+    holds: 'create/update/delete of projects, keys, webhooks and other configuration, hash-chained per org',
     tables: ['audit_log', 'audit_chain_heads'],
-    retention: 'Partnership duration, then 30 days',
+    clock: { kind: 'partnership' },
     defaultMs: 30 * DAY_MS,
-    minMs: 30 * DAY_MS,
-    maxMs: null,
+    bounds: { minMs: 30 * DAY_MS, maxMs: 7 * YEAR_MS },
+    promise: 'Queryable via GET /v1/audit-log for the current partnership duration',
+    atPartnershipEnd: 'after_grace',
+    page: {
+      section: 'partner_api',
+      category: 'Audit log',
+      examples: 'Create/update/delete on projects, keys, webhooks',
+    },
+    purge: noClockPurger,
   },
   {
     name: 'sdk_events',
-    holds: 'event envelope and hashed identifiers',
-    tables: [],
-    retention: 'Product analytics retention',
-    defaultMs: MONTH_13,
-    minMs: 30 * DAY_MS,
-    maxMs: 7 * 365 * DAY_MS,
+    title: 'Customer SDK events',
+    holds:
+      'event envelope (event name, user_id, timestamps, app id, properties), SHA-256 of email/phone, country/region',
+    tables: ['sdk_events'],
+    clock: { kind: 'month_of_receipt', column: 'received_month' },
+    defaultMs: PRODUCT_ANALYTICS_MS,
+    bounds: { minMs: 30 * DAY_MS, maxMs: 7 * YEAR_MS },
+    promise: 'Product analytics retention',
+    atPartnershipEnd: 'after_grace',
+    page: {
+      section: 'sdk_events',
+      category: 'Event envelope',
+      examples: 'Event name, user_id, timestamp, app id, properties JSON',
+    },
+    purge: monthlyPartitionPurger,
   },
   {
     name: 'user_profiles',
-    holds: 'current-state properties derived from events',
-    tables: [],
-    retention: 'As SDK events',
-    defaultMs: MONTH_13,
-    minMs: 30 * DAY_MS,
-    maxMs: 7 * 365 * DAY_MS,
+    title: 'Current-state user profiles',
+    holds: 'properties established by identify events, SHA-256 of email/phone (never the raw values)',
+    tables: ['user_profiles'],
+    clock: { kind: 'month_of_record', column: 'updated_at' },
+    follows: 'sdk_events',
+    defaultMs: PRODUCT_ANALYTICS_MS,
+    bounds: null,
+    promise: 'Same as the events they are derived from',
+    atPartnershipEnd: 'after_grace',
+    page: {
+      section: 'sdk_events',
+      category: 'Current-state profiles',
+      examples: 'Traits from identify events, hashed identifiers',
+    },
+    purge: monthOfRecordPurger,
   },
   {
     name: 'generated_media',
-    holds: 'assets of a project',
+    title: 'Generated media',
+    holds: 'video/image assets produced for a project',
     tables: [],
-    retention: 'Project lifetime plus deletion grace period',
+    clock: { kind: 'project_lifetime' },
     defaultMs: 30 * DAY_MS,
-    minMs: 7 * DAY_MS,
-    maxMs: 90 * DAY_MS,
+    bounds: { minMs: 7 * DAY_MS, maxMs: 90 * DAY_MS },
+    promise: 'Project lifetime plus deletion grace period',
+    atPartnershipEnd: 'after_grace',
+    page: {
+      section: 'content',
+      category: 'Generated media',
+      examples: 'Video/image assets produced for your projects',
+    },
+    purge: noClockPurger,
   },
   {
     name: 'social_accounts',
-    holds: 'encrypted OAuth tokens, platform user id, handle',
+    title: 'OAuth tokens',
+    holds: 'encrypted OAuth tokens, platform user id, handle of connected social accounts',
     tables: [],
-    retention: 'Until revoked or the partnership ends',
+    clock: { kind: 'until_revoked' },
     defaultMs: null,
-    minMs: null,
-    maxMs: null,
+    bounds: null,
+    promise: 'Until you revoke the account or the partnership ends',
+    atPartnershipEnd: 'immediately',
+    page: {
+      section: 'content',
+      category: 'Social-account metadata',
+      examples: 'Encrypted OAuth tokens, platform user id, handle',
+    },
+    purge: noClockPurger,
   },
   {
     name: 'post_metadata',
-    holds: 'public post ids, engagement metrics, captions',
+    title: 'Public post metadata',
+    holds: 'post ids, engagement metrics and captions from connected accounts',
     tables: [],
-    retention: 'As SDK events',
-    defaultMs: MONTH_13,
-    minMs: 30 * DAY_MS,
-    maxMs: 7 * 365 * DAY_MS,
+    clock: { kind: 'month_of_record', column: 'collected_at' },
+    follows: 'sdk_events',
+    defaultMs: PRODUCT_ANALYTICS_MS,
+    bounds: null,
+    promise: 'Product analytics retention',
+    atPartnershipEnd: 'after_grace',
+    page: {
+      section: 'content',
+      category: 'Public post metadata',
+      examples: 'Post IDs, engagement metrics, captions from connected accounts',
+    },
+    purge: monthOfRecordPurger,
   },
   {
     name: 'capi_forward_queue',
-    holds: 'device ids and platform hashes waiting to be forwarded',
+    title: 'Conversions API forward queue',
+    holds: 'device ids (IDFA/GAID) and platform hashes waiting to be forwarded to an enabled Conversions API',
     tables: [],
-    retention: 'Until forwarded, at most 72 hours',
+    clock: { kind: 'record_age', column: 'created_at' },
     defaultMs: 72 * HOUR_MS,
-    minMs: null,
-    maxMs: 72 * HOUR_MS,
+    bounds: null,
+    promise: 'Not persisted server-side after forward; at most 72 hours while waiting',
+    atPartnershipEnd: 'immediately',
+    page: {
+      section: 'sdk_events',
+      category: 'Device ids (IDFA/GAID)',
+      examples: 'Forwarded to platform CAPI when enabled',
+    },
+    purge: recordAgePurger,
+  },
+  {
+    name: 'partner_config',
+    title: 'Partner configuration',
+    holds:
+      'projects, API key metadata (SHA-256 of keys, never the key), webhook endpoints (signing secrets encrypted), contracted retention terms',
+    tables: ['projects', 'api_keys', 'webhook_endpoints', 'retention_overrides'],
+    clock: { kind: 'partnership' },
+    defaultMs: PARTNERSHIP_END_GRACE_MS,
+    bounds: null,
+    promise: 'Partnership duration, then 30 days',
+    atPartnershipEnd: 'after_grace',
+    page: {
+      section: 'account',
+      category: 'Partner configuration',
+      examples: 'Projects, API key metadata, webhook endpoints, retention terms',
+    },
+    purge: noClockPurger,
+  },
+  {
+    name: 'dpa_requests',
+    title: 'DPA requests',
+    holds: 'signatory entity, countries of processing, governing law, special requirements, status',
+    tables: ['dpa_requests'],
+    clock: { kind: 'partnership' },
+    defaultMs: PARTNERSHIP_END_GRACE_MS,
+    bounds: null,
+    promise: 'Partnership duration, then 30 days',
+    atPartnershipEnd: 'after_grace',
+    page: {
+      section: 'account',
+      category: 'DPA requests',
+      examples: 'Signatory entity, countries of processing, governing law, special requirements',
+    },
+    purge: noClockPurger,
+  },
+  {
+    name: 'data_subject_requests',
+    title: 'Data-subject request receipts',
+    holds:
+      'request type and status, counts erased per data class, a hash of the subject (the raw user_id only while an erasure runs), suppression hashes that refuse an erased user’s later events',
+    tables: ['data_subject_requests', 'suppressions'],
+    clock: { kind: 'partnership' },
+    defaultMs: PARTNERSHIP_END_GRACE_MS,
+    bounds: null,
+    promise: 'Partnership duration, then 30 days (removed with their project)',
+    atPartnershipEnd: 'after_grace',
+    page: {
+      section: 'account',
+      category: 'Data-subject request receipts',
+      examples: 'Request status, counts erased per data class, subject hash',
+    },
+    purge: noClockPurger,
+  },
+  {
+    name: 'deletion_records',
+    title: 'Deletion records',
+    holds: 'which data class of an org was purged when, and how many rows (no personal data)',
+    tables: ['org_purge_schedule'],
+    clock: { kind: 'kept' },
+    defaultMs: null,
+    bounds: null,
+    promise: 'Kept with the org record, as proof that the data was deleted',
+    atPartnershipEnd: 'kept',
+    page: {
+      section: 'account',
+      category: 'Deletion records',
+      examples: 'Data class, scheduled and completed dates, row counts',
+    },
+    purge: noClockPurger,
+  },
+] as const satisfies readonly DataClass[];
+
+export type DataClassName = (typeof CLASSES)[number]['name'];
+
+export const DATA_CLASSES: readonly DataClass[] = CLASSES;
+
+/**
+ * What the page lists but Layers never stores (or stores only as another class): rendered from here
+ * so the page's data-category tables come from one source too.
+ */
+export const NOT_STORED_CATEGORIES: readonly {
+  section: PageSection;
+  category: string;
+  examples: string;
+  retention: string;
+  /** Stored only as part of this class, with its retention. */
+  sameAs?: DataClassName;
+}[] = [
+  {
+    section: 'partner_api',
+    category: 'Request/response bodies',
+    examples: 'Full JSON',
+    retention: 'Not persisted beyond in-memory request scope (the idempotency replay envelope aside)',
+  },
+  {
+    section: 'sdk_events',
+    category: 'Hashed identifiers',
+    examples: 'SHA-256 of email/phone',
+    retention: 'Same as event envelope',
+    sameAs: 'sdk_events',
+  },
+  {
+    section: 'sdk_events',
+    category: 'Raw email/phone',
+    examples: 'Not persisted - hashed before storage',
+    retention: 'N/A',
+  },
+  {
+    section: 'sdk_events',
+    category: 'IP address',
+    examples: 'Resolved to country/region at ingest, then dropped',
+    retention: 'Not persisted',
   },
 ];
+
+export function isDataClassName(name: string): name is DataClassName {
+  return DATA_CLASSES.some((c) => c.name === name);
+}
 
 export function dataClass(name: DataClassName): DataClass {
   const found = DATA_CLASSES.find((c) => c.name === name);
@@ -124,4 +381,14 @@ export function defaultRetentionMs(name: DataClassName): number {
   const ms = dataClass(name).defaultMs;
   if (ms === null) throw new Error(`data class ${name} has no clock-based retention`);
   return ms;
+}
+
+/** The class whose retention values `cls` uses: itself, or the class it follows. */
+export function retentionSource(cls: DataClass): DataClass {
+  return cls.follows ? dataClass(cls.follows as DataClassName) : cls;
+}
+
+/** Classes a partner-tier contract may adjust (they have bounds and follow no other class). */
+export function isAdjustable(cls: DataClass): boolean {
+  return cls.bounds !== null && cls.follows === undefined;
 }

@@ -37,6 +37,15 @@ export const defaultFixtures: SecurityFixtures = {
       });
       return res.json().id;
     },
+    // A delivery of the webhook made above (a test event; no worker runs here, so it stays pending).
+    webhookDelivery: async (t, org, made) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/v1/webhooks/${made.get('webhook')}/test`,
+        headers: bearer(org.secret),
+      });
+      return res.json().id;
+    },
     // A user exists once an event names it: identify one in the project made above.
     user: async (t, org, made) => {
       const projectId = made.get('project') as string;
@@ -53,10 +62,22 @@ export const defaultFixtures: SecurityFixtures = {
       });
       return res.json().id;
     },
+    dpaRequest: async (t, org) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/dpa-requests',
+        headers: bearer(org.secret),
+        payload: { signatory_entity: 'Org A Ltd', countries_of_processing: ['DE'], governing_law: 'Ireland' },
+      });
+      return res.json().id;
+    },
   },
   bodies: {
     'PATCH /v1/projects/:projectId': { name: 'renamed' },
     'PATCH /v1/webhooks/:webhookId': { description: 'changed' },
+    'POST /v1/webhooks/:webhookId/rotate-secret': {},
+    'POST /v1/webhooks/:webhookId/test': {},
+    'POST /v1/webhooks/:webhookId/deliveries/:deliveryId/retry': {},
     'POST /v1/projects/:projectId/users/lookup': { email: 'someone@example.com' },
   },
 };

@@ -12,7 +12,9 @@ import {
   parseKeyEncryptionKeys,
 } from '../../src/lib/envelope-crypto.ts';
 import { ensureEventPartitions } from '../../src/modules/ingest/event-partitions.ts';
+import type { HostResolver } from '../../src/modules/webhooks/host-resolver.ts';
 import { type GeoResolver, loadGeoResolver } from '../../src/privacy/geo-resolver.ts';
+import { staticResolver } from './static-resolver.ts';
 import { createTestDatabase, type TestDatabase } from './test-cluster.ts';
 
 let geoResolver: Promise<GeoResolver> | undefined;
@@ -36,7 +38,7 @@ export type TestApp = {
 
 /** The real application on a fresh cloned database, with its logs captured for leak checks. */
 export async function createTestApp(
-  opts: { env?: Record<string, string>; clock?: Clock } = {},
+  opts: { env?: Record<string, string>; clock?: Clock; resolver?: HostResolver } = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase();
   const config = loadConfig({
@@ -62,6 +64,8 @@ export async function createTestApp(
     envelope,
     geo,
     ...(opts.clock ? { clock: opts.clock } : {}),
+    // Webhook hosts never reach a real resolver in tests: unknown names do not resolve.
+    resolver: opts.resolver ?? staticResolver(),
   });
   const app = await buildApp({ config, container, logger });
   return {

@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dumpDatabase } from '../helpers/database-inspection.ts';
 import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
-import { bearer, createKey, createOrg, createProject, createTestApp, type TestApp } from '../helpers/test-app.ts';
+import {
+  bearer,
+  createKey,
+  createOrg,
+  createProject,
+  createTestApp,
+  type TestApp,
+} from '../helpers/test-app.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -21,7 +28,17 @@ describe('privacy canaries through SDK ingest', () => {
     idfa: '6D92078A-8246-4BA4-AE5B-76104861E7DC',
     gaid: '38400000-8cf0-11bd-b23e-10b96e40000d',
   };
-  const raw = [canary.email, canary.email.toLowerCase(), canary.phone, '442079460958', canary.ipv4, canary.ipv6, canary.idfa, canary.idfa.toLowerCase(), canary.gaid];
+  const raw = [
+    canary.email,
+    canary.email.toLowerCase(),
+    canary.phone,
+    '442079460958',
+    canary.ipv4,
+    canary.ipv6,
+    canary.idfa,
+    canary.idfa.toLowerCase(),
+    canary.gaid,
+  ];
   const responses: string[] = [];
   let projectId: string;
   let orgSecret: string;
@@ -42,13 +59,25 @@ describe('privacy canaries through SDK ingest', () => {
       last_ip: canary.ipv6,
       idfa: canary.idfa,
       advertising_id: canary.gaid,
-      nested: { deeper: { email: canary.email, note: `reach me at ${canary.email}`, where: canary.ipv6, phone: canary.phone } },
+      nested: {
+        deeper: {
+          email: canary.email,
+          note: `reach me at ${canary.email}`,
+          where: canary.ipv6,
+          phone: canary.phone,
+        },
+      },
       list: [canary.email, canary.phone, canary.ipv4, { gaid: canary.gaid }],
     };
     const batch = [
       identifyEvent('u_canary', { phone: canary.phone, ...everywhere, profile: everywhere }, { context }),
       trackEvent('u_canary', 'purchase', everywhere, { traits: { email: canary.email }, context }),
-      trackEvent('u_canary', 'ipv6', { n: 1 }, { context: { ip: canary.ipv6, device: { gaid: canary.gaid } } }),
+      trackEvent(
+        'u_canary',
+        'ipv6',
+        { n: 1 },
+        { context: { ip: canary.ipv6, device: { gaid: canary.gaid } } },
+      ),
     ];
     const res = await t.app.inject({
       method: 'POST',
@@ -60,9 +89,21 @@ describe('privacy canaries through SDK ingest', () => {
     expect(res.json()).toMatchObject({ accepted: 3, rejected: [] });
     // A second batch that is rejected must not leak through its error messages either.
     responses.push(
-      JSON.stringify(await sendEvents(t.app, pk, [{ ...trackEvent('u_canary', 'x', { email: canary.email }), timestamp: canary.email }])),
+      JSON.stringify(
+        await sendEvents(t.app, pk, [
+          { ...trackEvent('u_canary', 'x', { email: canary.email }), timestamp: canary.email },
+        ]),
+      ),
     );
-    responses.push((await t.app.inject({ method: 'GET', url: `/v1/projects/${projectId}/users/u_canary`, headers: bearer(orgSecret) })).body);
+    responses.push(
+      (
+        await t.app.inject({
+          method: 'GET',
+          url: `/v1/projects/${projectId}/users/u_canary`,
+          headers: bearer(orgSecret),
+        })
+      ).body,
+    );
     await t.container.requestLog.flush();
   });
   afterAll(() => t.close());
@@ -75,7 +116,10 @@ describe('privacy canaries through SDK ingest', () => {
       const needle = value.toLowerCase();
       expect(dump.includes(needle), `${value} in the database`).toBe(false);
       expect(logs.includes(needle), `${value} in the logs`).toBe(false);
-      expect(responses.some((r) => r.toLowerCase().includes(needle)), `${value} in a response`).toBe(false);
+      expect(
+        responses.some((r) => r.toLowerCase().includes(needle)),
+        `${value} in a response`,
+      ).toBe(false);
     }
   });
 
@@ -86,7 +130,9 @@ describe('privacy canaries through SDK ingest', () => {
     const profile = JSON.parse(responses[2] as string);
     expect(profile.hashed_identifiers.email_sha256).toContain(sha256(canary.email.toLowerCase()));
     expect(profile.geo.country).toMatch(/^[A-Z]{2}$/);
-    const { rows } = await t.db.systemPool.query(`SELECT geo_country, geo_region FROM sdk_events WHERE user_id = 'u_canary' ORDER BY event`);
+    const { rows } = await t.db.systemPool.query(
+      `SELECT geo_country, geo_region FROM sdk_events WHERE user_id = 'u_canary' ORDER BY event`,
+    );
     expect(rows.some((r) => r.geo_country === 'GB' && r.geo_region === 'GB-ENG')).toBe(true);
   });
 

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrl } from '../helpers/cli.ts';
 import { exitOf, freePort, startServer, waitForReady } from '../helpers/server-process.ts';
-import { ADMIN_TOKEN, createKey, createOrg, createProject, createTestApp, type TestApp } from '../helpers/test-app.ts';
+import {
+  ADMIN_TOKEN,
+  createKey,
+  createOrg,
+  createProject,
+  createTestApp,
+  type TestApp,
+} from '../helpers/test-app.ts';
 
 /**
  * Under steady ingest load the server is killed with SIGKILL at 10 random moments and restarted,
@@ -56,7 +63,11 @@ describe('ingest survives kill -9', () => {
               body: JSON.stringify({ batch }),
             });
             if (res.status === 200) {
-              const body = (await res.json()) as { accepted: number; duplicates: number; rejected: unknown[] };
+              const body = (await res.json()) as {
+                accepted: number;
+                duplicates: number;
+                rejected: unknown[];
+              };
               expect(body.rejected).toEqual([]);
               expect(body.accepted + body.duplicates).toBe(batch.length);
               for (const e of batch) acknowledged.add(e.event_id);

@@ -33,6 +33,35 @@ describe('tenant isolation in the database', () => {
         headers: { ...bearer(org.secret), 'idempotency-key': `k-${org.id}` },
         payload: { url: 'https://example.com/h', events: ['*'] },
       });
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1/dpa-requests',
+        headers: bearer(org.secret),
+        payload: {
+          signatory_entity: 'Entity Ltd',
+          countries_of_processing: ['DE'],
+          governing_law: 'Ireland',
+        },
+      });
+      // Written by the operator API (partner tier) and at offboarding; planted so these tables are covered too.
+      await t.db.systemPool.query(
+        `INSERT INTO retention_overrides (org_id, data_class, retention_ms, updated_at) VALUES ($1, 'request_log', 864000000, now())`,
+        [org.id],
+      );
+      await t.db.systemPool.query(
+        `INSERT INTO org_purge_schedule (org_id, data_class, purge_at) VALUES ($1, 'sdk_events', now())`,
+        [org.id],
+      );
+      // An erasure request (no worker runs here) and the suppression its completion would write.
+      const erasure = await t.app.inject({
+        method: 'DELETE',
+        url: `/v1/projects/${project.id}/events/users/u_erased?suppress=true`,
+        headers: bearer(org.secret),
+      });
+      await t.db.systemPool.query(
+        `INSERT INTO suppressions (org_id, project_id, subject_sha256, dsr_id, created_at) VALUES ($1, $2, $3, $4, now())`,
+        [org.id, project.id, 'a'.repeat(64), erasure.json().id],
+      );
     }
     await t.container.requestLog.flush();
   });

@@ -6,9 +6,9 @@ import type { TestProject } from 'vitest/node';
 import { connectDatabases } from '../../src/db/database.ts';
 import { type EmbeddedPostgres, ensureEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
-import { ensureJobQueue } from '../../src/jobs/job-queue.ts';
 import { createDatabaseIfMissing } from '../../src/db/open-platform-database.ts';
 import { APP_ROLE } from '../../src/db/tenancy-sql.ts';
+import { ensureJobQueue } from '../../src/jobs/job-queue.ts';
 import { TEMPLATE_DATABASE, type TestCluster } from '../helpers/test-cluster.ts';
 
 /**

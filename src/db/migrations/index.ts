@@ -1,11 +1,15 @@
 import type { Migration } from 'kysely/migration';
 import * as foundation from './0001-foundation.ts';
 import * as sdkEvents from './0002-sdk-events.ts';
+import * as webhookDelivery from './0003-webhook-delivery.ts';
+import * as dataProtection from './0004-data-protection.ts';
 import * as dataSubjectRequests from './0005-data-subject-requests.ts';
 
 /** Forward-only once landed: add a new file, never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
   '0001-foundation': foundation,
   '0002-sdk-events': sdkEvents,
+  '0003-webhook-delivery': webhookDelivery,
+  '0004-data-protection': dataProtection,
   '0005-data-subject-requests': dataSubjectRequests,
 };

@@ -4,6 +4,7 @@ import type { PageParams } from '../../lib/pagination.ts';
 import type { TenantScope } from '../../lib/scope.ts';
 import type { AuditLogService } from '../audit-log/audit-log-service.ts';
 import type { ProjectsService } from '../projects/projects-service.ts';
+import type { WebhookEventEmitter } from '../webhooks/webhook-events-service.ts';
 import type { ApiKeyAuthenticator } from './api-key-authenticator.ts';
 import { generateApiKey, type KeyType } from './api-key-format.ts';
 import type { ApiKeyRow, ApiKeysDal } from './api-keys-dal.ts';
@@ -17,8 +18,9 @@ export function createApiKeysService(deps: {
   projects: ProjectsService;
   auditLog: AuditLogService;
   authenticator: ApiKeyAuthenticator;
+  events: WebhookEventEmitter;
 }) {
-  const { apiKeysDal, auditLog } = deps;
+  const { apiKeysDal, auditLog, events } = deps;
 
   return {
     async create(
@@ -62,6 +64,12 @@ export function createApiKeysService(deps: {
           project_id: { after: row.project_id },
         },
       });
+      await events.emit(scope, 'api_key.created', {
+        id: row.id,
+        object: 'api_key',
+        type: row.type,
+        project_id: row.project_id,
+      });
       return { ...row, secret: generated.secret };
     },
 
@@ -82,6 +90,11 @@ export function createApiKeysService(deps: {
         action: 'api_key.revoked',
         resource: { type: 'api_key', id },
         changes: { revoked_at: { before: null, after: scope.now.toISOString() } },
+      });
+      await events.emit(scope, 'api_key.revoked', {
+        id,
+        object: 'api_key',
+        revoked_at: scope.now.toISOString(),
       });
       deps.authenticator.evict([id]);
       return row;

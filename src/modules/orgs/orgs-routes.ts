@@ -14,6 +14,24 @@ const OrgFields = {
   offboarded_at: Type.Union([Timestamp, Type.Null()]),
 };
 const Org = Type.Object(OrgFields, { $id: 'Org' });
+const DataPurge = Type.Union([
+  Type.Object({
+    partnership_ended_at: Timestamp,
+    complete: Type.Boolean(),
+    data_classes: Type.Array(
+      Type.Object({
+        data_class: Type.String(),
+        status: Type.Union([Type.Literal('purged'), Type.Literal('scheduled'), Type.Literal('kept')]),
+        purge_at: Type.Union([Timestamp, Type.Null()]),
+        purged_at: Type.Union([Timestamp, Type.Null()]),
+        rows_purged: Type.Union([Type.Integer(), Type.Null()]),
+      }),
+    ),
+  }),
+  Type.Null(),
+]);
+/** An org with what its partnership end has purged and what is still pending, and when. */
+const OrgDetail = Type.Object({ ...OrgFields, data_purge: DataPurge });
 const NewSecretKey = Type.Object({ id: Type.String(), secret: Type.String({ description: 'Shown once' }) });
 const CreatedOrg = Type.Object({ ...OrgFields, api_key: NewSecretKey });
 const OrgParams = Type.Object({ orgId: PathId });
@@ -66,12 +84,15 @@ export function registerOrgRoutes(app: AppInstance, deps: { orgs: OrgsService })
       config: { auth: 'admin' },
       schema: {
         tags,
-        summary: 'Retrieve an org and its status',
+        summary: 'Retrieve an org, its status and its pending data purges',
         params: OrgParams,
-        response: { 200: Org, ...errorResponses(...ADMIN_ERRORS) },
+        response: { 200: OrgDetail, ...errorResponses(...ADMIN_ERRORS) },
       },
     },
-    async (req) => toOrgResponse(await orgs.get(req.params.orgId)),
+    async (req) => {
+      const org = await orgs.get(req.params.orgId);
+      return { ...toOrgResponse(org), data_purge: await orgs.purgeStatus(org) };
+    },
   );
 
   app.post(
@@ -102,9 +123,12 @@ export function registerOrgRoutes(app: AppInstance, deps: { orgs: OrgsService })
         tags,
         summary: 'End the partnership: revoke keys now, the rest per the retention registry',
         params: OrgParams,
-        response: { 200: Org, ...errorResponses(...ADMIN_ERRORS) },
+        response: { 200: OrgDetail, ...errorResponses(...ADMIN_ERRORS) },
       },
     },
-    async (req) => toOrgResponse(await orgs.offboard(req.params.orgId, req.id)),
+    async (req) => {
+      const org = await orgs.offboard(req.params.orgId, req.id);
+      return { ...toOrgResponse(org), data_purge: await orgs.purgeStatus(org) };
+    },
   );
 }

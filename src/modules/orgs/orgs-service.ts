@@ -10,6 +10,8 @@ import type { ApiKeyAuthenticator } from '../api-keys/api-key-authenticator.ts';
 import { generateApiKey } from '../api-keys/api-key-format.ts';
 import type { ApiKeysDal } from '../api-keys/api-keys-dal.ts';
 import type { AuditLogService } from '../audit-log/audit-log-service.ts';
+import type { PartnershipEnd } from '../retention/partnership-end.ts';
+import type { WebhookEventEmitter } from '../webhooks/webhook-events-service.ts';
 import type { OrgRow, OrgsDal } from './orgs-dal.ts';
 
 /**
@@ -24,6 +26,9 @@ export function createOrgsService(deps: {
   auditLog: AuditLogService;
   authenticator: ApiKeyAuthenticator;
   clock: Clock;
+  events: WebhookEventEmitter;
+  /** Every data class's partnership-end rule: immediate deletions and the purge schedule. */
+  partnershipEnd: PartnershipEnd;
 }) {
   const { systemDb, orgsDal, apiKeysDal, auditLog, clock } = deps;
 
@@ -101,23 +106,40 @@ export function createOrgsService(deps: {
           resource: { type: 'api_key', id: key.id },
           changes: { name: { after: name }, type: { after: 'secret' } },
         });
+        await deps.events.emit(scope, 'api_key.created', {
+          id: key.id,
+          object: 'api_key',
+          type: 'secret',
+          project_id: null,
+        });
         return { id: key.id, secret: generated.secret };
       });
     },
 
-    /** The partnership ends: every key is revoked now; the rest follows the retention registry. */
+    /** What is pending (and when) after the partnership ended; null while it runs. */
+    async purgeStatus(org: OrgRow) {
+      return deps.partnershipEnd.status(systemDb, org);
+    },
+
+    /**
+     * The partnership ends: every key is revoked and the classes the registry deletes at once (OAuth
+     * tokens…) are deleted, in one transaction; every other class gets its scheduled purge date.
+     */
     async offboard(orgId: string, requestId: string | null = null): Promise<OrgRow> {
       const org = await this.get(orgId);
       if (org.status === 'offboarded') return org;
       const result = await asSystem(org.id, requestId, async (scope) => {
         const updated = await orgsDal.markOffboarded(scope.tx, org.id, scope.now);
         const revoked = await apiKeysDal.revokeAllForOrg(scope.tx, org.id, scope.now);
+        const ended = await deps.partnershipEnd.onOffboard(scope);
         await auditLog.record(scope, {
           action: 'org.offboarded',
           resource: { type: 'org', id: org.id },
           changes: {
             status: { before: 'active', after: 'offboarded' },
             revoked_api_keys: { after: revoked.length },
+            deleted_at_offboarding: { after: ended.deleted_now },
+            purge_scheduled: { after: ended.scheduled },
           },
         });
         return { updated, revoked };

@@ -3,6 +3,7 @@ import { isId, newId } from '../../lib/ids.ts';
 import type { PageParams } from '../../lib/pagination.ts';
 import type { TenantScope } from '../../lib/scope.ts';
 import type { AuditLogService } from '../audit-log/audit-log-service.ts';
+import type { WebhookEventEmitter } from '../webhooks/webhook-events-service.ts';
 import type { ProjectRow, ProjectsDal } from './projects-dal.ts';
 
 /**
@@ -12,9 +13,11 @@ import type { ProjectRow, ProjectsDal } from './projects-dal.ts';
 export function createProjectsService(deps: {
   projectsDal: ProjectsDal;
   auditLog: AuditLogService;
-  deletionGraceMs: () => number;
+  events: WebhookEventEmitter;
+  /** The org's deletion grace period (registry default or contract value). */
+  deletionGraceMs: (scope: TenantScope) => number | Promise<number>;
 }) {
-  const { projectsDal, auditLog } = deps;
+  const { projectsDal, auditLog, events } = deps;
 
   async function load(scope: TenantScope, id: string): Promise<ProjectRow> {
     const row = isId('project', id) ? await projectsDal.findById(scope.tx, scope.orgId, id) : undefined;
@@ -48,6 +51,7 @@ export function createProjectsService(deps: {
         resource: { type: 'project', id: row.id },
         changes: { name: { after: row.name } },
       });
+      await events.emit(scope, 'project.created', { id: row.id, object: 'project', status: row.status });
       return row;
     },
 
@@ -65,13 +69,19 @@ export function createProjectsService(deps: {
         resource: { type: 'project', id },
         changes: { name: { before: before.name, after: row.name } },
       });
+      await events.emit(scope, 'project.updated', {
+        id,
+        object: 'project',
+        status: row.status,
+        changed: ['name'],
+      });
       return row;
     },
 
     async remove(scope: TenantScope, id: string): Promise<ProjectRow> {
       const before = await load(scope, id);
       if (before.status === 'pending_deletion') return before;
-      const purgeAfter = new Date(scope.now.getTime() + deps.deletionGraceMs());
+      const purgeAfter = new Date(scope.now.getTime() + (await deps.deletionGraceMs(scope)));
       const row = await projectsDal.update(scope.tx, scope.orgId, id, {
         status: 'pending_deletion',
         deleted_at: scope.now,
@@ -85,6 +95,12 @@ export function createProjectsService(deps: {
           status: { before: 'active', after: 'pending_deletion' },
           purge_after: { after: purgeAfter.toISOString() },
         },
+      });
+      await events.emit(scope, 'project.deleted', {
+        id,
+        object: 'project',
+        status: 'pending_deletion',
+        purge_after: purgeAfter.toISOString(),
       });
       return row;
     },

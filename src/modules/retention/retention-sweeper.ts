@@ -1,48 +1,181 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { defaultRetentionMs } from '../../privacy/data-classes.ts';
+import { DATA_CLASSES, type DataClass } from '../../privacy/data-classes.ts';
+import { effectiveRetentionMs, type OverrideRow, retentionGroups } from '../../privacy/retention-policy.ts';
+import type { AuditLogService } from '../audit-log/audit-log-service.ts';
+import { PURGE_BATCH } from './batched-delete.ts';
+import type { PartnershipEnd } from './partnership-end.ts';
+import { purgeDuePartnershipEnds } from './partnership-end-purge.ts';
+import { purgeDueProjects } from './project-purge.ts';
+import type { PurgeScheduleDal } from './purge-schedule-dal.ts';
+import type { OverdueRows, PurgeContext } from './purge-types.ts';
+import type { RetentionMetrics } from './retention-metrics.ts';
+import type { RetentionOverridesDal } from './retention-overrides-dal.ts';
+import { withSweepLock } from './sweep-lock.ts';
 
 /**
- * Purges data past its retention, class by class, in bounded batches (so one run never holds long
- * locks) and idempotently (running it twice, or on two workers at once, deletes each row once).
- * Returns counts per data class for the log line and metrics; never any row content.
+ * The retention sweeper (job `retention.sweep`, hourly). It runs as the system (owner) connection
+ * and, in three phases, purges what the registry says is past retention:
+ *
+ *  1. projects past their deletion grace period, with everything they owned;
+ *  2. the partnership-end schedule of offboarded orgs;
+ *  3. each data class by its own clock, with each org's effective retention (contract or default):
+ *     whole `sdk_events` partitions dropped when every org's retention has passed them, batched
+ *     deletes for the rest.
+ *
+ * Idempotent (a second run finds nothing), resumable (batches commit one by one; a schedule entry is
+ * marked only when done) and safe with several workers: each phase runs under its own advisory lock,
+ * skipped by a sweeper that finds it held, and every batch takes its rows FOR UPDATE SKIP LOCKED.
+ * It reports counts per data class (metrics and one log line); never any row content or id.
  */
-const BATCH = 5_000;
+export type SweepReport = {
+  /** Rows deleted, by data class (exact). */
+  purged: Record<string, number>;
+  partitions_dropped: { data_class: string; partition: string; estimated_rows: number }[];
+  projects_purged: number;
+  partnership_end_purges: number;
+  /** Phases another sweeper was running (it purges those rows). */
+  skipped: string[];
+  duration_ms: number;
+};
 
-export type SweepReport = Record<string, number>;
+export type EnforcedRetention = {
+  data_class: string;
+  clock: DataClass['clock']['kind'];
+  retention_ms: number | null;
+};
 
-async function deleteInBatches(
-  db: Kysely<Database>,
-  statement: (limit: number) => ReturnType<typeof sql>,
-): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const result = await statement(BATCH).execute(db);
-    const n = Number(result.numAffectedRows ?? 0);
-    total += n;
-    if (n < BATCH) return total;
+export type SweeperDeps = {
+  db: Kysely<Database>;
+  clock: Clock;
+  overridesDal: RetentionOverridesDal;
+  scheduleDal: PurgeScheduleDal;
+  partnershipEnd: PartnershipEnd;
+  auditLog: AuditLogService;
+  metrics: RetentionMetrics;
+  batchSize?: number;
+};
+
+export function createRetentionSweeper(deps: SweeperDeps) {
+  const { db } = deps;
+  const batchSize = deps.batchSize ?? PURGE_BATCH;
+
+  async function contexts(now: Date): Promise<PurgeContext[]> {
+    const overrides: OverrideRow[] = await deps.overridesDal.all(db);
+    // Org ids matter only when some org has a contract value (groups then list orgs explicitly).
+    const orgIds =
+      overrides.length === 0 ? [] : (await db.selectFrom('orgs').select('id').execute()).map((o) => o.id);
+    return DATA_CLASSES.map((cls) => ({
+      db,
+      now,
+      cls,
+      groups: retentionGroups(cls, overrides, orgIds),
+      batchSize,
+    }));
   }
-}
 
-export function createRetentionSweeper(deps: { db: Kysely<Database>; clock: Clock }) {
   return {
     async sweep(): Promise<SweepReport> {
+      const started = performance.now();
       const now = deps.clock.now();
-      const requestLogCutoff = new Date(now.getTime() - defaultRetentionMs('request_log'));
-      const request_log = await deleteInBatches(
-        deps.db,
-        (limit) => sql`DELETE FROM request_log WHERE id IN (
-          SELECT id FROM request_log WHERE created_at < ${requestLogCutoff} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`,
+      const report: SweepReport = {
+        purged: {},
+        partitions_dropped: [],
+        projects_purged: 0,
+        partnership_end_purges: 0,
+        skipped: [],
+        duration_ms: 0,
+      };
+      const add = (rowsByClass: Record<string, number>) => {
+        for (const [cls, n] of Object.entries(rowsByClass))
+          report.purged[cls] = (report.purged[cls] ?? 0) + n;
+      };
+
+      const projects = await withSweepLock(db, 'projects', () =>
+        purgeDueProjects({ db, auditLog: deps.auditLog, now, batchSize }),
       );
-      const idempotency_cache = await deleteInBatches(
-        deps.db,
-        (limit) => sql`DELETE FROM idempotency_keys WHERE (org_id, key) IN (
-          SELECT org_id, key FROM idempotency_keys WHERE expires_at <= ${now} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`,
+      if (projects.ran) {
+        report.projects_purged = projects.value.projects;
+        add(projects.value.rowsByClass);
+      } else report.skipped.push('projects');
+
+      const ends = await withSweepLock(db, 'partnership_end', () =>
+        purgeDuePartnershipEnds({
+          db,
+          scheduleDal: deps.scheduleDal,
+          partnershipEnd: deps.partnershipEnd,
+          now,
+          batchSize,
+        }),
       );
-      return { request_log, idempotency_cache };
+      if (ends.ran) {
+        report.partnership_end_purges = ends.value.completed.length;
+        for (const cls of ends.value.completed) deps.metrics.partnershipEndPurges.inc({ data_class: cls });
+        add(ends.value.rowsByClass);
+      } else report.skipped.push('partnership_end');
+
+      for (const ctx of await contexts(now)) {
+        const outcome = await withSweepLock(db, `class:${ctx.cls.name}`, () => ctx.cls.purge.purge(ctx));
+        if (!outcome.ran) {
+          report.skipped.push(ctx.cls.name);
+          continue;
+        }
+        if (outcome.value.rows > 0) add({ [ctx.cls.name]: outcome.value.rows });
+        for (const p of outcome.value.partitions)
+          report.partitions_dropped.push({
+            data_class: ctx.cls.name,
+            partition: p.name,
+            estimated_rows: p.estimatedRows,
+          });
+      }
+
+      report.duration_ms = Math.round(performance.now() - started);
+      record(deps.metrics, report);
+      return report;
+    },
+
+    /** Rows that are past retention now but still stored (for `layers verify`); nothing is deleted. */
+    async overdue(at: Date = deps.clock.now()): Promise<(OverdueRows & { data_class: string })[]> {
+      const out: (OverdueRows & { data_class: string })[] = [];
+      for (const ctx of await contexts(at))
+        for (const o of await ctx.cls.purge.overdue(ctx)) out.push({ data_class: ctx.cls.name, ...o });
+      const { n: projects } = await db
+        .selectFrom('projects')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('status', '=', 'pending_deletion')
+        .where('purge_after', '<', at)
+        .executeTakeFirstOrThrow();
+      out.push({
+        data_class: 'partner_config',
+        table: 'projects (past deletion grace)',
+        rows: Number(projects),
+      });
+      for (const entry of await deps.scheduleDal.due(db, at))
+        out.push({ data_class: entry.data_class, table: 'org_purge_schedule (partnership end)', rows: 1 });
+      return out;
+    },
+
+    /** The retention the sweeper enforces for an org without a contract value: the page shows these. */
+    enforcedDefaults(): EnforcedRetention[] {
+      return DATA_CLASSES.map((cls) => ({
+        data_class: cls.name,
+        clock: cls.clock.kind,
+        retention_ms: effectiveRetentionMs(cls, new Map()),
+      }));
     },
   };
+}
+
+function record(metrics: RetentionMetrics, report: SweepReport): void {
+  for (const [cls, n] of Object.entries(report.purged)) metrics.purgedRows.inc({ data_class: cls }, n);
+  for (const p of report.partitions_dropped) {
+    metrics.partitionsDropped.inc({ data_class: p.data_class });
+    metrics.partitionRowsDropped.inc({ data_class: p.data_class }, p.estimated_rows);
+  }
+  metrics.projectsPurged.inc(report.projects_purged);
+  metrics.lastSweepSeconds.set(report.duration_ms / 1000);
+  metrics.lastSweepTimestamp.set(Date.now() / 1000);
 }
 
 export type RetentionSweeper = ReturnType<typeof createRetentionSweeper>;

@@ -1,6 +1,30 @@
 /**
- * The catalog of webhook event types. Payloads carry ids and non-personal fields only.
- * `*` subscribes an endpoint to every type, present and future.
+ * The catalog of webhook event types: what a partner's endpoint may subscribe to and what each
+ * event's `data` holds. Payloads carry ids, statuses, enums and timestamps only — never names,
+ * descriptions, URLs, user ids or any other value a person typed, so an event can never carry
+ * personal data (or a secret pasted into a name) to a third-party endpoint. A receiver that needs
+ * more fetches the object by its id with its API key.
+ *
+ * Every delivery's body is `{"id": "evt_…", "type": "<type>", "timestamp": "<ISO 8601>", "data": {…}}`,
+ * signed per the Standard Webhooks specification (headers `webhook-id` = the event id, stable across
+ * retries; `webhook-timestamp`; `webhook-signature`).
+ *
+ * | type                             | emitted when                                              | data |
+ * |----------------------------------|-----------------------------------------------------------|------|
+ * | `project.created`                | a project is created                                      | `id`, `object`, `status` |
+ * | `project.updated`                | a project's fields change                                 | `id`, `object`, `status`, `changed` (field names) |
+ * | `project.deleted`                | a project's deletion grace period starts                  | `id`, `object`, `status`, `purge_after` |
+ * | `api_key.created`                | an API key is created (partner API or operator)           | `id`, `object`, `type`, `project_id` |
+ * | `api_key.revoked`                | an API key is revoked                                     | `id`, `object`, `revoked_at` |
+ * | `webhook_endpoint.created`       | an endpoint is created (it receives this event itself)    | `id`, `object`, `status`, `events` |
+ * | `webhook_endpoint.updated`       | an endpoint's url, events, description, status or secret change | `id`, `object`, `status`, `events`, `changed` |
+ * | `webhook_endpoint.deleted`       | an endpoint is deleted (sent to the org's other endpoints) | `id`, `object` |
+ * | `webhook_endpoint.disabled`      | Layers disabled an endpoint: it answered 410 Gone, or failed continuously for 5 days (sent to the org's other endpoints) | `id`, `object`, `reason` (`gone` \| `failing`), `failing_since` |
+ * | `data_subject_request.completed` | an erasure request finished                               | `id`, `object`, `type`, `project_id`, `status`, `completed_at` |
+ * | `dpa_request.updated`            | a DPA request's status changes                            | `id`, `object`, `status` |
+ *
+ * `*` subscribes an endpoint to every type, present and future. `webhook_endpoint.test` is sent only
+ * by `POST /v1/webhooks/:webhookId/test`, to that endpoint, whatever it subscribes to.
  */
 export const WEBHOOK_EVENT_TYPES = [
   'project.created',
@@ -18,3 +42,69 @@ export const WEBHOOK_EVENT_TYPES = [
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 export const ALL_EVENTS = '*';
+
+/** Sent by the test-send route only; not subscribable. */
+export const TEST_EVENT_TYPE = 'webhook_endpoint.test';
+
+type Ts = string;
+
+/** The `data` of each event type. Adding a field here is adding it to a public contract. */
+export type WebhookEventPayloads = {
+  'project.created': { id: string; object: 'project'; status: 'active' | 'pending_deletion' };
+  'project.updated': {
+    id: string;
+    object: 'project';
+    status: 'active' | 'pending_deletion';
+    changed: string[];
+  };
+  'project.deleted': { id: string; object: 'project'; status: 'pending_deletion'; purge_after: Ts | null };
+  'api_key.created': {
+    id: string;
+    object: 'api_key';
+    type: 'secret' | 'publishable';
+    project_id: string | null;
+  };
+  'api_key.revoked': { id: string; object: 'api_key'; revoked_at: Ts };
+  'webhook_endpoint.created': {
+    id: string;
+    object: 'webhook_endpoint';
+    status: 'enabled' | 'disabled';
+    events: string[];
+  };
+  'webhook_endpoint.updated': {
+    id: string;
+    object: 'webhook_endpoint';
+    status: 'enabled' | 'disabled';
+    events: string[];
+    changed: string[];
+  };
+  'webhook_endpoint.deleted': { id: string; object: 'webhook_endpoint' };
+  'webhook_endpoint.disabled': {
+    id: string;
+    object: 'webhook_endpoint';
+    reason: 'gone' | 'failing';
+    failing_since: Ts | null;
+  };
+  'data_subject_request.completed': {
+    id: string;
+    object: 'data_subject_request';
+    type: 'erasure';
+    project_id: string;
+    status: 'completed';
+    completed_at: Ts;
+  };
+  'dpa_request.updated': { id: string; object: 'dpa_request'; status: string };
+};
+
+/** The test event's data. */
+export type TestEventPayload = { id: string; object: 'webhook_endpoint'; test: true };
+
+// Compile-time check: the payload map covers exactly the catalog.
+type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const catalogCovered: Exactly<keyof WebhookEventPayloads, WebhookEventType> = true;
+void catalogCovered;
+
+/** True when an endpoint subscribed to `events` receives events of `type`. */
+export function subscribes(events: readonly string[], type: string): boolean {
+  return events.includes(ALL_EVENTS) || events.includes(type);
+}

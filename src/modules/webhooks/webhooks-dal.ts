@@ -1,10 +1,8 @@
-import type { Kysely, Selectable, Updateable } from 'kysely';
+import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
 import type { Database, WebhookEndpointsTable } from '../../db/schema.ts';
 import { type PageParams, paginate } from '../../lib/pagination.ts';
 
-export type WebhookRow = Omit<Selectable<WebhookEndpointsTable>, 'encrypted_secret'>;
-
-// The ciphertext column is never selected for responses.
+// The ciphertext columns are never selected for responses.
 const PUBLIC_COLUMNS = [
   'id',
   'org_id',
@@ -14,11 +12,15 @@ const PUBLIC_COLUMNS = [
   'status',
   'created_at',
   'updated_at',
+  'failing_since',
+  'disabled_reason',
 ] as const;
+
+export type WebhookRow = Pick<Selectable<WebhookEndpointsTable>, (typeof PUBLIC_COLUMNS)[number]>;
 
 export function createWebhooksDal() {
   return {
-    async insert(tx: Kysely<Database>, row: Selectable<WebhookEndpointsTable>): Promise<WebhookRow> {
+    async insert(tx: Kysely<Database>, row: Insertable<WebhookEndpointsTable>): Promise<WebhookRow> {
       return tx
         .insertInto('webhook_endpoints')
         .values(row)
@@ -56,6 +58,17 @@ export function createWebhooksDal() {
         .where('id', '=', id)
         .returning(PUBLIC_COLUMNS)
         .executeTakeFirstOrThrow();
+    },
+
+    /** The current signing secret's ciphertext (for rotation only; never for a response). */
+    async findEncryptedSecret(tx: Kysely<Database>, orgId: string, id: string): Promise<string | undefined> {
+      const row = await tx
+        .selectFrom('webhook_endpoints')
+        .select('encrypted_secret')
+        .where('org_id', '=', orgId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row?.encrypted_secret;
     },
 
     async remove(tx: Kysely<Database>, orgId: string, id: string): Promise<void> {

@@ -6,6 +6,7 @@ import {
   CreatedWebhookEndpoint,
   CreateWebhookBody,
   ListWebhooksQuery,
+  RotatedWebhookEndpoint,
   UpdateWebhookBody,
   WebhookEndpoint,
   WebhookParams,
@@ -32,11 +33,14 @@ export function registerWebhookRoutes(
         response: { 201: CreatedWebhookEndpoint, ...errorResponses(...MUTATION_ERRORS) },
       },
     },
-    (req, reply) =>
-      tenant.mutate(req, reply, 201, async (scope) => {
-        const created = await webhooks.create(scope, req.body);
+    async (req, reply) => {
+      // Vetted before the transaction opens: checking the address may resolve DNS.
+      const url = await webhooks.vetUrl(req.body.url);
+      return tenant.mutate(req, reply, 201, async (scope) => {
+        const created = await webhooks.create(scope, { ...req.body, url });
         return { ...toWebhookResponse(created), secret: created.secret };
-      }),
+      });
+    },
   );
 
   app.get(
@@ -81,10 +85,38 @@ export function registerWebhookRoutes(
         response: { 200: WebhookEndpoint, ...errorResponses(...MUTATION_ERRORS) },
       },
     },
+    async (req, reply) => {
+      const { url: rawUrl, ...rest } = req.body;
+      const url = rawUrl === undefined ? undefined : await webhooks.vetUrl(rawUrl);
+      return tenant.mutate(req, reply, 200, async (scope) =>
+        toWebhookResponse(
+          await webhooks.update(scope, req.params.webhookId, { ...rest, ...(url ? { url } : {}) }),
+        ),
+      );
+    },
+  );
+
+  app.post(
+    '/v1/webhooks/:webhookId/rotate-secret',
+    {
+      config: { auth: 'secret', tenantParams },
+      schema: {
+        tags,
+        summary:
+          'Rotate the signing secret (the new one is in this response only; the previous one keeps signing for 24 hours)',
+        params: WebhookParams,
+        response: { 200: RotatedWebhookEndpoint, ...errorResponses(...MUTATION_ERRORS) },
+      },
+    },
     (req, reply) =>
-      tenant.mutate(req, reply, 200, async (scope) =>
-        toWebhookResponse(await webhooks.update(scope, req.params.webhookId, req.body)),
-      ),
+      tenant.mutate(req, reply, 200, async (scope) => {
+        const rotated = await webhooks.rotateSecret(scope, req.params.webhookId);
+        return {
+          ...toWebhookResponse(rotated),
+          secret: rotated.secret,
+          previous_secret_expires_at: rotated.previous_secret_expires_at.toISOString(),
+        };
+      }),
   );
 
   app.delete(

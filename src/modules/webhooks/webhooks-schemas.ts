@@ -2,7 +2,13 @@ import { Type } from 'typebox';
 import { PageQuery, PathId, Timestamp } from '../../http/schemas.ts';
 import { ALL_EVENTS, WEBHOOK_EVENT_TYPES } from './webhook-event-types.ts';
 
-const EventType = Type.Union([...WEBHOOK_EVENT_TYPES, ALL_EVENTS].map((t) => Type.Literal(t)));
+const EventType = Type.Union(
+  [...WEBHOOK_EVENT_TYPES, ALL_EVENTS].map((t) => Type.Literal(t)),
+  {
+    description:
+      'An event type of the catalog (ids and non-personal fields only), or `*` for every type, present and future.',
+  },
+);
 const Events = Type.Array(EventType, { minItems: 1, maxItems: 50, uniqueItems: true });
 const Url = Type.String({ minLength: 1, maxLength: 2048 });
 const Description = Type.String({ maxLength: 500 });
@@ -14,6 +20,13 @@ const WebhookFields = {
   description: Type.Union([Type.String(), Type.Null()]),
   events: Type.Array(Type.String()),
   status: Type.Union([Type.Literal('enabled'), Type.Literal('disabled')]),
+  disabled_reason: Type.Union([Type.Literal('gone'), Type.Literal('failing'), Type.Null()], {
+    description:
+      'Why Layers disabled the endpoint: it answered 410 Gone, or it failed continuously for 5 days. Null otherwise.',
+  }),
+  failing_since: Type.Union([Timestamp, Type.Null()], {
+    description: 'Start of the current run of failed deliveries; the endpoint is disabled 5 days after it.',
+  }),
   created_at: Timestamp,
   updated_at: Timestamp,
 };
@@ -36,6 +49,17 @@ export const UpdateWebhookBody = Type.Object(
     status: Type.Optional(Type.Union([Type.Literal('enabled'), Type.Literal('disabled')])),
   },
   { additionalProperties: false, minProperties: 1 },
+);
+export const RotatedWebhookEndpoint = Type.Object(
+  {
+    ...WebhookFields,
+    secret: Type.String({ description: 'The new signing secret (whsec_…), shown once' }),
+    previous_secret_expires_at: Type.String({
+      format: 'date-time',
+      description: 'Until then deliveries carry a signature with the previous secret too',
+    }),
+  },
+  { $id: 'RotatedWebhookEndpoint' },
 );
 export const WebhookParams = Type.Object({ webhookId: PathId });
 export const ListWebhooksQuery = Type.Object(PageQuery, { additionalProperties: false });

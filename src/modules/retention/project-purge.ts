@@ -1,0 +1,83 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import { withTenant } from '../../db/tenant-transaction.ts';
+import { DATA_CLASSES } from '../../privacy/data-classes.ts';
+import type { AuditLogService } from '../audit-log/audit-log-service.ts';
+import { deleteInBatches, deletionOrder, tablesWithColumn } from './batched-delete.ts';
+
+/**
+ * A project past its deletion grace period disappears with everything it owned: every row of every
+ * table with a `project_id` column (events, profiles, publishable keys, data-subject receipts,
+ * whatever is added later), children before parents, then the project row itself, whose removal is
+ * recorded in the org's audit log with the counts (never the content). The tables come from the
+ * catalog, so a new project-owned table is covered without code here.
+ */
+const PROJECTS_PER_ROUND = 100;
+
+export type ProjectPurgeResult = { projects: number; rowsByClass: Record<string, number> };
+
+function classOfTable(table: string): string {
+  return DATA_CLASSES.find((c) => c.tables.includes(table))?.name ?? `unclassified:${table}`;
+}
+
+export async function purgeDueProjects(deps: {
+  db: Kysely<Database>;
+  auditLog: AuditLogService;
+  now: Date;
+  batchSize: number;
+}): Promise<ProjectPurgeResult> {
+  const { db, now } = deps;
+  const owned = [...(await tablesWithColumn(db, 'project_id'))].filter((t) => t !== 'projects');
+  const order = await deletionOrder(db, owned);
+  const result: ProjectPurgeResult = { projects: 0, rowsByClass: {} };
+  const add = (cls: string, n: number) => {
+    result.rowsByClass[cls] = (result.rowsByClass[cls] ?? 0) + n;
+  };
+  let after = '';
+  for (;;) {
+    const due = await db
+      .selectFrom('projects')
+      .select(['id', 'org_id'])
+      .where('status', '=', 'pending_deletion')
+      .where('purge_after', '<', now)
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(PROJECTS_PER_ROUND)
+      .execute();
+    for (const project of due) {
+      const counts: Record<string, number> = {};
+      for (const table of order) {
+        const n = await deleteInBatches(db, table, sql`project_id = ${project.id}`, deps.batchSize);
+        if (n === 0) continue;
+        const cls = classOfTable(table);
+        counts[cls] = (counts[cls] ?? 0) + n;
+      }
+      const owner = classOfTable('projects');
+      const removed = await withTenant(db, project.org_id, async (tx) => {
+        const deleted = await tx
+          .deleteFrom('projects')
+          .where('id', '=', project.id)
+          .where('status', '=', 'pending_deletion')
+          .where('purge_after', '<', now)
+          .executeTakeFirst();
+        if (Number(deleted.numDeletedRows) === 0) return false;
+        await deps.auditLog.record(
+          { tx, orgId: project.org_id, actor: { type: 'system', id: null }, requestId: null, now },
+          {
+            action: 'project.purged',
+            resource: { type: 'project', id: project.id },
+            changes: { purged_rows: { after: { ...counts, [owner]: (counts[owner] ?? 0) + 1 } } },
+          },
+        );
+        return true;
+      });
+      for (const [cls, n] of Object.entries(counts)) add(cls, n);
+      if (removed) {
+        add(owner, 1);
+        result.projects += 1;
+      }
+    }
+    if (due.length < PROJECTS_PER_ROUND) return result;
+    after = due[due.length - 1]?.id ?? after;
+  }
+}

@@ -1,0 +1,40 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import type { Clock } from '../../lib/clock.ts';
+import type { RetentionSweeper } from '../retention/retention-sweeper.ts';
+import { ciphertextCheck } from './ciphertext-check.ts';
+import { piiCheck } from './pii-check.ts';
+import { registryCheck } from './registry-check.ts';
+import { retentionCheck } from './retention-check.ts';
+import { rlsCheck } from './rls-check.ts';
+import type { CheckResult } from './verify-types.ts';
+
+export type VerifyReport = { ok: boolean; checked_at: string; checks: CheckResult[] };
+
+/** Runs every check on the system connection (it reads across tenants) and collects the violations. */
+export async function runVerify(deps: {
+  db: Kysely<Database>;
+  clock: Clock;
+  sweeper: RetentionSweeper;
+  slackMs?: number;
+}): Promise<VerifyReport> {
+  const now = deps.clock.now();
+  const checks = [
+    retentionCheck(deps.sweeper, deps.slackMs),
+    piiCheck,
+    ciphertextCheck,
+    rlsCheck,
+    registryCheck,
+  ];
+  const results: CheckResult[] = [];
+  for (const check of checks) {
+    const violations = await check.run({ db: deps.db, now });
+    results.push({
+      name: check.name,
+      description: check.description,
+      ok: violations.length === 0,
+      violations,
+    });
+  }
+  return { ok: results.every((r) => r.ok), checked_at: now.toISOString(), checks: results };
+}
