@@ -140,3 +140,13 @@ export function expectError(res: LightMyRequestResponse, status: number, code?: 
   if (code && body.error.code !== code) throw new Error(`expected code ${code}, got ${body.error.code}`);
   return body.error as { type: string; code: string; message: string; param?: string; request_id: string };
 }
+
+/** An org with one project and that project's publishable key: what SDK-facing tests start from. */
+export type SdkProject = { org: TestOrg; projectId: string; publishableKey: string };
+
+export async function createSdkProject(app: PlatformApp, orgName = 'Acme'): Promise<SdkProject> {
+  const org = await createOrg(app, orgName);
+  const projectId = (await createProject(app, org)).id;
+  const publishableKey = (await createKey(app, org, { type: 'publishable', project_id: projectId })).secret;
+  return { org, projectId, publishableKey };
+}

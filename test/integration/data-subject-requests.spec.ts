@@ -1,18 +1,17 @@
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dumpDatabase } from '../helpers/database-inspection.ts';
+import { sha256 } from '../helpers/hash.ts';
 import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
 import {
   bearer,
   createKey,
   createOrg,
   createProject,
+  createSdkProject,
   createTestApp,
   type TestApp,
   type TestOrg,
 } from '../helpers/test-app.ts';
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 describe('data-subject requests', () => {
   let t: TestApp;
@@ -21,9 +20,7 @@ describe('data-subject requests', () => {
   let pk: string;
   beforeAll(async () => {
     t = await createTestApp();
-    org = await createOrg(t.app);
-    projectId = (await createProject(t.app, org)).id;
-    pk = (await createKey(t.app, org, { type: 'publishable', project_id: projectId })).secret;
+    ({ org, projectId, publishableKey: pk } = await createSdkProject(t.app));
   });
   afterAll(() => t.close());
 

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dumpDatabase } from '../helpers/database-inspection.ts';
+import { sha256 } from '../helpers/hash.ts';
 import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
 import {
   bearer,
@@ -10,8 +10,6 @@ import {
   createTestApp,
   type TestApp,
 } from '../helpers/test-app.ts';
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /**
  * Canary email, phone, IP and device ids in every place the SDK contract lets them travel: traits,

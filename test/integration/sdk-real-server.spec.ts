@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type LayersClient } from '../../sdk/src/index.ts';
+import { sha256 } from '../helpers/hash.ts';
 import { createKey, createOrg, createProject, createTestApp, type TestApp } from '../helpers/test-app.ts';
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /**
  * The customer SDK against the real server (in this process, on 127.0.0.1): what travels on the wire
