@@ -33,3 +33,41 @@ export async function withTenant<T>(
     }
   });
 }
+
+/**
+ * A read in a READ ONLY tenant transaction. The result is handed back as soon as `fn` has it; the
+ * COMMIT (which changes nothing for a read-only transaction) completes afterwards, before the
+ * connection returns to the pool — one round trip less on every read's critical path. READ ONLY also
+ * makes PostgreSQL refuse any write a read handler might attempt by mistake.
+ */
+export function readAsTenant<T>(
+  db: Kysely<Database>,
+  orgId: string,
+  fn: (tx: TenantDb) => Promise<T>,
+): Promise<T> {
+  if (!isId('org', orgId)) return Promise.reject(new Error('readAsTenant: not an org id'));
+  return new Promise<T>((resolve, reject) => {
+    db.connection()
+      .execute(async (conn) => {
+        await sql
+          .raw(`BEGIN READ ONLY; SELECT set_config('${TENANT_SETTING}', '${orgId}', true)`)
+          .execute(conn);
+        let result: T;
+        try {
+          result = await fn(conn);
+        } catch (error) {
+          await sql
+            .raw('ROLLBACK')
+            .execute(conn)
+            .catch(() => undefined);
+          throw error;
+        }
+        resolve(result);
+        await sql
+          .raw('COMMIT')
+          .execute(conn)
+          .catch(() => undefined);
+      })
+      .catch(reject);
+  });
+}

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { withTenant } from '../db/tenant-transaction.ts';
+import { readAsTenant, withTenant } from '../db/tenant-transaction.ts';
 import type { Clock } from '../lib/clock.ts';
 import { AppError } from '../lib/errors.ts';
 import { sha256Hex } from '../lib/hashing.ts';
@@ -60,10 +60,10 @@ export function createTenantHandlers(deps: {
   }
 
   return {
-    /** A read: one tenant transaction around the service call. */
+    /** A read: one READ ONLY tenant transaction around the service call. */
     query<T>(request: FastifyRequest, fn: (scope: TenantScope) => Promise<T>): Promise<T> {
       const key = requireKey(request);
-      return withTenant(db, key.orgId, (tx) => fn(scopeFor(request, tx)));
+      return readAsTenant(db, key.orgId, (tx) => fn(scopeFor(request, tx)));
     },
 
     /** A write, answered with `status` and the route's serialised response once it has committed. */

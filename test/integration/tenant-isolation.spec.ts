@@ -1,3 +1,5 @@
+import type { FastifyRequest } from 'fastify';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE } from '../../src/db/tenancy-sql.ts';
 import { partitionsAmong, tenantTables } from '../helpers/database-inspection.ts';
@@ -173,6 +175,20 @@ describe('tenant isolation in the database', () => {
     expect(owned[0].n).toBe(0);
     const { rows: whoami } = await t.db.appPool.query('SELECT current_user AS u');
     expect(whoami[0].u).toBe(APP_ROLE);
+  });
+
+  it('partner reads run in READ ONLY transactions: a read handler cannot write', async () => {
+    const request = {
+      id: 'req_readonly',
+      auth: { kind: 'api_key', key: { orgId: orgA.id, id: orgA.keyId, type: 'secret', projectId: null } },
+    } as unknown as FastifyRequest;
+    await expect(
+      t.container.tenant.query(request, (scope) => sql`UPDATE projects SET name = name`.execute(scope.tx)),
+    ).rejects.toThrow(/read-only transaction/);
+    const rows = await t.container.tenant.query(request, (scope) =>
+      sql`SELECT count(*)::int AS n FROM projects`.execute(scope.tx),
+    );
+    expect(rows.rows).toEqual([{ n: 1 }]);
   });
 
   it('the audit log is append-only for the app role', async () => {
