@@ -77,7 +77,7 @@ export function registerSubjectRoutes(
       const body = ndjson
         ? ndjsonExport(userId, profileOf(profile), cursor)
         : jsonExport(userId, profileOf(profile), cursor);
-      const stream = Readable.from(body, { objectMode: false });
+      const stream = Readable.from(body);
       stream.on('close', () => void cursor.close());
       reply.header('content-type', ndjson ? 'application/x-ndjson' : 'application/json; charset=utf-8');
       return reply.send(stream);
