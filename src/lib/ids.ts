@@ -74,7 +74,3 @@ const ID_PATTERNS = new Map<IdKind, RegExp>(
 export function isId(kind: IdKind, value: string): boolean {
   return ID_PATTERNS.get(kind)?.test(value) ?? false;
 }
-
-export function idPattern(kind: IdKind): string {
-  return `^${ID_PREFIXES[kind]}_[${ALPHABET}]{${BODY_LENGTH}}$`;
-}

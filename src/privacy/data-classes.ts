@@ -377,12 +377,6 @@ export function dataClass(name: DataClassName): DataClass {
   return found;
 }
 
-export function defaultRetentionMs(name: DataClassName): number {
-  const ms = dataClass(name).defaultMs;
-  if (ms === null) throw new Error(`data class ${name} has no clock-based retention`);
-  return ms;
-}
-
 /** The class whose retention values `cls` uses: itself, or the class it follows. */
 export function retentionSource(cls: DataClass): DataClass {
   return cls.follows ? dataClass(cls.follows as DataClassName) : cls;

@@ -47,16 +47,3 @@ export async function ensureEventPartitions(db: Kysely<Database>, from: Date): P
     return created;
   });
 }
-
-/** The monthly partitions that exist, oldest first, with their month. */
-export async function listEventPartitions(db: Kysely<Database>): Promise<{ name: string; month: Date }[]> {
-  const { rows } = await sql<{ name: string }>`
-    SELECT c.relname AS name FROM pg_inherits i
-    JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-    WHERE p.relname = 'sdk_events' AND c.relname ~ '^sdk_events_[0-9]{4}_[0-9]{2}$'
-    ORDER BY c.relname`.execute(db);
-  return rows.map(({ name }) => {
-    const [, y, m] = /^sdk_events_(\d{4})_(\d{2})$/.exec(name) as RegExpExecArray;
-    return { name, month: new Date(Date.UTC(Number(y), Number(m) - 1, 1)) };
-  });
-}

@@ -128,9 +128,6 @@ export function createIngestWriter(deps: { db: Kysely<Database>; dal: IngestDal;
       if (running === 0 && queue.length === 0) return Promise.resolve();
       return new Promise((resolve) => idle.push(resolve));
     },
-
-    /** Drops nothing: used only by tests to see the queue is empty. */
-    pending: () => queue.length + running,
   };
 }
 

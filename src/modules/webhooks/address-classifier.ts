@@ -135,5 +135,3 @@ export function classifyAddress(address: string): AddressClass {
   if (ipv6) return classifyV6(ipv6);
   return 'invalid';
 }
-
-export const isPublicAddress = (address: string): boolean => classifyAddress(address) === 'public';
