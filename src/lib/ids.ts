@@ -29,38 +29,41 @@ export function newId(kind: IdKind, now: number = Date.now()): string {
 }
 
 // Monotonic within a process: ids made in the same millisecond (an org and its first key, a batch of
-// audit entries) still sort in creation order, by incrementing the random part (as ULID does).
+// audit entries, a batch of events) still sort in creation order, by incrementing the random part (as
+// ULID does). The 80 random bits are kept as two 40-bit numbers: plain arithmetic, no BigInt, because
+// ingest makes one id per event.
+const HALF = 2 ** 40;
 let lastTime = -1;
-let lastRandom = 0n;
-const RANDOM_BITS = 80n;
-const RANDOM_MAX = (1n << RANDOM_BITS) - 1n;
+let randomHigh = 0;
+let randomLow = 0;
 
 function encodeTimeAndRandom(ms: number): string {
   let time = Math.max(ms, lastTime);
-  let random: bigint;
-  if (time === lastTime && lastRandom < RANDOM_MAX) {
-    random = lastRandom + 1n;
+  if (time === lastTime && !(randomHigh === HALF - 1 && randomLow === HALF - 1)) {
+    randomLow += 1;
+    if (randomLow === HALF) {
+      randomLow = 0;
+      randomHigh += 1;
+    }
   } else {
     if (time === lastTime) time += 1;
-    random = 0n;
-    for (const byte of randomBytes(10)) random = (random << 8n) | BigInt(byte);
-    // Leave headroom so that increments within one millisecond do not overflow.
-    random >>= 1n;
+    const bytes = randomBytes(10);
+    // The top bit stays clear: headroom so that increments within one millisecond do not overflow.
+    randomHigh = bytes.readUIntBE(0, 5) % (HALF / 2);
+    randomLow = bytes.readUIntBE(5, 5);
   }
   lastTime = time;
-  lastRandom = random;
+  return base32(time, 10) + base32(randomHigh, 8) + base32(randomLow, 8);
+}
+
+/** `n` (a non-negative integer below 32^digits) as exactly `digits` Crockford base32 characters. */
+function base32(n: number, digits: number): string {
   let out = '';
-  for (let i = 0; i < 10; i++) {
-    out = ALPHABET[time % 32] + out;
-    time = Math.floor(time / 32);
+  for (let i = 0; i < digits; i++) {
+    out = ALPHABET[n % 32] + out;
+    n = Math.floor(n / 32);
   }
-  let tail = '';
-  let acc = random;
-  for (let i = 0; i < 16; i++) {
-    tail = ALPHABET[Number(acc & 31n)] + tail;
-    acc >>= 5n;
-  }
-  return out + tail;
+  return out;
 }
 
 const ID_PATTERNS = new Map<IdKind, RegExp>(
