@@ -42,14 +42,7 @@ const batchBody = (prefix: string, n: number) =>
  * as data: what storing them costs PostgreSQL with no HTTP, validation, privacy pipeline or dedup.
  */
 async function insertBaseline(dataDir: string, orgId: string, projectId: string): Promise<number> {
-  const creds = JSON.parse(await readFile(path.join(dataDir, 'postgres-credentials.json'), 'utf8'));
-  const pool = new pg.Pool({
-    host: path.join(dataDir, 'run'),
-    user: 'postgres',
-    password: creds.superuserPassword,
-    database: 'layers',
-    max: CONNECTIONS,
-  });
+  const pool = await superuserPool(dataDir, CONNECTIONS);
   const geo = await loadGeoResolver();
   const geoByIp = new Map(PUBLIC_IPS.map((ip) => [ip, geo.lookup(ip)]));
   const insert = `INSERT INTO sdk_events (id, org_id, project_id, event_id, type, event, user_id, timestamp, received_at, received_month,
@@ -89,6 +82,27 @@ async function insertBaseline(dataDir: string, orgId: string, projectId: string)
   return rows / SECONDS;
 }
 
+async function superuserPool(dataDir: string, max: number): Promise<pg.Pool> {
+  const creds = JSON.parse(await readFile(path.join(dataDir, 'postgres-credentials.json'), 'utf8'));
+  return new pg.Pool({
+    host: path.join(dataDir, 'run'),
+    user: 'postgres',
+    password: creds.superuserPassword,
+    database: 'layers',
+    max,
+  });
+}
+
+/**
+ * Each measured phase starts from a checkpoint, so that none pays for the WAL and dirty pages an
+ * earlier phase left behind (without it the phase after B_copy ran into B_copy's checkpoint).
+ */
+async function checkpoint(dataDir: string): Promise<void> {
+  const pool = await superuserPool(dataDir, 1);
+  await pool.query('CHECKPOINT');
+  await pool.end();
+}
+
 export async function run(): Promise<BenchResult[]> {
   const platform = await startPlatform();
   let bare: ReturnType<typeof startProcess> | undefined;
@@ -110,7 +124,9 @@ export async function run(): Promise<BenchResult[]> {
       connections: CONNECTIONS,
     });
 
+    await checkpoint(platform.dataDir);
     const bCopy = await insertBaseline(platform.dataDir, orgId, platform.projectId);
+    await checkpoint(platform.dataDir);
     const batchPeak = await load({
       url,
       method: 'POST',
@@ -151,6 +167,7 @@ export async function run(): Promise<BenchResult[]> {
       seconds: SECONDS,
       connections: CONNECTIONS,
     });
+    await checkpoint(platform.dataDir);
     const singlePeak = await load({
       url,
       method: 'POST',
