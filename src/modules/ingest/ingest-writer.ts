@@ -11,8 +11,11 @@ import { foldProfiles } from './profile-fold.ts';
  * upsert, its own transaction, one round trip) and resolves each request only after that statement
  * has committed: a 200 always means stored.
  *
- * There is no timer: a flush starts as soon as a slot is free, so at low load a request waits for its
- * own transaction only, and under load the requests that arrive while flushes run ride the next one.
+ * There is no timer: a flush starts as soon as one can, so at low load a request waits for its own
+ * transaction only, and under load the requests that arrive while a flush runs ride the next one.
+ * A second flush runs alongside the first only once enough rows wait to be worth a commit of their
+ * own: many small requests (one event each) then share few large commits instead of queueing on the
+ * WAL flush one small commit after another, while large batches still use two connections.
  */
 export type WriteOutcome = { inserted: Set<string> };
 
@@ -24,12 +27,14 @@ type Pending = {
 };
 
 const MAX_CONCURRENT_FLUSHES = 2;
+const MIN_ROWS_FOR_CONCURRENT_FLUSH = 200;
 const MAX_ROWS_PER_TRANSACTION = 5_000;
 
 export const dedupKey = (projectId: string, eventId: string) => `${projectId}\u0000${eventId}`;
 
 export function createIngestWriter(deps: { db: Kysely<Database>; dal: IngestDal; clock: Clock }) {
   const queue: Pending[] = [];
+  let queuedRows = 0;
   let running = 0;
   const idle: Array<() => void> = [];
 
@@ -87,6 +92,7 @@ export function createIngestWriter(deps: { db: Kysely<Database>; dal: IngestDal;
     while (queue.length > 0 && rows < MAX_ROWS_PER_TRANSACTION) {
       const item = queue.shift() as Pending;
       rows += item.rows.length;
+      queuedRows -= item.rows.length;
       const list = byOrg.get(item.orgId);
       if (list) list.push(item);
       else byOrg.set(item.orgId, [item]);
@@ -95,7 +101,11 @@ export function createIngestWriter(deps: { db: Kysely<Database>; dal: IngestDal;
   }
 
   function pump(): void {
-    while (running < MAX_CONCURRENT_FLUSHES && queue.length > 0) {
+    while (
+      running < MAX_CONCURRENT_FLUSHES &&
+      queue.length > 0 &&
+      (running === 0 || queuedRows >= MIN_ROWS_FOR_CONCURRENT_FLUSH)
+    ) {
       const batch = takeBatch();
       running += 1;
       Promise.all(
@@ -118,8 +128,11 @@ export function createIngestWriter(deps: { db: Kysely<Database>; dal: IngestDal;
       if (rows.length === 0) return Promise.resolve({ inserted: new Set() });
       return new Promise((resolve, reject) => {
         queue.push({ orgId, rows, resolve, reject });
+        const crossed = queuedRows < MIN_ROWS_FOR_CONCURRENT_FLUSH;
+        queuedRows += rows.length;
         // Let requests that arrive in this same tick join the batch.
-        if (queue.length === 1) setImmediate(pump);
+        if (queue.length === 1 || (crossed && queuedRows >= MIN_ROWS_FOR_CONCURRENT_FLUSH))
+          setImmediate(pump);
       });
     },
 
