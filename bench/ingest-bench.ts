@@ -11,9 +11,11 @@ import type { BenchResult } from './run.ts';
  *                                                   table and indexes, 100 per statement, no HTTP
  *  (b) one event per request                      vs B_http: a bare Fastify route taking the same body
  * and the p99 latency of (a) and (b) at half their peak rate. Goals: (a) ≥ 0.5 × B_copy, (b) ≥ 0.5 × B_http.
+ * (b) is also measured with 100 clients on both sides, the shape of SDK traffic from many devices.
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 10;
+const MANY_CLIENTS = 100;
 const BATCH = 100;
 
 let counter = 0;
@@ -187,7 +189,29 @@ export async function run(): Promise<BenchResult[]> {
       overallRate: Math.max(1, Math.floor(singlePeak.rps / 2)),
     });
 
+    // The same single-event traffic from many devices at once, both sides at MANY_CLIENTS: with 10
+    // closed-loop clients (b) is bound by each request's commit latency, not by throughput.
+    const bHttpMany = await load({
+      url: bareUrl,
+      method: 'POST',
+      headers,
+      makeBody: () => batchBody('bm', 1),
+      seconds: SECONDS,
+      connections: MANY_CLIENTS,
+    });
+    await checkpoint(platform.dataDir);
+    const singleMany = await load({
+      url,
+      method: 'POST',
+      headers,
+      makeBody: () => batchBody('m', 1),
+      seconds: SECONDS,
+      connections: MANY_CLIENTS,
+    });
+    assertClean('single events, many clients', singleMany);
+
     const ra = ratio(batchEventsPerS, bCopy);
+    const rm = ratio(singleMany.rps, bHttpMany.rps);
     const rb = ratio(singlePeak.rps, bHttp.rps);
     process.stdout.write(
       [
@@ -197,6 +221,8 @@ export async function run(): Promise<BenchResult[]> {
         `B_http (bare Fastify, same body)                       ${bHttp.rps.toFixed(0).padStart(8)} req/s`,
         `(b) one event per request                              ${singlePeak.rps.toFixed(0).padStart(8)} req/s     ratio ${rb} (goal ≥ 0.5)`,
         `    p99 at half the peak rate (${Math.floor(singlePeak.rps / 2)} req/s)             ${singleHalf.p99} ms`,
+        `B_http with ${MANY_CLIENTS} clients                                ${bHttpMany.rps.toFixed(0).padStart(8)} req/s`,
+        `(b) with ${MANY_CLIENTS} clients                                   ${singleMany.rps.toFixed(0).padStart(8)} req/s     ratio ${rm}`,
         '',
       ].join('\n'),
     );
@@ -214,6 +240,13 @@ export async function run(): Promise<BenchResult[]> {
         unit: 'req/s',
         baseline: Math.round(bHttp.rps),
         ratio: rb,
+      },
+      {
+        metric: `single_event_requests_per_s_${MANY_CLIENTS}_clients`,
+        value: Math.round(singleMany.rps),
+        unit: 'req/s',
+        baseline: Math.round(bHttpMany.rps),
+        ratio: rm,
       },
       {
         metric: 'batch100_p99_at_half_peak',
