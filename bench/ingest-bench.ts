@@ -116,98 +116,51 @@ export async function run(): Promise<BenchResult[]> {
     };
     const orgId = await orgIdOf(platform.base, platform.secret);
 
+    /** Closed-loop POSTs of fresh `size`-event batches (unique event ids, so nothing is a duplicate). */
+    const post = (
+      target: string,
+      prefix: string,
+      size: number,
+      opts: { seconds?: number; connections?: number; overallRate?: number } = {},
+    ) =>
+      load({
+        url: target,
+        method: 'POST',
+        headers,
+        makeBody: () => batchBody(prefix, size),
+        seconds: opts.seconds ?? SECONDS,
+        connections: opts.connections ?? CONNECTIONS,
+        ...(opts.overallRate === undefined ? {} : { overallRate: opts.overallRate }),
+      });
+    const halfOf = (rps: number) => Math.max(1, Math.floor(rps / 2));
+
     process.stdout.write('warming up…\n');
-    await load({
-      url,
-      method: 'POST',
-      headers,
-      makeBody: () => batchBody('warm', BATCH),
-      seconds: 2,
-      connections: CONNECTIONS,
-    });
+    await post(url, 'warm', BATCH, { seconds: 2 });
 
     await checkpoint(platform.dataDir);
     const bCopy = await insertBaseline(platform.dataDir, orgId, platform.projectId);
     await checkpoint(platform.dataDir);
-    const batchPeak = await load({
-      url,
-      method: 'POST',
-      headers,
-      makeBody: () => batchBody('a', BATCH),
-      seconds: SECONDS,
-      connections: CONNECTIONS,
-    });
+    const batchPeak = await post(url, 'a', BATCH);
     assertClean('batches of 100', batchPeak);
     const batchEventsPerS = batchPeak.rps * BATCH;
-    const batchHalf = await load({
-      url,
-      method: 'POST',
-      headers,
-      makeBody: () => batchBody('a2', BATCH),
-      seconds: SECONDS,
-      connections: CONNECTIONS,
-      overallRate: Math.max(1, Math.floor(batchPeak.rps / 2)),
-    });
+    const batchHalf = await post(url, 'a2', BATCH, { overallRate: halfOf(batchPeak.rps) });
 
     const barePort = await freePort();
     bare = startProcess(['bench/bare-ingest-server.ts'], { PORT: String(barePort) });
     const bareUrl = `http://127.0.0.1:${barePort}/v1/sdk/events`;
     await waitFor(`http://127.0.0.1:${barePort}/`, 10_000).catch(() => undefined);
-    await load({
-      url: bareUrl,
-      method: 'POST',
-      headers,
-      makeBody: () => batchBody('bw', 1),
-      seconds: 2,
-      connections: CONNECTIONS,
-    });
-    const bHttp = await load({
-      url: bareUrl,
-      method: 'POST',
-      headers,
-      makeBody: () => batchBody('bh', 1),
-      seconds: SECONDS,
-      connections: CONNECTIONS,
-    });
+    await post(bareUrl, 'bw', 1, { seconds: 2 });
+    const bHttp = await post(bareUrl, 'bh', 1);
     await checkpoint(platform.dataDir);
-    const singlePeak = await load({
-      url,
-      method: 'POST',
-      headers,
-      makeBody: () => batchBody('b', 1),
-      seconds: SECONDS,
-      connections: CONNECTIONS,
-    });
+    const singlePeak = await post(url, 'b', 1);
     assertClean('single events', singlePeak);
-    const singleHalf = await load({
-      url,
-      method: 'POST',
-      headers,
-      makeBody: () => batchBody('b2', 1),
-      seconds: SECONDS,
-      connections: CONNECTIONS,
-      overallRate: Math.max(1, Math.floor(singlePeak.rps / 2)),
-    });
+    const singleHalf = await post(url, 'b2', 1, { overallRate: halfOf(singlePeak.rps) });
 
     // The same single-event traffic from many devices at once, both sides at MANY_CLIENTS: with 10
     // closed-loop clients (b) is bound by each request's commit latency, not by throughput.
-    const bHttpMany = await load({
-      url: bareUrl,
-      method: 'POST',
-      headers,
-      makeBody: () => batchBody('bm', 1),
-      seconds: SECONDS,
-      connections: MANY_CLIENTS,
-    });
+    const bHttpMany = await post(bareUrl, 'bm', 1, { connections: MANY_CLIENTS });
     await checkpoint(platform.dataDir);
-    const singleMany = await load({
-      url,
-      method: 'POST',
-      headers,
-      makeBody: () => batchBody('m', 1),
-      seconds: SECONDS,
-      connections: MANY_CLIENTS,
-    });
+    const singleMany = await post(url, 'm', 1, { connections: MANY_CLIENTS });
     assertClean('single events, many clients', singleMany);
 
     const ra = ratio(batchEventsPerS, bCopy);
@@ -217,10 +170,10 @@ export async function run(): Promise<BenchResult[]> {
       [
         `B_copy (prepared rows, 100/statement, ${CONNECTIONS} connections)     ${bCopy.toFixed(0).padStart(8)} events/s`,
         `(a) HTTP batches of 100                                ${batchEventsPerS.toFixed(0).padStart(8)} events/s   ratio ${ra} (goal ≥ 0.5)`,
-        `    p99 at half the peak rate (${Math.floor(batchPeak.rps / 2)} req/s)              ${batchHalf.p99} ms`,
+        `    p99 at half the peak rate (${halfOf(batchPeak.rps)} req/s)              ${batchHalf.p99} ms`,
         `B_http (bare Fastify, same body)                       ${bHttp.rps.toFixed(0).padStart(8)} req/s`,
         `(b) one event per request                              ${singlePeak.rps.toFixed(0).padStart(8)} req/s     ratio ${rb} (goal ≥ 0.5)`,
-        `    p99 at half the peak rate (${Math.floor(singlePeak.rps / 2)} req/s)             ${singleHalf.p99} ms`,
+        `    p99 at half the peak rate (${halfOf(singlePeak.rps)} req/s)             ${singleHalf.p99} ms`,
         `B_http with ${MANY_CLIENTS} clients                                ${bHttpMany.rps.toFixed(0).padStart(8)} req/s`,
         `(b) with ${MANY_CLIENTS} clients                                   ${singleMany.rps.toFixed(0).padStart(8)} req/s     ratio ${rm}`,
         '',
