@@ -116,9 +116,9 @@ describe('data-subject requests', () => {
     expect(lines.slice(1)).toEqual(body.events);
   });
 
-  it('streams users with more events than one page, exactly once each (microsecond timestamps included)', async () => {
-    // Rows written by other means than the SDK (imports, backfills) can carry microseconds; a cursor
-    // that kept only milliseconds would repeat rows across pages. All 2,250 rows share one millisecond.
+  it('streams users with thousands of events, each exactly once, oldest first (microsecond timestamps included)', async () => {
+    // Rows written by other means than the SDK (imports, backfills) can carry microseconds; all
+    // 2,250 rows here share one millisecond and must still come out once each, in time order.
     await t.db.systemPool.query(
       `INSERT INTO sdk_events (id, org_id, project_id, event_id, type, event, user_id, timestamp, received_at, received_month, properties, traits)
        SELECT 'evt_many_' || g, $1, $2, 'many-' || g, 'track', 'view', 'u_many',
@@ -130,7 +130,10 @@ describe('data-subject requests', () => {
     const nd = await exportUser('u_many', 'application/x-ndjson');
     const lines = nd.body.trim().split('\n');
     expect(lines).toHaveLength(1 + 2250);
-    expect(new Set(lines.slice(1).map((l) => JSON.parse(l).event_id)).size).toBe(2250);
+    const events = lines.slice(1).map((l) => JSON.parse(l) as { event_id: string });
+    expect(new Set(events.map((e) => e.event_id)).size).toBe(2250);
+    // Microseconds cycle 1…999, 0 as g grows: in time order, 'many-1000' (0 µs) comes first.
+    expect(events[0]?.event_id).toBe('many-1000');
   });
 
   it('answers 404 for users with nothing held', async () => {

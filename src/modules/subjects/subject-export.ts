@@ -1,20 +1,18 @@
 import type pg from 'pg';
+import { type CopyOutStream, copyOut } from '../../db/copy-out-stream.ts';
 import { TENANT_SETTING } from '../../db/tenancy-sql.ts';
-import { isId } from '../../lib/ids.ts';
 
 /**
- * Access / portability: every event held for a user, read page by page (keyset on event time, then
- * id) inside one read-only REPEATABLE READ transaction, so the export is a consistent snapshot.
+ * Access / portability: every event held for a user, oldest first, inside one read-only REPEATABLE
+ * READ transaction, so the export is a consistent snapshot.
  *
- * Each page comes back from PostgreSQL already rendered as JSON text, one object per event joined by
- * the caller's separator: the process handles one string per page instead of thousands of row
- * objects, so memory stays flat however many events the user has.
+ * PostgreSQL renders each event as JSON and sends the rows through COPY as raw bytes; they go to
+ * the response without ever becoming JavaScript strings or objects, with the database socket paused
+ * while the client reads slowly. Memory stays flat however many events the user has.
  *
  * Event shape: { object, id, event_id, type, event, timestamp, received_at, app_id, properties, traits,
  * hashed_identifiers: { email_sha256, phone_sha256 }, geo: { country, region } | null }.
  */
-const PAGE = 500;
-
 const EVENT_JSON = `json_build_object(
     'object', 'event', 'id', id, 'event_id', event_id, 'type', type, 'event', event,
     'timestamp', to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
@@ -24,69 +22,61 @@ const EVENT_JSON = `json_build_object(
     'geo', CASE WHEN geo_country IS NULL THEN NULL ELSE json_build_object('country', geo_country, 'region', geo_region) END
   )::text`;
 
-type Page = { chunk: string | null; n: number; last_ts: string | null; last_id: string | null };
+/** COPY takes no bind parameters: the user travels in transaction-local settings, never in the SQL text. */
+const PROJECT_SETTING = 'layers.export_project_id';
+const USER_SETTING = 'layers.export_user_id';
+const USER_EVENTS = `FROM sdk_events
+  WHERE org_id = current_setting('${TENANT_SETTING}') AND project_id = current_setting('${PROJECT_SETTING}')
+    AND user_id = current_setting('${USER_SETTING}')`;
 
-export type UserEventCursor = {
-  /** The first page's events as JSON text joined by the separator ('' when the user has none). */
-  first: string;
-  firstCount: number;
-  /** The following pages, each a non-empty JSON text chunk. */
-  rest(): AsyncGenerator<string>;
+export type UserEventExport = {
+  hasEvents: boolean;
+  /** The events as JSON texts, each framed by `between` (before all but the first) and `after`. Once only. */
+  events(frame: { between: string; after: string }): CopyOutStream;
+  /** Ends the snapshot; an export still running is cut off and its connection discarded. */
   close(): Promise<void>;
 };
 
-export async function openUserEventCursor(
+export async function openUserEventExport(
   pool: pg.Pool,
   ids: { orgId: string; projectId: string; userId: string },
-  separator: string,
-): Promise<UserEventCursor> {
-  if (!isId('org', ids.orgId)) throw new Error('not an org id');
+): Promise<UserEventExport> {
   const client = await pool.connect();
+  let copy: CopyOutStream | undefined;
   let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await client.query('COMMIT').catch(() => undefined);
-    client.release();
-  };
-  const page = async (after: { ts: string; id: string } | undefined): Promise<Page> => {
-    const { rows } = await client.query<Page>(
-      `SELECT string_agg(${EVENT_JSON}, $6 ORDER BY timestamp, id) AS chunk, count(*)::int AS n,
-              (array_agg(timestamp::text ORDER BY timestamp DESC, id DESC))[1] AS last_ts,
-              (array_agg(id ORDER BY timestamp DESC, id DESC))[1] AS last_id
-       FROM (SELECT * FROM sdk_events WHERE org_id = $1 AND project_id = $2 AND user_id = $3
-               AND ($4::timestamptz IS NULL OR (timestamp, id) > ($4::timestamptz, $5::text))
-             ORDER BY timestamp, id LIMIT ${PAGE}) page`,
-      [ids.orgId, ids.projectId, ids.userId, after?.ts ?? null, after?.id ?? null, separator],
-    );
-    return rows[0] as Page;
-  };
   try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await client.query(
-      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT set_config('${TENANT_SETTING}', '${ids.orgId}', true)`,
+      'SELECT set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true)',
+      [TENANT_SETTING, ids.orgId, PROJECT_SETTING, ids.projectId, USER_SETTING, ids.userId],
     );
-    const firstPage = await page(undefined);
+    const { rows } = await client.query<{ has_events: boolean }>(
+      `SELECT EXISTS (SELECT 1 ${USER_EVENTS}) AS has_events`,
+    );
     return {
-      first: firstPage.chunk ?? '',
-      firstCount: firstPage.n,
-      async *rest() {
-        try {
-          let current = firstPage;
-          // The text cursor keeps microseconds: a Date would drop them and repeat rows across pages.
-          while (current.n === PAGE && current.last_ts && current.last_id) {
-            current = await page({ ts: current.last_ts, id: current.last_id });
-            if (current.chunk) yield current.chunk;
-          }
-        } finally {
-          await close();
-        }
+      hasEvents: rows[0]?.has_events ?? false,
+      events(frame) {
+        if (copy) throw new Error('the events of an export are read once');
+        copy = copyOut(client, `SELECT ${EVENT_JSON} ${USER_EVENTS} ORDER BY timestamp, id`, frame);
+        return copy;
       },
-      close,
+      async close() {
+        if (closed) return;
+        closed = true;
+        if (copy && !copy.completed) {
+          // The backend is still sending rows into a paused socket: releasing with an error makes the
+          // pool end this client, and pg resets the socket of a client whose query is still running.
+          client.release(new Error('export cut off'));
+          return;
+        }
+        await client.query('COMMIT').catch(() => undefined);
+        client.release();
+      },
     };
   } catch (error) {
+    closed = true;
     await client.query('ROLLBACK').catch(() => undefined);
     client.release();
-    closed = true;
     throw error;
   }
 }

@@ -4,7 +4,7 @@ import type { AppInstance } from '../../http/app-types.ts';
 import { AUTHENTICATED_ERRORS, errorResponses, ListOf, MUTATION_ERRORS } from '../../http/schemas.ts';
 import type { TenantHandlers } from '../../http/tenant-handlers.ts';
 import type { ProfileRow } from '../profiles/profiles-dal.ts';
-import type { UserEventCursor } from './subject-export.ts';
+import type { UserEventExport } from './subject-export.ts';
 import {
   DataSubjectRequest,
   EraseQuery,
@@ -31,21 +31,17 @@ const profileOf = (row: ProfileRow | undefined) =>
 
 const wantsNdjson = (req: FastifyRequest) => (req.headers.accept ?? '').includes('application/x-ndjson');
 
-/** The export as one JSON document, streamed a page at a time. */
-async function* jsonExport(userId: string, profile: unknown, cursor: UserEventCursor) {
-  yield `{"object":"user_export","user_id":${JSON.stringify(userId)},"profile":${JSON.stringify(profile)},"events":[${cursor.first}`;
-  let started = cursor.firstCount > 0;
-  for await (const chunk of cursor.rest()) {
-    yield started ? `,${chunk}` : chunk;
-    started = true;
-  }
+/** The export as one JSON document; the events stream in as they are read. */
+async function* jsonExport(userId: string, profile: unknown, events: UserEventExport) {
+  yield `{"object":"user_export","user_id":${JSON.stringify(userId)},"profile":${JSON.stringify(profile)},"events":[`;
+  if (events.hasEvents) yield* events.events({ between: ',', after: '' });
   yield ']}';
 }
 
 /** The export as NDJSON: the user and profile first, then one event a line. */
-async function* ndjsonExport(userId: string, profile: unknown, cursor: UserEventCursor) {
-  yield `${JSON.stringify({ object: 'user', user_id: userId, profile })}\n${cursor.first}${cursor.firstCount > 0 ? '\n' : ''}`;
-  for await (const chunk of cursor.rest()) yield `${chunk}\n`;
+async function* ndjsonExport(userId: string, profile: unknown, events: UserEventExport) {
+  yield `${JSON.stringify({ object: 'user', user_id: userId, profile })}\n`;
+  if (events.hasEvents) yield* events.events({ between: '', after: '\n' });
 }
 
 export function registerSubjectRoutes(
@@ -71,14 +67,14 @@ export function registerSubjectRoutes(
     async (req, reply) => {
       const { userId, projectId } = req.params;
       const ndjson = wantsNdjson(req);
-      const { profile, cursor } = await tenant.query(req, (scope) =>
-        subjects.openExport(scope, projectId, userId, ndjson ? '\n' : ','),
+      const { profile, events } = await tenant.query(req, (scope) =>
+        subjects.openExport(scope, projectId, userId),
       );
       const body = ndjson
-        ? ndjsonExport(userId, profileOf(profile), cursor)
-        : jsonExport(userId, profileOf(profile), cursor);
-      const stream = Readable.from(body);
-      stream.on('close', () => void cursor.close());
+        ? ndjsonExport(userId, profileOf(profile), events)
+        : jsonExport(userId, profileOf(profile), events);
+      const stream = Readable.from(body, { objectMode: false });
+      stream.on('close', () => void events.close());
       reply.header('content-type', ndjson ? 'application/x-ndjson' : 'application/json; charset=utf-8');
       return reply.send(stream);
     },

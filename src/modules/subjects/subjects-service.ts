@@ -9,7 +9,7 @@ import type { ProfilesDal } from '../profiles/profiles-dal.ts';
 import type { ProjectsService } from '../projects/projects-service.ts';
 import type { DataSubjectRequestsDal, DsrRow } from './data-subject-requests-dal.ts';
 import { ERASE_JOB } from './erasure-job.ts';
-import { openUserEventCursor, type UserEventCursor } from './subject-export.ts';
+import { openUserEventExport } from './subject-export.ts';
 import { receiptHash, suppressionHash } from './subject-hashes.ts';
 import type { SuppressionCache } from './suppression-cache.ts';
 
@@ -31,20 +31,16 @@ export function createSubjectsService(deps: {
   const { dal, auditLog } = deps;
 
   return {
-    /** Opens the export (events as JSON text joined by `separator`); 404 when nothing at all is held. */
-    async openExport(scope: TenantScope, projectId: string, userId: string, separator: string) {
+    /** Opens the export (the profile now, the events as a stream); 404 when nothing at all is held. */
+    async openExport(scope: TenantScope, projectId: string, userId: string) {
       await deps.projects.get(scope, projectId);
       const profile = await deps.profilesDal.find(scope.tx, scope.orgId, projectId, userId);
-      const cursor: UserEventCursor = await openUserEventCursor(
-        deps.appPool,
-        { orgId: scope.orgId, projectId, userId },
-        separator,
-      );
-      if (!profile && cursor.firstCount === 0) {
-        await cursor.close();
+      const events = await openUserEventExport(deps.appPool, { orgId: scope.orgId, projectId, userId });
+      if (!profile && !events.hasEvents) {
+        await events.close();
         throw notFound('user in this project', 'userId');
       }
-      return { profile, cursor };
+      return { profile, events };
     },
 
     async requestErasure(

@@ -1,0 +1,64 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openUserEventExport } from '../../src/modules/subjects/subject-export.ts';
+import { createSdkProject, createTestApp, type TestApp } from '../helpers/test-app.ts';
+
+/** The export's database side: a consistent snapshot, and a cut-off export that stops the database's work. */
+describe('user event export', () => {
+  let t: TestApp;
+  let ids: { orgId: string; projectId: string; userId: string };
+  beforeAll(async () => {
+    t = await createTestApp();
+    const sdk = await createSdkProject(t.app);
+    ids = { orgId: sdk.org.id, projectId: sdk.projectId, userId: 'u_export_big' };
+    await insertEvents(50_000, 'before');
+  });
+  afterAll(() => t.close());
+
+  async function insertEvents(count: number, tag: string) {
+    await t.db.systemPool.query(
+      `INSERT INTO sdk_events (id, org_id, project_id, event_id, type, event, user_id, timestamp, received_at, received_month, properties, traits)
+       SELECT 'evt_' || $4 || '_' || g, $1, $2, $4 || '-' || g, 'track', 'view', $3,
+              now() - interval '1 hour' + g * interval '1 millisecond', now(), date_trunc('month', now())::date,
+              jsonb_build_object('padding', repeat('p', 200)), '{}'
+       FROM generate_series(1, $5::int) g`,
+      [ids.orgId, ids.projectId, ids.userId, tag, count],
+    );
+  }
+
+  const exportCopies = async () =>
+    (
+      await t.db.systemPool.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT json_build_object%'`,
+      )
+    ).rows[0].n as number;
+
+  it('reads one snapshot: events written after the export opened are not in it', async () => {
+    const exported = await openUserEventExport(t.db.appPool, ids);
+    await insertEvents(10, 'after');
+    let lines = 0;
+    for await (const chunk of exported.events({ between: '', after: '\n' })) {
+      lines += (chunk as Buffer).toString('latin1').split('\n').length - 1;
+    }
+    await exported.close();
+    expect(lines).toBe(50_000);
+  });
+
+  it('a cut-off export discards its connection and the database stops sending', async () => {
+    const exported = await openUserEventExport(t.db.appPool, ids);
+    const events = exported.events({ between: '', after: '\n' });
+    // A client that stopped reading: the stream fills, the database socket pauses, the backend blocks.
+    for (let i = 0; i < 100 && events.readableLength === 0; i += 1) await sleep(10);
+    await sleep(200);
+    expect(events.readableLength).toBeGreaterThan(0);
+    expect(await exportCopies()).toBe(1);
+    events.destroy();
+    await exported.close();
+    for (let i = 0; i < 100 && (await exportCopies()) > 0; i += 1) await sleep(50);
+    expect(await exportCopies()).toBe(0);
+    // The pool goes on serving exports.
+    const again = await openUserEventExport(t.db.appPool, ids);
+    expect(again.hasEvents).toBe(true);
+    await again.close();
+  });
+});
