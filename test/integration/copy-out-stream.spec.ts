@@ -36,10 +36,14 @@ describe('copy-out stream', () => {
   });
 
   it('frames rows larger than one chunk and puts the separator after each (NDJSON)', async () => {
-    const stream = copyOut(client, `SELECT repeat(chr(96 + g), 150000) FROM generate_series(1, 3) g ORDER BY g`, {
-      between: '',
-      after: '\n',
-    });
+    const stream = copyOut(
+      client,
+      `SELECT repeat(chr(96 + g), 150000) FROM generate_series(1, 3) g ORDER BY g`,
+      {
+        between: '',
+        after: '\n',
+      },
+    );
     const lines = (await collect(stream)).toString('utf8').split('\n');
     expect(lines.map((l) => [l.length, l[0]])).toEqual([
       [150000, 'a'],
