@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type pg from 'pg';
+import { collectYoungGeneration } from '../lib/young-generation.ts';
 
 /**
  * `COPY (SELECT <one text column> …) TO STDOUT (FORMAT binary)` as a stream of bytes, for results
@@ -14,6 +15,8 @@ import type pg from 'pg';
  * routes the backend's messages to the handle* methods below.
  */
 const CHUNK_BYTES = 64 * 1024;
+/** Socket reads and chunks are Buffers that die young: collect them every so many bytes (see young-generation.ts). */
+const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
 /** "PGCOPY\n\377\r\n\0", then a 32-bit flags field and a 32-bit header-extension length. */
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const HEADER_BYTES = SIGNATURE.length + 8;
@@ -35,6 +38,7 @@ export class CopyOutStream extends Readable {
   #rows = 0;
   #chunk = Buffer.allocUnsafe(CHUNK_BYTES);
   #used = 0;
+  #sinceCollect = 0;
 
   constructor(selectSql: string, frame: { between: string; after: string }) {
     super({ highWaterMark: 2 * CHUNK_BYTES });
@@ -140,7 +144,12 @@ export class CopyOutStream extends Readable {
     if (this.#used === 0) return;
     const full = this.#chunk.subarray(0, this.#used);
     this.#chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    this.#sinceCollect += this.#used;
     this.#used = 0;
+    if (this.#sinceCollect >= COLLECT_EVERY_BYTES) {
+      this.#sinceCollect = 0;
+      collectYoungGeneration();
+    }
     if (!this.push(full) && this.#connection && !this.#paused) {
       this.#paused = true;
       this.#connection.stream.pause();
