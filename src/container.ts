@@ -128,7 +128,7 @@ export function createContainer({
     stuckAfterMs: config.jobWatchdogMs,
   });
   const ingestDal = createIngestDal();
-  const ingestWriter = createIngestWriter({ db: dbs.app, dal: ingestDal, clock });
+  const ingestWriter = createIngestWriter({ pool: dbs.appPool, dal: ingestDal, clock });
   const projectPolicies = createProjectPolicyCache({
     db: dbs.app,
     dal: ingestDal,

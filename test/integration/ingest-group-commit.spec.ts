@@ -56,7 +56,7 @@ describe('ingest group commit', () => {
     let first = true;
     const dal: IngestDal = {
       ...real,
-      async writeBatch(db, org, receivedAt, month, batch, profiles) {
+      async writeBatch(pool, org, receivedAt, month, batch, profiles) {
         flushes.push(batch.length);
         inFlight += 1;
         maxInFlight = Math.max(maxInFlight, inFlight);
@@ -65,7 +65,7 @@ describe('ingest group commit', () => {
             first = false;
             await firstHeld;
           }
-          return await real.writeBatch(db, org, receivedAt, month, batch, profiles);
+          return await real.writeBatch(pool, org, receivedAt, month, batch, profiles);
         } finally {
           inFlight -= 1;
         }
@@ -84,7 +84,7 @@ describe('ingest group commit', () => {
 
   it('small writes that arrive during a flush wait for it and then share one commit', async () => {
     const observed = observedDal();
-    const writer = createIngestWriter({ db: t.db.app, dal: observed.dal, clock: systemClock });
+    const writer = createIngestWriter({ pool: t.db.appPool, dal: observed.dal, clock: systemClock });
     const first = rows(1);
     const firstWrite = writer.write(orgId, first);
     await new Promise((r) => setImmediate(r));
@@ -103,7 +103,7 @@ describe('ingest group commit', () => {
 
   it('once enough rows wait during a flush, they get a commit of their own alongside it', async () => {
     const observed = observedDal();
-    const writer = createIngestWriter({ db: t.db.app, dal: observed.dal, clock: systemClock });
+    const writer = createIngestWriter({ pool: t.db.appPool, dal: observed.dal, clock: systemClock });
     const first = rows(1);
     const firstWrite = writer.write(orgId, first);
     // Batches of 10 arriving one tick apart: the 20th brings the queue to 200 rows.

@@ -4,6 +4,7 @@ import * as sdkEvents from './0002-sdk-events.ts';
 import * as webhookDelivery from './0003-webhook-delivery.ts';
 import * as dataProtection from './0004-data-protection.ts';
 import * as dataSubjectRequests from './0005-data-subject-requests.ts';
+import * as ingestGenericPlans from './0006-ingest-generic-plans.ts';
 
 /** Forward-only once landed: add a new file, never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003-webhook-delivery': webhookDelivery,
   '0004-data-protection': dataProtection,
   '0005-data-subject-requests': dataSubjectRequests,
+  '0006-ingest-generic-plans': ingestGenericPlans,
 };

@@ -1,4 +1,5 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import type pg from 'pg';
 import type { Database } from '../../db/schema.ts';
 import type { PreparedEvent } from './event-preparer.ts';
 
@@ -25,6 +26,11 @@ const sparseCol = <T, R>(rows: T[], pick: (r: T) => R | null): (R | null)[] | nu
   return values.some((v) => v !== null) ? values : null;
 };
 
+const WRITE_BATCH = `SELECT * FROM ingest_batch($1, $2::timestamptz, $3::date,
+  $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[],
+  $11::text[], $12::jsonb[], $13::jsonb[], $14::text[], $15::text[], $16::text[], $17::text[],
+  $18::text[], $19::text[], $20::jsonb[], $21::timestamptz[], $22::jsonb[], $23::jsonb[], $24::int)`;
+
 // ISO strings rather than Dates: pg's own Date formatting costs several times more per row.
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
@@ -43,27 +49,47 @@ export function createIngestDal() {
      * Writes one group commit's events and profile updates for one org with a single statement
      * (`ingest_batch`, see migration 0002), committed when it returns. Returns the (project_id,
      * event_id) pairs actually inserted; the others were already held.
+     *
+     * A named statement: each connection parses and plans the call once, not once per commit.
      */
     async writeBatch(
-      db: Kysely<Database>,
+      pool: pg.Pool,
       orgId: string,
       receivedAt: Date,
       receivedMonth: Date,
       rows: EventRow[],
       profiles: ProfileUpdate[],
     ): Promise<{ project_id: string; event_id: string }[]> {
-      const { rows: inserted } = await sql<{ project_id: string; event_id: string }>`
-        SELECT * FROM ingest_batch(${orgId}, ${receivedAt}, ${receivedMonth.toISOString().slice(0, 10)}::date,
-          ${col(rows, (r) => r.id)}::text[], ${col(rows, (r) => r.project_id)}::text[], ${col(rows, (r) => r.event_id)}::text[],
-          ${col(rows, (r) => r.type)}::text[], ${col(rows, (r) => r.event)}::text[], ${col(rows, (r) => r.user_id)}::text[],
-          ${col(rows, (r) => iso(r.timestamp))}::timestamptz[], ${col(rows, (r) => r.app_id)}::text[],
-          ${col(rows, (r) => JSON.stringify(r.properties))}::jsonb[], ${col(rows, (r) => JSON.stringify(r.traits))}::jsonb[],
-          ${sparseCol(rows, (r) => r.email_sha256)}::text[], ${sparseCol(rows, (r) => r.phone_sha256)}::text[],
-          ${col(rows, (r) => r.geo_country)}::text[], ${col(rows, (r) => r.geo_region)}::text[],
-          ${col(profiles, (p) => p.project_id)}::text[], ${col(profiles, (p) => p.user_id)}::text[],
-          ${col(profiles, (p) => JSON.stringify(p.properties))}::jsonb[], ${col(profiles, (p) => iso(p.properties_at))}::timestamptz[],
-          ${col(profiles, (p) => JSON.stringify(p.email_sha256))}::jsonb[], ${col(profiles, (p) => JSON.stringify(p.phone_sha256))}::jsonb[],
-          ${MAX_HASHES_PER_PROFILE})`.execute(db);
+      const { rows: inserted } = await pool.query<{ project_id: string; event_id: string }>({
+        name: 'ingest_batch',
+        text: WRITE_BATCH,
+        values: [
+          orgId,
+          receivedAt.toISOString(),
+          receivedMonth.toISOString().slice(0, 10),
+          col(rows, (r) => r.id),
+          col(rows, (r) => r.project_id),
+          col(rows, (r) => r.event_id),
+          col(rows, (r) => r.type),
+          col(rows, (r) => r.event),
+          col(rows, (r) => r.user_id),
+          col(rows, (r) => iso(r.timestamp)),
+          col(rows, (r) => r.app_id),
+          col(rows, (r) => JSON.stringify(r.properties)),
+          col(rows, (r) => JSON.stringify(r.traits)),
+          sparseCol(rows, (r) => r.email_sha256),
+          sparseCol(rows, (r) => r.phone_sha256),
+          col(rows, (r) => r.geo_country),
+          col(rows, (r) => r.geo_region),
+          col(profiles, (p) => p.project_id),
+          col(profiles, (p) => p.user_id),
+          col(profiles, (p) => JSON.stringify(p.properties)),
+          col(profiles, (p) => iso(p.properties_at)),
+          col(profiles, (p) => JSON.stringify(p.email_sha256)),
+          col(profiles, (p) => JSON.stringify(p.phone_sha256)),
+          MAX_HASHES_PER_PROFILE,
+        ],
+      });
       return inserted;
     },
   };

@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type pg from 'pg';
 import type { Clock } from '../../lib/clock.ts';
 import { monthStart } from './event-partitions.ts';
 import type { EventRow, IngestDal } from './ingest-dal.ts';
@@ -32,7 +31,7 @@ const MAX_ROWS_PER_TRANSACTION = 5_000;
 
 export const dedupKey = (projectId: string, eventId: string) => `${projectId}\u0000${eventId}`;
 
-export function createIngestWriter(deps: { db: Kysely<Database>; dal: IngestDal; clock: Clock }) {
+export function createIngestWriter(deps: { pool: pg.Pool; dal: IngestDal; clock: Clock }) {
   const queue: Pending[] = [];
   let queuedRows = 0;
   let running = 0;
@@ -55,7 +54,7 @@ export function createIngestWriter(deps: { db: Kysely<Database>; dal: IngestDal;
     // The tenant is set inside ingest_batch for its own statement-long transaction.
     const profiles = foldProfiles(firstOccurrences(rows));
     const keys = await deps.dal.writeBatch(
-      deps.db,
+      deps.pool,
       orgId,
       receivedAt,
       monthStart(receivedAt),
