@@ -7,7 +7,7 @@ import type { BenchResult } from './run.ts';
 /**
  * Data-subject requests for a user with 1,000,000 events:
  *  - export (NDJSON over HTTP, streamed): events/s and the server's peak RSS growth, against the same
- *    rows read straight from PostgreSQL by this script in the same pages (no HTTP, no JSON);
+ *    rows read straight from PostgreSQL by this script in keyset pages of 2,000 (no HTTP, no JSON);
  *  - erasure (the API's DELETE, carried out by the worker in 10,000-row batches with a receipt):
  *    seconds, against one plain DELETE of another 1,000,000-row user.
  */
