@@ -98,14 +98,15 @@ export class CopyOutStream extends Readable {
     this.#resumeSocket();
   }
 
+  // The client routes every kind of backend message here; these never come for a COPY TO.
   handleRowDescription(): void {
     this.#fail('a COPY answered with rows');
   }
   handleDataRow(): void {}
+  handlePortalSuspended(): void {}
   handleEmptyQuery(): void {
     this.#fail('empty COPY statement');
   }
-  handlePortalSuspended(): void {}
   handleCopyInResponse(): void {
     this.#fail('COPY FROM is not supported here');
   }
