@@ -1,16 +1,23 @@
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openUserEventExport } from '../../src/modules/subjects/subject-export.ts';
 import { createSdkProject, createTestApp, type TestApp } from '../helpers/test-app.ts';
 
-/** The export's database side: a consistent snapshot, and a cut-off export that stops the database's work. */
+/**
+ * The export's database side: a consistent snapshot; an export cut off (by the code, or by a client
+ * hanging up over real HTTP) stops the database's work and gives its connection back.
+ */
 describe('user event export', () => {
   let t: TestApp;
   let ids: { orgId: string; projectId: string; userId: string };
+  let secret: string;
   beforeAll(async () => {
     t = await createTestApp();
     const sdk = await createSdkProject(t.app);
     ids = { orgId: sdk.org.id, projectId: sdk.projectId, userId: 'u_export_big' };
+    secret = sdk.org.secret;
     await insertEvents(50_000, 'before');
   });
   afterAll(() => t.close());
@@ -60,5 +67,34 @@ describe('user event export', () => {
     const again = await openUserEventExport(t.db.appPool, ids);
     expect(again.hasEvents).toBe(true);
     await again.close();
+  });
+
+  it('a client that hangs up mid-export over HTTP frees the database connection', async () => {
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = t.app.server.address() as AddressInfo;
+    const firstBytes = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: `/v1/projects/${ids.projectId}/events/users/${ids.userId}`,
+          headers: { authorization: `Bearer ${secret}`, accept: 'application/x-ndjson' },
+        },
+        (res) => {
+          res.once('data', (chunk: Buffer) => {
+            req.destroy();
+            resolve(chunk.length);
+          });
+        },
+      );
+      req.on('error', () => undefined);
+      req.on('close', () => reject(new Error('closed before any data')));
+      req.end();
+    });
+    expect(firstBytes).toBeGreaterThan(0);
+    for (let i = 0; i < 100 && (await exportCopies()) > 0; i += 1) await sleep(50);
+    expect(await exportCopies()).toBe(0);
+    for (let i = 0; i < 100 && t.db.appPool.idleCount < t.db.appPool.totalCount; i += 1) await sleep(50);
+    expect(t.db.appPool.totalCount - t.db.appPool.idleCount).toBe(0);
   });
 });
