@@ -12,6 +12,10 @@ import type { BenchResult } from './run.ts';
  *  (b) one event per request                      vs B_http: a bare Fastify route taking the same body
  * and the p99 latency of (a) and (b) at half their peak rate. Goals: (a) ≥ 0.5 × B_copy, (b) ≥ 0.5 × B_http.
  * (b) is also measured with 100 clients on both sides, the shape of SDK traffic from many devices.
+ *
+ * B_durable (bench/durable-floor-server.ts) shows where (b)'s ceiling is: B_http's bare route plus only
+ * a group-committed INSERT of the event into the same table, answering after COMMIT as the contract
+ * requires; what (b) would reach if everything else the platform does per request cost nothing.
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 10;
@@ -108,6 +112,7 @@ async function checkpoint(dataDir: string): Promise<void> {
 export async function run(): Promise<BenchResult[]> {
   const platform = await startPlatform();
   let bare: ReturnType<typeof startProcess> | undefined;
+  let floor: ReturnType<typeof startProcess> | undefined;
   try {
     const url = `${platform.base}/v1/sdk/events`;
     const headers = {
@@ -151,6 +156,20 @@ export async function run(): Promise<BenchResult[]> {
     await waitFor(`http://127.0.0.1:${barePort}/`, 10_000).catch(() => undefined);
     await post(bareUrl, 'bw', 1, { seconds: 2 });
     const bHttp = await post(bareUrl, 'bh', 1);
+
+    const floorPort = await freePort();
+    floor = startProcess(['bench/durable-floor-server.ts'], {
+      PORT: String(floorPort),
+      DATA_DIR: platform.dataDir,
+      ORG_ID: orgId,
+      PROJECT_ID: platform.projectId,
+    });
+    const floorUrl = `http://127.0.0.1:${floorPort}/v1/sdk/events`;
+    await waitFor(`http://127.0.0.1:${floorPort}/`, 10_000).catch(() => undefined);
+    await post(floorUrl, 'dw', 1, { seconds: 2 });
+    await checkpoint(platform.dataDir);
+    const bDurable = await post(floorUrl, 'd', 1);
+    assertClean('durable floor', bDurable);
     await checkpoint(platform.dataDir);
     const singlePeak = await post(url, 'b', 1);
     assertClean('single events', singlePeak);
@@ -160,21 +179,28 @@ export async function run(): Promise<BenchResult[]> {
     // closed-loop clients (b) is bound by each request's commit latency, not by throughput.
     const bHttpMany = await post(bareUrl, 'bm', 1, { connections: MANY_CLIENTS });
     await checkpoint(platform.dataDir);
+    const bDurableMany = await post(floorUrl, 'dm', 1, { connections: MANY_CLIENTS });
+    assertClean('durable floor, many clients', bDurableMany);
+    await checkpoint(platform.dataDir);
     const singleMany = await post(url, 'm', 1, { connections: MANY_CLIENTS });
     assertClean('single events, many clients', singleMany);
 
     const ra = ratio(batchEventsPerS, bCopy);
     const rm = ratio(singleMany.rps, bHttpMany.rps);
     const rb = ratio(singlePeak.rps, bHttp.rps);
+    const rd = ratio(bDurable.rps, bHttp.rps);
+    const rdm = ratio(bDurableMany.rps, bHttpMany.rps);
     process.stdout.write(
       [
         `B_copy (prepared rows, 100/statement, ${CONNECTIONS} connections)     ${bCopy.toFixed(0).padStart(8)} events/s`,
         `(a) HTTP batches of 100                                ${batchEventsPerS.toFixed(0).padStart(8)} events/s   ratio ${ra} (goal ≥ 0.5)`,
         `    p99 at half the peak rate (${halfOf(batchPeak.rps)} req/s)              ${batchHalf.p99} ms`,
         `B_http (bare Fastify, same body)                       ${bHttp.rps.toFixed(0).padStart(8)} req/s`,
+        `B_durable (bare route + group-committed INSERT)        ${bDurable.rps.toFixed(0).padStart(8)} req/s     ratio ${rd} (ceiling for (b))`,
         `(b) one event per request                              ${singlePeak.rps.toFixed(0).padStart(8)} req/s     ratio ${rb} (goal ≥ 0.5)`,
         `    p99 at half the peak rate (${halfOf(singlePeak.rps)} req/s)             ${singleHalf.p99} ms`,
         `B_http with ${MANY_CLIENTS} clients                                ${bHttpMany.rps.toFixed(0).padStart(8)} req/s`,
+        `B_durable with ${MANY_CLIENTS} clients                             ${bDurableMany.rps.toFixed(0).padStart(8)} req/s     ratio ${rdm}`,
         `(b) with ${MANY_CLIENTS} clients                                   ${singleMany.rps.toFixed(0).padStart(8)} req/s     ratio ${rm}`,
         '',
       ].join('\n'),
@@ -193,6 +219,20 @@ export async function run(): Promise<BenchResult[]> {
         unit: 'req/s',
         baseline: Math.round(bHttp.rps),
         ratio: rb,
+      },
+      {
+        metric: 'durable_floor_requests_per_s',
+        value: Math.round(bDurable.rps),
+        unit: 'req/s',
+        baseline: Math.round(bHttp.rps),
+        ratio: rd,
+      },
+      {
+        metric: `durable_floor_requests_per_s_${MANY_CLIENTS}_clients`,
+        value: Math.round(bDurableMany.rps),
+        unit: 'req/s',
+        baseline: Math.round(bHttpMany.rps),
+        ratio: rdm,
       },
       {
         metric: `single_event_requests_per_s_${MANY_CLIENTS}_clients`,
@@ -218,6 +258,7 @@ export async function run(): Promise<BenchResult[]> {
     ];
   } finally {
     if (bare) await stopProcess(bare);
+    if (floor) await stopProcess(floor);
     await platform.stop();
   }
 }
