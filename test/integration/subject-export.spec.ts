@@ -69,6 +69,18 @@ describe('user event export', () => {
     await again.close();
   });
 
+  it('an export answered 404 holds no database connection afterwards', async () => {
+    for (const userId of ['u_never_seen_1', 'u_never_seen_2', 'u_never_seen_3']) {
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/v1/projects/${ids.projectId}/events/users/${userId}`,
+        headers: { authorization: `Bearer ${secret}` },
+      });
+      expect(res.statusCode).toBe(404);
+    }
+    expect(t.db.appPool.totalCount - t.db.appPool.idleCount).toBe(0);
+  });
+
   it('a client that hangs up mid-export over HTTP frees the database connection', async () => {
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = t.app.server.address() as AddressInfo;

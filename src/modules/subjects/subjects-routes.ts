@@ -67,9 +67,11 @@ export function registerSubjectRoutes(
     async (req, reply) => {
       const { userId, projectId } = req.params;
       const ndjson = wantsNdjson(req);
-      const { profile, events } = await tenant.query(req, (scope) =>
-        subjects.openExport(scope, projectId, userId),
+      const subject = await tenant.query(req, (scope) =>
+        subjects.findExportSubject(scope, projectId, userId),
       );
+      const { profile } = subject;
+      const events = await subjects.openEventExport(subject);
       const body = ndjson
         ? ndjsonExport(userId, profileOf(profile), events)
         : jsonExport(userId, profileOf(profile), events);

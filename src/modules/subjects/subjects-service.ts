@@ -5,13 +5,21 @@ import { isId, newId } from '../../lib/ids.ts';
 import type { TenantScope } from '../../lib/scope.ts';
 import { hashIdentifier, isSha256Hex } from '../../privacy/identifier-normalizers.ts';
 import type { AuditLogService } from '../audit-log/audit-log-service.ts';
-import type { ProfilesDal } from '../profiles/profiles-dal.ts';
+import type { ProfileRow, ProfilesDal } from '../profiles/profiles-dal.ts';
 import type { ProjectsService } from '../projects/projects-service.ts';
 import type { DataSubjectRequestsDal, DsrRow } from './data-subject-requests-dal.ts';
 import { ERASE_JOB } from './erasure-job.ts';
-import { openUserEventExport } from './subject-export.ts';
+import { openUserEventExport, type UserEventExport } from './subject-export.ts';
 import { receiptHash, suppressionHash } from './subject-hashes.ts';
 import type { SuppressionCache } from './suppression-cache.ts';
+
+/** Whose events an export streams, and the profile read alongside the project check. */
+export type ExportSubject = {
+  orgId: string;
+  projectId: string;
+  userId: string;
+  profile: ProfileRow | undefined;
+};
 
 export type LookupInput = { email?: string; phone?: string; email_sha256?: string; phone_sha256?: string };
 
@@ -31,16 +39,28 @@ export function createSubjectsService(deps: {
   const { dal, auditLog } = deps;
 
   return {
-    /** Opens the export (the profile now, the events as a stream); 404 when nothing at all is held. */
-    async openExport(scope: TenantScope, projectId: string, userId: string) {
+    /**
+     * Access / portability, step 1, inside the request's tenant transaction: the project (404 for
+     * another org's) and the user's profile, if any.
+     */
+    async findExportSubject(scope: TenantScope, projectId: string, userId: string): Promise<ExportSubject> {
       await deps.projects.get(scope, projectId);
       const profile = await deps.profilesDal.find(scope.tx, scope.orgId, projectId, userId);
-      const events = await openUserEventExport(deps.appPool, { orgId: scope.orgId, projectId, userId });
-      if (!profile && !events.hasEvents) {
+      return { orgId: scope.orgId, projectId, userId, profile };
+    },
+
+    /**
+     * Step 2, once that transaction has committed: the event stream, which holds its own connection
+     * until closed. Opened last, so nothing can fail between opening it and handing it to the
+     * response (which closes it); 404 when neither a profile nor an event is held.
+     */
+    async openEventExport(subject: ExportSubject): Promise<UserEventExport> {
+      const events = await openUserEventExport(deps.appPool, subject);
+      if (!subject.profile && !events.hasEvents) {
         await events.close();
         throw notFound('user in this project', 'userId');
       }
-      return { profile, events };
+      return events;
     },
 
     async requestErasure(
