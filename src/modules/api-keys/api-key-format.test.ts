@@ -17,6 +17,11 @@ describe('API key format', () => {
     expect(many.size).toBe(1000);
   });
 
+  it('keeps accepting keys issued earlier (golden checksums)', () => {
+    expect(parseApiKey('lyr_sk_0123456789ABCDEFGHIJKLMNOPQ1tdX2g')?.type).toBe('secret');
+    expect(parseApiKey('lyr_pk_zzzzzzzzzzzzzzzzzzzzzzzzzzz1mtkuG')?.type).toBe('publishable');
+  });
+
   it('refuses any single-character typo by checksum (no database needed)', () => {
     const { secret } = generateApiKey('secret');
     const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';

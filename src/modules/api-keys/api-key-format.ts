@@ -26,8 +26,15 @@ function toBase62(value: bigint, width: number): string {
   return out;
 }
 
+/** Runs on every authenticated request: plain number arithmetic (a CRC-32 fits), no BigInt. */
 function checksum(body: string): string {
-  return toBase62(BigInt(crc32(body)), CHECKSUM_CHARS);
+  let out = '';
+  let v = crc32(body);
+  for (let i = 0; i < CHECKSUM_CHARS; i++) {
+    out = BASE62[v % 62] + out;
+    v = Math.floor(v / 62);
+  }
+  return out;
 }
 
 export function generateApiKey(type: KeyType): { secret: string; hash: string; last4: string } {
