@@ -5,6 +5,7 @@ import * as webhookDelivery from './0003-webhook-delivery.ts';
 import * as dataProtection from './0004-data-protection.ts';
 import * as dataSubjectRequests from './0005-data-subject-requests.ts';
 import * as ingestGenericPlans from './0006-ingest-generic-plans.ts';
+import * as ingestBoundedDedup from './0007-ingest-bounded-dedup.ts';
 
 /** Forward-only once landed: add a new file, never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004-data-protection': dataProtection,
   '0005-data-subject-requests': dataSubjectRequests,
   '0006-ingest-generic-plans': ingestGenericPlans,
+  '0007-ingest-bounded-dedup': ingestBoundedDedup,
 };

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Database } from '../../db/schema.ts';
+import { INGEST_LIMITS } from './event-limits.ts';
 import type { PreparedEvent } from './event-preparer.ts';
 
 /** A prepared event bound for one project, with its storage id. */
@@ -29,7 +30,14 @@ const sparseCol = <T, R>(rows: T[], pick: (r: T) => R | null): (R | null)[] | nu
 const WRITE_BATCH = `SELECT * FROM ingest_batch($1, $2::timestamptz, $3::date,
   $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[],
   $11::text[], $12::jsonb[], $13::jsonb[], $14::text[], $15::text[], $16::text[], $17::text[],
-  $18::text[], $19::text[], $20::jsonb[], $21::timestamptz[], $22::jsonb[], $23::jsonb[], $24::int)`;
+  $18::text[], $19::text[], $20::jsonb[], $21::timestamptz[], $22::jsonb[], $23::jsonb[], $24::int, $25::interval)`;
+
+/**
+ * How far before an event's timestamp its earlier copies are looked for (migration 0007): a copy was
+ * accepted no earlier than the timestamp minus the future limit; twice that, for processes whose clocks
+ * disagree.
+ */
+const DEDUP_LOOKBACK = `${2 * INGEST_LIMITS.futureSkewMs} milliseconds`;
 
 // ISO strings rather than Dates: pg's own Date formatting costs several times more per row.
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
@@ -47,7 +55,7 @@ export function createIngestDal() {
 
     /**
      * Writes one group commit's events and profile updates for one org with a single statement
-     * (`ingest_batch`, see migration 0002), committed when it returns. Returns the (project_id,
+     * (`ingest_batch`, see migrations 0002 and 0007), committed when it returns. Returns the (project_id,
      * event_id) pairs actually inserted; the others were already held.
      *
      * A named statement: each connection parses and plans the call once, not once per commit.
@@ -88,6 +96,7 @@ export function createIngestDal() {
           col(profiles, (p) => JSON.stringify(p.email_sha256)),
           col(profiles, (p) => JSON.stringify(p.phone_sha256)),
           MAX_HASHES_PER_PROFILE,
+          DEDUP_LOOKBACK,
         ],
       });
       return inserted;
