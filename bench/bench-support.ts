@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import pg from 'pg';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -87,6 +89,18 @@ export async function load(opts: {
     errors: result.errors,
     non2xx: result.non2xx,
   };
+}
+
+/** The embedded cluster's superuser, for baselines that write straight into the tables. */
+export async function superuserPool(dataDir: string, max: number): Promise<pg.Pool> {
+  const creds = JSON.parse(await readFile(path.join(dataDir, 'postgres-credentials.json'), 'utf8'));
+  return new pg.Pool({
+    host: path.join(dataDir, 'run'),
+    user: 'postgres',
+    password: creds.superuserPassword,
+    database: 'layers',
+    max,
+  });
 }
 
 export const ratio = (value: number, baseline: number) => Math.round((value / baseline) * 1000) / 1000;

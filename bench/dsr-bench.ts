@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import pg from 'pg';
-import { ratio, startPlatform } from './bench-support.ts';
+import type pg from 'pg';
+import { ratio, startPlatform, superuserPool } from './bench-support.ts';
 import type { BenchResult } from './run.ts';
 
 /**
@@ -20,13 +19,7 @@ async function rssKiB(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
 
 export async function run(): Promise<BenchResult[]> {
   const platform = await startPlatform();
-  const creds = JSON.parse(await readFile(path.join(platform.dataDir, 'postgres-credentials.json'), 'utf8'));
-  const pool = new pg.Pool({
-    host: path.join(platform.dataDir, 'run'),
-    user: 'postgres',
-    password: creds.superuserPassword,
-    database: 'layers',
-  });
+  const pool = await superuserPool(platform.dataDir, 10);
   try {
     const { rows } = await pool.query<{ org_id: string }>('SELECT org_id FROM projects WHERE id = $1', [
       platform.projectId,

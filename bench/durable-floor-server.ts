@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import Fastify from 'fastify';
-import pg from 'pg';
+import { superuserPool } from './bench-support.ts';
+import { type BenchEvent, insertEvents } from './sdk-event-insert.ts';
 
 /**
  * The ingest bench's B_durable: the least any endpoint can do and still keep the contract's "200 only
@@ -10,37 +9,13 @@ import pg from 'pg';
  * answers when it has committed. No key check, validation, privacy pipeline, profiles, logging,
  * request log or metrics: what (b) could reach if all of that cost nothing.
  */
-type Event = {
-  event_id: string;
-  type: string;
-  event: string;
-  user_id: string;
-  timestamp: string;
-  app_id: string;
-  properties: unknown;
-};
 
 const dataDir = process.env.DATA_DIR as string;
 const orgId = process.env.ORG_ID as string;
 const projectId = process.env.PROJECT_ID as string;
-const creds = JSON.parse(readFileSync(path.join(dataDir, 'postgres-credentials.json'), 'utf8'));
-const pool = new pg.Pool({
-  host: path.join(dataDir, 'run'),
-  user: 'postgres',
-  password: creds.superuserPassword,
-  database: 'layers',
-  max: 10,
-});
+const pool = await superuserPool(dataDir, 10);
 
-const INSERT = `INSERT INTO sdk_events (id, org_id, project_id, event_id, type, event, user_id, timestamp, received_at,
-    received_month, app_id, properties, traits, geo_country, geo_region)
-  SELECT u.id, $1, $2, u.event_id, u.type, u.event, u.user_id, u.ts, now(), date_trunc('month', now())::date,
-    u.app_id, u.properties, '{}', 'US', 'US-CA'
-  FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::jsonb[])
-    AS u(id, event_id, type, event, user_id, ts, app_id, properties)
-  ON CONFLICT DO NOTHING`;
-
-let waiting: { event: Event; committed: () => void; failed: (e: unknown) => void }[] = [];
+let waiting: { event: BenchEvent; committed: () => void; failed: (e: unknown) => void }[] = [];
 let flushing = false;
 let stored = 0;
 
@@ -50,24 +25,13 @@ async function flush(): Promise<void> {
   flushing = true;
   const items = waiting;
   waiting = [];
-  const events = items.map((i) => i.event);
   try {
-    await pool.query({
-      name: 'durable_floor_insert',
-      text: INSERT,
-      values: [
-        orgId,
-        projectId,
-        events.map(() => `evt_floor_${++stored}`),
-        events.map((e) => e.event_id),
-        events.map((e) => e.type),
-        events.map((e) => e.event),
-        events.map((e) => e.user_id),
-        events.map((e) => e.timestamp),
-        events.map((e) => e.app_id),
-        events.map((e) => JSON.stringify(e.properties)),
-      ],
-    });
+    await insertEvents(
+      pool,
+      { orgId, projectId },
+      items.map((i) => ({ id: `evt_floor_${++stored}`, event: i.event, country: null, region: null })),
+      'durable_floor_insert',
+    );
     for (const item of items) item.committed();
   } catch (error) {
     for (const item of items) item.failed(error);
@@ -80,7 +44,7 @@ async function flush(): Promise<void> {
 const app = Fastify({ bodyLimit: 500 * 1024 });
 app.get('/', async () => 'ok');
 app.post('/v1/sdk/events', async (req) => {
-  const batch = (req.body as { batch: Event[] }).batch;
+  const batch = (req.body as { batch: BenchEvent[] }).batch;
   await Promise.all(
     batch.map(
       (event) =>

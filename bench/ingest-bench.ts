@@ -1,9 +1,16 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import pg from 'pg';
 import { loadGeoResolver } from '../src/privacy/geo-resolver.ts';
-import { freePort, load, ratio, startPlatform, startProcess, stopProcess, waitFor } from './bench-support.ts';
+import {
+  freePort,
+  load,
+  ratio,
+  startPlatform,
+  startProcess,
+  stopProcess,
+  superuserPool,
+  waitFor,
+} from './bench-support.ts';
 import type { BenchResult } from './run.ts';
+import { insertEvents } from './sdk-event-insert.ts';
 
 /**
  * SDK ingest throughput, each figure against a baseline from the same run:
@@ -51,52 +58,31 @@ async function insertBaseline(dataDir: string, orgId: string, projectId: string)
   const pool = await superuserPool(dataDir, CONNECTIONS);
   const geo = await loadGeoResolver();
   const geoByIp = new Map(PUBLIC_IPS.map((ip) => [ip, geo.lookup(ip)]));
-  const insert = `INSERT INTO sdk_events (id, org_id, project_id, event_id, type, event, user_id, timestamp, received_at, received_month,
-      app_id, properties, traits, geo_country, geo_region)
-    SELECT u.id, $1, $2, u.event_id, u.type, u.event, u.user_id, u.ts, now(), date_trunc('month', now())::date,
-      u.app_id, u.properties, u.traits, u.country, u.region
-    FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::jsonb[],
-      $11::jsonb[], $12::text[], $13::text[])
-      AS u(id, event_id, type, event, user_id, ts, app_id, properties, traits, country, region)`;
   let rows = 0;
   const end = Date.now() + SECONDS * 1000;
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
       while (Date.now() < end) {
         const events = Array.from({ length: BATCH }, () => event('copy'));
-        const geos = events.map((e) => geoByIp.get(e.context.ip) ?? null);
-        await pool.query(insert, [
-          orgId,
-          projectId,
-          events.map((e) => `evt_${e.event_id}`),
-          events.map((e) => e.event_id),
-          events.map((e) => e.type),
-          events.map((e) => e.event),
-          events.map((e) => e.user_id),
-          events.map((e) => e.timestamp),
-          events.map((e) => e.app_id),
-          events.map((e) => JSON.stringify(e.properties)),
-          events.map(() => '{}'),
-          geos.map((g) => g?.country ?? null),
-          geos.map((g) => g?.region ?? null),
-        ]);
+        await insertEvents(
+          pool,
+          { orgId, projectId },
+          events.map((e) => {
+            const geo = geoByIp.get(e.context.ip);
+            return {
+              id: `evt_${e.event_id}`,
+              event: e,
+              country: geo?.country ?? null,
+              region: geo?.region ?? null,
+            };
+          }),
+        );
         rows += BATCH;
       }
     }),
   );
   await pool.end();
   return rows / SECONDS;
-}
-
-async function superuserPool(dataDir: string, max: number): Promise<pg.Pool> {
-  const creds = JSON.parse(await readFile(path.join(dataDir, 'postgres-credentials.json'), 'utf8'));
-  return new pg.Pool({
-    host: path.join(dataDir, 'run'),
-    user: 'postgres',
-    password: creds.superuserPassword,
-    database: 'layers',
-    max,
-  });
 }
 
 /**
