@@ -1,3 +1,5 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { addMonths, createEventPartition, monthStart } from '../src/modules/ingest/event-partitions.ts';
 import { loadGeoResolver } from '../src/privacy/geo-resolver.ts';
 import {
   freePort,
@@ -19,6 +21,7 @@ import { insertEvents } from './sdk-event-insert.ts';
  *  (b) one event per request                      vs B_http: a bare Fastify route taking the same body
  * and the p99 latency of (a) and (b) at half their peak rate. Goals: (a) ≥ 0.5 × B_copy, (b) ≥ 0.5 × B_http.
  * (b) is also measured with 100 clients on both sides, the shape of SDK traffic from many devices.
+ * The table holds 12 earlier months of events first, as a deployment a year old would.
  *
  * B_durable (bench/durable-floor-server.ts) shows where (b)'s ceiling is: B_http's bare route plus only
  * a group-committed INSERT of the event into the same table, answering after COMMIT as the contract
@@ -86,6 +89,35 @@ async function insertBaseline(dataDir: string, orgId: string, projectId: string)
 }
 
 /**
+ * The table as a deployment a year old holds it: 12 earlier months of events, each in the partition
+ * the keeper would have made, so that whatever ingest pays per retained month (dedup looks into
+ * earlier months) shows in (a) and (b) as it would in production.
+ */
+const EARLIER_MONTHS = 12;
+const EVENTS_PER_EARLIER_MONTH = 50_000;
+
+async function retainEarlierMonths(dataDir: string, orgId: string, projectId: string): Promise<void> {
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: await superuserPool(dataDir, 1) }) });
+  try {
+    for (let i = 1; i <= EARLIER_MONTHS; i += 1) {
+      const month = addMonths(monthStart(new Date()), -i);
+      await createEventPartition(db, month);
+      await sql`
+        INSERT INTO sdk_events (id, org_id, project_id, event_id, type, event, user_id, timestamp, received_at,
+          received_month, app_id, properties, traits)
+        SELECT 'evt_old_' || ${String(i)}::text || '_' || g, ${orgId}, ${projectId}, 'old-' || ${String(i)}::text || '-' || g,
+          'track', 'purchase', 'u_' || (g % 5000), ${month}::timestamptz + g * interval '1 second',
+          ${month}::timestamptz + g * interval '1 second', ${month}::timestamptz::date,
+          'com.example.app', '{"price": 9.99, "currency": "USD"}', '{}'
+        FROM generate_series(1, ${EVENTS_PER_EARLIER_MONTH}) g`.execute(db);
+    }
+    await sql`VACUUM ANALYZE sdk_events`.execute(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/**
  * Each measured phase starts from a checkpoint, so that none pays for the WAL and dirty pages an
  * earlier phase left behind (without it the phase after B_copy ran into B_copy's checkpoint).
  */
@@ -106,6 +138,8 @@ export async function run(): Promise<BenchResult[]> {
       'content-type': 'application/json',
     };
     const orgId = await orgIdOf(platform.base, platform.secret);
+    process.stdout.write(`retaining ${EARLIER_MONTHS} earlier months of events…\n`);
+    await retainEarlierMonths(platform.dataDir, orgId, platform.projectId);
 
     /** Closed-loop POSTs of fresh `size`-event batches (unique event ids, so nothing is a duplicate). */
     const post = (

@@ -36,14 +36,21 @@ export async function ensureEventPartitions(db: Kysely<Database>, from: Date): P
         exists: boolean;
       }>`SELECT to_regclass(${name}) IS NOT NULL AS exists`.execute(tx);
       if (rows[0]?.exists) continue;
-      await sql`
-        CREATE TABLE ${sql.table(name)} PARTITION OF sdk_events
-        FOR VALUES FROM (${sql.lit(isoDate(month))}) TO (${sql.lit(isoDate(addMonths(month, 1)))})`.execute(
-        tx,
-      );
-      await protectPartition(tx as unknown as Kysely<unknown>, name);
+      await createEventPartition(tx, month);
       created.push(name);
     }
     return created;
   });
+}
+
+/** The partition for `month`, with the parent's row-level security forced on it. */
+export async function createEventPartition(
+  db: Kysely<unknown> | Kysely<Database>,
+  month: Date,
+): Promise<void> {
+  const name = partitionName(month);
+  await sql`
+    CREATE TABLE ${sql.table(name)} PARTITION OF sdk_events
+    FOR VALUES FROM (${sql.lit(isoDate(month))}) TO (${sql.lit(isoDate(addMonths(month, 1)))})`.execute(db);
+  await protectPartition(db as Kysely<unknown>, name);
 }
