@@ -50,6 +50,25 @@ export function createIdempotencyDal() {
         )
         .execute();
     },
+
+    /**
+     * Deletes (at most `limit` of) the org's replay envelopes that name a data subject, for an
+     * erasure; returns how many it deleted.
+     */
+    async deleteNamingSubject(
+      tx: Kysely<Database>,
+      subject: { orgId: string; projectId: string; userId: string },
+      limit: number,
+    ): Promise<number> {
+      const needle = JSON.stringify(subject.userId);
+      const result = await sql`
+        DELETE FROM idempotency_keys WHERE (org_id, key) IN (
+          SELECT org_id, key FROM idempotency_keys
+          WHERE org_id = ${subject.orgId} AND strpos(response_body, ${needle}) > 0 LIMIT ${limit})`.execute(
+        tx,
+      );
+      return Number(result.numAffectedRows ?? 0);
+    },
   };
 }
 

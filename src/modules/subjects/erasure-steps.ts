@@ -1,5 +1,8 @@
 import { sql } from 'kysely';
 import type { TenantDb } from '../../db/tenant-transaction.ts';
+import { createIdempotencyDal } from '../../http/idempotency-dal.ts';
+
+const idempotencyDal = createIdempotencyDal();
 
 /**
  * What an erasure deletes, data class by data class. Each step deletes at most `limit` rows per call
@@ -44,14 +47,7 @@ export const ERASURE_STEPS: readonly ErasureStep[] = [
   {
     // Replayable responses that name the user (e.g. a lookup's answer): the replay is given up.
     dataClass: 'idempotency_cache',
-    async run(tx, t, limit) {
-      const needle = JSON.stringify(t.userId);
-      const result = await sql`
-        DELETE FROM idempotency_keys WHERE (org_id, key) IN (
-          SELECT org_id, key FROM idempotency_keys WHERE org_id = ${t.orgId} AND strpos(response_body, ${needle}) > 0 LIMIT ${limit})`.execute(
-        tx,
-      );
-      return Number(result.numAffectedRows ?? 0);
-    },
+    // The idempotency cache's own DAL decides which envelopes name the user.
+    run: (tx, t, limit) => idempotencyDal.deleteNamingSubject(tx, t, limit),
   },
 ];
