@@ -159,7 +159,13 @@ export function createContainer({
     suppressions,
     appPool: dbs.appPool,
   });
-  const erasure = createErasureExecutor({ db: dbs.system, dal: dsrDal, auditLog, clock });
+  const erasure = createErasureExecutor({
+    db: dbs.system,
+    dal: dsrDal,
+    auditLog,
+    clock,
+    events: webhookEvents,
+  });
   const retentionOverridesDal = createRetentionOverridesDal();
   const purgeScheduleDal = createPurgeScheduleDal();
   const partnershipEnd = createPartnershipEnd({

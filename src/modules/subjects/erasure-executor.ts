@@ -3,31 +3,26 @@ import type { Database } from '../../db/schema.ts';
 import { withTenant } from '../../db/tenant-transaction.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { AuditLogService } from '../audit-log/audit-log-service.ts';
+import type { WebhookEventEmitter } from '../webhooks/webhook-events-service.ts';
 import type { DataSubjectRequestsDal } from './data-subject-requests-dal.ts';
 import { ERASURE_STEPS } from './erasure-steps.ts';
 import { suppressionHash } from './subject-hashes.ts';
 
 const BATCH = 10_000;
 
-export type ErasureCompleted = {
-  dsrId: string;
-  orgId: string;
-  projectId: string;
-  erased: Record<string, number>;
-};
-
 /**
  * Carries out an erasure (from the `dsr.erase` job). Idempotent and resumable: every batch deletes
  * rows and adds their count to the request's receipt in one transaction; running it again after a
  * crash continues where it stopped. The last transaction records the suppression (when asked),
- * clears the raw user id, marks the request completed and audits it.
+ * clears the raw user id, marks the request completed, audits it and emits the
+ * `data_subject_request.completed` webhook event (the outbox: it commits with the completion or not at all).
  */
 export function createErasureExecutor(deps: {
   db: Kysely<Database>;
   dal: DataSubjectRequestsDal;
   auditLog: AuditLogService;
   clock: Clock;
-  onCompleted?: (done: ErasureCompleted) => void;
+  events: WebhookEventEmitter;
 }) {
   const { db, dal, clock } = deps;
 
@@ -62,7 +57,7 @@ export function createErasureExecutor(deps: {
         }
       }
 
-      const completed = await withTenant(db, orgId, async (tx) => {
+      await withTenant(db, orgId, async (tx) => {
         const now = clock.now();
         if (dsr.suppress) {
           await dal.addSuppression(tx, {
@@ -77,21 +72,25 @@ export function createErasureExecutor(deps: {
           UPDATE data_subject_requests SET status = 'completed', user_id = NULL, completed_at = ${now}
           WHERE id = ${dsrId} AND status <> 'completed' RETURNING erased`.execute(tx);
         const row = rows[0];
-        if (!row) return undefined;
+        if (!row) return;
         const erased = Object.fromEntries(
           ERASURE_STEPS.map((s) => [s.dataClass, Number(row.erased[s.dataClass] ?? 0)]),
         );
-        await deps.auditLog.record(
-          { tx, orgId, actor: { type: 'system', id: null }, requestId: null, now },
-          {
-            action: 'data_subject_request.completed',
-            resource: { type: 'data_subject_request', id: dsrId },
-            changes: { status: { before: 'running', after: 'completed' }, erased: { after: erased } },
-          },
-        );
-        return { dsrId, orgId, projectId: dsr.project_id, erased };
+        const scope = { tx, orgId, actor: { type: 'system' as const, id: null }, requestId: null, now };
+        await deps.auditLog.record(scope, {
+          action: 'data_subject_request.completed',
+          resource: { type: 'data_subject_request', id: dsrId },
+          changes: { status: { before: 'running', after: 'completed' }, erased: { after: erased } },
+        });
+        await deps.events.emit(scope, 'data_subject_request.completed', {
+          id: dsrId,
+          object: 'data_subject_request',
+          type: 'erasure',
+          project_id: dsr.project_id,
+          status: 'completed',
+          completed_at: now.toISOString(),
+        });
       });
-      if (completed) deps.onCompleted?.(completed);
     },
   };
 }
