@@ -85,6 +85,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = [...Value.Errors(Env, converted)].map((e) => `${e.instancePath.slice(1)}: ${e.message}`);
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
+  if (converted.LAYERS_ENV === 'production' && converted.LAYERS_ALLOW_PRIVATE_WEBHOOKS) {
+    // It would let any partner point a webhook at this deployment's own network.
+    throw new ConfigError(
+      'LAYERS_ALLOW_PRIVATE_WEBHOOKS=true is for development and tests only and is refused when ' +
+        'LAYERS_ENV=production: unset it (webhook URLs must then reach public addresses over https).',
+    );
+  }
   return fromEnv(converted);
 }
 

@@ -99,7 +99,8 @@ export function createContainer({
   const webhookGuard = createAddressGuard({
     resolver,
     allowPrivate: config.allowPrivateWebhooks,
-    requireHttps: config.env === 'production' && !config.allowPrivateWebhooks,
+    // Only the address check is ever lifted (and never in production: config.ts refuses that).
+    requireHttps: config.env === 'production',
   });
   const webhooks = createWebhooksService({
     webhooksDal: createWebhooksDal(),

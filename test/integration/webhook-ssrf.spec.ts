@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+import { createContainer } from '../../src/container.ts';
+import { generateKeyEncryptionKey } from '../../src/lib/envelope-crypto.ts';
 import { staticResolver } from '../helpers/static-resolver.ts';
 import {
   bearer,
@@ -129,5 +132,64 @@ describe('webhook SSRF guard', () => {
       'address_refused',
       'address_refused',
     ]);
+  });
+});
+
+/**
+ * LAYERS_ALLOW_PRIVATE_WEBHOOKS is for development and tests: production refuses to start with it,
+ * and it only ever lifts the address check, never the https requirement.
+ */
+describe('LAYERS_ALLOW_PRIVATE_WEBHOOKS', () => {
+  const base = { LAYERS_ENCRYPTION_KEY: generateKeyEncryptionKey() };
+
+  it('is refused with a configuration error when LAYERS_ENV=production', () => {
+    expect(() =>
+      loadConfig({ ...base, LAYERS_ENV: 'production', LAYERS_ALLOW_PRIVATE_WEBHOOKS: 'true' }),
+    ).toThrow(ConfigError);
+    expect(() =>
+      loadConfig({ ...base, LAYERS_ENV: 'production', LAYERS_ALLOW_PRIVATE_WEBHOOKS: 'true' }),
+    ).toThrow(/LAYERS_ALLOW_PRIVATE_WEBHOOKS.*LAYERS_ENV=production/);
+    expect(loadConfig({ ...base, LAYERS_ENV: 'production' }).allowPrivateWebhooks).toBe(false);
+    expect(loadConfig({ ...base, LAYERS_ALLOW_PRIVATE_WEBHOOKS: 'true' }).allowPrivateWebhooks).toBe(true);
+  });
+
+  it('never lifts the https requirement of production, even in a config built without loadConfig', async () => {
+    const t = await createTestApp();
+    const config = { ...t.config, env: 'production' as const, allowPrivateWebhooks: true };
+    const container = createContainer({
+      config,
+      dbs: t.db,
+      envelope: t.container.envelope,
+      geo: t.container.geo,
+      resolver: staticResolver(),
+    });
+    try {
+      await expect(container.webhooks.vetUrl('http://127.0.0.1:9/hooks')).rejects.toMatchObject({
+        code: 'parameter_invalid',
+        message: 'url must use https.',
+      });
+      // The address check is what it lifts: a private https URL passes.
+      await expect(container.webhooks.vetUrl('https://127.0.0.1:9/hooks')).resolves.toBe(
+        'https://127.0.0.1:9/hooks',
+      );
+    } finally {
+      await container.stop();
+      await t.close();
+    }
+  });
+
+  it('in development, http is allowed with or without it (only the address check differs)', async () => {
+    const open = await createTestApp({ env: { LAYERS_ALLOW_PRIVATE_WEBHOOKS: 'true' } });
+    const closed = await createTestApp();
+    try {
+      await expect(open.container.webhooks.vetUrl('http://127.0.0.1:9/hooks')).resolves.toBeTruthy();
+      await expect(closed.container.webhooks.vetUrl('http://127.0.0.1:9/hooks')).rejects.toMatchObject({
+        param: 'url',
+      });
+      await expect(closed.container.webhooks.vetUrl('http://93.184.215.14/hooks')).resolves.toBeTruthy();
+    } finally {
+      await open.close();
+      await closed.close();
+    }
   });
 });

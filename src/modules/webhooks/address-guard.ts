@@ -17,8 +17,9 @@ import { validateWebhookUrl } from './webhook-url.ts';
  *    IP-literal hosts never reach a lookup function, so the sender checks them itself
  *    (`refusedLiteral`).
  *
- * `allowPrivate` (LAYERS_ALLOW_PRIVATE_WEBHOOKS, development and tests) lets private addresses
- * through; the resolver is still the injected one.
+ * `allowPrivate` (LAYERS_ALLOW_PRIVATE_WEBHOOKS, development and tests; refused in production by
+ * config.ts) lets private addresses through and nothing else: `requireHttps` is independent of it.
+ * The resolver is still the injected one.
  */
 export type VettedUrl = string & { readonly __vetted: unique symbol };
 
