@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { type Static, type TSchema, Type } from 'typebox';
 import { Value } from 'typebox/value';
 import type { Container } from '../container.ts';
+import { ensureEventPartitions } from '../modules/ingest/event-partitions.ts';
 import { runErasureJob } from '../modules/subjects/erasure-job.ts';
 import { runDeliveryJob } from '../modules/webhooks/webhook-delivery-job.ts';
 import { DELIVER_JOB_MAX_ATTEMPTS, DELIVER_TASK } from '../modules/webhooks/webhook-delivery-queue.ts';
@@ -64,6 +65,18 @@ export const JOB_CATALOG: readonly JobDefinition[] = [
     async run(_payload, { container, logger }) {
       const recovered = await container.webhookDelivery.recover();
       if (recovered > 0) logger.info({ recovered }, 'webhook deliveries re-armed');
+    },
+  }),
+  defineJob({
+    // Keeps sdk_events partitions months ahead of the clock (boot does it too): without it, a server
+    // up for longer than MONTHS_AHEAD would put events into the default partition.
+    name: 'sdk_events.partitions',
+    payload: CronPayload,
+    maxAttempts: 5,
+    cron: '23 3 * * *',
+    async run(_payload, { container, logger }) {
+      const created = await ensureEventPartitions(container.dbs.system, container.clock.now());
+      if (created.length > 0) logger.info({ partitions: created }, 'sdk_events partitions created');
     },
   }),
   defineJob({
