@@ -191,6 +191,7 @@ export function createContainer({
   const dpa = createDpaService({
     dpaDal: createDpaDal(),
     auditLog,
+    events: webhookEvents,
     systemDb: dbs.system,
     clock,
     legalContact: config.contacts.legal,

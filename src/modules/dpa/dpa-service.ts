@@ -7,6 +7,7 @@ import { isId, newId } from '../../lib/ids.ts';
 import type { PageParams } from '../../lib/pagination.ts';
 import type { TenantScope } from '../../lib/scope.ts';
 import type { AuditLogService } from '../audit-log/audit-log-service.ts';
+import type { WebhookEventEmitter } from '../webhooks/webhook-events-service.ts';
 import type { DpaDal, DpaRequestRow } from './dpa-dal.ts';
 import {
   normalizeCountry,
@@ -21,7 +22,8 @@ import {
  * processing, and your requested governing law", as an API. The answer says at once which transfer
  * mechanism applies and which requirements legal must review; the operator then moves the request
  * along (in review → sent for signature → countersigned, or declined). Every step is audited in the
- * org's chain.
+ * org's chain and reported to the org's endpoints as `dpa_request.updated` (ids and status only), in
+ * the same transaction.
  */
 export type DpaStatus = DpaRequestRow['status'];
 
@@ -43,6 +45,7 @@ export type DpaInput = {
 export function createDpaService(deps: {
   dpaDal: DpaDal;
   auditLog: AuditLogService;
+  events: WebhookEventEmitter;
   systemDb: Kysely<Database>;
   clock: Clock;
   legalContact: string;
@@ -125,14 +128,23 @@ export function createDpaService(deps: {
       return withTenant(deps.systemDb, current.org_id, async (tx) => {
         const now = deps.clock.now();
         const row = await dpaDal.setStatus(tx, id, status, now);
-        await auditLog.record(
-          { tx, orgId: current.org_id, actor: { type: 'system', id: null }, requestId, now },
-          {
-            action: 'dpa_request.status_changed',
-            resource: { type: 'dpa_request', id },
-            changes: { status: { before: current.status, after: status } },
-          },
-        );
+        const scope = {
+          tx,
+          orgId: current.org_id,
+          actor: { type: 'system' as const, id: null },
+          requestId,
+          now,
+        };
+        await auditLog.record(scope, {
+          action: 'dpa_request.status_changed',
+          resource: { type: 'dpa_request', id },
+          changes: { status: { before: current.status, after: status } },
+        });
+        await deps.events.emit(scope, 'dpa_request.updated', {
+          id,
+          object: 'dpa_request',
+          status: row.status,
+        });
         return row;
       });
     },

@@ -20,8 +20,8 @@
  * | `webhook_endpoint.updated`       | an endpoint's url, events, description, status or secret change | `id`, `object`, `status`, `events`, `changed` |
  * | `webhook_endpoint.deleted`       | an endpoint is deleted (sent to the org's other endpoints) | `id`, `object` |
  * | `webhook_endpoint.disabled`      | Layers disabled an endpoint: it answered 410 Gone, or failed continuously for 5 days (sent to the org's other endpoints) | `id`, `object`, `reason` (`gone` \| `failing`), `failing_since` |
- * | `data_subject_request.completed` | an erasure request finished                               | `id`, `object`, `type`, `project_id`, `status`, `completed_at` |
- * | `dpa_request.updated`            | a DPA request's status changes                            | `id`, `object`, `status` |
+ * | `data_subject_request.completed` | an erasure request finished (same transaction)            | `id`, `object`, `type`, `project_id`, `status`, `completed_at` |
+ * | `dpa_request.updated`            | the operator moves a DPA request to another status        | `id`, `object`, `status` |
  *
  * `*` subscribes an endpoint to every type, present and future. `webhook_endpoint.test` is sent only
  * by `POST /v1/webhooks/:webhookId/test`, to that endpoint, whatever it subscribes to.
@@ -93,7 +93,11 @@ export type WebhookEventPayloads = {
     status: 'completed';
     completed_at: Ts;
   };
-  'dpa_request.updated': { id: string; object: 'dpa_request'; status: string };
+  'dpa_request.updated': {
+    id: string;
+    object: 'dpa_request';
+    status: 'received' | 'in_review' | 'sent_for_signature' | 'countersigned' | 'declined';
+  };
 };
 
 /** The test event's data. */
