@@ -4,12 +4,12 @@ import path from 'node:path';
 import { type Kysely, sql } from 'kysely';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../src/config.ts';
-import { protectPartition } from '../src/db/migrations/0002-sdk-events.ts';
 import { openPlatformDatabase, type PlatformDatabase } from '../src/db/open-platform-database.ts';
 import type { Database } from '../src/db/schema.ts';
 import { systemClock } from '../src/lib/clock.ts';
 import { createAuditLogDal } from '../src/modules/audit-log/audit-log-dal.ts';
 import { createAuditLogService } from '../src/modules/audit-log/audit-log-service.ts';
+import { protectEventPartition } from '../src/modules/ingest/event-partitions.ts';
 import { deleteLeafInBatches, PURGE_BATCH } from '../src/modules/retention/batched-delete.ts';
 import { createPartnershipEnd } from '../src/modules/retention/partnership-end.ts';
 import { createPurgeScheduleDal } from '../src/modules/retention/purge-schedule-dal.ts';
@@ -81,7 +81,7 @@ async function loadMonth(db: PlatformDatabase, month: string, rows: number): Pro
   await pool.query(
     `ALTER TABLE sdk_events ATTACH PARTITION ${name} FOR VALUES FROM ('${month}') TO ('${until}')`,
   );
-  await protectPartition(db.system as unknown as Kysely<unknown>, name);
+  await protectEventPartition(db.system, name);
   await pool.query(`ANALYZE ${name}`);
   return name;
 }
