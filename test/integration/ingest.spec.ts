@@ -213,7 +213,6 @@ describe('SDK ingest', () => {
     const doomed = await createProject(t.app, org, 'Doomed');
     const dpk = (await createKey(t.app, org, { type: 'publishable', project_id: doomed.id })).secret;
     await t.app.inject({ method: 'DELETE', url: `/v1/projects/${doomed.id}`, headers: bearer(org.secret) });
-    t.container.projectPolicies.forget(doomed.id);
     const result = await sendEvents(t.app, dpk, [trackEvent('u', 'x')]);
     expect(result.accepted).toBe(0);
     expect(result.rejected[0]?.code).toBe('project_inactive');

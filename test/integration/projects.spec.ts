@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixedClock } from '../../src/lib/clock.ts';
+import { sendEvents, trackEvent } from '../helpers/sdk-events.ts';
 import {
   bearer,
+  createKey,
   createOrg,
   createTestApp,
   expectError,
@@ -148,5 +151,92 @@ describe('projects', () => {
       payload: JSON.stringify({ name: 'x', pad: 'y'.repeat(1_100_000) }),
     });
     expectError(tooBig, 413, 'body_too_large');
+  });
+});
+
+describe('projects: PII policy', () => {
+  const clock = fixedClock(new Date());
+  let t: TestApp;
+  let org: TestOrg;
+  beforeAll(async () => {
+    t = await createTestApp({ clock });
+    org = await createOrg(t.app);
+  });
+  afterAll(() => t.close());
+
+  const raw = () => trackEvent('u_pii', 'signup', { contact: 'person@example.com' });
+
+  it('is "hash" by default, can be set on create and by PATCH, is audited, and ingest honours it', async () => {
+    const plain = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1/projects',
+        headers: bearer(org.secret),
+        payload: { name: 'A' },
+      })
+    ).json();
+    expect(plain.pii_policy).toBe('hash');
+
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/v1/projects',
+      headers: bearer(org.secret),
+      payload: { name: 'Strict', pii_policy: 'reject' },
+    });
+    expect(created.statusCode).toBe(201);
+    const project = created.json();
+    expect(project.pii_policy).toBe('reject');
+    const pk = (await createKey(t.app, org, { type: 'publishable', project_id: project.id })).secret;
+
+    const refused = await sendEvents(t.app, pk, [raw()]);
+    expect(refused.accepted).toBe(0);
+    expect(refused.rejected).toEqual([{ index: 0, code: 'pii_rejected', message: expect.any(String) }]);
+    expect(refused.rejected[0]?.message).not.toContain('person@');
+
+    const patched = await t.app.inject({
+      method: 'PATCH',
+      url: `/v1/projects/${project.id}`,
+      headers: bearer(org.secret),
+      payload: { pii_policy: 'hash' },
+    });
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json()).toMatchObject({ name: 'Strict', pii_policy: 'hash' });
+    // Every process honours the change once its cached policy (at most 5 s old) expires.
+    clock.advance(5_001);
+    expect(await sendEvents(t.app, pk, [raw()])).toMatchObject({ accepted: 1, rejected: [] });
+
+    const audit = (
+      await t.app.inject({
+        method: 'GET',
+        url: `/v1/audit-log?resource_id=${project.id}`,
+        headers: bearer(org.secret),
+      })
+    ).json();
+    const actions = audit.data.map((e: { action: string; changes: unknown }) => [e.action, e.changes]);
+    expect(actions).toContainEqual(['project.updated', { pii_policy: { before: 'reject', after: 'hash' } }]);
+    expect(actions).toContainEqual([
+      'project.created',
+      { name: { after: 'Strict' }, pii_policy: { after: 'reject' } },
+    ]);
+  });
+
+  it('refuses a policy that does not exist', async () => {
+    const project = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1/projects',
+        headers: bearer(org.secret),
+        payload: { name: 'B' },
+      })
+    ).json();
+    for (const [method, url, payload] of [
+      ['POST', '/v1/projects', { name: 'C', pii_policy: 'drop' }],
+      ['PATCH', `/v1/projects/${project.id}`, { pii_policy: 'REJECT' }],
+      ['PATCH', `/v1/projects/${project.id}`, { pii_policy: null }],
+    ] as const) {
+      expect(
+        expectError(await t.app.inject({ method, url, headers: bearer(org.secret), payload }), 400).param,
+      ).toBe('pii_policy');
+    }
   });
 });

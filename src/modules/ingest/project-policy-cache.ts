@@ -27,10 +27,6 @@ export function createProjectPolicyCache(deps: { db: Kysely<Database>; dal: Inge
         return row ? { active: row.status === 'active', piiPolicy: row.pii_policy } : null;
       });
     },
-    /** The process that changed a project forgets its cached policy at once. */
-    forget(projectId: string) {
-      cache.forget(projectId);
-    },
   };
 }
 

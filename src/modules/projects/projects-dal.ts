@@ -8,7 +8,13 @@ export function createProjectsDal() {
   return {
     async insert(
       tx: Kysely<Database>,
-      row: { id: string; org_id: string; name: string; created_at: Date },
+      row: {
+        id: string;
+        org_id: string;
+        name: string;
+        pii_policy: ProjectRow['pii_policy'];
+        created_at: Date;
+      },
     ): Promise<ProjectRow> {
       return tx
         .insertInto('projects')
@@ -34,7 +40,7 @@ export function createProjectsDal() {
       tx: Kysely<Database>,
       orgId: string,
       id: string,
-      patch: Partial<Pick<ProjectRow, 'name' | 'status' | 'deleted_at' | 'purge_after'>> & {
+      patch: Partial<Pick<ProjectRow, 'name' | 'pii_policy' | 'status' | 'deleted_at' | 'purge_after'>> & {
         updated_at: Date;
       },
     ) {

@@ -39,42 +39,50 @@ export function createProjectsService(deps: {
 
     list: (scope: TenantScope, page: PageParams) => projectsDal.list(scope.tx, scope.orgId, page),
 
-    async create(scope: TenantScope, input: { name: string }): Promise<ProjectRow> {
+    async create(
+      scope: TenantScope,
+      input: { name: string; pii_policy?: PiiPolicy | undefined },
+    ): Promise<ProjectRow> {
       const row = await projectsDal.insert(scope.tx, {
         id: newId('project', scope.now.getTime()),
         org_id: scope.orgId,
         name: input.name,
+        pii_policy: input.pii_policy ?? 'hash',
         created_at: scope.now,
       });
       await auditLog.record(scope, {
         action: 'project.created',
         resource: { type: 'project', id: row.id },
-        changes: { name: { after: row.name } },
+        changes: { name: { after: row.name }, pii_policy: { after: row.pii_policy } },
       });
       await events.emit(scope, 'project.created', { id: row.id, object: 'project', status: row.status });
       return row;
     },
 
-    async update(scope: TenantScope, id: string, input: { name?: string }): Promise<ProjectRow> {
+    /** Renames a project or sets its PII policy (SDK ingest honours a new policy within 5 seconds). */
+    async update(
+      scope: TenantScope,
+      id: string,
+      input: { name?: string | undefined; pii_policy?: PiiPolicy | undefined },
+    ): Promise<ProjectRow> {
       const before = await load(scope, id);
       if (before.status !== 'active')
         throw new AppError('conflict', 'The project is pending deletion and cannot be changed.');
-      if (input.name === undefined || input.name === before.name) return before;
-      const row = await projectsDal.update(scope.tx, scope.orgId, id, {
-        name: input.name,
-        updated_at: scope.now,
-      });
-      await auditLog.record(scope, {
-        action: 'project.updated',
-        resource: { type: 'project', id },
-        changes: { name: { before: before.name, after: row.name } },
-      });
-      await events.emit(scope, 'project.updated', {
-        id,
-        object: 'project',
-        status: row.status,
-        changed: ['name'],
-      });
+      const patch: { name?: string; pii_policy?: PiiPolicy } = {};
+      const changes: Record<string, { before: string; after: string }> = {};
+      if (input.name !== undefined && input.name !== before.name) {
+        patch.name = input.name;
+        changes.name = { before: before.name, after: input.name };
+      }
+      if (input.pii_policy !== undefined && input.pii_policy !== before.pii_policy) {
+        patch.pii_policy = input.pii_policy;
+        changes.pii_policy = { before: before.pii_policy, after: input.pii_policy };
+      }
+      const changed = Object.keys(changes);
+      if (changed.length === 0) return before;
+      const row = await projectsDal.update(scope.tx, scope.orgId, id, { ...patch, updated_at: scope.now });
+      await auditLog.record(scope, { action: 'project.updated', resource: { type: 'project', id }, changes });
+      await events.emit(scope, 'project.updated', { id, object: 'project', status: row.status, changed });
       return row;
     },
 
@@ -107,6 +115,8 @@ export function createProjectsService(deps: {
   };
 }
 
+export type PiiPolicy = ProjectRow['pii_policy'];
+
 export type ProjectsService = ReturnType<typeof createProjectsService>;
 
 export function toProjectResponse(row: ProjectRow) {
@@ -118,5 +128,6 @@ export function toProjectResponse(row: ProjectRow) {
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
     purge_after: row.purge_after ? row.purge_after.toISOString() : null,
+    pii_policy: row.pii_policy,
   };
 }
