@@ -5,7 +5,7 @@ import type { Config } from './config.ts';
 import type { Container } from './container.ts';
 import type { AppInstance } from './http/app-types.ts';
 import { registerAuth } from './http/auth.ts';
-import { registerErrorHandling } from './http/error-handler.ts';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.ts';
 import { registerJsonBodyParser } from './http/json-body.ts';
 import { registerRequestLogging } from './http/logging.ts';
 import { registerHttpMetrics } from './http/metrics.ts';
@@ -15,7 +15,7 @@ import { generateRequestId, registerRequestId } from './http/request-id.ts';
 import { type RouteEntry, registerRouteCatalog } from './http/route-catalog.ts';
 import { ErrorResponse } from './http/schemas.ts';
 import { registerSdkCors } from './http/sdk-cors.ts';
-import { validationSchemaController } from './http/validation.ts';
+import { registerParameterGuards, validationSchemaController } from './http/validation.ts';
 import { registerApiKeyRoutes } from './modules/api-keys/api-keys-routes.ts';
 import { registerAuditLogRoutes } from './modules/audit-log/audit-log-routes.ts';
 import { registerDataProtectionRoutes } from './modules/data-protection/data-protection-routes.ts';
@@ -33,6 +33,13 @@ import { registerWebhookRoutes } from './modules/webhooks/webhooks-routes.ts';
 /** Default limit on request bodies; the SDK ingest route sets its own. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
+/**
+ * Longest path parameter (decoded, in UTF-16 units) the router takes; longer ones answer 414 in the
+ * error contract. Far above every id a route accepts, so that each route's own schema answers, and
+ * above the longest `user_id` ingest accepts (256), so that every user is exportable and erasable.
+ */
+export const MAX_PATH_PARAM_LENGTH = 1024;
+
 export type AppDeps = { config: Config; container: Container; logger: Logger };
 
 export type PlatformApp = AppInstance & { routeCatalog: RouteEntry[] };
@@ -48,12 +55,16 @@ export async function buildApp({ config, container, logger }: AppDeps): Promise<
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     return503OnClosing: true,
     schemaController: validationSchemaController(),
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const routeCatalog = registerRouteCatalog(app);
   app.addSchema(ErrorResponse);
   registerErrorHandling(app);
   registerJsonBodyParser(app);
+  registerParameterGuards(app);
   registerRequestId(app);
   registerSdkCors(app);
   registerAuth(app, {

@@ -1,6 +1,9 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { AppError, type ErrorCode } from '../lib/errors.ts';
 import type { AppInstance } from './app-types.ts';
+import { generateRequestId } from './request-id.ts';
 
 /**
  * One error shape for every failure. Only AppError messages reach the caller; anything unexpected
@@ -64,6 +67,58 @@ export function toAppError(error: FastifyError | Error): AppError | undefined {
   if (fe.statusCode === 415)
     return new AppError('unsupported_media_type', 'Send JSON with Content-Type: application/json.');
   return undefined;
+}
+
+/**
+ * Errors the router raises before any route or hook runs (Fastify's `frameworkErrors`): a path with
+ * malformed percent-encoding, a path parameter over the router's length limit. Fastify's own bodies
+ * for these quote the raw path (user ids included) and are outside the contract; ours never name it.
+ */
+const ROUTER_ERRORS: Record<string, [ErrorCode, string]> = {
+  FST_ERR_BAD_URL: ['invalid_request', 'The URL path is not valid: it has malformed percent-encoding.'],
+  FST_ERR_MAX_PARAM_LENGTH: ['uri_too_long', 'A path parameter is longer than any id this API accepts.'],
+};
+
+export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (
+  error,
+  request,
+  reply,
+) => {
+  const [code, message] = ROUTER_ERRORS[error.code] ?? [
+    'invalid_request',
+    'The request could not be routed. See /docs for the API reference.',
+  ];
+  reply.header('Request-Id', request.id);
+  void sendError(request, reply, new AppError(code, message));
+};
+
+const CLIENT_ERRORS: Record<string, [number, ErrorCode, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'invalid_request', 'The request took too long to arrive.'],
+  HPE_HEADER_OVERFLOW: [431, 'invalid_request', 'The request headers are too large.'],
+};
+
+/**
+ * Malformed HTTP on the socket (no request object exists yet): answered in the error contract, with a
+ * fresh request id, then the connection is closed. Nothing of the request is quoted or logged.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] = CLIENT_ERRORS[error.code ?? ''] ?? [
+    400,
+    'invalid_request',
+    'The request is not valid HTTP.',
+  ];
+  const requestId = generateRequestId();
+  const body = JSON.stringify({
+    error: { type: new AppError(code, message).type, code, message, request_id: requestId },
+  });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nRequest-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 export function registerErrorHandling(app: AppInstance): void {

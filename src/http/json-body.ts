@@ -2,23 +2,106 @@ import { AppError } from '../lib/errors.ts';
 import type { AppInstance } from './app-types.ts';
 
 /**
- * JSON bodies go through Fastify's own parser (prototype-poisoning protection), after one check of
- * ours: PostgreSQL text cannot hold NUL, so a `\u0000` anywhere is refused up front with a clear 400
- * instead of failing deep in a query.
+ * Deepest nesting of objects and arrays a JSON body may have. The deepest legitimate body (an SDK
+ * batch: batch → event → properties, itself capped at 8 levels) is far below it; past it, recursive
+ * code (JSON.stringify, the event validator) would overflow the stack on a body of a few KB.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Routes whose body holds free-form JSON that the route checks string by string itself (SDK ingest
+ * refuses one event, not the whole batch): the parser still refuses NUL and deep nesting there.
+ */
+export const OWN_STRING_CHECKS = new Set(['/v1/sdk/events']);
+
+const NUL_MESSAGE = 'Strings must not contain NUL (\\u0000) characters.';
+const SURROGATE_MESSAGE =
+  'Strings must be valid Unicode: a lone UTF-16 surrogate (\\ud800–\\udfff) is not a character.';
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Whether a string holds a UTF-16 surrogate without its pair (not Unicode; `String#isWellFormed`). */
+export const hasLoneSurrogate = (s: string): boolean => LONE_SURROGATE.test(s);
+
+/** Nesting depth of JSON text, ignoring brackets inside strings; stops counting once past `limit`. */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > limit) return true;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+  }
+  return false;
+}
+
+/** The first problem of a string or key in parsed JSON (iterative: the depth is bounded already). */
+function badString(value: unknown, checkSurrogates: boolean): string | undefined {
+  const stack: unknown[] = [value];
+  const check = (s: string) => {
+    if (s.includes('\u0000')) return NUL_MESSAGE;
+    if (checkSurrogates && hasLoneSurrogate(s)) return SURROGATE_MESSAGE;
+    return undefined;
+  };
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      const problem = check(v);
+      if (problem) return problem;
+    } else if (Array.isArray(v)) {
+      for (const item of v) stack.push(item);
+    } else if (typeof v === 'object' && v !== null) {
+      for (const [key, child] of Object.entries(v)) {
+        const problem = check(key);
+        if (problem) return problem;
+        stack.push(child);
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * JSON bodies go through Fastify's own parser (prototype-poisoning protection), bracketed by checks of
+ * ours that turn what would fail deep in a query or a recursive walk into a clear 400: nesting deeper
+ * than MAX_JSON_DEPTH, NUL anywhere (PostgreSQL text cannot hold it) and lone surrogates (not
+ * Unicode: PostgreSQL's jsonb refuses them and its text silently replaces them). NUL and surrogates
+ * can only arrive as `\u` escapes, so the strings are walked only when the text has one.
+ * Only JSON is parsed: any other content type answers 415.
  */
 export function registerJsonBodyParser(app: AppInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     if (text.length === 0 && (request.method === 'DELETE' || request.method === 'GET')) {
       done(null, undefined);
       return;
     }
-    if (text.includes('\\u0000')) {
-      done(new AppError('invalid_request', 'Strings must not contain NUL (\\u0000) characters.'), undefined);
+    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+      done(
+        new AppError('invalid_request', `JSON must not be nested deeper than ${MAX_JSON_DEPTH} levels.`),
+        undefined,
+      );
       return;
     }
-    parse(request, text, done);
+    if (!text.includes('\\u')) {
+      parse(request, text, done);
+      return;
+    }
+    parse(request, text, (error, parsed) => {
+      if (error) {
+        done(error, undefined);
+        return;
+      }
+      const problem = badString(parsed, !OWN_STRING_CHECKS.has(request.routeOptions.url ?? ''));
+      if (problem) done(new AppError('invalid_request', problem), undefined);
+      else done(null, parsed);
+    });
   });
 }
