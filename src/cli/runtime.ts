@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { type Container, createContainer } from '../container.ts';
@@ -15,6 +16,9 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
   assertResidency(config);
   const db = await openPlatformDatabase(config, (msg) => logger.info(msg));
   try {
+    // The data dir holds the development key (and media) with any database, not only the embedded
+    // one: a bring-your-own-PostgreSQL start on a fresh machine creates it, private to its owner.
+    await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const envelope = await loadEnvelope(config, (msg) => logger.warn(msg));
     const geo = await loadGeoResolver(config.geoipDb ? { dbPath: config.geoipDb } : {});
     await ensureEventPartitions(db.system, new Date());

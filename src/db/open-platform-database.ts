@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Config } from '../config.ts';
 import { ensureJobQueue } from '../jobs/job-queue.ts';
 import { connectDatabases, type Databases } from './database.ts';
+import { assertAppRoleIsBoundByRls, assertSystemRoleBypassesRls } from './database-roles.ts';
 import { type EmbeddedPostgres, ensureEmbeddedPostgres } from './embedded-postgres.ts';
 import { migrateToLatest } from './migrate.ts';
 import { APP_ROLE } from './tenancy-sql.ts';
@@ -25,11 +26,14 @@ export async function openPlatformDatabase(
 ): Promise<PlatformDatabase> {
   if (config.databaseUrl) {
     const system = config.databaseUrl;
+    // Before anything is changed: a login that cannot see every tenant's rows is refused.
+    await withClient(system, (client) => assertSystemRoleBypassesRls(client, 'DATABASE_URL'));
     await migrateWith(system);
     await allowOwnerToActAsAppRole(system);
     // Without a separate login for the app role, the owner's connection switches to it at start-up.
     const app = config.databaseAppUrl ?? { connectionString: system, options: `-c role=${APP_ROLE}` };
-    return withShutdown(connectDatabases({ system, app }), undefined);
+    const source = config.databaseAppUrl ? 'DATABASE_APP_URL' : `DATABASE_URL (as ${APP_ROLE})`;
+    return withShutdown(await checkedApp(connectDatabases({ system, app }), source), undefined);
   }
 
   const embedded = await ensureEmbeddedPostgres(config.dataDir, log);
@@ -41,7 +45,28 @@ export async function openPlatformDatabase(
     );
   });
   const app: pg.PoolConfig = { ...system, user: APP_ROLE, password: embedded.credentials.appPassword };
-  return withShutdown(connectDatabases({ system, app }), embedded);
+  return withShutdown(await checkedApp(connectDatabases({ system, app }), APP_ROLE), embedded);
+}
+
+/** The app pool's login must be bound by row-level security (see database-roles.ts). */
+async function checkedApp(dbs: Databases, source: string): Promise<Databases> {
+  try {
+    await assertAppRoleIsBoundByRls(dbs.appPool, source);
+    return dbs;
+  } catch (error) {
+    await dbs.close();
+    throw error;
+  }
+}
+
+async function withClient<T>(target: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: target });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
 }
 
 function withShutdown(dbs: Databases, embedded: EmbeddedPostgres | undefined): PlatformDatabase {
@@ -92,13 +117,9 @@ async function migrateWith(target: string | pg.PoolConfig, after?: (db: Kysely<u
 }
 
 async function allowOwnerToActAsAppRole(target: string): Promise<void> {
-  const client = new pg.Client({ connectionString: target });
-  await client.connect();
-  try {
-    await client.query(`GRANT ${APP_ROLE} TO CURRENT_USER`).catch(() => undefined);
-  } finally {
-    await client.end();
-  }
+  await withClient(target, (client) =>
+    client.query(`GRANT ${APP_ROLE} TO CURRENT_USER`).catch(() => undefined),
+  );
 }
 
 export async function createDatabaseIfMissing(
