@@ -9,7 +9,14 @@ export const ID_PREFIXES = {
   project: 'proj',
   apiKey: 'key',
   webhook: 'wh',
+  /** An SDK event (sdk_events). */
   event: 'evt',
+  /**
+   * A webhook event (webhook_events; the `webhook-id` of its deliveries). Its own prefix, so the two
+   * kinds of event can never be mistaken for one another; webhook events stored before it was
+   * introduced keep their `evt_` ids (nothing parses a webhook event id by its prefix).
+   */
+  webhookEvent: 'whevt',
   dsr: 'dsr',
   media: 'med',
   socialAccount: 'sa',

@@ -19,7 +19,7 @@ import { startReceiver, verifyStandardWebhook, type WebhookReceiver } from '../h
 
 /**
  * Delivery against real receivers on 127.0.0.1 (LAYERS_ALLOW_PRIVATE_WEBHOOKS on). The worker's job
- * body (`webhookDelivery.attempt`) is called directly, with the injected clock moved to each due
+ * body (`webhookDispatch.attempt`) is called directly, with the injected clock moved to each due
  * time, so three days of retries take milliseconds.
  */
 describe('webhook delivery', () => {
@@ -65,7 +65,7 @@ describe('webhook delivery', () => {
   /** Runs every due delivery of the org once (what the worker's jobs would do now). */
   async function runDue(org: TestOrg) {
     const results = [];
-    for (const d of await due(org)) results.push(await t.container.webhookDelivery.attempt(org.id, d.id));
+    for (const d of await due(org)) results.push(await t.container.webhookDispatch.attempt(org.id, d.id));
     return results;
   }
 
@@ -114,7 +114,7 @@ describe('webhook delivery', () => {
       timestamp: clock.now().toISOString(),
       data: { id: project.id, object: 'project', status: 'active' },
     });
-    expect(parsed.id).toMatch(/^evt_/);
+    expect(parsed.id).toMatch(/^whevt_[0-9a-z]{26}$/); // not evt_: that is an SDK event's id
     // Payloads hold ids and non-personal fields only: not the project's name.
     expect(body).not.toContain('example.com');
 
@@ -137,6 +137,29 @@ describe('webhook delivery', () => {
     expect(shown.last_attempt.latency_ms).toBeGreaterThanOrEqual(0);
   });
 
+  it('still delivers and lists a webhook event stored with an old evt_ id (before whevt_)', async () => {
+    const r = await receiver();
+    const org = await createOrg(t.app);
+    const hook = await endpoint(org, r.url, ['project.created']);
+    const oldId = 'evt_01jd0000000000000000000000';
+    await t.db.systemPool.query(
+      `INSERT INTO webhook_events (id, org_id, type, data, created_at)
+       VALUES ($1, $2, 'project.created', '{"id":"proj_x","object":"project","status":"active"}', $3)`,
+      [oldId, org.id, clock.now()],
+    );
+    await t.db.systemPool.query(
+      `INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_id, status, next_attempt_at, created_at)
+       VALUES ('whd_01jd0000000000000000000000', $1, $2, $3, 'pending', $4, $4)`,
+      [org.id, hook.id, oldId, clock.now()],
+    );
+    const listed = await onlyDelivery(org, hook.id);
+    expect(listed.event).toMatchObject({ id: oldId, type: 'project.created' });
+    expect(await delivery(org, hook.id, listed.id)).toMatchObject({ event: { id: oldId } });
+    expect(await runDue(org)).toMatchObject([{ outcome: 'succeeded' }]);
+    expect(r.received[0]!.headers['webhook-id']).toBe(oldId);
+    expect(verifyStandardWebhook(hook.secret, r.received[0]!.headers, r.received[0]!.body)).toBe(true);
+  });
+
   it('retries a failing endpoint with exponential backoff and jitter for about three days, same webhook-id', async () => {
     const r = await receiver();
     r.respond({ status: 500 });
@@ -149,7 +172,7 @@ describe('webhook delivery', () => {
 
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       attemptTimes.push(clock.now().getTime());
-      const result = await t.container.webhookDelivery.attempt(org.id, pending!.id);
+      const result = await t.container.webhookDispatch.attempt(org.id, pending!.id);
       expect(result).toMatchObject({ attempt, statusCode: 500, error: 'http_error' });
       const shown = await delivery(org, hook.id, pending!.id);
       expect(shown.attempt_count).toBe(attempt);
@@ -522,7 +545,7 @@ describe('webhook delivery', () => {
       headers: bearer(org.secret),
       payload: { status: 'disabled' },
     });
-    expect(await t.container.webhookDelivery.attempt(org.id, pendingOther!.id)).toMatchObject({
+    expect(await t.container.webhookDispatch.attempt(org.id, pendingOther!.id)).toMatchObject({
       outcome: 'failed',
       error: 'endpoint_disabled',
     });

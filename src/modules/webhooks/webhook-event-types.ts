@@ -5,7 +5,7 @@
  * personal data (or a secret pasted into a name) to a third-party endpoint. A receiver that needs
  * more fetches the object by its id with its API key.
  *
- * Every delivery's body is `{"id": "evt_…", "type": "<type>", "timestamp": "<ISO 8601>", "data": {…}}`,
+ * Every delivery's body is `{"id": "whevt_…", "type": "<type>", "timestamp": "<ISO 8601>", "data": {…}}`,
  * signed per the Standard Webhooks specification (headers `webhook-id` = the event id, stable across
  * retries; `webhook-timestamp`; `webhook-signature`).
  *
@@ -107,8 +107,3 @@ export type TestEventPayload = { id: string; object: 'webhook_endpoint'; test: t
 type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 const catalogCovered: Exactly<keyof WebhookEventPayloads, WebhookEventType> = true;
 void catalogCovered;
-
-/** True when an endpoint subscribed to `events` receives events of `type`. */
-export function subscribes(events: readonly string[], type: string): boolean {
-  return events.includes(ALL_EVENTS) || events.includes(type);
-}

@@ -1,16 +1,17 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { DELIVER_JOB_MAX_ATTEMPTS, DELIVER_TASK, DELIVERY_JOB_KEY_PREFIX } from './webhook-delivery-queue.ts';
+import { ALL_EVENTS } from './webhook-event-types.ts';
 
 export type NewEvent = { id: string; org_id: string; type: string; data: unknown; created_at: Date };
 
 export function createWebhookEventsDal() {
   return {
-    /** The org's enabled endpoints subscribed to `type` (or to everything). */
+    /** The org's enabled endpoints subscribed to `type` (or to everything): the one place subscriptions are matched. */
     async subscribedEndpointIds(tx: Kysely<Database>, orgId: string, type: string): Promise<string[]> {
       const { rows } = await sql<{ id: string }>`
         SELECT id FROM webhook_endpoints
-        WHERE org_id = ${orgId} AND status = 'enabled' AND events && ARRAY[${type}, '*']::text[]
+        WHERE org_id = ${orgId} AND status = 'enabled' AND events && ARRAY[${type}, ${ALL_EVENTS}]::text[]
         ORDER BY id`.execute(tx);
       return rows.map((r) => r.id);
     },

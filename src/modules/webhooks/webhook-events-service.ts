@@ -21,7 +21,7 @@ export function createWebhookEventsService(deps: { eventsDal: WebhookEventsDal }
 
   async function record(scope: TenantScope, type: string, data: unknown, endpointIds: string[]) {
     const at = scope.now.getTime();
-    const event = { id: newId('event', at), org_id: scope.orgId, type, data, created_at: scope.now };
+    const event = { id: newId('webhookEvent', at), org_id: scope.orgId, type, data, created_at: scope.now };
     const deliveries = endpointIds.map((endpoint_id) => ({ id: newId('delivery', at), endpoint_id }));
     await eventsDal.insert(scope.tx, event, deliveries);
     return { eventId: event.id, deliveryIds: deliveries.map((d) => d.id) };

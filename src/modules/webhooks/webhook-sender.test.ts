@@ -25,7 +25,7 @@ async function loopbackServer(handler: Parameters<typeof createServer>[1]) {
   };
 }
 
-const message = { headers: { 'webhook-id': 'evt_x' }, body: '{"a":1}' };
+const message = { headers: { 'webhook-id': 'whevt_x' }, body: '{"a":1}' };
 
 describe('webhook sender (real sockets on 127.0.0.1)', () => {
   let target: Awaited<ReturnType<typeof loopbackServer>>;
@@ -71,7 +71,7 @@ describe('webhook sender (real sockets on 127.0.0.1)', () => {
     expect(out).toMatchObject({ ok: true, statusCode: 200, error: null });
     expect(out.latencyMs).toBeGreaterThanOrEqual(0);
     expect(lastBody).toBe('{"a":1}');
-    expect(lastHeaders).toMatchObject({ 'webhook-id': 'evt_x', 'content-type': 'application/json' });
+    expect(lastHeaders).toMatchObject({ 'webhook-id': 'whevt_x', 'content-type': 'application/json' });
     s.close();
   });
 

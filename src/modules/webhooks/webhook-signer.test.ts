@@ -17,13 +17,13 @@ describe('Standard Webhooks signer', () => {
   it('signs with every secret given, newest first, space-separated', () => {
     const current = generateSigningSecret();
     const previous = generateSigningSecret();
-    const headers = signedHeaders([current, previous], 'evt_1', 1700000000, '{}');
-    expect(headers['webhook-id']).toBe('evt_1');
+    const headers = signedHeaders([current, previous], 'whevt_1', 1700000000, '{}');
+    expect(headers['webhook-id']).toBe('whevt_1');
     expect(headers['webhook-timestamp']).toBe('1700000000');
     expect(headers['webhook-signature']).toBe(
-      `${signature(current, 'evt_1', 1700000000, '{}')} ${signature(previous, 'evt_1', 1700000000, '{}')}`,
+      `${signature(current, 'whevt_1', 1700000000, '{}')} ${signature(previous, 'whevt_1', 1700000000, '{}')}`,
     );
-    expect(() => signedHeaders([], 'evt_1', 1, '{}')).toThrow();
+    expect(() => signedHeaders([], 'whevt_1', 1, '{}')).toThrow();
   });
 
   it('generates 256-bit whsec_ secrets', () => {
