@@ -40,7 +40,7 @@ import { createAddressGuard } from './modules/webhooks/address-guard.ts';
 import { type HostResolver, systemResolver } from './modules/webhooks/host-resolver.ts';
 import { createWebhookDeliveriesService } from './modules/webhooks/webhook-deliveries-service.ts';
 import { createWebhookDeliveryDal } from './modules/webhooks/webhook-delivery-dal.ts';
-import { createWebhookDeliveryService } from './modules/webhooks/webhook-delivery-service.ts';
+import { createWebhookDispatchService } from './modules/webhooks/webhook-dispatch-service.ts';
 import { createWebhookEventsDal } from './modules/webhooks/webhook-events-dal.ts';
 import { createWebhookEventsService } from './modules/webhooks/webhook-events-service.ts';
 import { createWebhookSender } from './modules/webhooks/webhook-sender.ts';
@@ -116,7 +116,7 @@ export function createContainer({
     events: webhookEvents,
   });
   const webhookSender = createWebhookSender({ guard: webhookGuard });
-  const webhookDelivery = createWebhookDeliveryService({
+  const webhookDispatch = createWebhookDispatchService({
     db: dbs.system,
     deliveryDal: webhookDeliveryDal,
     envelope,
@@ -224,7 +224,7 @@ export function createContainer({
     webhooks,
     webhookEvents,
     webhookDeliveries,
-    webhookDelivery,
+    webhookDispatch,
     orgs,
     retentionSweeper,
     retention,

@@ -52,18 +52,18 @@ export const JOB_CATALOG: readonly JobDefinition[] = [
     payload: Type.Object({ org_id: Type.String(), delivery_id: Type.String() }),
     maxAttempts: DELIVER_JOB_MAX_ATTEMPTS,
     async run(payload, { container, logger }) {
-      await runDeliveryJob(container.webhookDelivery, payload, logger);
+      await runDeliveryJob(container.webhookDispatch, payload, logger);
     },
   }),
   defineJob({
-    // Gives a fresh job to webhook deliveries a killed worker left locked (see webhook-delivery-service.ts).
+    // Gives a fresh job to webhook deliveries a killed worker left locked (see webhook-dispatch-service.ts).
     name: 'webhooks.recover',
     payload: CronPayload,
     maxAttempts: 3,
     cron: '* * * * *',
-    startupDelayMs: (container) => container.webhookDelivery.recoveryDelayMs,
+    startupDelayMs: (container) => container.webhookDispatch.recoveryDelayMs,
     async run(_payload, { container, logger }) {
-      const recovered = await container.webhookDelivery.recover();
+      const recovered = await container.webhookDispatch.recover();
       if (recovered > 0) logger.info({ recovered }, 'webhook deliveries re-armed');
     },
   }),

@@ -213,13 +213,13 @@ describe('webhook events', () => {
       [`webhook-delivery:${leased}`],
     );
 
-    expect(await t.container.webhookDelivery.recover()).toBe(1);
+    expect(await t.container.webhookDispatch.recover()).toBe(1);
     const [fresh] = await jobOf(stuck);
     expect(fresh.id).not.toBe(deadJob.id);
     expect(fresh.locked_at).toBeNull();
     expect((await jobOf(healthy))[0].locked_at).toBeNull();
     expect((await jobOf(leased))[0].locked_at).not.toBeNull();
-    expect(await t.container.webhookDelivery.recover()).toBe(0);
+    expect(await t.container.webhookDispatch.recover()).toBe(0);
   });
 
   it('gives the app role the enqueue function and nothing else of the job queue', async () => {

@@ -63,7 +63,7 @@ describe('webhook events of erasures and DPA requests', () => {
   async function deliver(eventId: string) {
     const [delivery] = await deliveriesOf(eventId);
     const before = receiver.received.length;
-    const result = await t.container.webhookDelivery.attempt(org.id, delivery!.id);
+    const result = await t.container.webhookDispatch.attempt(org.id, delivery!.id);
     expect(result).toMatchObject({ outcome: 'succeeded' });
     await receiver.waitFor(before + 1);
     const got = receiver.received[before]!;

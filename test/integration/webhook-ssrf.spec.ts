@@ -106,7 +106,7 @@ describe('webhook SSRF guard', () => {
       [hookId],
     );
     expect(rows).toHaveLength(1);
-    const result = await t.container.webhookDelivery.attempt(other.id, rows[0].id);
+    const result = await t.container.webhookDispatch.attempt(other.id, rows[0].id);
     expect(result).toMatchObject({ outcome: 'retrying', error: 'address_refused', statusCode: null });
     expect(receiver.received).toHaveLength(0);
 
@@ -119,7 +119,7 @@ describe('webhook SSRF guard', () => {
     await t.db.systemPool.query(`UPDATE webhook_deliveries SET next_attempt_at = now() WHERE id = $1`, [
       rows[0].id,
     ]);
-    expect(await t.container.webhookDelivery.attempt(other.id, rows[0].id)).toMatchObject({
+    expect(await t.container.webhookDispatch.attempt(other.id, rows[0].id)).toMatchObject({
       error: 'address_refused',
     });
     expect(receiver.received).toHaveLength(0);

@@ -10,7 +10,8 @@ import type { WebhooksService } from './webhooks-service.ts';
 
 /**
  * The partner API's view of an endpoint's deliveries (request path, app role, RLS): list and
- * retrieve them, retry one now, send a test event.
+ * retrieve them, retry one now, send a test event. Attempts themselves are made by the worker's
+ * `WebhookDispatchService` (webhook-dispatch-service.ts).
  */
 export function createWebhookDeliveriesService(deps: {
   deliveryDal: WebhookDeliveryDal;

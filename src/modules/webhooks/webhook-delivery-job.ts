@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { DeliverJobPayload } from './webhook-delivery-queue.ts';
-import type { WebhookDeliveryService } from './webhook-delivery-service.ts';
+import type { WebhookDispatchService } from './webhook-dispatch-service.ts';
 
 /**
  * The `webhooks.deliver` job: one attempt, logged by ids, status code and error code only (never the
@@ -8,11 +8,11 @@ import type { WebhookDeliveryService } from './webhook-delivery-service.ts';
  * business, not the job's: the job only fails when the platform itself did (database, keys).
  */
 export async function runDeliveryJob(
-  delivery: WebhookDeliveryService,
+  dispatch: WebhookDispatchService,
   payload: DeliverJobPayload,
   logger: Logger,
 ): Promise<void> {
-  const result = await delivery.attempt(payload.org_id, payload.delivery_id);
+  const result = await dispatch.attempt(payload.org_id, payload.delivery_id);
   if (result.outcome === 'skipped') return;
   const fields = {
     delivery_id: result.deliveryId,

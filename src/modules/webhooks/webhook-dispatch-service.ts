@@ -15,7 +15,9 @@ import { signedHeaders } from './webhook-signer.ts';
 import { PREVIOUS_SECRET_FIELD, SECRET_FIELD } from './webhooks-service.ts';
 
 /**
- * Makes delivery attempts (the `webhooks.deliver` job) and records their outcome.
+ * The dispatcher (worker side, system connection): makes delivery attempts (the `webhooks.deliver`
+ * job) and records their outcome. The partner API's view of deliveries (list, retry, test) is
+ * `WebhookDeliveriesService` in webhook-deliveries-service.ts.
  *
  * An attempt: claim the delivery (a lease of `leaseMs`, longer than the 15 s send timeout) → sign and
  * send, outside any transaction → record the outcome and release the lease; on failure, in the same
@@ -67,7 +69,7 @@ const systemScope = (tx: Kysely<Database>, orgId: string, now: Date): TenantScop
   now,
 });
 
-export function createWebhookDeliveryService(deps: {
+export function createWebhookDispatchService(deps: {
   db: Kysely<Database>;
   deliveryDal: WebhookDeliveryDal;
   envelope: Envelope;
@@ -221,4 +223,4 @@ export function createWebhookDeliveryService(deps: {
   };
 }
 
-export type WebhookDeliveryService = ReturnType<typeof createWebhookDeliveryService>;
+export type WebhookDispatchService = ReturnType<typeof createWebhookDispatchService>;
