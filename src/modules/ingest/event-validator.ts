@@ -50,6 +50,17 @@ export function isRejection(value: unknown): value is EventRejection {
 }
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * Text PostgreSQL refuses (a NUL in text or jsonb) or cannot store as sent (an unpaired UTF-16
+ * surrogate: an error in jsonb, silently U+FFFD in text). One such value would fail the whole group
+ * commit it rides in, so it is refused here, per event. Both tests are single native scans.
+ */
+// `String#isWellFormed` is ES2024 (Node ≥ 20), newer than the project's type library.
+const isWellFormed = (String.prototype as unknown as { isWellFormed(this: string): boolean }).isWellFormed;
+const storableText = (s: string): boolean => isWellFormed.call(s) && !s.includes('\u0000');
+const unstorable = (field: string) =>
+  reject('invalid_text', `${field} holds a NUL character or an unpaired UTF-16 surrogate.`);
+
 function boundedString(
   value: unknown,
   field: string,
@@ -62,20 +73,31 @@ function boundedString(
   if (typeof value !== 'string') return reject('invalid_field', `${field} must be a string.`);
   if (value.length === 0 || value.length > max)
     return reject('invalid_field', `${field} must be 1–${max} characters.`);
+  if (!storableText(value)) return unstorable(field);
   return value;
 }
 
-/** Depth, key-count, key-length, string-length and array-length caps on free-form JSON. */
+/**
+ * Depth, key-count, key-length, string-length and array-length caps on free-form JSON, and what
+ * jsonb cannot hold: text with a NUL or an unpaired surrogate (in values and keys), and numbers
+ * that overflowed a double while parsing (`1e400` is Infinity, which would be stored as null).
+ */
 function checkJson(value: unknown, field: string): EventRejection | undefined {
   let keys = 0;
   const visit = (v: unknown, depth: number): EventRejection | undefined => {
     if (typeof v === 'string') {
-      return v.length > INGEST_LIMITS.stringLength
-        ? reject(
-            'value_too_long',
-            `${field} has a string longer than ${INGEST_LIMITS.stringLength} characters.`,
-          )
-        : undefined;
+      if (v.length > INGEST_LIMITS.stringLength) {
+        return reject(
+          'value_too_long',
+          `${field} has a string longer than ${INGEST_LIMITS.stringLength} characters.`,
+        );
+      }
+      return storableText(v) ? undefined : unstorable(`${field} has a string that`);
+    }
+    if (typeof v === 'number') {
+      return Number.isFinite(v)
+        ? undefined
+        : reject('invalid_number', `${field} has a number too large for a double.`);
     }
     if (typeof v !== 'object' || v === null) return undefined;
     if (depth > INGEST_LIMITS.jsonDepth)
@@ -103,6 +125,7 @@ function checkJson(value: unknown, field: string): EventRejection | undefined {
           `${field} has a key that is empty or longer than ${INGEST_LIMITS.keyLength} characters.`,
         );
       }
+      if (!storableText(key)) return unstorable(`${field} has a key that`);
       const problem = visit(child, depth + 1);
       if (problem) return problem;
     }
@@ -151,6 +174,27 @@ function validateContext(
   return { ip, device };
 }
 
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * A date-time (already ISO-shaped) as an instant PostgreSQL and ISO 8601 agree on, or undefined.
+ * JS rolls impossible dates over (Feb 30 → Mar 2), which would store another time than the SDK sent;
+ * year 0000, or an offset that pushes the instant before year 1, is refused by PostgreSQL and would
+ * fail the whole group commit.
+ */
+function parseTimestamp(text: string): Date | undefined {
+  const month = Number(text.slice(5, 7));
+  const day = Number(text.slice(8, 10));
+  if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]!) return undefined;
+  if (month === 2 && day === 29) {
+    const year = Number(text.slice(0, 4));
+    if (year % 4 !== 0 || (year % 100 === 0 && year % 400 !== 0)) return undefined;
+  }
+  const date = new Date(text);
+  const utcYear = date.getUTCFullYear(); // NaN for an invalid date
+  return utcYear >= 1 && utcYear <= 9999 ? date : undefined;
+}
+
 export function validateEvent(raw: unknown, now: Date): ValidEvent | EventRejection {
   if (!isObject(raw)) return reject('invalid_event', 'Each event must be a JSON object.');
   for (const key of Object.keys(raw)) {
@@ -173,8 +217,8 @@ export function validateEvent(raw: unknown, now: Date): ValidEvent | EventReject
   if (typeof raw.timestamp !== 'string' || !ISO_TIMESTAMP.test(raw.timestamp)) {
     return reject('invalid_field', 'timestamp must be an ISO 8601 date-time with a time zone.');
   }
-  const timestamp = new Date(raw.timestamp);
-  if (Number.isNaN(timestamp.getTime())) return reject('invalid_field', 'timestamp is not a valid date.');
+  const timestamp = parseTimestamp(raw.timestamp);
+  if (timestamp === undefined) return reject('invalid_field', 'timestamp is not a valid date.');
   if (timestamp.getTime() - now.getTime() > INGEST_LIMITS.futureSkewMs) {
     return reject('timestamp_in_future', 'timestamp is more than 24 hours in the future.');
   }
