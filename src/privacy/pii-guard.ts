@@ -93,7 +93,7 @@ function digitCount(s: string): number {
   return s.match(DIGIT)?.length ?? 0;
 }
 
-function looksLikeIp(trimmed: string): boolean {
+export function looksLikeIp(trimmed: string): boolean {
   // Cheap pre-filter before net.isIP: an IP has a '.' or ':' and is short (bounded even with a zone id).
   return (
     trimmed.length >= 2 &&
@@ -103,11 +103,11 @@ function looksLikeIp(trimmed: string): boolean {
   );
 }
 
-function looksLikeEmail(trimmed: string): boolean {
+export function looksLikeEmail(trimmed: string): boolean {
   return trimmed.indexOf('@') > 0 && EMAIL_WHOLE.test(trimmed);
 }
 
-function looksLikeIntlPhone(trimmed: string): boolean {
+export function looksLikeIntlPhone(trimmed: string): boolean {
   if (trimmed.charCodeAt(0) !== 43 /* + */ || !PHONE_INTL.test(trimmed)) return false;
   const digits = digitCount(trimmed);
   return digits >= 8 && digits <= 15;
