@@ -36,3 +36,9 @@ export async function enqueueJob(tx: Kysely<any>, task: string, payload: unknown
     opts.maxAttempts ?? null
   })`.execute(tx);
 }
+
+/** Removes the job with this key (graphile-worker's remove_job: one a worker holds is not run again). */
+// biome-ignore lint/suspicious/noExplicitAny: any schema's connection can remove its jobs.
+export async function removeJob(db: Kysely<any>, jobKey: string): Promise<void> {
+  await sql`SELECT graphile_worker.remove_job(${jobKey})`.execute(db);
+}

@@ -16,6 +16,9 @@ export type ProfileUpdate = {
   phone_sha256: string[];
 };
 
+/** An event `ingest_batch` inserted, or refused because its user is suppressed. */
+export type WrittenKey = { project_id: string; event_id: string; suppressed: boolean };
+
 /** At most this many hashes of each kind are kept per profile (the newest win). */
 const MAX_HASHES_PER_PROFILE = 20;
 
@@ -55,8 +58,10 @@ export function createIngestDal() {
 
     /**
      * Writes one group commit's events and profile updates for one org with a single statement
-     * (`ingest_batch`, see migrations 0002 and 0007), committed when it returns. Returns the (project_id,
-     * event_id) pairs actually inserted; the others were already held.
+     * (`ingest_batch`, see migrations 0002, 0007 and 0010), committed when it returns. Returns the
+     * (project_id, event_id) pairs actually inserted, and with `suppressed: true` those refused because
+     * their user is suppressed (checked in the same statement, so in every process at once); the others
+     * were already held.
      *
      * A named statement: each connection parses and plans the call once, not once per commit.
      */
@@ -67,8 +72,8 @@ export function createIngestDal() {
       receivedMonth: Date,
       rows: EventRow[],
       profiles: ProfileUpdate[],
-    ): Promise<{ project_id: string; event_id: string }[]> {
-      const { rows: inserted } = await pool.query<{ project_id: string; event_id: string }>({
+    ): Promise<WrittenKey[]> {
+      const { rows: inserted } = await pool.query<WrittenKey>({
         name: 'ingest_batch',
         text: WRITE_BATCH,
         values: [

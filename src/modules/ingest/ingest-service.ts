@@ -11,6 +11,11 @@ import type { EventRow } from './ingest-dal.ts';
 import { dedupKey, type IngestWriter } from './ingest-writer.ts';
 import type { ProjectPolicyCache } from './project-policy-cache.ts';
 
+const SUPPRESSED = {
+  code: 'user_suppressed',
+  message: 'This user was erased with suppression; events for them are refused.',
+};
+
 export type IngestResult = {
   accepted: number;
   duplicates: number;
@@ -53,6 +58,8 @@ export function createIngestService(deps: {
       const now = deps.clock.now();
       const rejected: IngestResult['rejected'] = [];
       const rows: EventRow[] = [];
+      /** The batch index of each row, to report the ones the commit refuses. */
+      const rowIndex: number[] = [];
       const handoffs: DeviceIdHandoff[] = [];
 
       batch.forEach((raw, index) => {
@@ -70,11 +77,7 @@ export function createIngestService(deps: {
           return;
         }
         if (suppressed(valid.user_id)) {
-          rejected.push({
-            index,
-            code: 'user_suppressed',
-            message: 'This user was erased with suppression; events for them are refused.',
-          });
+          rejected.push({ index, ...SUPPRESSED });
           return;
         }
         const prepared = prepareEvent(valid, { piiPolicy: policy.piiPolicy, connectionIp, geo: deps.geo });
@@ -83,6 +86,7 @@ export function createIngestService(deps: {
           return;
         }
         rows.push({ ...prepared.event, id: newId('event', now.getTime()), project_id: projectId });
+        rowIndex.push(index);
         if (prepared.device.idfa || prepared.device.gaid) {
           handoffs.push({
             orgId: key.orgId,
@@ -95,8 +99,9 @@ export function createIngestService(deps: {
       });
 
       let inserted: Set<string>;
+      let refused: Set<string> | undefined;
       try {
-        inserted = (await deps.writer.write(key.orgId, rows)).inserted;
+        ({ inserted, suppressed: refused } = await deps.writer.write(key.orgId, rows));
       } catch {
         throw new AppError(
           'service_unavailable',
@@ -106,14 +111,24 @@ export function createIngestService(deps: {
           },
         );
       }
+      // The cache above may be up to 5 s stale: the commit itself refused the users suppressed since.
+      let stored = rows;
+      if (refused && refused.size > 0) {
+        stored = [];
+        rows.forEach((r, i) => {
+          if (!refused.has(dedupKey(r.project_id, r.event_id))) stored.push(r);
+          else rejected.push({ index: rowIndex[i] as number, ...SUPPRESSED });
+        });
+        rejected.sort((a, b) => a.index - b.index);
+      }
       // `delete` credits each stored event once, even if the batch carried it twice.
-      const accepted = rows.filter((r) => inserted.delete(dedupKey(r.project_id, r.event_id)));
+      const accepted = stored.filter((r) => inserted.delete(dedupKey(r.project_id, r.event_id)));
       const acceptedIds = new Set(accepted.map((r) => r.event_id));
       deps.deviceIds.accept(handoffs.filter((h) => acceptedIds.has(h.eventId)));
       deps.metrics.accepted(accepted.length);
-      deps.metrics.duplicates(rows.length - accepted.length);
+      deps.metrics.duplicates(stored.length - accepted.length);
       for (const r of rejected) deps.metrics.rejected(r.code);
-      return { accepted: accepted.length, duplicates: rows.length - accepted.length, rejected };
+      return { accepted: accepted.length, duplicates: stored.length - accepted.length, rejected };
     },
   };
 }

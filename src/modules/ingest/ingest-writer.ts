@@ -16,7 +16,8 @@ import { foldProfiles } from './profile-fold.ts';
  * own: many small requests (one event each) then share few large commits instead of queueing on the
  * WAL flush one small commit after another, while large batches still use two connections.
  */
-export type WriteOutcome = { inserted: Set<string> };
+/** `suppressed`: events refused by the commit because their user is suppressed (migration 0010). */
+export type WriteOutcome = { inserted: Set<string>; suppressed?: Set<string> };
 
 type Pending = {
   orgId: string;
@@ -61,7 +62,9 @@ export function createIngestWriter(deps: { pool: pg.Pool; dal: IngestDal; clock:
       rows,
       profiles,
     );
-    const insertedKeys = new Set(keys.map((k) => dedupKey(k.project_id, k.event_id)));
+    const insertedKeys = new Set<string>();
+    const suppressed = new Set<string>();
+    for (const k of keys) (k.suppressed ? suppressed : insertedKeys).add(dedupKey(k.project_id, k.event_id));
     // Each stored event is credited to the first request (and the first row in it) that carried it;
     // every other copy, in this batch or an earlier one, is a duplicate.
     for (const item of items) {
@@ -70,7 +73,7 @@ export function createIngestWriter(deps: { pool: pg.Pool; dal: IngestDal; clock:
         const key = dedupKey(row.project_id, row.event_id);
         if (insertedKeys.delete(key)) mine.add(key);
       }
-      item.resolve({ inserted: mine });
+      item.resolve({ inserted: mine, suppressed });
     }
   }
 

@@ -3,7 +3,7 @@ import type { Database, DataSubjectRequestsTable } from '../../db/schema.ts';
 
 export type DsrRow = Selectable<DataSubjectRequestsTable>;
 
-/** Requests, suppressions, and the per-class deletes an erasure is made of. */
+/** Requests (with their receipts) and suppressions; the deletes an erasure is made of are in erasure-dal.ts. */
 export function createDataSubjectRequestsDal() {
   return {
     async insert(
@@ -35,6 +35,45 @@ export function createDataSubjectRequestsDal() {
         .where('org_id', '=', orgId)
         .where('id', '=', id)
         .executeTakeFirst();
+    },
+
+    /** The erasure has started: every class appears on the receipt (0 until counted). */
+    async markRunning(tx: Kysely<Database>, id: string, now: Date, dataClasses: readonly string[]) {
+      const zeros = JSON.stringify(Object.fromEntries(dataClasses.map((c) => [c, 0])));
+      await sql`UPDATE data_subject_requests
+        SET status = 'running', started_at = COALESCE(started_at, ${now}), erased = ${zeros}::jsonb || erased
+        WHERE id = ${id}`.execute(tx);
+    },
+
+    /** Adds a batch's deletions to the receipt, in the batch's transaction. */
+    async addErased(tx: Kysely<Database>, id: string, dataClass: string, n: number) {
+      await sql`
+        UPDATE data_subject_requests
+        SET erased = jsonb_set(erased, ${`{${dataClass}}`}::text[],
+          to_jsonb(COALESCE((erased->>${dataClass})::bigint, 0) + ${n}))
+        WHERE id = ${id}`.execute(tx);
+    },
+
+    /** Completes the request and forgets the user id; the receipt, or undefined if it was already complete. */
+    async markCompleted(
+      tx: Kysely<Database>,
+      id: string,
+      now: Date,
+    ): Promise<Record<string, number> | undefined> {
+      const { rows } = await sql<{ erased: Record<string, number> }>`
+        UPDATE data_subject_requests SET status = 'completed', user_id = NULL, completed_at = ${now}
+        WHERE id = ${id} AND status <> 'completed' RETURNING erased`.execute(tx);
+      return rows[0]?.erased;
+    },
+
+    /**
+     * Orders this transaction against every concurrent ingest commit of the org (migration 0010):
+     * waits for those in flight to commit, and holds off new ones until this transaction ends. A
+     * suppression added after it is seen by every later commit; the events of earlier ones are
+     * visible to the deletes that follow.
+     */
+    async suppressionFence(tx: Kysely<Database>, orgId: string) {
+      await sql`SELECT suppression_fence(${orgId})`.execute(tx);
     },
 
     async addSuppression(

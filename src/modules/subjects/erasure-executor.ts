@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { withTenant } from '../../db/tenant-transaction.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -13,8 +13,12 @@ const BATCH = 10_000;
 /**
  * Carries out an erasure (from the `dsr.erase` job). Idempotent and resumable: every batch deletes
  * rows and adds their count to the request's receipt in one transaction; running it again after a
- * crash continues where it stopped. The last transaction records the suppression (when asked),
- * clears the raw user id, marks the request completed, audits it and emits the
+ * crash continues where it stopped.
+ *
+ * With suppression, the first transaction records the suppression before anything is deleted, under
+ * the fence that orders it against concurrent ingest (migration 0010): from then on no process stores
+ * an event for the user, and everything stored before is what the batches delete. The last
+ * transaction clears the raw user id, marks the request completed, audits it and emits the
  * `data_subject_request.completed` webhook event (the outbox: it commits with the completion or not at all).
  */
 export function createErasureExecutor(deps: {
@@ -31,25 +35,32 @@ export function createErasureExecutor(deps: {
       const dsr = await withTenant(db, orgId, (tx) => dal.findById(tx, orgId, dsrId));
       if (!dsr || dsr.status === 'completed' || dsr.user_id === null) return;
       const target = { orgId, projectId: dsr.project_id, userId: dsr.user_id };
-      // Every class appears on the receipt, with 0 when nothing of it was held.
-      const zeros = JSON.stringify(Object.fromEntries(ERASURE_STEPS.map((s) => [s.dataClass, 0])));
-      await withTenant(db, orgId, (tx) =>
-        sql`UPDATE data_subject_requests
-            SET status = 'running', started_at = COALESCE(started_at, ${clock.now()}), erased = ${zeros}::jsonb || erased
-            WHERE id = ${dsrId}`.execute(tx),
-      );
+      await withTenant(db, orgId, async (tx) => {
+        const now = clock.now();
+        if (dsr.suppress) {
+          await dal.suppressionFence(tx, orgId);
+          await dal.addSuppression(tx, {
+            org_id: orgId,
+            project_id: dsr.project_id,
+            subject_sha256: suppressionHash(dsr.project_id, target.userId),
+            dsr_id: dsrId,
+            created_at: now,
+          });
+        }
+        // Every class appears on the receipt, with 0 when nothing of it was held.
+        await dal.markRunning(
+          tx,
+          dsrId,
+          now,
+          ERASURE_STEPS.map((s) => s.dataClass),
+        );
+      });
 
       for (const step of ERASURE_STEPS) {
         for (;;) {
           const deleted = await withTenant(db, orgId, async (tx) => {
             const n = await step.run(tx, target, BATCH);
-            if (n > 0) {
-              await sql`
-                UPDATE data_subject_requests
-                SET erased = jsonb_set(erased, ${`{${step.dataClass}}`}::text[],
-                  to_jsonb(COALESCE((erased->>${step.dataClass})::bigint, 0) + ${n}))
-                WHERE id = ${dsrId}`.execute(tx);
-            }
+            if (n > 0) await dal.addErased(tx, dsrId, step.dataClass, n);
             return n;
           });
           await opts.heartbeat?.();
@@ -59,22 +70,10 @@ export function createErasureExecutor(deps: {
 
       await withTenant(db, orgId, async (tx) => {
         const now = clock.now();
-        if (dsr.suppress) {
-          await dal.addSuppression(tx, {
-            org_id: orgId,
-            project_id: dsr.project_id,
-            subject_sha256: suppressionHash(dsr.project_id, target.userId),
-            dsr_id: dsrId,
-            created_at: now,
-          });
-        }
-        const { rows } = await sql<{ erased: Record<string, number> }>`
-          UPDATE data_subject_requests SET status = 'completed', user_id = NULL, completed_at = ${now}
-          WHERE id = ${dsrId} AND status <> 'completed' RETURNING erased`.execute(tx);
-        const row = rows[0];
-        if (!row) return;
+        const receipt = await dal.markCompleted(tx, dsrId, now);
+        if (!receipt) return;
         const erased = Object.fromEntries(
-          ERASURE_STEPS.map((s) => [s.dataClass, Number(row.erased[s.dataClass] ?? 0)]),
+          ERASURE_STEPS.map((s) => [s.dataClass, Number(receipt[s.dataClass] ?? 0)]),
         );
         const scope = { tx, orgId, actor: { type: 'system' as const, id: null }, requestId: null, now };
         await deps.auditLog.record(scope, {

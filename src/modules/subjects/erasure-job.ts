@@ -1,6 +1,6 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import { enqueueJob } from '../../jobs/job-queue.ts';
+import { enqueueJob, removeJob } from '../../jobs/job-queue.ts';
 import type { ErasureExecutor } from './erasure-executor.ts';
 
 export const ERASE_JOB = 'dsr.erase';
@@ -25,5 +25,5 @@ export async function runErasureJob(
     });
   await arm();
   await deps.erasure.run(payload.org_id, payload.dsr_id, { heartbeat: arm });
-  await sql`SELECT graphile_worker.remove_job(${jobKey})`.execute(deps.db);
+  await removeJob(deps.db, jobKey);
 }

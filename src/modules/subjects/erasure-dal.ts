@@ -1,0 +1,36 @@
+import { sql } from 'kysely';
+import type { TenantDb } from '../../db/tenant-transaction.ts';
+
+export type ErasureTarget = { orgId: string; projectId: string; userId: string };
+
+/**
+ * The deletes an erasure is made of, for the data this module erases itself (events and profiles):
+ * each takes the erasure's tenant transaction and returns how many rows it deleted.
+ */
+export function createErasureDal() {
+  return {
+    /** At most `limit` of the user's events, with the hashed identifiers they carry. */
+    async deleteUserEvents(tx: TenantDb, t: ErasureTarget, limit: number): Promise<number> {
+      const result = await sql`
+        DELETE FROM sdk_events WHERE (project_id, event_id, received_month) IN (
+          SELECT project_id, event_id, received_month FROM sdk_events
+          WHERE org_id = ${t.orgId} AND project_id = ${t.projectId} AND user_id = ${t.userId} LIMIT ${limit})`.execute(
+        tx,
+      );
+      return Number(result.numAffectedRows ?? 0);
+    },
+
+    /** The user's current-state profile: merged traits and hashed identifiers. */
+    async deleteUserProfile(tx: TenantDb, t: ErasureTarget): Promise<number> {
+      const result = await tx
+        .deleteFrom('user_profiles')
+        .where('org_id', '=', t.orgId)
+        .where('project_id', '=', t.projectId)
+        .where('user_id', '=', t.userId)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+export type ErasureDal = ReturnType<typeof createErasureDal>;
