@@ -1,6 +1,7 @@
 import type { Config } from './config.ts';
 import type { Databases } from './db/database.ts';
 import { createIdempotencyDal } from './http/idempotency-dal.ts';
+import { createIdempotencyService } from './http/idempotency-service.ts';
 import { createMetrics } from './http/metrics.ts';
 import { createRateLimiter } from './http/rate-limit.ts';
 import { createTenantHandlers } from './http/tenant-handlers.ts';
@@ -71,10 +72,16 @@ export function createContainer({
   const authenticator = createApiKeyAuthenticator({ db: dbs.app, now: () => clock.now().getTime() });
   const rateLimiter = createRateLimiter(config.rateLimits, () => clock.now().getTime());
   const requestLog = createRequestLogWriter({ db: dbs.system, metrics });
+  const idempotency = createIdempotencyService({
+    dal: createIdempotencyDal(),
+    envelope,
+    systemDb: dbs.system,
+    clock,
+  });
   const tenant = createTenantHandlers({
     db: dbs.app,
     clock,
-    idempotencyDal: createIdempotencyDal(),
+    idempotency,
     // The org's contract replay window, or the registry default (read in the request's transaction).
     replayWindowMs: (tx, orgId) => retention.effectiveMs(tx, orgId, 'idempotency_cache'),
   });
@@ -218,6 +225,7 @@ export function createContainer({
     rateLimiter,
     requestLog,
     tenant,
+    idempotency,
     auditLog,
     projects,
     apiKeys,

@@ -126,7 +126,11 @@ export interface IdempotencyKeysTable {
   key: string;
   request_hash: string;
   status_code: number;
-  response_body: string;
+  /** NULL when the response carries a secret: it is then only in `encrypted_response_body`. */
+  response_body: string | null;
+  encrypted_response_body: ColumnType<string | null, string | null | undefined, string | null>;
+  /** References of the data subjects the request or response names (idempotency-subjects.ts). */
+  subjects: ColumnType<string[], string[] | undefined, string[]>;
   created_at: Timestamp;
   expires_at: Timestamp;
 }

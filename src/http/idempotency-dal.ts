@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { subjectRef } from './idempotency-subjects.ts';
 
 export function createIdempotencyDal() {
   return {
@@ -15,7 +16,7 @@ export function createIdempotencyDal() {
     async findLive(tx: Kysely<Database>, orgId: string, key: string, now: Date) {
       return tx
         .selectFrom('idempotency_keys')
-        .select(['request_hash', 'status_code', 'response_body'])
+        .select(['request_hash', 'status_code', 'response_body', 'encrypted_response_body'])
         .where('org_id', '=', orgId)
         .where('key', '=', key)
         .where('expires_at', '>', now)
@@ -29,7 +30,10 @@ export function createIdempotencyDal() {
         key: string;
         request_hash: string;
         status_code: number;
-        response_body: string;
+        /** Exactly one of the two: a body that carries a secret is stored only as ciphertext. */
+        response_body: string | null;
+        encrypted_response_body: string | null;
+        subjects: string[];
         created_at: Date;
         expires_at: Date;
       },
@@ -44,6 +48,8 @@ export function createIdempotencyDal() {
             request_hash: row.request_hash,
             status_code: row.status_code,
             response_body: row.response_body,
+            encrypted_response_body: row.encrypted_response_body,
+            subjects: row.subjects,
             created_at: row.created_at,
             expires_at: row.expires_at,
           }),
@@ -52,22 +58,31 @@ export function createIdempotencyDal() {
     },
 
     /**
-     * Deletes (at most `limit` of) the org's replay envelopes that name a data subject, for an
-     * erasure; returns how many it deleted.
+     * Deletes (at most `limit` of) the org's replay envelopes recorded as naming this data subject
+     * (idempotency-subjects.ts), for an erasure; returns how many it deleted.
      */
     async deleteNamingSubject(
       tx: Kysely<Database>,
       subject: { orgId: string; projectId: string; userId: string },
       limit: number,
     ): Promise<number> {
-      const needle = JSON.stringify(subject.userId);
+      const ref = subjectRef(subject.projectId, subject.userId);
       const result = await sql`
         DELETE FROM idempotency_keys WHERE (org_id, key) IN (
           SELECT org_id, key FROM idempotency_keys
-          WHERE org_id = ${subject.orgId} AND strpos(response_body, ${needle}) > 0 LIMIT ${limit})`.execute(
-        tx,
-      );
+          WHERE org_id = ${subject.orgId} AND subjects <> '{}' AND subjects @> ARRAY[${ref}]::text[]
+          LIMIT ${limit})`.execute(tx);
       return Number(result.numAffectedRows ?? 0);
+    },
+
+    /** Deletes secret-bearing entries whose window has ended (every org: the system connection). */
+    async deleteExpiredSecrets(db: Kysely<Database>, now: Date): Promise<number> {
+      const result = await db
+        .deleteFrom('idempotency_keys')
+        .where('encrypted_response_body', 'is not', null)
+        .where('expires_at', '<=', now)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
   };
 }

@@ -7,7 +7,7 @@ import { AppError } from '../lib/errors.ts';
 import { sha256Hex } from '../lib/hashing.ts';
 import type { TenantScope } from '../lib/scope.ts';
 import { requireKey } from './auth.ts';
-import type { IdempotencyDal } from './idempotency-dal.ts';
+import type { IdempotencyService } from './idempotency-service.ts';
 
 const IDEMPOTENCY_KEY_MAX = 255;
 const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -24,11 +24,11 @@ const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 export function createTenantHandlers(deps: {
   db: Kysely<Database>;
   clock: Clock;
-  idempotencyDal: IdempotencyDal;
+  idempotency: IdempotencyService;
   /** The org's replay window (a contract may set it), read inside the request's transaction. */
   replayWindowMs: (tx: Kysely<Database>, orgId: string) => Promise<number>;
 }) {
-  const { db, clock, idempotencyDal } = deps;
+  const { db, clock, idempotency } = deps;
 
   function scopeFor(request: FastifyRequest, tx: Kysely<Database>): TenantScope {
     const key = requireKey(request);
@@ -53,10 +53,12 @@ export function createTenantHandlers(deps: {
     return value;
   }
 
+  /**
+   * Method, path with its query string as sent, and body: `?suppress=true` is another request than
+   * none (a request without a query string hashes as it always did, so entries stored before survive).
+   */
   function requestFingerprint(request: FastifyRequest): string {
-    return sha256Hex(
-      `${request.method} ${request.url.split('?')[0]}\n${JSON.stringify(request.body ?? null)}`,
-    );
+    return sha256Hex(`${request.method} ${request.url}\n${JSON.stringify(request.body ?? null)}`);
   }
 
   return {
@@ -81,35 +83,37 @@ export function createTenantHandlers(deps: {
         const scope = scopeFor(request, tx);
         const fingerprint = idemKey ? requestFingerprint(request) : '';
         if (idemKey) {
-          if (!(await idempotencyDal.tryLock(tx, key.orgId, idemKey))) {
+          if (!(await idempotency.tryLock(tx, key.orgId, idemKey))) {
             throw new AppError(
               'idempotency_in_flight',
               'A request with this Idempotency-Key is still being processed; retry shortly.',
             );
           }
-          const previous = await idempotencyDal.findLive(tx, key.orgId, idemKey, scope.now);
+          const previous = await idempotency.findLive(tx, key.orgId, idemKey, scope.now);
           if (previous) {
-            if (previous.request_hash !== fingerprint) {
+            if (previous.requestHash !== fingerprint) {
               throw new AppError(
                 'idempotency_key_reused',
                 'This Idempotency-Key was used with a different request; use a new key for a new request.',
               );
             }
-            return { replayed: true, status: previous.status_code, body: previous.response_body };
+            return { replayed: true, status: previous.status, body: previous.body };
           }
         }
         const result = await fn(scope);
         reply.code(status);
         const body = reply.serialize(result) as string;
         if (idemKey) {
-          await idempotencyDal.store(tx, {
-            org_id: key.orgId,
+          await idempotency.store(tx, {
+            orgId: key.orgId,
             key: idemKey,
-            request_hash: fingerprint,
-            status_code: status,
-            response_body: body,
-            created_at: scope.now,
-            expires_at: new Date(scope.now.getTime() + (await deps.replayWindowMs(tx, key.orgId))),
+            requestHash: fingerprint,
+            status,
+            result,
+            body,
+            params: request.params,
+            now: scope.now,
+            expiresAt: new Date(scope.now.getTime() + (await deps.replayWindowMs(tx, key.orgId))),
           });
         }
         return { replayed: false, status, body };

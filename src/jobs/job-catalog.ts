@@ -80,6 +80,17 @@ export const JOB_CATALOG: readonly JobDefinition[] = [
     },
   }),
   defineJob({
+    // API.md: a stored response carrying a secret is deleted when its replay window ends.
+    name: 'idempotency.expire_secrets',
+    payload: CronPayload,
+    maxAttempts: 3,
+    cron: '* * * * *',
+    async run(_payload, { container, logger }) {
+      const deleted = await container.idempotency.deleteExpiredSecrets();
+      if (deleted > 0) logger.info({ deleted }, 'expired secret-bearing idempotency entries deleted');
+    },
+  }),
+  defineJob({
     name: 'retention.sweep',
     payload: CronPayload,
     maxAttempts: 5,

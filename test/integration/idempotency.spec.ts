@@ -3,6 +3,7 @@ import { fixedClock } from '../../src/lib/clock.ts';
 import {
   bearer,
   createOrg,
+  createProject,
   createTestApp,
   expectError,
   type TestApp,
@@ -80,6 +81,23 @@ describe('Idempotency-Key', () => {
       payload: { url: 'https://example.com/hook', events: ['*'] },
     });
     expectError(sameKeyOtherEndpoint, 422, 'idempotency_key_reused');
+  });
+
+  it('counts the query string as part of the request: ?suppress=true under a used key answers 422', async () => {
+    const project = await createProject(t.app, org);
+    const erase = (query: string) =>
+      t.app.inject({
+        method: 'DELETE',
+        url: `/v1/projects/${project.id}/events/users/u_query${query}`,
+        headers: { ...bearer(org.secret), 'idempotency-key': 'erase-query-1' },
+      });
+    const first = await erase('');
+    expect(first.statusCode, first.body).toBe(202);
+    expect(first.json().suppress).toBe(false);
+    expectError(await erase('?suppress=true'), 422, 'idempotency_key_reused');
+    const again = await erase('');
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toBe(first.body);
   });
 
   it('expires after the 24 h replay window', async () => {

@@ -50,7 +50,14 @@ describe('layers verify', () => {
     const { code, report, raw } = await verify();
     expect(failing(report), raw).toEqual([]);
     expect(code).toBe(0);
-    expect(report.checks.map((c) => c.name)).toEqual(['retention', 'pii', 'ciphertext', 'rls', 'registry']);
+    expect(report.checks.map((c) => c.name)).toEqual([
+      'retention',
+      'pii',
+      'ciphertext',
+      'replay-secrets',
+      'rls',
+      'registry',
+    ]);
   });
 
   it('catches rows past retention', async () => {
@@ -143,6 +150,42 @@ describe('layers verify', () => {
       expect(raw).not.toContain('whsec_plaintext');
     } finally {
       await t.db.systemPool.query(`DELETE FROM webhook_endpoints WHERE id = 'wh_planted'`);
+    }
+  });
+
+  it('catches a plaintext API key or webhook secret in the idempotency cache, without quoting it', async () => {
+    // What the cache held before secret-bearing responses were encrypted: a replay showing the secret.
+    const key = 'lyr_sk_7Hq2mXv9LpR4sT8wYb3nKd6fG1j0aZc5e';
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/v1/api-keys',
+      headers: { authorization: `Bearer ${org.secret}`, 'idempotency-key': 'verify-secret' },
+      payload: { name: 'replayed', type: 'secret' },
+    });
+    expect(created.statusCode).toBe(201);
+    const clean = await verify();
+    expect(failing(clean.report), clean.raw).toEqual([]);
+    await t.db.systemPool.query(
+      `INSERT INTO idempotency_keys (org_id, key, request_hash, status_code, response_body, created_at, expires_at)
+       VALUES ($1, 'planted-a', 'h', 201, $2, now(), now() + interval '1 hour'),
+              ($1, 'planted-b', 'h', 201, $3, now(), now() + interval '1 hour')`,
+      [
+        org.id,
+        JSON.stringify({ secret: key }),
+        JSON.stringify({ secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }),
+      ],
+    );
+    try {
+      const { code, report, raw } = await verify();
+      expect(code).toBe(3);
+      expect(failing(report)).toEqual(['replay-secrets']);
+      expect(violations(report, 'replay-secrets')).toEqual([
+        expect.objectContaining({ table: 'idempotency_keys', org_id: org.id, rows: 2 }),
+      ]);
+      expect(raw).not.toContain(key);
+      expect(raw).not.toContain('whsec_MfKQ');
+    } finally {
+      await t.db.systemPool.query(`DELETE FROM idempotency_keys WHERE key IN ('planted-a', 'planted-b')`);
     }
   });
 

@@ -6,6 +6,7 @@ import * as dataProtection from './0004-data-protection.ts';
 import * as dataSubjectRequests from './0005-data-subject-requests.ts';
 import * as ingestGenericPlans from './0006-ingest-generic-plans.ts';
 import * as ingestBoundedDedup from './0007-ingest-bounded-dedup.ts';
+import * as idempotencySecretsSubjects from './0009-idempotency-secrets-subjects.ts';
 import * as ingestRefusesSuppressed from './0010-ingest-refuses-suppressed.ts';
 
 /** Forward-only once landed: add a new file, never edit one that has shipped. */
@@ -17,5 +18,6 @@ export const migrations: Record<string, Migration> = {
   '0005-data-subject-requests': dataSubjectRequests,
   '0006-ingest-generic-plans': ingestGenericPlans,
   '0007-ingest-bounded-dedup': ingestBoundedDedup,
+  '0009-idempotency-secrets-subjects': idempotencySecretsSubjects,
   '0010-ingest-refuses-suppressed': ingestRefusesSuppressed,
 };

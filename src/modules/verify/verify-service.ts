@@ -5,6 +5,7 @@ import type { RetentionSweeper } from '../retention/retention-sweeper.ts';
 import { ciphertextCheck } from './ciphertext-check.ts';
 import { piiCheck } from './pii-check.ts';
 import { registryCheck } from './registry-check.ts';
+import { replaySecretsCheck } from './replay-secrets-check.ts';
 import { retentionCheck } from './retention-check.ts';
 import { rlsCheck } from './rls-check.ts';
 import type { CheckResult } from './verify-types.ts';
@@ -23,6 +24,7 @@ export async function runVerify(deps: {
     retentionCheck(deps.sweeper, deps.slackMs),
     piiCheck,
     ciphertextCheck,
+    replaySecretsCheck,
     rlsCheck,
     registryCheck,
   ];
