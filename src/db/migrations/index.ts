@@ -8,6 +8,7 @@ import * as ingestGenericPlans from './0006-ingest-generic-plans.ts';
 import * as ingestBoundedDedup from './0007-ingest-bounded-dedup.ts';
 import * as idempotencySecretsSubjects from './0009-idempotency-secrets-subjects.ts';
 import * as ingestRefusesSuppressed from './0010-ingest-refuses-suppressed.ts';
+import * as auditWebhookUrls from './0012-audit-webhook-urls.ts';
 
 /** Forward-only once landed: add a new file, never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007-ingest-bounded-dedup': ingestBoundedDedup,
   '0009-idempotency-secrets-subjects': idempotencySecretsSubjects,
   '0010-ingest-refuses-suppressed': ingestRefusesSuppressed,
+  '0012-audit-webhook-urls': auditWebhookUrls,
 };

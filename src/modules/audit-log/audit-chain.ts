@@ -7,6 +7,15 @@ import { sha256Hex } from '../../lib/hashing.ts';
  */
 export const GENESIS_HASH = '0'.repeat(64);
 
+/**
+ * Redaction without breaking the chain (used by migration 0012 for webhook URLs): a redacted entry
+ * keeps its stored `hash` and `prev_hash`, and a later chained entry of this action lists it with its
+ * original hash and `redacted_hash`, the chain hash its redacted content gives. Verification accepts
+ * an entry whose content no longer gives its hash only when such an entry names it with both.
+ */
+export const REDACTION_ACTION = 'audit_log.redacted';
+export type RedactedEntry = { id: string; seq: number; hash: string; redacted_hash: string };
+
 export type ChainedEntry = {
   id: string;
   org_id: string;

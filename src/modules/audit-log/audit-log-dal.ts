@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { type PageParams, paginate } from '../../lib/pagination.ts';
-import { type ChainedEntry, GENESIS_HASH } from './audit-chain.ts';
+import { type ChainedEntry, GENESIS_HASH, REDACTION_ACTION } from './audit-chain.ts';
 
 export type AuditFilters = {
   action?: string;
@@ -57,6 +57,16 @@ export function createAuditLogDal() {
         .execute();
     },
 
+    /** The org's redaction entries (see audit-chain.ts), in chain order (system connection). */
+    async redactions(db: Kysely<Database>, orgId: string) {
+      return db
+        .selectFrom('audit_log')
+        .select(['seq', 'changes'])
+        .where('org_id', '=', orgId)
+        .where('action', '=', REDACTION_ACTION)
+        .orderBy('seq', 'asc')
+        .execute();
+    },
     async head(db: Kysely<Database>, orgId: string) {
       return db.selectFrom('audit_chain_heads').selectAll().where('org_id', '=', orgId).executeTakeFirst();
     },

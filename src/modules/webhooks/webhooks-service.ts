@@ -8,6 +8,7 @@ import type { AuditChanges, AuditLogService } from '../audit-log/audit-log-servi
 import type { AddressGuard, VettedUrl } from './address-guard.ts';
 import type { WebhookEventEmitter } from './webhook-events-service.ts';
 import { generateSigningSecret } from './webhook-signer.ts';
+import { auditedUrl } from './webhook-url.ts';
 import type { WebhookRow, WebhooksDal } from './webhooks-dal.ts';
 
 /**
@@ -17,7 +18,8 @@ import type { WebhookRow, WebhooksDal } from './webhooks-dal.ts';
  * 24 hours, so receivers can switch over without dropping a delivery.
  *
  * URLs reach this service vetted (`AddressGuard.vetUrl`, called by the route before the transaction
- * opens: it may resolve DNS, and no network call happens inside a transaction).
+ * opens: it may resolve DNS, and no network call happens inside a transaction). The audit log
+ * records a URL as its host and hash only (`auditedUrl`): the path and query may hold a token.
  */
 export const SECRET_FIELD = 'signing_secret';
 export const PREVIOUS_SECRET_FIELD = 'previous_signing_secret';
@@ -68,7 +70,7 @@ export function createWebhooksService(deps: {
         action: 'webhook_endpoint.created',
         resource: { type: 'webhook_endpoint', id },
         changes: {
-          url: { after: input.url },
+          url: { after: auditedUrl(input.url) },
           events: { after: input.events },
           description: { after: row.description },
           signing_secret: { after: '[set]' },
@@ -100,6 +102,7 @@ export function createWebhooksService(deps: {
         if (JSON.stringify(before[field]) !== JSON.stringify(next[field]))
           changes[field] = { before: before[field], after: next[field] };
       }
+      if (changes.url) changes.url = { before: auditedUrl(before.url), after: auditedUrl(next.url) };
       if (Object.keys(changes).length === 0) return before;
       // Enabling an endpoint (again) starts it with a clean record.
       const reenabled = changes.status && next.status === 'enabled';
@@ -168,7 +171,7 @@ export function createWebhooksService(deps: {
       await auditLog.record(scope, {
         action: 'webhook_endpoint.deleted',
         resource: { type: 'webhook_endpoint', id },
-        changes: { url: { before: before.url }, events: { before: before.events } },
+        changes: { url: { before: auditedUrl(before.url) }, events: { before: before.events } },
       });
       await events.emit(scope, 'webhook_endpoint.deleted', { id, object: 'webhook_endpoint' });
       return before;
