@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../src/config.ts';
 import { openPlatformDatabase, type PlatformDatabase } from '../src/db/open-platform-database.ts';
@@ -10,12 +10,13 @@ import { systemClock } from '../src/lib/clock.ts';
 import { createAuditLogDal } from '../src/modules/audit-log/audit-log-dal.ts';
 import { createAuditLogService } from '../src/modules/audit-log/audit-log-service.ts';
 import { protectEventPartition } from '../src/modules/ingest/event-partitions.ts';
-import { deleteLeafInBatches, PURGE_BATCH } from '../src/modules/retention/batched-delete.ts';
 import { createPartnershipEnd } from '../src/modules/retention/partnership-end.ts';
 import { createPurgeScheduleDal } from '../src/modules/retention/purge-schedule-dal.ts';
+import { PURGE_BATCH } from '../src/modules/retention/purge-types.ts';
 import { createRetentionMetrics } from '../src/modules/retention/retention-metrics.ts';
 import { createRetentionOverridesDal } from '../src/modules/retention/retention-overrides-dal.ts';
 import { createRetentionSweeper } from '../src/modules/retention/retention-sweeper.ts';
+import { createSweeperDals } from '../src/modules/retention/sweeper-dals.ts';
 import { ratio } from './bench-support.ts';
 import type { BenchResult } from './run.ts';
 
@@ -106,12 +107,13 @@ export async function run(): Promise<BenchResult[]> {
     const sampleTable = await loadMonth(db, '2023-06-01', SAMPLE);
 
     // B_rows: the sweeper's row-by-row path on the sample month, extrapolated to ROWS.
+    const dals = createSweeperDals();
     const rowByRow = await timed(() =>
       // The predicate the sweeper's row-by-row path uses for an org on the default retention.
-      deleteLeafInBatches(
+      dals.purgeDal.deleteLeafInBatches(
         db.system as Kysely<Database>,
         sampleTable,
-        sql`received_month < '2024-01-01' AND TRUE`,
+        { before: { column: 'received_month', at: new Date('2024-01-01T00:00:00.000Z') } },
         PURGE_BATCH,
       ),
     );
@@ -133,7 +135,8 @@ export async function run(): Promise<BenchResult[]> {
       clock: systemClock,
       overridesDal,
       scheduleDal,
-      partnershipEnd: createPartnershipEnd({ overridesDal, scheduleDal }),
+      ...dals,
+      partnershipEnd: createPartnershipEnd({ overridesDal, scheduleDal, purgeDal: dals.purgeDal }),
       auditLog: createAuditLogService({ auditLogDal: createAuditLogDal() }),
       metrics: createRetentionMetrics(new Registry()),
     });

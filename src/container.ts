@@ -33,6 +33,7 @@ import { createRetentionMetrics } from './modules/retention/retention-metrics.ts
 import { createRetentionOverridesDal } from './modules/retention/retention-overrides-dal.ts';
 import { createRetentionService } from './modules/retention/retention-service.ts';
 import { createRetentionSweeper } from './modules/retention/retention-sweeper.ts';
+import { createSweeperDals } from './modules/retention/sweeper-dals.ts';
 import { createDataSubjectRequestsDal } from './modules/subjects/data-subject-requests-dal.ts';
 import { createErasureExecutor } from './modules/subjects/erasure-executor.ts';
 import { createSubjectsService } from './modules/subjects/subjects-service.ts';
@@ -176,13 +177,17 @@ export function createContainer({
   });
   const retentionOverridesDal = createRetentionOverridesDal();
   const purgeScheduleDal = createPurgeScheduleDal();
+  const sweeperDals = createSweeperDals({ profilesDal });
   const partnershipEnd = createPartnershipEnd({
     overridesDal: retentionOverridesDal,
     scheduleDal: purgeScheduleDal,
+    purgeDal: sweeperDals.purgeDal,
   });
   const retention = createRetentionService({
     systemDb: dbs.system,
     overridesDal: retentionOverridesDal,
+    orgsDal: sweeperDals.orgsDal,
+    idempotencyDal: createIdempotencyDal(),
     auditLog,
     clock,
   });
@@ -191,6 +196,7 @@ export function createContainer({
     clock,
     overridesDal: retentionOverridesDal,
     scheduleDal: purgeScheduleDal,
+    ...sweeperDals,
     partnershipEnd,
     auditLog,
     metrics: createRetentionMetrics(metrics.registry),

@@ -163,6 +163,9 @@ export interface UserProfilesTable {
   properties_at: Timestamp | null;
   email_sha256: string[];
   phone_sha256: string[];
+  /** Month of receipt of the latest event carrying each hash, parallel to the array (migration 0013). */
+  email_sha256_months: ColumnType<unknown, never, never>;
+  phone_sha256_months: ColumnType<unknown, never, never>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -84,6 +84,13 @@ export function createIdempotencyDal() {
         .executeTakeFirst();
       return Number(result.numDeletedRows);
     },
+
+    /** Ends the org's stored entries at most `windowMs` after their creation (a shorter replay window). */
+    async capWindow(tx: Kysely<Database>, orgId: string, windowMs: number): Promise<void> {
+      await sql`
+        UPDATE idempotency_keys SET expires_at = created_at + make_interval(secs => ${windowMs / 1000})
+        WHERE org_id = ${orgId} AND expires_at > created_at + make_interval(secs => ${windowMs / 1000})`.execute(tx);
+    },
   };
 }
 

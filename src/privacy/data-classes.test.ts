@@ -1,32 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { DAY_MS, HOUR_MS } from '../lib/clock.ts';
 import {
-  expiryPurger,
-  monthlyPartitionPurger,
-  monthOfRecordPurger,
-  noClockPurger,
-  recordAgePurger,
-} from '../modules/retention/clock-purges.ts';
-import type { ClassPurger } from '../modules/retention/purge-types.ts';
-import {
   DATA_CLASSES,
   type DataClass,
   dataClass,
   isAdjustable,
   NOT_STORED_CATEGORIES,
+  PURGE_KINDS,
+  type PurgeKind,
   type RetentionClock,
   retentionSource,
 } from './data-classes.ts';
 
-const PURGER_FOR_CLOCK: Record<RetentionClock['kind'], ClassPurger[]> = {
-  record_age: [recordAgePurger],
-  expiry: [expiryPurger],
-  month_of_receipt: [monthlyPartitionPurger],
-  month_of_record: [monthOfRecordPurger],
-  partnership: [noClockPurger],
-  project_lifetime: [noClockPurger],
-  until_revoked: [noClockPurger],
-  kept: [noClockPurger],
+/** The purge kinds that enforce each clock (the purgers themselves: modules/retention/class-purgers.ts). */
+const KINDS_FOR_CLOCK: Record<RetentionClock['kind'], PurgeKind[]> = {
+  record_age: ['delete_by_age'],
+  expiry: ['delete_expired'],
+  month_of_receipt: ['drop_monthly_partitions'],
+  month_of_record: ['delete_by_month', 'profiles_by_month'],
+  partnership: ['none'],
+  project_lifetime: ['none'],
+  until_revoked: ['none'],
+  kept: ['none'],
 };
 
 describe('the data-class registry', () => {
@@ -86,15 +81,18 @@ describe('the data-class registry', () => {
     ]);
   });
 
-  it('purges each class with the code of its clock, and clock classes name a column', () => {
+  it('purges each class with a kind that enforces its clock, and clock classes name a column', () => {
     for (const cls of DATA_CLASSES) {
-      expect(PURGER_FOR_CLOCK[cls.clock.kind], cls.name).toContain(cls.purge);
+      expect(PURGE_KINDS, cls.name).toContain(cls.purge);
+      expect(KINDS_FOR_CLOCK[cls.clock.kind], cls.name).toContain(cls.purge);
       const needsColumn = ['record_age', 'expiry', 'month_of_receipt', 'month_of_record'].includes(
         cls.clock.kind,
       );
       expect('column' in cls.clock, cls.name).toBe(needsColumn);
       if (needsColumn) expect(cls.defaultMs, cls.name).not.toBeNull();
     }
+    // Hashed identifiers ride on their events: the profile class purges them on the events' clock.
+    expect(dataClass('user_profiles').purge).toBe('profiles_by_month');
   });
 
   it('gives every class a page entry, and the page its never-stored categories', () => {

@@ -1,16 +1,8 @@
 import { DAY_MS, HOUR_MS } from '../lib/clock.ts';
-import {
-  expiryPurger,
-  monthlyPartitionPurger,
-  monthOfRecordPurger,
-  noClockPurger,
-  recordAgePurger,
-} from '../modules/retention/clock-purges.ts';
-import type { ClassPurger } from '../modules/retention/purge-types.ts';
 
 /**
  * The data-class registry: what Layers keeps, where, for how long, within which contract bounds, and
- * the code that purges it. The retention sweeper, `GET /v1/data-protection/retention`, the live
+ * the kind of purge that enforces it. The retention sweeper, `GET /v1/data-protection/retention`, the live
  * data-protection page, `layers verify` and the tests all read this one list, so the page and the
  * code cannot drift apart.
  *
@@ -41,6 +33,31 @@ export type RetentionClock =
   /** Accountability records without personal data: kept with the org record. */
   | { kind: 'kept' };
 
+/**
+ * How a class's rows are purged once its clock says so. The registry names the kind; the retention
+ * module registers one purger per kind (src/modules/retention/class-purgers.ts), so this policy layer
+ * depends on no module.
+ */
+export const PURGE_KINDS = [
+  /** Rows whose clock column is older than the retention (record_age clocks). */
+  'delete_by_age',
+  /** Rows whose clock column (their own end of retention) has passed (expiry clocks). */
+  'delete_expired',
+  /** A table partitioned by month: whole months dropped, rows of shorter contracts deleted (month_of_receipt). */
+  'drop_monthly_partitions',
+  /** Rows whose month (month_of_record) has ended more than the retention ago. */
+  'delete_by_month',
+  /**
+   * As delete_by_month for the profile row; in addition each hashed identifier of a profile goes on
+   * the clock of the latest event that carried it ("same as the event it rides on").
+   */
+  'profiles_by_month',
+  /** Nothing on a clock: purged only with its project or at the end of the partnership. */
+  'none',
+] as const;
+
+export type PurgeKind = (typeof PURGE_KINDS)[number];
+
 /** Sections of the data-protection page's "Data categories". */
 export type PageSection = 'partner_api' | 'sdk_events' | 'content' | 'account';
 
@@ -65,8 +82,8 @@ export type DataClass = {
    */
   atPartnershipEnd: 'immediately' | 'after_grace' | 'kept';
   page: { section: PageSection; category: string; examples: string };
-  /** Purges what the class's clock says is past retention. */
-  purge: ClassPurger;
+  /** Which purger enforces the class's clock (registered by the retention module). */
+  purge: PurgeKind;
 };
 
 /** Time between the end of a partnership and the purge of the org's remaining data (export window). */
@@ -92,7 +109,7 @@ const CLASSES = [
       category: 'Request metadata',
       examples: 'requestId, org id, API key id, endpoint, status code, latency',
     },
-    purge: recordAgePurger,
+    purge: 'delete_by_age',
   },
   {
     name: 'idempotency_cache',
@@ -109,7 +126,7 @@ const CLASSES = [
       category: 'Idempotency cache',
       examples: 'Body hash + replay envelope, keyed on Idempotency-Key',
     },
-    purge: expiryPurger,
+    purge: 'delete_expired',
   },
   {
     name: 'webhook_deliveries',
@@ -128,7 +145,7 @@ const CLASSES = [
       category: 'Webhook deliveries',
       examples: 'Event type and ids, attempts, status codes, latency',
     },
-    purge: recordAgePurger,
+    purge: 'delete_by_age',
   },
   {
     name: 'audit_log',
@@ -145,7 +162,7 @@ const CLASSES = [
       category: 'Audit log',
       examples: 'Create/update/delete on projects, keys, webhooks',
     },
-    purge: noClockPurger,
+    purge: 'none',
   },
   {
     name: 'sdk_events',
@@ -163,12 +180,13 @@ const CLASSES = [
       category: 'Event envelope',
       examples: 'Event name, user_id, timestamp, app id, properties JSON',
     },
-    purge: monthlyPartitionPurger,
+    purge: 'drop_monthly_partitions',
   },
   {
     name: 'user_profiles',
     title: 'Current-state user profiles',
-    holds: 'properties established by identify events, SHA-256 of email/phone (never the raw values)',
+    holds:
+      'properties established by identify events, SHA-256 of email/phone (never the raw values), each kept while a stored event carries it',
     tables: ['user_profiles'],
     clock: { kind: 'month_of_record', column: 'updated_at' },
     follows: 'sdk_events',
@@ -181,7 +199,7 @@ const CLASSES = [
       category: 'Current-state profiles',
       examples: 'Traits from identify events, hashed identifiers',
     },
-    purge: monthOfRecordPurger,
+    purge: 'profiles_by_month',
   },
   {
     name: 'generated_media',
@@ -198,7 +216,7 @@ const CLASSES = [
       category: 'Generated media',
       examples: 'Video/image assets produced for your projects',
     },
-    purge: noClockPurger,
+    purge: 'none',
   },
   {
     name: 'social_accounts',
@@ -215,7 +233,7 @@ const CLASSES = [
       category: 'Social-account metadata',
       examples: 'Encrypted OAuth tokens, platform user id, handle',
     },
-    purge: noClockPurger,
+    purge: 'none',
   },
   {
     name: 'post_metadata',
@@ -233,7 +251,7 @@ const CLASSES = [
       category: 'Public post metadata',
       examples: 'Post IDs, engagement metrics, captions from connected accounts',
     },
-    purge: monthOfRecordPurger,
+    purge: 'delete_by_month',
   },
   {
     name: 'capi_forward_queue',
@@ -250,7 +268,7 @@ const CLASSES = [
       category: 'Device ids (IDFA/GAID)',
       examples: 'Forwarded to platform CAPI when enabled',
     },
-    purge: recordAgePurger,
+    purge: 'delete_by_age',
   },
   {
     name: 'partner_config',
@@ -268,7 +286,7 @@ const CLASSES = [
       category: 'Partner configuration',
       examples: 'Projects, API key metadata, webhook endpoints, retention terms',
     },
-    purge: noClockPurger,
+    purge: 'none',
   },
   {
     name: 'dpa_requests',
@@ -285,7 +303,7 @@ const CLASSES = [
       category: 'DPA requests',
       examples: 'Signatory entity, countries of processing, governing law, special requirements',
     },
-    purge: noClockPurger,
+    purge: 'none',
   },
   {
     name: 'data_subject_requests',
@@ -303,7 +321,7 @@ const CLASSES = [
       category: 'Data-subject request receipts',
       examples: 'Request status, counts erased per data class, subject hash',
     },
-    purge: noClockPurger,
+    purge: 'none',
   },
   {
     name: 'deletion_records',
@@ -320,7 +338,7 @@ const CLASSES = [
       category: 'Deletion records',
       examples: 'Data class, scheduled and completed dates, row counts',
     },
-    purge: noClockPurger,
+    purge: 'none',
   },
 ] as const satisfies readonly DataClass[];
 

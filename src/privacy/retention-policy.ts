@@ -1,5 +1,4 @@
 import { DAY_MS, HOUR_MS } from '../lib/clock.ts';
-import type { RetentionGroup } from '../modules/retention/purge-types.ts';
 import {
   type DataClass,
   type DataClassName,
@@ -15,6 +14,12 @@ import {
  */
 export type OrgOverrides = ReadonlyMap<string, number>;
 export type OverrideRow = { org_id: string; data_class: string; retention_ms: number };
+
+/**
+ * Orgs sharing one effective retention. `orgIds: null` means every org (no org has a contract
+ * value for this class), which lets a purge run one statement instead of one per org.
+ */
+export type RetentionGroup = { ms: number; orgIds: readonly string[] | null };
 
 /** The retention `cls` has for an org with these overrides; null when no clock applies. */
 export function effectiveRetentionMs(cls: DataClass, overrides: OrgOverrides): number | null {

@@ -8,6 +8,7 @@ import { createPurgeScheduleDal } from '../../src/modules/retention/purge-schedu
 import { createRetentionMetrics } from '../../src/modules/retention/retention-metrics.ts';
 import { createRetentionOverridesDal } from '../../src/modules/retention/retention-overrides-dal.ts';
 import { createRetentionSweeper } from '../../src/modules/retention/retention-sweeper.ts';
+import { createSweeperDals } from '../../src/modules/retention/sweeper-dals.ts';
 import {
   ADMIN_TOKEN,
   bearer,
@@ -102,12 +103,14 @@ export async function plantEvents(
 export function extraSweeper(t: TestApp, opts: { clock: Clock; batchSize?: number }) {
   const overridesDal = createRetentionOverridesDal();
   const scheduleDal = createPurgeScheduleDal();
+  const dals = createSweeperDals();
   return createRetentionSweeper({
     db: t.db.system,
     clock: opts.clock,
     overridesDal,
     scheduleDal,
-    partnershipEnd: createPartnershipEnd({ overridesDal, scheduleDal }),
+    ...dals,
+    partnershipEnd: createPartnershipEnd({ overridesDal, scheduleDal, purgeDal: dals.purgeDal }),
     auditLog: t.container.auditLog,
     metrics: createRetentionMetrics(new Registry()),
     ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }),

@@ -2,8 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTenant } from '../../src/db/tenant-transaction.ts';
 import { DAY_MS, fixedClock, HOUR_MS } from '../../src/lib/clock.ts';
 import { createPartnershipEnd } from '../../src/modules/retention/partnership-end.ts';
+import { createPurgeDal } from '../../src/modules/retention/purge-dal.ts';
 import { createPurgeScheduleDal } from '../../src/modules/retention/purge-schedule-dal.ts';
 import { createRetentionOverridesDal } from '../../src/modules/retention/retention-overrides-dal.ts';
+import { createSweeperDals } from '../../src/modules/retention/sweeper-dals.ts';
 import { DATA_CLASSES, type DataClass, dataClass } from '../../src/privacy/data-classes.ts';
 import { retentionGroups } from '../../src/privacy/retention-policy.ts';
 import {
@@ -261,8 +263,9 @@ describe('classes without a table yet, on stand-in tables', () => {
   });
   afterAll(() => t.close());
 
+  const purgers = createSweeperDals().purgers;
   async function purgeWith(cls: DataClass) {
-    return cls.purge.purge({
+    return purgers[cls.purge].purge({
       db: t.db.system,
       now: clock.now(),
       cls,
@@ -316,7 +319,12 @@ describe('classes without a table yet, on stand-in tables', () => {
     const classes = DATA_CLASSES.map((c) =>
       c.name === 'social_accounts' ? { ...c, tables: ['standin_social'] } : c,
     );
-    const end = createPartnershipEnd({ overridesDal, scheduleDal, classes });
+    const end = createPartnershipEnd({
+      overridesDal,
+      scheduleDal,
+      purgeDal: createPurgeDal(),
+      classes,
+    });
     const summary = await withTenant(t.db.system, org.id, (tx) =>
       end.onOffboard({
         tx,

@@ -1,11 +1,10 @@
 import { Writable } from 'node:stream';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/http/logging.ts';
 import { JOB_CATALOG } from '../../src/jobs/job-catalog.ts';
 import { DAY_MS, fixedClock, HOUR_MS } from '../../src/lib/clock.ts';
 import { ensureEventPartitions } from '../../src/modules/ingest/event-partitions.ts';
-import { deleteInBatches } from '../../src/modules/retention/batched-delete.ts';
+import { createPurgeDal } from '../../src/modules/retention/purge-dal.ts';
 import type { SweepReport } from '../../src/modules/retention/retention-sweeper.ts';
 import { at, count, extraSweeper, partnerOrg, plantEvents, plusMs } from '../helpers/retention-fixtures.ts';
 import { createOrg, createProject, createTestApp, type TestApp, type TestOrg } from '../helpers/test-app.ts';
@@ -108,11 +107,12 @@ describe('retention sweeps running concurrently', () => {
     await t.db.systemPool.query(
       `CREATE TABLE standin_rows AS SELECT g AS n, 'org_x'::text AS org_id FROM generate_series(1, 3000) g`,
     );
-    const where = sql`n > 0`;
+    const dal = createPurgeDal();
+    const where = { orgId: 'org_x' };
     const counts = await Promise.all([
-      deleteInBatches(t.db.system, 'standin_rows', where, 7),
-      deleteInBatches(t.db.system, 'standin_rows', where, 11),
-      deleteInBatches(t.db.system, 'standin_rows', where, 5),
+      dal.deleteInBatches(t.db.system, 'standin_rows', where, 7),
+      dal.deleteInBatches(t.db.system, 'standin_rows', where, 11),
+      dal.deleteInBatches(t.db.system, 'standin_rows', where, 5),
     ]);
     expect(counts.reduce((x, y) => x + y, 0)).toBe(3000);
     expect(await count(t.db.systemPool, 'SELECT 1 FROM standin_rows')).toBe(0);

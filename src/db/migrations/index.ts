@@ -9,6 +9,7 @@ import * as ingestBoundedDedup from './0007-ingest-bounded-dedup.ts';
 import * as idempotencySecretsSubjects from './0009-idempotency-secrets-subjects.ts';
 import * as ingestRefusesSuppressed from './0010-ingest-refuses-suppressed.ts';
 import * as auditWebhookUrls from './0012-audit-webhook-urls.ts';
+import * as profileIdentifierMonths from './0013-profile-identifier-months.ts';
 
 /** Forward-only once landed: add a new file, never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0009-idempotency-secrets-subjects': idempotencySecretsSubjects,
   '0010-ingest-refuses-suppressed': ingestRefusesSuppressed,
   '0012-audit-webhook-urls': auditWebhookUrls,
+  '0013-profile-identifier-months': profileIdentifierMonths,
 };

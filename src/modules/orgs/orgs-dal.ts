@@ -33,6 +33,11 @@ export function createOrgsDal() {
         .returningAll()
         .executeTakeFirstOrThrow();
     },
+
+    /** Every org's id (system connection). */
+    async allIds(db: Kysely<Database>): Promise<string[]> {
+      return (await db.selectFrom('orgs').select('id').execute()).map((o) => o.id);
+    },
   };
 }
 

@@ -46,7 +46,55 @@ export function createProfilesDal() {
         WHERE span.first_seen_at IS NOT NULL`.execute(tx);
       return rows[0];
     },
+
+    /**
+     * Removes, from up to `batchSize` profiles at a time, the hashed identifiers whose latest carrying
+     * event was received in a month before `before` (the month the event retention has passed): the
+     * hash goes with the last event it rode on. One org, or every org without `orgId`. Profiles another
+     * sweeper (or an ingest commit) holds are skipped and taken by the next sweep. Returns how many
+     * profiles lost an identifier. System connection.
+     */
+    async removeIdentifiersBefore(
+      db: Kysely<Database>,
+      filter: { before: Date; orgId?: string },
+      batchSize: number,
+    ): Promise<number> {
+      const month = monthLiteral(filter.before);
+      const org = filter.orgId === undefined ? sql`TRUE` : sql`org_id = ${filter.orgId}`;
+      const kept = (hashes: string, months: string) => sql`(
+        SELECT COALESCE(array_agg(t.h ORDER BY t.i), '{}'), COALESCE(array_agg(t.m ORDER BY t.i), '{}')
+        FROM unnest(${sql.ref(hashes)}, ${sql.ref(months)}) WITH ORDINALITY AS t(h, m, i) WHERE t.m >= ${month}::date)`;
+      let total = 0;
+      for (;;) {
+        const result = await sql`
+          UPDATE user_profiles SET
+            (email_sha256, email_sha256_months) = ${kept('email_sha256', 'email_sha256_months')},
+            (phone_sha256, phone_sha256_months) = ${kept('phone_sha256', 'phone_sha256_months')}
+          WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM user_profiles
+            WHERE ${org} AND (${month}::date > ANY(email_sha256_months) OR ${month}::date > ANY(phone_sha256_months))
+            LIMIT ${batchSize} FOR UPDATE SKIP LOCKED))`.execute(db);
+        const n = Number(result.numAffectedRows ?? 0);
+        total += n;
+        if (n < batchSize) return total;
+      }
+    },
+
+    /** How many profiles hold an identifier `removeIdentifiersBefore` would remove (for `layers verify`). */
+    async countIdentifiersBefore(db: Kysely<Database>, filter: { before: Date; orgId?: string }) {
+      const month = monthLiteral(filter.before);
+      const org = filter.orgId === undefined ? sql`TRUE` : sql`org_id = ${filter.orgId}`;
+      const { rows } = await sql<{ n: string }>`
+        SELECT count(*) AS n FROM user_profiles
+        WHERE ${org} AND (${month}::date > ANY(email_sha256_months) OR ${month}::date > ANY(phone_sha256_months))`.execute(
+        db,
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
   };
 }
+
+/** The UTC calendar date of `d`, as the `date` the months arrays hold (independent of the session's TimeZone). */
+const monthLiteral = (d: Date) => d.toISOString().slice(0, 10);
 
 export type ProfilesDal = ReturnType<typeof createProfilesDal>;

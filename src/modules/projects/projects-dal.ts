@@ -52,6 +52,45 @@ export function createProjectsDal() {
         .returningAll()
         .executeTakeFirstOrThrow();
     },
+
+    /** Projects whose deletion grace period has ended, by id after `after` (system connection: every org). */
+    async pastDeletionGrace(
+      db: Kysely<Database>,
+      now: Date,
+      page: { after: string; limit: number },
+    ): Promise<{ id: string; org_id: string }[]> {
+      return db
+        .selectFrom('projects')
+        .select(['id', 'org_id'])
+        .where('status', '=', 'pending_deletion')
+        .where('purge_after', '<', now)
+        .where('id', '>', page.after)
+        .orderBy('id')
+        .limit(page.limit)
+        .execute();
+    },
+
+    async countPastDeletionGrace(db: Kysely<Database>, now: Date): Promise<number> {
+      const { n } = await db
+        .selectFrom('projects')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('status', '=', 'pending_deletion')
+        .where('purge_after', '<', now)
+        .executeTakeFirstOrThrow();
+      return Number(n);
+    },
+
+    /** Deletes the project row if its deletion grace period has still ended; whether it did. */
+    async deletePastDeletionGrace(tx: Kysely<Database>, orgId: string, id: string, now: Date) {
+      const deleted = await tx
+        .deleteFrom('projects')
+        .where('org_id', '=', orgId)
+        .where('id', '=', id)
+        .where('status', '=', 'pending_deletion')
+        .where('purge_after', '<', now)
+        .executeTakeFirst();
+      return Number(deleted.numDeletedRows) > 0;
+    },
   };
 }
 

@@ -1,8 +1,9 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { DATA_CLASSES } from '../../privacy/data-classes.ts';
-import { deleteInBatches, deletionOrder, foreignKeys, orderBefore } from './batched-delete.ts';
 import type { PartnershipEnd } from './partnership-end.ts';
+import type { PurgeDal } from './purge-dal.ts';
+import { deletionOrder, orderBefore } from './purge-order.ts';
 import type { PurgeScheduleDal } from './purge-schedule-dal.ts';
 
 /**
@@ -17,11 +18,12 @@ export type PartnershipEndPurgeResult = { completed: string[]; rowsByClass: Reco
 export async function purgeDuePartnershipEnds(deps: {
   db: Kysely<Database>;
   scheduleDal: PurgeScheduleDal;
+  purgeDal: PurgeDal;
   partnershipEnd: PartnershipEnd;
   now: Date;
   batchSize: number;
 }): Promise<PartnershipEndPurgeResult> {
-  const { db, scheduleDal, now } = deps;
+  const { db, scheduleDal, purgeDal, now } = deps;
   for (const org of await scheduleDal.offboardedWithoutSchedule(db))
     await deps.partnershipEnd.ensureSchedule(db, org.id, org.offboarded_at);
 
@@ -33,7 +35,7 @@ export async function purgeDuePartnershipEnds(deps: {
   if (due.length === 0) return result;
 
   // A class goes after every class whose tables reference its tables (profiles before projects).
-  const references = await foreignKeys(db);
+  const references = await purgeDal.foreignKeys(db);
   const classOf = (table: string) => DATA_CLASSES.find((c) => c.tables.includes(table))?.name;
   const classOrder = orderBefore(
     DATA_CLASSES.map((c) => c.name),
@@ -49,8 +51,8 @@ export async function purgeDuePartnershipEnds(deps: {
     const cls = DATA_CLASSES.find((c) => c.name === entry.data_class);
     let rows = 0;
     try {
-      for (const table of await deletionOrder(db, cls?.tables ?? []))
-        rows += await deleteInBatches(db, table, sql`org_id = ${entry.org_id}`, deps.batchSize);
+      for (const table of deletionOrder(references, cls?.tables ?? []))
+        rows += await purgeDal.deleteInBatches(db, table, { orgId: entry.org_id }, deps.batchSize);
     } catch (error) {
       // 23503: still referenced by a class whose purge date has not come; retried next sweep.
       if ((error as { code?: string }).code !== '23503') throw error;

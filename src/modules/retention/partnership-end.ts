@@ -1,9 +1,10 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import type { TenantScope } from '../../lib/scope.ts';
 import { DATA_CLASSES, type DataClass } from '../../privacy/data-classes.ts';
 import { type OrgOverrides, partnershipEndDelayMs } from '../../privacy/retention-policy.ts';
-import { deletionOrder } from './batched-delete.ts';
+import type { PurgeDal } from './purge-dal.ts';
+import { deletionOrder } from './purge-order.ts';
 import type { PurgeScheduleDal, PurgeScheduleRow } from './purge-schedule-dal.ts';
 import type { RetentionOverridesDal } from './retention-overrides-dal.ts';
 
@@ -36,19 +37,18 @@ export type PurgeStatus = {
 export function createPartnershipEnd(deps: {
   overridesDal: RetentionOverridesDal;
   scheduleDal: PurgeScheduleDal;
+  purgeDal: PurgeDal;
   /** The registry (tests pass one with a class whose table does not exist in production yet). */
   classes?: readonly DataClass[];
 }) {
-  const { overridesDal, scheduleDal } = deps;
+  const { overridesDal, scheduleDal, purgeDal } = deps;
   const classes = deps.classes ?? DATA_CLASSES;
 
   /** Deletes every row of `classes` for one org, in foreign-key order, in the caller's transaction. */
   async function deleteNow(tx: Kysely<Database>, orgId: string, cls: DataClass): Promise<number> {
     let rows = 0;
-    for (const table of await deletionOrder(tx, cls.tables)) {
-      const result = await sql`DELETE FROM ${sql.table(table)} WHERE org_id = ${orgId}`.execute(tx);
-      rows += Number(result.numAffectedRows ?? 0);
-    }
+    for (const table of deletionOrder(await purgeDal.foreignKeys(tx), cls.tables))
+      rows += await purgeDal.deleteAll(tx, table, { orgId });
     return rows;
   }
 

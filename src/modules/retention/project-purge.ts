@@ -1,9 +1,11 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { withTenant } from '../../db/tenant-transaction.ts';
 import { DATA_CLASSES } from '../../privacy/data-classes.ts';
 import type { AuditLogService } from '../audit-log/audit-log-service.ts';
-import { deleteInBatches, deletionOrder, tablesWithColumn } from './batched-delete.ts';
+import type { ProjectsDal } from '../projects/projects-dal.ts';
+import type { PurgeDal } from './purge-dal.ts';
+import { deletionOrder } from './purge-order.ts';
 
 /**
  * A project past its deletion grace period disappears with everything it owned: every row of every
@@ -22,45 +24,33 @@ function classOfTable(table: string): string {
 
 export async function purgeDueProjects(deps: {
   db: Kysely<Database>;
+  purgeDal: PurgeDal;
+  projectsDal: ProjectsDal;
   auditLog: AuditLogService;
   now: Date;
   batchSize: number;
 }): Promise<ProjectPurgeResult> {
-  const { db, now } = deps;
-  const owned = [...(await tablesWithColumn(db, 'project_id'))].filter((t) => t !== 'projects');
-  const order = await deletionOrder(db, owned);
+  const { db, purgeDal, projectsDal, now } = deps;
+  const owned = [...(await purgeDal.tablesWithColumn(db, 'project_id'))].filter((t) => t !== 'projects');
+  const order = deletionOrder(await purgeDal.foreignKeys(db), owned);
   const result: ProjectPurgeResult = { projects: 0, rowsByClass: {} };
   const add = (cls: string, n: number) => {
     result.rowsByClass[cls] = (result.rowsByClass[cls] ?? 0) + n;
   };
   let after = '';
   for (;;) {
-    const due = await db
-      .selectFrom('projects')
-      .select(['id', 'org_id'])
-      .where('status', '=', 'pending_deletion')
-      .where('purge_after', '<', now)
-      .where('id', '>', after)
-      .orderBy('id')
-      .limit(PROJECTS_PER_ROUND)
-      .execute();
+    const due = await projectsDal.pastDeletionGrace(db, now, { after, limit: PROJECTS_PER_ROUND });
     for (const project of due) {
       const counts: Record<string, number> = {};
       for (const table of order) {
-        const n = await deleteInBatches(db, table, sql`project_id = ${project.id}`, deps.batchSize);
+        const n = await purgeDal.deleteInBatches(db, table, { projectId: project.id }, deps.batchSize);
         if (n === 0) continue;
         const cls = classOfTable(table);
         counts[cls] = (counts[cls] ?? 0) + n;
       }
       const owner = classOfTable('projects');
       const removed = await withTenant(db, project.org_id, async (tx) => {
-        const deleted = await tx
-          .deleteFrom('projects')
-          .where('id', '=', project.id)
-          .where('status', '=', 'pending_deletion')
-          .where('purge_after', '<', now)
-          .executeTakeFirst();
-        if (Number(deleted.numDeletedRows) === 0) return false;
+        if (!(await projectsDal.deletePastDeletionGrace(tx, project.org_id, project.id, now))) return false;
         await deps.auditLog.record(
           { tx, orgId: project.org_id, actor: { type: 'system', id: null }, requestId: null, now },
           {

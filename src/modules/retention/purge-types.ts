@@ -1,18 +1,18 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import type { DataClass } from '../../privacy/data-classes.ts';
+import type { DataClass, PurgeKind } from '../../privacy/data-classes.ts';
+import type { RetentionGroup } from '../../privacy/retention-policy.ts';
 
 /**
- * The contract between the retention sweeper and each data class's purge code. A class's purger
- * deletes what its own clock says is past retention; partnership-end and project purges are
- * generic (driven by the class's tables) and live in the sweeper.
+ * The contract between the retention sweeper and the purger of each purge kind the registry names.
+ * A purger deletes what a class's own clock says is past retention; partnership-end and project
+ * purges are generic (driven by the class's tables) and live in the sweeper.
  */
 
-/**
- * Orgs sharing one effective retention. `orgIds: null` means every org (no org has a contract
- * value for this class), which lets a purge run one statement instead of one per org.
- */
-export type RetentionGroup = { ms: number; orgIds: readonly string[] | null };
+/** Rows per batch of a purge: one short transaction each. */
+export const PURGE_BATCH = 5_000;
+
+export type { RetentionGroup };
 
 export type PurgeContext = {
   /** The system (owner) connection: retention works across tenants. */
@@ -42,5 +42,8 @@ export type ClassPurger = {
   /** Counts what `purge` would delete at `ctx.now`, without deleting anything. */
   overdue(ctx: PurgeContext): Promise<OverdueRows[]>;
 };
+
+/** The purger of every purge kind the registry can name (a missing kind fails the type check). */
+export type ClassPurgers = Readonly<Record<PurgeKind, ClassPurger>>;
 
 export const NOTHING_PURGED: PurgeOutcome = Object.freeze({ rows: 0, partitions: [] }) as PurgeOutcome;

@@ -1,6 +1,7 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { withTenant } from '../../db/tenant-transaction.ts';
+import type { IdempotencyDal } from '../../http/idempotency-dal.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { AppError, notFound } from '../../lib/errors.ts';
 import { isId } from '../../lib/ids.ts';
@@ -24,6 +25,7 @@ import {
   parseDuration,
 } from '../../privacy/retention-policy.ts';
 import type { AuditChanges, AuditLogService } from '../audit-log/audit-log-service.ts';
+import type { OrgsDal } from '../orgs/orgs-dal.ts';
 import type { RetentionOverridesDal } from './retention-overrides-dal.ts';
 
 /**
@@ -34,10 +36,12 @@ import type { RetentionOverridesDal } from './retention-overrides-dal.ts';
 export function createRetentionService(deps: {
   systemDb: Kysely<Database>;
   overridesDal: RetentionOverridesDal;
+  orgsDal: OrgsDal;
+  idempotencyDal: IdempotencyDal;
   auditLog: AuditLogService;
   clock: Clock;
 }) {
-  const { systemDb, overridesDal, auditLog, clock } = deps;
+  const { systemDb, overridesDal, orgsDal, idempotencyDal, auditLog, clock } = deps;
 
   function policyResponse(org: { id: string; tier: 'standard' | 'partner' }, overrides: OrgOverrides) {
     return {
@@ -66,9 +70,7 @@ export function createRetentionService(deps: {
   }
 
   async function loadOrg(orgId: string) {
-    const org = isId('org', orgId)
-      ? await systemDb.selectFrom('orgs').selectAll().where('id', '=', orgId).executeTakeFirst()
-      : undefined;
+    const org = isId('org', orgId) ? await orgsDal.findById(systemDb, orgId) : undefined;
     if (!org) throw notFound('org', 'orgId');
     return org;
   }
@@ -113,11 +115,8 @@ export function createRetentionService(deps: {
 
     /** `GET /v1/data-protection/retention`: the calling org's effective values. */
     async forOrg(scope: TenantScope) {
-      const org = await scope.tx
-        .selectFrom('orgs')
-        .select(['id', 'tier'])
-        .where('id', '=', scope.orgId)
-        .executeTakeFirstOrThrow();
+      const org = await orgsDal.findById(scope.tx, scope.orgId);
+      if (!org) throw notFound('org', 'orgId');
       return policyResponse(org, await overridesDal.forOrg(scope.tx, scope.orgId));
     },
 
@@ -160,13 +159,7 @@ export function createRetentionService(deps: {
         }
         // A shorter replay window applies to entries already stored, not only to new ones.
         const window = effectiveRetentionMs(dataClass('idempotency_cache'), next);
-        if (window !== null) {
-          await sql`
-            UPDATE idempotency_keys SET expires_at = created_at + make_interval(secs => ${window / 1000})
-            WHERE org_id = ${org.id} AND expires_at > created_at + make_interval(secs => ${window / 1000})`.execute(
-            tx,
-          );
-        }
+        if (window !== null) await idempotencyDal.capWindow(tx, org.id, window);
         if (Object.keys(changes).length > 0) {
           await auditLog.record(
             { tx, orgId: org.id, actor: { type: 'system', id: null }, requestId, now },

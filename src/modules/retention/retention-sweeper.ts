@@ -4,12 +4,14 @@ import type { Clock } from '../../lib/clock.ts';
 import { DATA_CLASSES, type DataClass } from '../../privacy/data-classes.ts';
 import { effectiveRetentionMs, type OverrideRow, retentionGroups } from '../../privacy/retention-policy.ts';
 import type { AuditLogService } from '../audit-log/audit-log-service.ts';
-import { PURGE_BATCH } from './batched-delete.ts';
+import type { OrgsDal } from '../orgs/orgs-dal.ts';
+import type { ProjectsDal } from '../projects/projects-dal.ts';
 import type { PartnershipEnd } from './partnership-end.ts';
 import { purgeDuePartnershipEnds } from './partnership-end-purge.ts';
 import { purgeDueProjects } from './project-purge.ts';
+import type { PurgeDal } from './purge-dal.ts';
 import type { PurgeScheduleDal } from './purge-schedule-dal.ts';
-import type { OverdueRows, PurgeContext } from './purge-types.ts';
+import { type ClassPurgers, type OverdueRows, PURGE_BATCH, type PurgeContext } from './purge-types.ts';
 import type { RetentionMetrics } from './retention-metrics.ts';
 import type { RetentionOverridesDal } from './retention-overrides-dal.ts';
 import { withSweepLock } from './sweep-lock.ts';
@@ -51,6 +53,11 @@ export type SweeperDeps = {
   clock: Clock;
   overridesDal: RetentionOverridesDal;
   scheduleDal: PurgeScheduleDal;
+  purgeDal: PurgeDal;
+  orgsDal: OrgsDal;
+  projectsDal: ProjectsDal;
+  /** The purger of each purge kind (class-purgers.ts). */
+  purgers: ClassPurgers;
   partnershipEnd: PartnershipEnd;
   auditLog: AuditLogService;
   metrics: RetentionMetrics;
@@ -64,8 +71,7 @@ export function createRetentionSweeper(deps: SweeperDeps) {
   async function contexts(now: Date): Promise<PurgeContext[]> {
     const overrides: OverrideRow[] = await deps.overridesDal.all(db);
     // Org ids matter only when some org has a contract value (groups then list orgs explicitly).
-    const orgIds =
-      overrides.length === 0 ? [] : (await db.selectFrom('orgs').select('id').execute()).map((o) => o.id);
+    const orgIds = overrides.length === 0 ? [] : await deps.orgsDal.allIds(db);
     return DATA_CLASSES.map((cls) => ({
       db,
       now,
@@ -93,7 +99,14 @@ export function createRetentionSweeper(deps: SweeperDeps) {
       };
 
       const projects = await withSweepLock(db, 'projects', () =>
-        purgeDueProjects({ db, auditLog: deps.auditLog, now, batchSize }),
+        purgeDueProjects({
+          db,
+          purgeDal: deps.purgeDal,
+          projectsDal: deps.projectsDal,
+          auditLog: deps.auditLog,
+          now,
+          batchSize,
+        }),
       );
       if (projects.ran) {
         report.projects_purged = projects.value.projects;
@@ -104,6 +117,7 @@ export function createRetentionSweeper(deps: SweeperDeps) {
         purgeDuePartnershipEnds({
           db,
           scheduleDal: deps.scheduleDal,
+          purgeDal: deps.purgeDal,
           partnershipEnd: deps.partnershipEnd,
           now,
           batchSize,
@@ -116,7 +130,9 @@ export function createRetentionSweeper(deps: SweeperDeps) {
       } else report.skipped.push('partnership_end');
 
       for (const ctx of await contexts(now)) {
-        const outcome = await withSweepLock(db, `class:${ctx.cls.name}`, () => ctx.cls.purge.purge(ctx));
+        const outcome = await withSweepLock(db, `class:${ctx.cls.name}`, () =>
+          deps.purgers[ctx.cls.purge].purge(ctx),
+        );
         if (!outcome.ran) {
           report.skipped.push(ctx.cls.name);
           continue;
@@ -139,17 +155,12 @@ export function createRetentionSweeper(deps: SweeperDeps) {
     async overdue(at: Date = deps.clock.now()): Promise<(OverdueRows & { data_class: string })[]> {
       const out: (OverdueRows & { data_class: string })[] = [];
       for (const ctx of await contexts(at))
-        for (const o of await ctx.cls.purge.overdue(ctx)) out.push({ data_class: ctx.cls.name, ...o });
-      const { n: projects } = await db
-        .selectFrom('projects')
-        .select((eb) => eb.fn.countAll<string>().as('n'))
-        .where('status', '=', 'pending_deletion')
-        .where('purge_after', '<', at)
-        .executeTakeFirstOrThrow();
+        for (const o of await deps.purgers[ctx.cls.purge].overdue(ctx))
+          out.push({ data_class: ctx.cls.name, ...o });
       out.push({
         data_class: 'partner_config',
         table: 'projects (past deletion grace)',
-        rows: Number(projects),
+        rows: await deps.projectsDal.countPastDeletionGrace(db, at),
       });
       for (const entry of await deps.scheduleDal.due(db, at))
         out.push({ data_class: entry.data_class, table: 'org_purge_schedule (partnership end)', rows: 1 });

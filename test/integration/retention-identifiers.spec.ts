@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DAY_MS, fixedClock } from '../../src/lib/clock.ts';
+import { dataClass } from '../../src/privacy/data-classes.ts';
+import { at, partnerOrg, plusMs, sdkProject, tableExists } from '../helpers/retention-fixtures.ts';
+import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
+import { bearer, createOrg, createTestApp, type TestApp } from '../helpers/test-app.ts';
+
+/**
+ * "Hashed PII (email/phone): same as the event it rides on." A profile's hashed identifier goes when
+ * the last event that carried it is purged — by a whole-partition drop or by a shorter contract's
+ * batched deletes — even though the profile itself lives on (a later identify keeps it current), and
+ * lookup stops matching it. Driven with a fixed clock through the retention sweeper.
+ */
+const EVENTS = dataClass('sdk_events').defaultMs as number;
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+describe('hashed identifiers on profiles follow the events that carried them', () => {
+  const clock = fixedClock(at('2026-01-15T12:00:00.000Z'));
+  const januaryEnd = at('2026-02-01T00:00:00.000Z');
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ clock });
+  });
+  afterAll(() => t.close());
+
+  const ts = () => ({ timestamp: clock.now().toISOString() });
+  const sweepAt = async (d: Date) => {
+    clock.set(d);
+    return t.container.retentionSweeper.sweep();
+  };
+  const lookup = async (secret: string, projectId: string, body: Record<string, string>) => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/v1/projects/${projectId}/users/lookup`,
+      headers: bearer(secret),
+      payload: body,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    return (res.json() as { user_ids: string[] }).user_ids;
+  };
+  const profile = async (secret: string, projectId: string, userId: string) => {
+    const res = await t.app.inject({
+      method: 'GET',
+      url: `/v1/projects/${projectId}/users/${userId}`,
+      headers: bearer(secret),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json() as { hashed_identifiers: { email_sha256: string[]; phone_sha256: string[] } };
+  };
+
+  it('a whole-partition drop takes the hashes only January carried; later ones stay', async () => {
+    clock.set(at('2026-01-15T12:00:00.000Z'));
+    const org = await createOrg(t.app, 'Default retention');
+    const { projectId, publishable } = await sdkProject(t, org);
+    await sendEvents(t.app, publishable, [
+      identifyEvent('u_1', { email: 'old@example.com', phone: '+1 650 555 0100', plan: 'free' }, ts()),
+    ]);
+    // March: the same user identifies again with another email (no phone): the profile stays current.
+    clock.set(at('2026-03-10T09:00:00.000Z'));
+    await sendEvents(t.app, publishable, [
+      identifyEvent('u_1', { email: 'new@example.com', plan: 'pro' }, ts()),
+    ]);
+
+    // Through the end of January's retention, everything is kept and found.
+    await sweepAt(plusMs(januaryEnd, EVENTS));
+    expect(await lookup(org.secret, projectId, { email: 'old@example.com' })).toEqual(['u_1']);
+    expect((await profile(org.secret, projectId, 'u_1')).hashed_identifiers.email_sha256.sort()).toEqual(
+      [sha256('old@example.com'), sha256('new@example.com')].sort(),
+    );
+
+    // One millisecond later January's partition is dropped, and the hashes only it carried go with it.
+    const report = await sweepAt(plusMs(januaryEnd, EVENTS + 1));
+    expect(report.partitions_dropped.map((p) => p.partition)).toContain('sdk_events_2026_01');
+    expect(await tableExists(t.db.systemPool, 'sdk_events_2026_01')).toBe(false);
+    expect((await profile(org.secret, projectId, 'u_1')).hashed_identifiers).toEqual({
+      email_sha256: [sha256('new@example.com')],
+      phone_sha256: [],
+    });
+    expect(await lookup(org.secret, projectId, { email: 'old@example.com' })).toEqual([]);
+    expect(await lookup(org.secret, projectId, { email_sha256: sha256('old@example.com') })).toEqual([]);
+    expect(await lookup(org.secret, projectId, { phone: '+1 650 555 0100' })).toEqual([]);
+    expect(await lookup(org.secret, projectId, { email: 'new@example.com' })).toEqual(['u_1']);
+    const { rows } = await t.db.systemPool.query(
+      `SELECT count(*)::int AS n FROM user_profiles WHERE $1 = ANY(email_sha256) OR $2 = ANY(phone_sha256)`,
+      [sha256('old@example.com'), sha256('16505550100')],
+    );
+    expect(rows[0].n).toBe(0);
+  });
+
+  it("a shorter contract's batched deletes take them too; a hash carried again later stays", async () => {
+    clock.set(at('2026-01-20T12:00:00.000Z'));
+    const org = await partnerOrg(t, 'Short contract', { sdk_events: '60d' });
+    const { projectId, publishable } = await sdkProject(t, org);
+    await sendEvents(t.app, publishable, [
+      identifyEvent('u_2', { email: 'kept@example.com', phone: '+1 650 555 0199' }, ts()),
+    ]);
+    // February: a track event carries the email again (not the phone), and the user identifies.
+    clock.set(at('2026-02-05T12:00:00.000Z'));
+    await sendEvents(t.app, publishable, [
+      trackEvent('u_2', 'opened', {}, { ...ts(), traits: { email: 'kept@example.com' } }),
+      identifyEvent('u_2', { plan: 'pro' }, ts()),
+    ]);
+    expect(await lookup(org.secret, projectId, { phone: '+1 650 555 0199' })).toEqual(['u_2']);
+
+    // Before January has passed the 60 days, a self-check at that time already sees the phone overdue.
+    const overdue = await t.container.retentionSweeper.overdue(plusMs(januaryEnd, 60 * DAY_MS + 1));
+    expect(overdue).toContainEqual({
+      data_class: 'user_profiles',
+      table: 'user_profiles (hashed identifiers)',
+      rows: 1,
+    });
+
+    await sweepAt(plusMs(januaryEnd, 60 * DAY_MS));
+    expect(await lookup(org.secret, projectId, { phone: '+1 650 555 0199' })).toEqual(['u_2']);
+    const report = await sweepAt(plusMs(januaryEnd, 60 * DAY_MS + 1));
+    expect(report.purged.sdk_events).toBe(1);
+    expect(await lookup(org.secret, projectId, { phone: '+1 650 555 0199' })).toEqual([]);
+    expect(await lookup(org.secret, projectId, { email: 'kept@example.com' })).toEqual(['u_2']);
+    expect((await profile(org.secret, projectId, 'u_2')).hashed_identifiers).toEqual({
+      email_sha256: [sha256('kept@example.com')],
+      phone_sha256: [],
+    });
+    expect(
+      (await t.container.retentionSweeper.overdue(clock.now())).filter(
+        (o) => o.table === 'user_profiles (hashed identifiers)',
+      ),
+    ).toEqual([{ data_class: 'user_profiles', table: 'user_profiles (hashed identifiers)', rows: 0 }]);
+  });
+});
