@@ -1,4 +1,3 @@
-import { TRANSFER_RULES } from '../modules/dpa/transfer-mechanisms.ts';
 import {
   DATA_CLASSES,
   type DataClass,
@@ -11,6 +10,7 @@ import type { Block, Cell, PageDocument } from './page-document.ts';
 import { regionName, type StoreDeclaration } from './residency.ts';
 import { describeRetention, effectiveRetentionMs, formatDuration } from './retention-policy.ts';
 import type { SubprocessorEntry } from './subprocessors.ts';
+import { TRANSFER_RULES } from './transfer-rules.ts';
 
 /**
  * The data-protection page (shared/spec/data-protection-page.txt) as a document built from what this

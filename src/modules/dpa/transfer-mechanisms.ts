@@ -1,11 +1,13 @@
 import { iso31661 } from 'iso-3166';
+import { type MechanismCode, TRANSFER_RULES } from '../../privacy/transfer-rules.ts';
 
 /**
  * Which lawful transfer mechanism a countersigned DPA needs, from the countries where the partner
  * processes data (all primary processing is in the United States), and which customer requirements
  * legal must review first. The page: "Countries where you process data (so we know which SCC module
  * applies)" and "Any customer-specific requirements (HIPAA, COPPA, FERPA, etc.) - flag these early;
- * not all of them fit our current architecture." The data-protection page renders TRANSFER_RULES too.
+ * not all of them fit our current architecture." The rules themselves are policy (privacy/transfer-rules.ts),
+ * which the data-protection page renders too.
  */
 // biome-ignore format: one country code list, kept compact
 export const EU_MEMBER_STATES = [
@@ -14,32 +16,9 @@ export const EU_MEMBER_STATES = [
 ] as const;
 export const EEA_NON_EU = ['IS', 'LI', 'NO'] as const;
 
-export type MechanismCode = 'eu_scc_module_2' | 'uk_idta_addendum' | 'swiss_fadp_scc' | 'legal_review';
+export type { MechanismCode };
 
 export type TransferMechanism = { mechanism: MechanismCode; name: string; countries: string[] };
-
-export const TRANSFER_RULES: readonly { mechanism: MechanismCode; appliesTo: string; name: string }[] = [
-  {
-    mechanism: 'eu_scc_module_2',
-    appliesTo: 'EU/EEA',
-    name: 'EU Standard Contractual Clauses, controller-to-processor module (Module 2)',
-  },
-  {
-    mechanism: 'uk_idta_addendum',
-    appliesTo: 'United Kingdom',
-    name: 'UK International Data Transfer Addendum to the EU Standard Contractual Clauses',
-  },
-  {
-    mechanism: 'swiss_fadp_scc',
-    appliesTo: 'Switzerland',
-    name: 'EU Standard Contractual Clauses with the Swiss FADP amendments',
-  },
-  {
-    mechanism: 'legal_review',
-    appliesTo: 'other countries outside the United States',
-    name: 'Local transfer rules, reviewed by legal before signature',
-  },
-];
 
 const EEA = new Set<string>([...EU_MEMBER_STATES, ...EEA_NON_EU]);
 const ASSIGNED = new Set(iso31661.map((c) => c.alpha2));
