@@ -157,6 +157,15 @@ describe('webhook URLs in the audit log', () => {
       entries: before.length + 1,
     });
     expect(await auditOf(untouched)).toEqual(untouchedBefore);
+    const listed = await t.app.inject({
+      method: 'GET',
+      url: '/v1/audit-log?action=audit_log.redacted',
+      headers: bearer(org.secret),
+    });
+    expect(listed.json().data).toMatchObject([
+      { id: redaction.id, actor: { type: 'system' }, resource: { type: 'audit_log', id: org.id } },
+    ]);
+    expect(listed.json().data[0].changes.entries.after).toHaveLength(redactedIds.length);
 
     // Appending goes on from the redaction entry; a second run finds nothing to do.
     await createProject(t.app, org);

@@ -112,6 +112,42 @@ describe('webhook events of erasures and DPA requests', () => {
     expect(unrelated.id).toMatch(/^wh_/);
   });
 
+  it('an erasure whose event cannot be written does not complete (and completes, with one event, on the re-run)', async () => {
+    const userId = 'u_atomic';
+    await sendEvents(t.app, pk, [trackEvent(userId, 'view')]);
+    const res = await t.app.inject({
+      method: 'DELETE',
+      url: `/v1/projects/${projectId}/events/users/${userId}`,
+      headers: bearer(org.secret),
+    });
+    const dsrId = res.json().id as string;
+    const before = (await eventsOf('data_subject_request.completed')).length;
+    // The outbox write fails: the completion must roll back with it.
+    await t.db.systemPool.query(`
+      CREATE FUNCTION test_refuse_event() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'outbox unavailable'; END $$;
+      CREATE TRIGGER test_refuse_event BEFORE INSERT ON webhook_events
+        FOR EACH ROW WHEN (NEW.type = 'data_subject_request.completed') EXECUTE FUNCTION test_refuse_event();`);
+    try {
+      await expect(t.container.erasure.run(org.id, dsrId)).rejects.toThrow(/outbox unavailable/);
+    } finally {
+      await t.db.systemPool.query(
+        `DROP TRIGGER test_refuse_event ON webhook_events; DROP FUNCTION test_refuse_event();`,
+      );
+    }
+    const status = async () =>
+      (await t.db.systemPool.query(`SELECT status FROM data_subject_requests WHERE id = $1`, [dsrId])).rows[0]
+        .status;
+    expect(await status()).not.toBe('completed');
+    expect(await eventsOf('data_subject_request.completed')).toHaveLength(before);
+
+    await t.container.erasure.run(org.id, dsrId);
+    expect(await status()).toBe('completed');
+    const events = await eventsOf('data_subject_request.completed');
+    expect(events).toHaveLength(before + 1);
+    expect(events.at(-1)!.data).toMatchObject({ id: dsrId, status: 'completed' });
+  });
+
   it('sends dpa_request.updated from the transaction of each status change, with id and status only', async () => {
     const created = await t.app.inject({
       method: 'POST',

@@ -21,7 +21,14 @@ export const WebhookDelivery = Type.Object(
     id: Type.String(),
     object: Type.Literal('webhook_delivery'),
     webhook_id: Type.String(),
-    event: Type.Object({ id: Type.String(), type: Type.String(), created_at: Timestamp }),
+    event: Type.Object({
+      id: Type.String({
+        description:
+          'The webhook event id, `whevt_…` (events stored before the prefix was introduced keep `evt_…`); sent as `webhook-id` on every attempt',
+      }),
+      type: Type.String(),
+      created_at: Timestamp,
+    }),
     status: Status,
     attempt_count: Type.Integer({ minimum: 0 }),
     next_attempt_at: Type.Union([Timestamp, Type.Null()], {
