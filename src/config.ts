@@ -35,6 +35,9 @@ const Env = Type.Object({
   ),
   LAYERS_RATE_LIMIT_SECRET_PER_S: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100 }),
   LAYERS_RATE_LIMIT_PUBLISHABLE_PER_S: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
+  // What all of an org's keys of one type may send together (minting keys does not raise it).
+  LAYERS_RATE_LIMIT_ORG_SECRET_PER_S: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 300 }),
+  LAYERS_RATE_LIMIT_ORG_PUBLISHABLE_PER_S: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 5000 }),
   LAYERS_JOB_WATCHDOG_MS: Type.Integer({ minimum: 500, maximum: 3_600_000, default: 60_000 }),
   LAYERS_ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {
     default: 'all',
@@ -65,7 +68,12 @@ export type Config = Readonly<{
   allowPrivateWebhooks: boolean;
   env: 'development' | 'production';
   logLevel: string;
-  rateLimits: Readonly<{ secretPerSecond: number; publishablePerSecond: number }>;
+  rateLimits: Readonly<{
+    secretPerSecond: number;
+    publishablePerSecond: number;
+    orgSecretPerSecond: number;
+    orgPublishablePerSecond: number;
+  }>;
   role: 'all' | 'api' | 'worker';
   /** How long a long-running job may go without a heartbeat before another worker resumes it. */
   jobWatchdogMs: number;
@@ -125,6 +133,8 @@ function fromEnv(e: Static<typeof Env>): Config {
     rateLimits: Object.freeze({
       secretPerSecond: e.LAYERS_RATE_LIMIT_SECRET_PER_S,
       publishablePerSecond: e.LAYERS_RATE_LIMIT_PUBLISHABLE_PER_S,
+      orgSecretPerSecond: e.LAYERS_RATE_LIMIT_ORG_SECRET_PER_S,
+      orgPublishablePerSecond: e.LAYERS_RATE_LIMIT_ORG_PUBLISHABLE_PER_S,
     }),
     role: e.LAYERS_ROLE,
     jobWatchdogMs: e.LAYERS_JOB_WATCHDOG_MS,

@@ -66,15 +66,16 @@ export function registerAuth(
       throw new AppError('key_type_not_allowed', "SDK ingest takes a project's publishable key (lyr_pk_…).");
     }
     request.auth = { kind: 'api_key', key };
-    const wait = deps.rateLimiter.take(key.id, key.type);
-    if (wait > 0) {
-      reply.header('Retry-After', String(Math.ceil(wait / 1000)));
+    const limit = deps.rateLimiter.take(key);
+    if (!limit.ok) {
+      const retryAfter = String(Math.ceil(limit.waitMs / 1000));
+      reply.header('Retry-After', retryAfter);
       throw new AppError(
         'rate_limited',
-        'Too many requests for this API key; retry after the Retry-After delay.',
-        {
-          headers: { 'Retry-After': String(Math.ceil(wait / 1000)) },
-        },
+        limit.scope === 'key'
+          ? 'Too many requests for this API key; retry after the Retry-After delay.'
+          : "Too many requests for this organisation's keys together; retry after the Retry-After delay.",
+        { headers: { 'Retry-After': retryAfter } },
       );
     }
   });

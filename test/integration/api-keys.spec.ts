@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { createContainer } from '../../src/container.ts';
 import { createLogger } from '../../src/http/logging.ts';
+import { fixedClock } from '../../src/lib/clock.ts';
 import { createEnvelope, parseKeyEncryptionKeys } from '../../src/lib/envelope-crypto.ts';
 import {
   bearer,
@@ -161,6 +162,46 @@ describe('API keys', () => {
       expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200]);
       expect(statuses).toContain(429);
       expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("rate-limits an org's keys together: minting keys does not multiply the rate", async () => {
+    // A held clock: no token refills while the test runs, however slow the machine.
+    const clock = fixedClock(new Date('2026-11-27T10:00:00.000Z'));
+    const limited = await createTestApp({
+      clock,
+      env: { LAYERS_RATE_LIMIT_SECRET_PER_S: '2', LAYERS_RATE_LIMIT_ORG_SECRET_PER_S: '3' },
+    });
+    try {
+      const o = await createOrg(limited.app);
+      const minted = [o.secret];
+      for (let i = 0; i < 3; i++) minted.push((await createKey(limited.app, o, { type: 'secret' })).secret);
+      clock.advance(10_000); // every bucket full again: 4 per key, 6 for the org
+      const responses = [];
+      // Twelve requests over four keys: three a key, under each key's burst of four.
+      for (let i = 0; i < 12; i++)
+        responses.push(
+          await limited.app.inject({
+            method: 'GET',
+            url: '/v1/projects',
+            headers: bearer(minted[i % 4] as string),
+          }),
+        );
+      expect(responses.map((r) => r.statusCode)).toEqual([
+        200, 200, 200, 200, 200, 200, 429, 429, 429, 429, 429, 429,
+      ]);
+      const refused = responses[6];
+      expect(refused?.json().error.code).toBe('rate_limited');
+      expect(refused?.json().error.message).toContain('organisation');
+      expect(Number(refused?.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      // Another org is not held back by this one.
+      const other = await createOrg(limited.app, 'Other');
+      expect(
+        (await limited.app.inject({ method: 'GET', url: '/v1/projects', headers: bearer(other.secret) }))
+          .statusCode,
+      ).toBe(200);
     } finally {
       await limited.close();
     }
