@@ -14,7 +14,6 @@ import type { PurgeScheduleDal } from './purge-schedule-dal.ts';
 import { type ClassPurgers, type OverdueRows, PURGE_BATCH, type PurgeContext } from './purge-types.ts';
 import type { RetentionMetrics } from './retention-metrics.ts';
 import type { RetentionOverridesDal } from './retention-overrides-dal.ts';
-import { withSweepLock } from './sweep-lock.ts';
 
 /**
  * The retention sweeper (job `retention.sweep`, hourly). It runs as the system (owner) connection
@@ -98,7 +97,7 @@ export function createRetentionSweeper(deps: SweeperDeps) {
           report.purged[cls] = (report.purged[cls] ?? 0) + n;
       };
 
-      const projects = await withSweepLock(db, 'projects', () =>
+      const projects = await deps.purgeDal.withSweepLock(db, 'projects', () =>
         purgeDueProjects({
           db,
           purgeDal: deps.purgeDal,
@@ -113,7 +112,7 @@ export function createRetentionSweeper(deps: SweeperDeps) {
         add(projects.value.rowsByClass);
       } else report.skipped.push('projects');
 
-      const ends = await withSweepLock(db, 'partnership_end', () =>
+      const ends = await deps.purgeDal.withSweepLock(db, 'partnership_end', () =>
         purgeDuePartnershipEnds({
           db,
           scheduleDal: deps.scheduleDal,
@@ -130,7 +129,7 @@ export function createRetentionSweeper(deps: SweeperDeps) {
       } else report.skipped.push('partnership_end');
 
       for (const ctx of await contexts(now)) {
-        const outcome = await withSweepLock(db, `class:${ctx.cls.name}`, () =>
+        const outcome = await deps.purgeDal.withSweepLock(db, `class:${ctx.cls.name}`, () =>
           deps.purgers[ctx.cls.purge].purge(ctx),
         );
         if (!outcome.ran) {
