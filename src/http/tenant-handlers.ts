@@ -20,6 +20,8 @@ const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
  * under the same key answers 422, and a first response is stored in the transaction that commits its
  * effect, so "effect committed" and "response replayable" can never disagree, even across a crash.
  * Only successful responses are stored: a request that failed changed nothing and may be retried.
+ * What is stored for a response (ciphertext when it carries a secret, the users it names) is the
+ * idempotency service's rule (idempotency-service.ts).
  */
 export function createTenantHandlers(deps: {
   db: Kysely<Database>;

@@ -1,4 +1,6 @@
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JOB_CATALOG } from '../../src/jobs/job-catalog.ts';
 import { fixedClock, HOUR_MS } from '../../src/lib/clock.ts';
 import { looksLikeCiphertext } from '../../src/lib/envelope-crypto.ts';
 import { sha256 } from '../helpers/hash.ts';
@@ -105,5 +107,14 @@ describe('Idempotency-Key on secret-bearing responses', () => {
       [clock.now()],
     );
     expect(rows[0].n).toBe(0);
+  });
+
+  it('a job every minute does the deleting', async () => {
+    await send('POST', '/v1/api-keys', 'expiring-by-job', { name: 'y', type: 'secret' });
+    clock.advance(24 * HOUR_MS + 1);
+    const job = JOB_CATALOG.find((j) => j.name === 'idempotency.expire_secrets');
+    expect(job?.cron).toBe('* * * * *');
+    await job?.run({}, { container: t.container, logger: pino({ level: 'silent' }) });
+    expect(await row('expiring-by-job')).toBeUndefined();
   });
 });
