@@ -14,3 +14,13 @@ export type TenantScope = {
   requestId: string | null;
   now: Date;
 };
+
+/** The scope of work Layers does itself (a job, the operator) for one org, in `tx` (see withTenant). */
+export function systemScope(
+  tx: TenantDb,
+  orgId: string,
+  now: Date,
+  requestId: string | null = null,
+): TenantScope {
+  return { tx, orgId, actor: { type: 'system', id: null }, requestId, now };
+}

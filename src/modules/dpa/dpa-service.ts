@@ -5,7 +5,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { AppError, notFound } from '../../lib/errors.ts';
 import { isId, newId } from '../../lib/ids.ts';
 import type { PageParams } from '../../lib/pagination.ts';
-import type { TenantScope } from '../../lib/scope.ts';
+import { systemScope, type TenantScope } from '../../lib/scope.ts';
 import type { AuditLogService } from '../audit-log/audit-log-service.ts';
 import type { WebhookEventEmitter } from '../webhooks/webhook-events-service.ts';
 import type { DpaDal, DpaRequestRow } from './dpa-dal.ts';
@@ -128,13 +128,7 @@ export function createDpaService(deps: {
       return withTenant(deps.systemDb, current.org_id, async (tx) => {
         const now = deps.clock.now();
         const row = await dpaDal.setStatus(tx, id, status, now);
-        const scope = {
-          tx,
-          orgId: current.org_id,
-          actor: { type: 'system' as const, id: null },
-          requestId,
-          now,
-        };
+        const scope = systemScope(tx, current.org_id, now, requestId);
         await auditLog.record(scope, {
           action: 'dpa_request.status_changed',
           resource: { type: 'dpa_request', id },

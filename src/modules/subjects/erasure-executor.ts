@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { withTenant } from '../../db/tenant-transaction.ts';
 import type { Clock } from '../../lib/clock.ts';
+import { systemScope } from '../../lib/scope.ts';
 import type { AuditLogService } from '../audit-log/audit-log-service.ts';
 import type { WebhookEventEmitter } from '../webhooks/webhook-events-service.ts';
 import type { DataSubjectRequestsDal } from './data-subject-requests-dal.ts';
@@ -75,7 +76,7 @@ export function createErasureExecutor(deps: {
         const erased = Object.fromEntries(
           ERASURE_STEPS.map((s) => [s.dataClass, Number(receipt[s.dataClass] ?? 0)]),
         );
-        const scope = { tx, orgId, actor: { type: 'system' as const, id: null }, requestId: null, now };
+        const scope = systemScope(tx, orgId, now);
         await deps.auditLog.record(scope, {
           action: 'data_subject_request.completed',
           resource: { type: 'data_subject_request', id: dsrId },

@@ -3,7 +3,7 @@ import type { Database, WebhookAttemptRecord } from '../../db/schema.ts';
 import { withTenant } from '../../db/tenant-transaction.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Envelope } from '../../lib/envelope-crypto.ts';
-import type { TenantScope } from '../../lib/scope.ts';
+import { systemScope, type TenantScope } from '../../lib/scope.ts';
 import type { AuditLogService } from '../audit-log/audit-log-service.ts';
 import type { ClaimedDelivery, WebhookDeliveryDal } from './webhook-delivery-dal.ts';
 import { scheduleDelivery } from './webhook-delivery-queue.ts';
@@ -60,14 +60,6 @@ function summary(
     disabled,
   };
 }
-
-const systemScope = (tx: Kysely<Database>, orgId: string, now: Date): TenantScope => ({
-  tx,
-  orgId,
-  actor: { type: 'system', id: null },
-  requestId: null,
-  now,
-});
 
 export function createWebhookDispatchService(deps: {
   db: Kysely<Database>;
