@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { up as redactOldWebhookUrls } from '../../src/db/migrations/0012-audit-webhook-urls.ts';
 import { withTenant } from '../../src/db/tenant-transaction.ts';
+import type { AuditChanges } from '../../src/modules/audit-log/audit-log-service.ts';
 import { dumpDatabase } from '../helpers/database-inspection.ts';
 import {
   bearer,
@@ -113,7 +114,7 @@ describe('webhook URLs in the audit log', () => {
     const tokenUrl = 'https://hooks.slack.com/services/T0OLD/B0OLD/oldTokenCanary';
     const zapier = 'https://hooks.zapier.com/hooks/catch/123/oldZapCanary/';
     // Entries as the webhooks service wrote them before 0012 (full URLs), among ordinary ones.
-    const record = (action: string, changes: Record<string, unknown>) =>
+    const record = (action: string, changes: AuditChanges) =>
       withTenant(t.db.system, org.id, (tx) =>
         t.container.auditLog.record(
           { tx, orgId: org.id, actor: { type: 'api_key', id: org.keyId }, requestId: null, now: new Date() },
