@@ -34,7 +34,7 @@ const POSITIVE_TTL_MS = 10 * 60_000;
 const NEGATIVE_TTL_MS = 60_000;
 const MAX_ENTRIES = 50_000;
 const MAX_NEGATIVE_ENTRIES = 10_000;
-export const REFRESH_MIN_INTERVAL_MS = 25;
+const REFRESH_MIN_INTERVAL_MS = 25;
 const PREFIX_CHARS = 16;
 const TOUCH_FLUSH_MS = 30_000;
 
@@ -196,7 +196,7 @@ export function createApiKeyAuthenticator({
     pollRevocations,
     flushTouched,
     /** How many cached lookups: of keys that exist, and of keys found not to. */
-    cacheSizes: () => ({ known: cache.size, unknown: unknown.size }),
+    cacheSizes: () => ({ keys: cache.size, unknown: unknown.size }),
   };
 }
 
