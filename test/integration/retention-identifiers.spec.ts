@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dateStoredIdentifiers } from '../../src/db/migrations/0013-profile-identifier-months.ts';
 import { DAY_MS, fixedClock } from '../../src/lib/clock.ts';
 import { dataClass } from '../../src/privacy/data-classes.ts';
 import { at, partnerOrg, plusMs, sdkProject, tableExists } from '../helpers/retention-fixtures.ts';
 import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
-import { bearer, createOrg, createTestApp, type TestApp } from '../helpers/test-app.ts';
+import { bearer, createOrg, createProject, createTestApp, type TestApp } from '../helpers/test-app.ts';
 
 /**
  * "Hashed PII (email/phone): same as the event it rides on." A profile's hashed identifier goes when
@@ -126,5 +127,35 @@ describe('hashed identifiers on profiles follow the events that carried them', (
         (o) => o.table === 'user_profiles (hashed identifiers)',
       ),
     ).toEqual([{ data_class: 'user_profiles', table: 'user_profiles (hashed identifiers)', rows: 0 }]);
+  });
+
+  it('migration 0013 dates stored hashes from the stored events and drops those no event carries', async () => {
+    const org = await createOrg(t.app, 'Before 0013');
+    const project = await createProject(t.app, org);
+    const [a, b, c] = ['a@example.com', 'b@example.com', 'c@example.com'].map(sha256) as [
+      string,
+      string,
+      string,
+    ];
+    await t.db.systemPool.query(
+      `INSERT INTO user_profiles (org_id, project_id, user_id, email_sha256, email_sha256_months, created_at, updated_at)
+       VALUES ($1, $2, 'u_old', $3, '{2000-01-01,2000-01-01,2000-01-01}', now(), now())`,
+      [org.id, project.id, [a, b, c]],
+    );
+    const plant = (eventId: string, hash: string, month: string) =>
+      t.db.systemPool.query(
+        `INSERT INTO sdk_events (id, org_id, project_id, event_id, type, user_id, timestamp, received_at, received_month, email_sha256)
+         VALUES ($1, $2, $3, $4, 'identify', 'u_old', $5::timestamptz, $5::timestamptz, $5::date, $6)`,
+        [`evt_${eventId}`, org.id, project.id, eventId, month, hash],
+      );
+    await plant('m1', a, '2026-01-01');
+    await plant('m2', a, '2026-03-01');
+    await plant('m3', c, '2026-02-01');
+    await dateStoredIdentifiers(t.db.system);
+    const { rows } = await t.db.systemPool.query(
+      `SELECT email_sha256, email_sha256_months::text[] AS months FROM user_profiles WHERE project_id = $1`,
+      [project.id],
+    );
+    expect(rows).toEqual([{ email_sha256: [a, c], months: ['2026-03-01', '2026-02-01'] }]);
   });
 });

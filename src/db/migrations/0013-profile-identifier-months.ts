@@ -33,22 +33,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       ADD COLUMN email_sha256_months date[] NOT NULL DEFAULT '{}',
       ADD COLUMN phone_sha256_months date[] NOT NULL DEFAULT '{}'`.execute(db);
 
-  // Date what is stored from the events still stored (index sdk_events_user_idx), dropping the hashes
-  // that none of them carries any more. Order: newest month first, as merge_dated_hashes keeps them.
-  for (const kind of ['email', 'phone'] as const) {
-    const hashes = sql.ref(`${kind}_sha256`);
-    const months = sql.ref(`${kind}_sha256_months`);
-    const eventHash = sql.ref(`e.${kind}_sha256`);
-    await sql`
-      UPDATE user_profiles p SET (${hashes}, ${months}) = (
-        SELECT COALESCE(array_agg(d.h ORDER BY d.m DESC, d.i), '{}'), COALESCE(array_agg(d.m ORDER BY d.m DESC, d.i), '{}')
-        FROM (
-          SELECT u.h, u.i, (SELECT max(e.received_month) FROM sdk_events e
-                            WHERE e.project_id = p.project_id AND e.user_id = p.user_id AND ${eventHash} = u.h) AS m
-          FROM unnest(p.${hashes}) WITH ORDINALITY AS u(h, i)) d
-        WHERE d.m IS NOT NULL)
-      WHERE cardinality(p.${hashes}) > 0`.execute(db);
-  }
+  await dateStoredIdentifiers(db);
   await sql`
     ALTER TABLE user_profiles
       ADD CONSTRAINT user_profiles_email_months_check CHECK (cardinality(email_sha256_months) = cardinality(email_sha256)),
@@ -155,4 +140,26 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     $fn$`.execute(db);
   // merge_hashes (0002) has no caller left.
   await sql`DROP FUNCTION merge_hashes(text[], text[], int)`.execute(db);
+}
+
+/**
+ * Dates every stored profile hash from the events still stored (index sdk_events_user_idx), dropping
+ * the hashes that none of them carries any more. Order: newest month first, as merge_dated_hashes
+ * keeps them. Exported for its test.
+ */
+export async function dateStoredIdentifiers(db: Kysely<unknown>): Promise<void> {
+  for (const kind of ['email', 'phone'] as const) {
+    const hashes = sql.ref(`${kind}_sha256`);
+    const months = sql.ref(`${kind}_sha256_months`);
+    const eventHash = sql.ref(`e.${kind}_sha256`);
+    await sql`
+      UPDATE user_profiles p SET (${hashes}, ${months}) = (
+        SELECT COALESCE(array_agg(d.h ORDER BY d.m DESC, d.i), '{}'), COALESCE(array_agg(d.m ORDER BY d.m DESC, d.i), '{}')
+        FROM (
+          SELECT u.h, u.i, (SELECT max(e.received_month) FROM sdk_events e
+                            WHERE e.project_id = p.project_id AND e.user_id = p.user_id AND ${eventHash} = u.h) AS m
+          FROM unnest(p.${hashes}) WITH ORDINALITY AS u(h, i)) d
+        WHERE d.m IS NOT NULL)
+      WHERE cardinality(p.${hashes}) > 0`.execute(db);
+  }
 }
