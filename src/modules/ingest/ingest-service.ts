@@ -16,6 +16,12 @@ const SUPPRESSED = {
   message: 'This user was erased with suppression; events for them are refused.',
 };
 
+/** An event the database refused although it passed validation (ingest-writer.ts isolates it). */
+const UNSTORABLE = {
+  code: 'unstorable_event',
+  message: 'The database could not store this event (a value it cannot hold); retrying it will not help.',
+};
+
 export type IngestResult = {
   accepted: number;
   duplicates: number;
@@ -76,13 +82,14 @@ export function createIngestService(deps: {
           rejected.push({ index, code: valid.code, message: valid.message });
           return;
         }
-        if (suppressed(valid.user_id)) {
-          rejected.push({ index, ...SUPPRESSED });
-          return;
-        }
         const prepared = prepareEvent(valid, { piiPolicy: policy.piiPolicy, connectionIp, geo: deps.geo });
         if ('rejection' in prepared) {
           rejected.push({ index, ...prepared.rejection });
+          return;
+        }
+        // The user id as stored (an email address as user id is stored as its hash).
+        if (suppressed(prepared.event.user_id)) {
+          rejected.push({ index, ...SUPPRESSED });
           return;
         }
         rows.push({ ...prepared.event, id: newId('event', now.getTime()), project_id: projectId });
@@ -100,8 +107,9 @@ export function createIngestService(deps: {
 
       let inserted: Set<string>;
       let refused: Set<string> | undefined;
+      let unstorable: number[] | undefined;
       try {
-        ({ inserted, suppressed: refused } = await deps.writer.write(key.orgId, rows));
+        ({ inserted, suppressed: refused, refused: unstorable } = await deps.writer.write(key.orgId, rows));
       } catch {
         throw new AppError(
           'service_unavailable',
@@ -113,10 +121,12 @@ export function createIngestService(deps: {
       }
       // The cache above may be up to 5 s stale: the commit itself refused the users suppressed since.
       let stored = rows;
-      if (refused && refused.size > 0) {
+      if ((refused && refused.size > 0) || (unstorable && unstorable.length > 0)) {
+        const refusedRows = new Set(unstorable);
         stored = [];
         rows.forEach((r, i) => {
-          if (!refused.has(dedupKey(r.project_id, r.event_id))) stored.push(r);
+          if (refusedRows.has(i)) rejected.push({ index: rowIndex[i] as number, ...UNSTORABLE });
+          else if (!refused?.has(dedupKey(r.project_id, r.event_id))) stored.push(r);
           else rejected.push({ index: rowIndex[i] as number, ...SUPPRESSED });
         });
         rejected.sort((a, b) => a.index - b.index);

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Clock } from '../../lib/clock.ts';
 import { monthStart } from './event-partitions.ts';
-import type { EventRow, IngestDal } from './ingest-dal.ts';
+import type { EventRow, IngestDal, WrittenKey } from './ingest-dal.ts';
 import { foldProfiles } from './profile-fold.ts';
 
 /**
@@ -16,8 +16,12 @@ import { foldProfiles } from './profile-fold.ts';
  * own: many small requests (one event each) then share few large commits instead of queueing on the
  * WAL flush one small commit after another, while large batches still use two connections.
  */
-/** `suppressed`: events refused by the commit because their user is suppressed (migration 0010). */
-export type WriteOutcome = { inserted: Set<string>; suppressed?: Set<string> };
+/**
+ * `suppressed`: events refused by the commit because their user is suppressed (migration 0010).
+ * `refused`: positions (in the rows handed to `write`) of events PostgreSQL refused to store; every
+ * other row of the request was committed or was already held.
+ */
+export type WriteOutcome = { inserted: Set<string>; suppressed?: Set<string>; refused?: number[] };
 
 type Pending = {
   orgId: string;
@@ -29,6 +33,17 @@ type Pending = {
 const MAX_CONCURRENT_FLUSHES = 2;
 const MIN_ROWS_FOR_CONCURRENT_FLUSH = 200;
 const MAX_ROWS_PER_TRANSACTION = 5_000;
+
+/**
+ * SQLSTATE classes of errors caused by the data written, not by the database's state: 22 data
+ * exception (e.g. 22P05 NUL in jsonb, 22008 year 0000), 23 integrity constraint, 54 program limit.
+ */
+const DATA_ERROR_CLASSES = new Set(['22', '23', '54']);
+
+function isRefusedData(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.length === 5 && DATA_ERROR_CLASSES.has(code.slice(0, 2));
+}
 
 export const dedupKey = (projectId: string, eventId: string) => `${projectId}\u0000${eventId}`;
 
@@ -52,16 +67,8 @@ export function createIngestWriter(deps: { pool: pg.Pool; dal: IngestDal; clock:
             : 1,
       );
     const receivedAt = deps.clock.now();
-    // The tenant is set inside ingest_batch for its own statement-long transaction.
-    const profiles = foldProfiles(firstOccurrences(rows));
-    const keys = await deps.dal.writeBatch(
-      deps.pool,
-      orgId,
-      receivedAt,
-      monthStart(receivedAt),
-      rows,
-      profiles,
-    );
+    const refused = new Set<EventRow>();
+    const keys = await writeIsolating(orgId, receivedAt, rows, refused);
     const insertedKeys = new Set<string>();
     const suppressed = new Set<string>();
     for (const k of keys) (k.suppressed ? suppressed : insertedKeys).add(dedupKey(k.project_id, k.event_id));
@@ -69,11 +76,46 @@ export function createIngestWriter(deps: { pool: pg.Pool; dal: IngestDal; clock:
     // every other copy, in this batch or an earlier one, is a duplicate.
     for (const item of items) {
       const mine = new Set<string>();
-      for (const row of item.rows) {
-        const key = dedupKey(row.project_id, row.event_id);
-        if (insertedKeys.delete(key)) mine.add(key);
+      const refusedHere: number[] = [];
+      item.rows.forEach((row, position) => {
+        if (refused.has(row)) refusedHere.push(position);
+        else {
+          const key = dedupKey(row.project_id, row.event_id);
+          if (insertedKeys.delete(key)) mine.add(key);
+        }
+      });
+      item.resolve({ inserted: mine, suppressed, refused: refusedHere });
+    }
+  }
+
+  /**
+   * Writes `rows` in one statement (the tenant is set inside ingest_batch for its own statement-long
+   * transaction). If PostgreSQL refuses the data itself (a value it cannot store, a constraint), the
+   * rows are split in halves and retried, down to the single rows it refuses: those go into
+   * `refused` and every other row of the flush commits, so one bad event costs its request a
+   * per-event rejection instead of failing every request that shared the commit. Validation refuses
+   * all known such values before this (event-validator.ts); this is the backstop. Other errors
+   * (connection, timeout) propagate: the whole flush is then retried by its callers.
+   */
+  async function writeIsolating(
+    orgId: string,
+    receivedAt: Date,
+    rows: EventRow[],
+    refused: Set<EventRow>,
+  ): Promise<WrittenKey[]> {
+    const profiles = foldProfiles(firstOccurrences(rows));
+    try {
+      return await deps.dal.writeBatch(deps.pool, orgId, receivedAt, monthStart(receivedAt), rows, profiles);
+    } catch (error) {
+      if (!isRefusedData(error)) throw error;
+      if (rows.length === 1) {
+        refused.add(rows[0] as EventRow);
+        return [];
       }
-      item.resolve({ inserted: mine, suppressed });
+      const half = Math.ceil(rows.length / 2);
+      const first = await writeIsolating(orgId, receivedAt, rows.slice(0, half), refused);
+      const second = await writeIsolating(orgId, receivedAt, rows.slice(half), refused);
+      return first.concat(second);
     }
   }
 
@@ -136,6 +178,11 @@ export function createIngestWriter(deps: { pool: pg.Pool; dal: IngestDal; clock:
         if (queue.length === 1 || (crossed && queuedRows >= MIN_ROWS_FOR_CONCURRENT_FLUSH))
           setImmediate(pump);
       });
+    },
+
+    /** Writes waiting for a flush (not yet handed to the database). */
+    waiting(): number {
+      return queue.length;
     },
 
     /** Waits until every accepted write has committed (shutdown). */
