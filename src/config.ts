@@ -39,6 +39,8 @@ const Env = Type.Object({
   LAYERS_RATE_LIMIT_ORG_SECRET_PER_S: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 300 }),
   LAYERS_RATE_LIMIT_ORG_PUBLISHABLE_PER_S: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 5000 }),
   LAYERS_JOB_WATCHDOG_MS: Type.Integer({ minimum: 500, maximum: 3_600_000, default: 60_000 }),
+  // Below the grace period of Kubernetes (30 s) and systemd (90 s) before they send SIGKILL.
+  LAYERS_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 20_000 }),
   LAYERS_ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {
     default: 'all',
   }),
@@ -77,6 +79,8 @@ export type Config = Readonly<{
   role: 'all' | 'api' | 'worker';
   /** How long a long-running job may go without a heartbeat before another worker resumes it. */
   jobWatchdogMs: number;
+  /** How long SIGTERM/SIGINT may spend draining before the process exits non-zero, abandoning the rest. */
+  shutdownTimeoutMs: number;
 }>;
 
 export class ConfigError extends Error {}
@@ -138,5 +142,6 @@ function fromEnv(e: Static<typeof Env>): Config {
     }),
     role: e.LAYERS_ROLE,
     jobWatchdogMs: e.LAYERS_JOB_WATCHDOG_MS,
+    shutdownTimeoutMs: e.LAYERS_SHUTDOWN_TIMEOUT_MS,
   });
 }

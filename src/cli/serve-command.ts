@@ -2,27 +2,102 @@ import type { Runner } from 'graphile-worker';
 import type { Logger } from 'pino';
 import { buildApp, type PlatformApp } from '../app.ts';
 import type { Config } from '../config.ts';
+import type { Container } from '../container.ts';
+import type { PlatformDatabase } from '../db/open-platform-database.ts';
 import { startWorker } from '../jobs/worker.ts';
 import { openRuntime } from './runtime.ts';
 
 /**
  * `layers serve` (role `all`: HTTP API and job worker in one process), `--role api` (HTTP only) and
  * `layers worker` (jobs only). The database is the embedded one unless DATABASE_URL is set.
- * SIGINT/SIGTERM: stop accepting, finish in-flight requests, flush buffered writes, let running jobs
- * finish, then stop the embedded PostgreSQL cleanly. A second signal exits at once.
+ *
+ * SIGINT/SIGTERM (also during start-up): stop accepting, finish in-flight requests, flush buffered
+ * writes, let running jobs finish, then stop the embedded PostgreSQL cleanly, and exit 0. All of that
+ * within LAYERS_SHUTDOWN_TIMEOUT_MS: past it (a database that has gone away, a job that never
+ * returns) one log line names what was abandoned, the embedded PostgreSQL is told to stop, and the
+ * process exits 1. A second signal exits at once (130).
+ *
+ * A fatal start-up error releases what was opened and rejects: the CLI then exits non-zero.
  */
 export async function serveCommand(config: Config, logger: Logger): Promise<void> {
   const started = Date.now();
-  const { db, container } = await openRuntime(config, logger);
+  let db: PlatformDatabase | undefined;
+  let container: Container | undefined;
   let app: PlatformApp | undefined;
   let worker: Runner | undefined;
+  let containerStarted = false;
 
-  if (config.role !== 'worker') {
-    app = await buildApp({ config, container, logger });
-    container.start();
-    await app.listen({ port: config.port, host: config.host });
+  /** What shutdown still has to do, in order; a deadline names what is left. */
+  const pending = new Set<string>();
+  const step = async (name: string, fn: () => Promise<unknown> | undefined) => {
+    pending.add(name);
+    await fn();
+    pending.delete(name);
+  };
+  const drain = async (stopEmbedded: 'always' | 'if-started-here') => {
+    for (const name of ['HTTP requests', 'buffered writes', 'jobs', 'database']) pending.add(name);
+    await step('HTTP requests', () => app?.close());
+    await step('buffered writes', () => (containerStarted ? container?.stop() : undefined));
+    await step('jobs', () => worker?.stop());
+    await step('database', () => db?.shutdown({ stopEmbedded }));
+  };
+
+  let starting = true;
+  let stopping: string | undefined;
+  const stop = (signal: string) => {
+    if (stopping) {
+      logger.warn('second signal: exiting without a clean shutdown');
+      process.exit(130);
+    }
+    stopping = signal;
+    logger.info({ signal }, 'shutting down: draining requests and jobs');
+    setTimeout(() => abandon(), config.shutdownTimeoutMs);
+    if (!starting) void finish();
+  };
+  const abandon = () => {
+    const left = pending.size > 0 ? [...pending] : ['start-up'];
+    logger.error(
+      { abandoned: left, timeout_ms: config.shutdownTimeoutMs },
+      `shutdown did not finish within ${config.shutdownTimeoutMs} ms: abandoned ${left.join(', ')}; exiting`,
+    );
+    // Not left running without us: PostgreSQL's fast shutdown goes on after this process is gone.
+    if (db?.embedded) void db.embedded.stop().catch(() => undefined);
+    process.exit(1);
+  };
+  const finish = async () => {
+    try {
+      await drain('always');
+      logger.info('stopped cleanly');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
+  try {
+    ({ db, container } = await openRuntime(config, logger));
+    if (config.role !== 'worker' && !stopping) {
+      app = await buildApp({ config, container, logger });
+      container.start();
+      containerStarted = true;
+      await app.listen({ port: config.port, host: config.host });
+    }
+    if (config.role !== 'api' && !stopping) worker = await startWorker({ container, logger });
+  } catch (error) {
+    // Release what was opened (within the same deadline as a shutdown), then the CLI exits non-zero.
+    if (!stopping) setTimeout(() => abandon(), config.shutdownTimeoutMs);
+    await drain('if-started-here').catch(() => undefined);
+    throw error;
+  } finally {
+    starting = false;
   }
-  if (config.role !== 'api') worker = await startWorker({ container, logger });
+  if (stopping) {
+    void finish();
+    return;
+  }
 
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   logger.info(
@@ -36,27 +111,4 @@ export async function serveCommand(config: Config, logger: Logger): Promise<void
       ? `Layers is listening on http://${shownHost}:${config.port} (API docs at /docs)`
       : 'Layers worker is running',
   );
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) {
-      logger.warn('second signal: exiting without a clean shutdown');
-      process.exit(130);
-    }
-    stopping = true;
-    logger.info({ signal }, 'shutting down: draining requests and jobs');
-    try {
-      await app?.close();
-      await container.stop();
-      await worker?.stop();
-      await db.shutdown({ stopEmbedded: 'always' });
-      logger.info('stopped cleanly');
-      process.exit(0);
-    } catch (error) {
-      logger.error({ err: error }, 'shutdown failed');
-      process.exit(1);
-    }
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }

@@ -10,10 +10,12 @@ export class DatabaseRoleError extends Error {}
 
 type RoleFacts = { name: string; superuser: boolean; bypassRls: boolean };
 
-async function currentRole(client: Pick<pg.ClientBase, 'query'>): Promise<RoleFacts> {
+/** The login's own role, or (`name`) a role looked up by name. */
+async function roleFacts(client: Pick<pg.ClientBase, 'query'>, name?: string): Promise<RoleFacts> {
   const { rows } = await client.query<{ name: string; superuser: boolean; bypass: boolean }>(
     `SELECT rolname AS name, rolsuper AS superuser, rolbypassrls AS bypass
-     FROM pg_roles WHERE rolname = current_user`,
+     FROM pg_roles WHERE rolname = coalesce($1, current_user)`,
+    [name ?? null],
   );
   const row = rows[0];
   if (!row) throw new DatabaseRoleError('the database login has no row in pg_roles');
@@ -27,7 +29,7 @@ export async function assertSystemRoleBypassesRls(
   client: Pick<pg.ClientBase, 'query'>,
   source: string,
 ): Promise<void> {
-  const role = await currentRole(client);
+  const role = await roleFacts(client);
   if (role.superuser || role.bypassRls) return;
   throw new DatabaseRoleError(
     `the database role '${role.name}' (the ${source} login) is neither superuser nor BYPASSRLS: ` +
@@ -37,12 +39,16 @@ export async function assertSystemRoleBypassesRls(
   );
 }
 
-/** The app login (DATABASE_APP_URL, or the system login switched to layers_app) must not bypass RLS. */
+/**
+ * The app login (DATABASE_APP_URL, the system login switched to layers_app, or the embedded
+ * layers_app login) must not bypass RLS: asked on that login's own connection, or by `role` name.
+ */
 export async function assertAppRoleIsBoundByRls(
   client: Pick<pg.ClientBase, 'query'>,
   source: string,
+  byName?: string,
 ): Promise<void> {
-  const role = await currentRole(client);
+  const role = await roleFacts(client, byName);
   if (!role.superuser && !role.bypassRls) return;
   throw new DatabaseRoleError(
     `the database role '${role.name}' (the ${source} login for request traffic) is ` +

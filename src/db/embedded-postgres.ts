@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -19,7 +19,10 @@ import { sha256Hex } from '../lib/hashing.ts';
  * - PostgreSQL runs in its own process group, so a terminal's Ctrl-C reaches only the Node process,
  *   which drains requests first and then stops the database itself.
  * - As root (containers, CI) PostgreSQL refuses to run, so it runs as the `postgres` system user,
- *   created when missing.
+ *   created when missing. That user must be able to enter every directory on the way to the data
+ *   dir: when it cannot (a checkout under /root, or under `mktemp -d`), start-up stops with a
+ *   sentence naming the directory and the fix. The binaries inside such a checkout are copied into
+ *   the data dir instead (public files; the data dir's own privacy is unchanged).
  */
 const execFileAsync = promisify(execFile);
 const SOCKET_PORT = 5432;
@@ -69,6 +72,88 @@ async function runAsUser(): Promise<RunAs> {
   }
 }
 
+type Blocked = { dir: string; mode: number; owner: number };
+
+/**
+ * The first directory on the real path to `target` (itself included) that `user` may not enter, by
+ * its mode bits: owner, group, then others. Directories not created yet are skipped (root creates
+ * them with modes the user can use).
+ */
+async function firstBlockedDirectory(
+  target: string,
+  user: { uid: number; gid: number },
+): Promise<Blocked | undefined> {
+  let existing = path.resolve(target);
+  while (!(await exists(existing)) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  const real = await realpath(existing);
+  let dir = path.parse(real).root;
+  for (const part of ['', ...real.split(path.sep).filter(Boolean)]) {
+    dir = path.join(dir, part);
+    const st = await stat(dir);
+    const bit = st.uid === user.uid ? 0o100 : st.gid === user.gid ? 0o010 : 0o001;
+    if ((st.mode & bit) === 0) return { dir, mode: st.mode & 0o7777, owner: st.uid };
+  }
+  return undefined;
+}
+
+function describeBlocked(blocked: Blocked): string {
+  const owner = blocked.owner === 0 ? 'root' : `uid ${blocked.owner}`;
+  return `${blocked.dir} (mode ${blocked.mode.toString(8).padStart(4, '0')}, owner ${owner})`;
+}
+
+/** As root, the data dir (and the socket dir) must be reachable by the user PostgreSQL runs as. */
+async function assertReachable(dataDir: string, socketDir: string, runAs: { uid: number; gid: number }) {
+  for (const [dir, what] of [
+    [dataDir, `the data dir ${dataDir}`],
+    [path.dirname(socketDir), `its socket directory ${socketDir}`],
+  ] as const) {
+    const blocked = await firstBlockedDirectory(dir, runAs);
+    if (!blocked) continue;
+    throw new Error(
+      `the embedded PostgreSQL cannot use ${what}: Layers runs as root, so PostgreSQL runs as the unprivileged ` +
+        `user '${SUPERUSER}', and that user cannot enter ${describeBlocked(blocked)}. ` +
+        'Fix: set LAYERS_DATA_DIR to a directory outside it (for example LAYERS_DATA_DIR=/var/lib/layers), ' +
+        'run Layers as a user other than root, or set DATABASE_URL to use your own PostgreSQL.',
+    );
+  }
+}
+
+/**
+ * Binaries the run-as user cannot reach (inside a checkout under /root, say) are copied once into
+ * `<dataDir>/pg-bin/<platform>-<version>` (atomically: a temporary copy renamed into place), which
+ * is reachable by then. They find their libraries and share files relative to themselves.
+ */
+async function reachableBinaries(
+  bin: Binaries,
+  runAs: { uid: number; gid: number },
+  dataDir: string,
+  log: (msg: string) => void,
+): Promise<Binaries> {
+  const nativeDir = path.dirname(path.dirname(bin.postgres));
+  const blocked = await firstBlockedDirectory(nativeDir, runAs);
+  if (!blocked) return bin;
+  const pkg = JSON.parse(await readFile(path.join(nativeDir, '..', 'package.json'), 'utf8')) as {
+    version?: string;
+  };
+  const target = path.join(
+    dataDir,
+    'pg-bin',
+    `${process.platform}-${process.arch}-${pkg.version ?? 'unknown'}`,
+  );
+  const inTarget = (file: string) => path.join(target, path.relative(nativeDir, file));
+  if (!(await exists(inTarget(bin.postgres)))) {
+    log(`copying PostgreSQL's binaries to ${target}: the '${SUPERUSER}' user cannot enter ${blocked.dir}`);
+    await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
+    const partial = `${target}.partial-${randomBytes(4).toString('hex')}`;
+    await cp(nativeDir, partial, { recursive: true, verbatimSymlinks: true });
+    await rename(partial, target).catch(async (error) => {
+      await rm(partial, { recursive: true, force: true });
+      if (!(await exists(inTarget(bin.postgres)))) throw error; // else: another process won the race
+    });
+  }
+  return { initdb: inTarget(bin.initdb), postgres: inTarget(bin.postgres) };
+}
+
 function socketDirFor(dataDir: string): string {
   const preferred = path.join(dataDir, 'run');
   // Unix socket paths are limited to ~107 bytes; deep data dirs get a short, stable path instead.
@@ -101,7 +186,8 @@ async function loadOrCreateCredentials(
 async function initdb(bin: Binaries, clusterDir: string, password: string, runAs: RunAs): Promise<void> {
   await mkdir(clusterDir, { recursive: true, mode: 0o700 });
   if (runAs) await chown(clusterDir, runAs.uid, runAs.gid);
-  const pwfile = path.join(tmpdir(), `layers-pw-${randomBytes(8).toString('hex')}`);
+  // Next to the cluster (reachable by the run-as user, as the data dir must be), not in TMPDIR.
+  const pwfile = path.join(path.dirname(clusterDir), `.pw-${randomBytes(8).toString('hex')}`);
   await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
   if (runAs) await chown(pwfile, runAs.uid, runAs.gid);
   try {
@@ -194,14 +280,19 @@ async function startCluster(
   );
   closeSync(logFd);
   let exited: number | null | undefined;
+  let spawnError: Error | undefined;
   child.on('exit', (code) => {
     exited = code;
+  });
+  child.on('error', (error) => {
+    spawnError = error;
   });
   child.unref();
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     const running = await runningCluster(clusterDir);
     if (running && running.pid === child.pid) return running;
+    if (spawnError) throw new Error(`PostgreSQL could not be started: ${spawnError.message}`);
     if (exited !== undefined) {
       const tail = (await readFile(logPath, 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n');
       throw new Error(`PostgreSQL exited during start-up (exit ${exited}); see ${logPath}:\n${tail}`);
@@ -239,13 +330,17 @@ export async function ensureEmbeddedPostgres(
   let running = await runningCluster(clusterDir);
   let startedHere = false;
   if (!running) {
-    const bin = await binaries();
+    let bin = await binaries();
     const runAs = await runAsUser();
+    const socketDir = socketDirFor(dataDir);
+    if (runAs) {
+      await assertReachable(dataDir, socketDir, runAs);
+      bin = await reachableBinaries(bin, runAs, dataDir, log);
+    }
     if (!(await exists(path.join(clusterDir, 'PG_VERSION')))) {
       log('initialising the embedded PostgreSQL (first start)');
       await initdb(bin, clusterDir, credentials.superuserPassword, runAs);
     }
-    const socketDir = socketDirFor(dataDir);
     try {
       running = await startCluster(bin, clusterDir, socketDir, runAs);
       startedHere = true;

@@ -44,8 +44,11 @@ export async function openPlatformDatabase(
       db,
     );
   });
+  // The app logs in as layers_app itself, so its powers are read by name (no extra connection that
+  // would still be closing when a CLI command asks whether anyone else uses the cluster).
+  await withClient(system, (client) => assertAppRoleIsBoundByRls(client, APP_ROLE, APP_ROLE));
   const app: pg.PoolConfig = { ...system, user: APP_ROLE, password: embedded.credentials.appPassword };
-  return withShutdown(await checkedApp(connectDatabases({ system, app }), APP_ROLE), embedded);
+  return withShutdown(connectDatabases({ system, app }), embedded);
 }
 
 /** The app pool's login must be bound by row-level security (see database-roles.ts). */
@@ -59,8 +62,11 @@ async function checkedApp(dbs: Databases, source: string): Promise<Databases> {
   }
 }
 
-async function withClient<T>(target: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: target });
+async function withClient<T>(
+  target: string | pg.ClientConfig,
+  fn: (client: pg.Client) => Promise<T>,
+): Promise<T> {
+  const client = new pg.Client(typeof target === 'string' ? { connectionString: target } : target);
   await client.connect();
   try {
     return await fn(client);
