@@ -39,6 +39,11 @@ const Env = Type.Object({
   LAYERS_RATE_LIMIT_ORG_SECRET_PER_S: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 300 }),
   LAYERS_RATE_LIMIT_ORG_PUBLISHABLE_PER_S: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 5000 }),
   LAYERS_JOB_WATCHDOG_MS: Type.Integer({ minimum: 500, maximum: 3_600_000, default: 60_000 }),
+  // Access exports, per process: each holds a connection and a snapshot while its client reads.
+  LAYERS_EXPORTS_MAX: Type.Integer({ minimum: 1, maximum: 1_000, default: 4 }),
+  LAYERS_EXPORTS_MAX_PER_ORG: Type.Integer({ minimum: 1, maximum: 1_000, default: 2 }),
+  LAYERS_EXPORT_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
+  LAYERS_EXPORT_MAX_DURATION_MS: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 900_000 }),
   // Below the grace period of Kubernetes (30 s) and systemd (90 s) before they send SIGKILL.
   LAYERS_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 20_000 }),
   LAYERS_ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {
@@ -79,6 +84,13 @@ export type Config = Readonly<{
   role: 'all' | 'api' | 'worker';
   /** How long a long-running job may go without a heartbeat before another worker resumes it. */
   jobWatchdogMs: number;
+  /** Caps and time limits of access exports (modules/subjects/export-limiter.ts). */
+  exportLimits: Readonly<{
+    maxConcurrent: number;
+    maxPerOrg: number;
+    idleTimeoutMs: number;
+    maxDurationMs: number;
+  }>;
   /** How long SIGTERM/SIGINT may spend draining before the process exits non-zero, abandoning the rest. */
   shutdownTimeoutMs: number;
 }>;
@@ -142,6 +154,12 @@ function fromEnv(e: Static<typeof Env>): Config {
     }),
     role: e.LAYERS_ROLE,
     jobWatchdogMs: e.LAYERS_JOB_WATCHDOG_MS,
+    exportLimits: Object.freeze({
+      maxConcurrent: e.LAYERS_EXPORTS_MAX,
+      maxPerOrg: e.LAYERS_EXPORTS_MAX_PER_ORG,
+      idleTimeoutMs: e.LAYERS_EXPORT_IDLE_TIMEOUT_MS,
+      maxDurationMs: e.LAYERS_EXPORT_MAX_DURATION_MS,
+    }),
     shutdownTimeoutMs: e.LAYERS_SHUTDOWN_TIMEOUT_MS,
   });
 }

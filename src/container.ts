@@ -167,6 +167,7 @@ export function createContainer({
     auditLog,
     suppressions,
     appPool: dbs.appPool,
+    exportLimits: config.exportLimits,
   });
   const erasure = createErasureExecutor({
     db: dbs.system,

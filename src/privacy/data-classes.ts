@@ -1,9 +1,12 @@
 import { DAY_MS, HOUR_MS } from '../lib/clock.ts';
+import type { PurgeKind } from './purge-kinds.ts';
+
+export { PURGE_KINDS, type PurgeKind } from './purge-kinds.ts';
 
 /**
  * The data-class registry: what Layers keeps, where, for how long, within which contract bounds, and
- * the kind of purge that enforces it. The retention sweeper, `GET /v1/data-protection/retention`, the live
- * data-protection page, `layers verify` and the tests all read this one list, so the page and the
+ * the kind of purge that enforces it. The retention sweeper, `GET /v1/data-protection/retention`, the
+ * live data-protection page, `layers verify` and the tests all read this one list, so the page and the
  * code cannot drift apart.
  *
  * Every table holding tenant data (a column `org_id`) is claimed by exactly one class; a test reads
@@ -32,31 +35,6 @@ export type RetentionClock =
   | { kind: 'until_revoked' }
   /** Accountability records without personal data: kept with the org record. */
   | { kind: 'kept' };
-
-/**
- * How a class's rows are purged once its clock says so. The registry names the kind; the retention
- * module registers one purger per kind (src/modules/retention/class-purgers.ts), so this policy layer
- * depends on no module.
- */
-export const PURGE_KINDS = [
-  /** Rows whose clock column is older than the retention (record_age clocks). */
-  'delete_by_age',
-  /** Rows whose clock column (their own end of retention) has passed (expiry clocks). */
-  'delete_expired',
-  /** A table partitioned by month: whole months dropped, rows of shorter contracts deleted (month_of_receipt). */
-  'drop_monthly_partitions',
-  /** Rows whose month (month_of_record) has ended more than the retention ago. */
-  'delete_by_month',
-  /**
-   * As delete_by_month for the profile row; in addition each hashed identifier of a profile goes on
-   * the clock of the latest event that carried it ("same as the event it rides on").
-   */
-  'profiles_by_month',
-  /** Nothing on a clock: purged only with its project or at the end of the partnership. */
-  'none',
-] as const;
-
-export type PurgeKind = (typeof PURGE_KINDS)[number];
 
 /** Sections of the data-protection page's "Data categories". */
 export type PageSection = 'partner_api' | 'sdk_events' | 'content' | 'account';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dateStoredIdentifiers } from '../../src/db/migrations/0013-profile-identifier-months.ts';
 import { DAY_MS, fixedClock } from '../../src/lib/clock.ts';
@@ -151,7 +152,7 @@ describe('hashed identifiers on profiles follow the events that carried them', (
     await plant('m1', a, '2026-01-01');
     await plant('m2', a, '2026-03-01');
     await plant('m3', c, '2026-02-01');
-    await dateStoredIdentifiers(t.db.system);
+    await dateStoredIdentifiers(t.db.system as unknown as Kysely<unknown>);
     const { rows } = await t.db.systemPool.query(
       `SELECT email_sha256, email_sha256_months::text[] AS months FROM user_profiles WHERE project_id = $1`,
       [project.id],

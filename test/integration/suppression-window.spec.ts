@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type PlatformApp } from '../../src/app.ts';
-import { type Container, createContainer } from '../../src/container.ts';
-import { createLogger } from '../../src/http/logging.ts';
 import type { Clock } from '../../src/lib/clock.ts';
 import { monthStart } from '../../src/modules/ingest/event-partitions.ts';
 import { createIngestDal } from '../../src/modules/ingest/ingest-dal.ts';
 import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
-import { staticResolver } from '../helpers/static-resolver.ts';
+import { createSecondInstance, type SecondInstance } from '../helpers/second-instance.ts';
 import {
   bearer,
   createSdkProject,
@@ -26,26 +23,16 @@ describe('suppression window', () => {
   let t: TestApp;
   let sdk: SdkProject;
   /** The second instance. Its clock stands still, so its suppression cache (5 s) never refreshes by itself. */
-  let other: { app: PlatformApp; container: Container };
+  let other: SecondInstance;
   beforeAll(async () => {
     t = await createTestApp();
     sdk = await createSdkProject(t.app);
     const frozen = new Date();
     const clock: Clock = { now: () => new Date(frozen) };
-    const container = createContainer({
-      config: t.config,
-      dbs: t.db,
-      envelope: t.container.envelope,
-      geo: t.container.geo,
-      clock,
-      resolver: staticResolver(),
-    });
-    const app = await buildApp({ config: t.config, container, logger: createLogger({ level: 'silent' }) });
-    other = { app, container };
+    other = await createSecondInstance(t, { clock });
   });
   afterAll(async () => {
-    await other.app.close();
-    await other.container.stop();
+    await other.close();
     await t.close();
   });
 

@@ -40,15 +40,21 @@ export type UserEventExport = {
 export async function openUserEventExport(
   pool: pg.Pool,
   ids: { orgId: string; projectId: string; userId: string },
+  opts: { statementTimeoutMs?: number } = {},
 ): Promise<UserEventExport> {
   const client = await pool.connect();
   let copy: CopyOutStream | undefined;
   let closed = false;
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const settings = [TENANT_SETTING, ids.orgId, PROJECT_SETTING, ids.projectId, USER_SETTING, ids.userId];
+    // A statement timeout backs up the export's own time limit (export-body.ts) inside the database.
+    const timeout =
+      opts.statementTimeoutMs === undefined ? '' : ", set_config('statement_timeout', $7, true)";
+    if (timeout) settings.push(String(opts.statementTimeoutMs));
     await client.query(
-      'SELECT set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true)',
-      [TENANT_SETTING, ids.orgId, PROJECT_SETTING, ids.projectId, USER_SETTING, ids.userId],
+      `SELECT set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true)${timeout}`,
+      settings,
     );
     const { rows } = await client.query<{ has_events: boolean }>(
       `SELECT EXISTS (SELECT 1 ${USER_EVENTS}) AS has_events`,

@@ -1,10 +1,7 @@
-import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import type { AppInstance } from '../../http/app-types.ts';
 import { AUTHENTICATED_ERRORS, errorResponses, ListOf, MUTATION_ERRORS } from '../../http/schemas.ts';
 import type { TenantHandlers } from '../../http/tenant-handlers.ts';
-import type { ProfileRow } from '../profiles/profiles-dal.ts';
-import type { UserEventExport } from './subject-export.ts';
 import {
   DataSubjectRequest,
   EraseQuery,
@@ -21,28 +18,7 @@ import { type SubjectsService, toDsrResponse } from './subjects-service.ts';
 const tags = ['Data-subject requests'];
 const userParams = { projectId: 'project', userId: 'user' };
 
-const profileOf = (row: ProfileRow | undefined) =>
-  row
-    ? {
-        properties: row.properties,
-        hashed_identifiers: { email_sha256: row.email_sha256, phone_sha256: row.phone_sha256 },
-      }
-    : null;
-
 const wantsNdjson = (req: FastifyRequest) => (req.headers.accept ?? '').includes('application/x-ndjson');
-
-/** The export as one JSON document; the events stream in as they are read. */
-async function* jsonExport(userId: string, profile: unknown, events: UserEventExport) {
-  yield `{"object":"user_export","user_id":${JSON.stringify(userId)},"profile":${JSON.stringify(profile)},"events":[`;
-  if (events.hasEvents) yield* events.events({ between: ',', after: '' });
-  yield ']}';
-}
-
-/** The export as NDJSON: the user and profile first, then one event a line. */
-async function* ndjsonExport(userId: string, profile: unknown, events: UserEventExport) {
-  yield `${JSON.stringify({ object: 'user', user_id: userId, profile })}\n`;
-  if (events.hasEvents) yield* events.events({ between: '', after: '\n' });
-}
 
 export function registerSubjectRoutes(
   app: AppInstance,
@@ -59,9 +35,11 @@ export function registerSubjectRoutes(
         summary: 'Access / portability: the profile and every event held for a user',
         description:
           'JSON `{"object":"user_export","user_id","profile","events":[…]}`, or with `Accept: application/x-ndjson` one JSON object a line ' +
-          '(the user and profile first, then each event). Streamed in constant memory. 404 when nothing is held.',
+          '(the user and profile first, then each event). Streamed in constant memory. 404 when nothing is held. ' +
+          '429 when this org already runs its share of exports at once, 503 when the server runs all it may (both with `Retry-After`); ' +
+          'a client that stops reading, or an export that runs too long, is cut off (the body ends early).',
         params: UserPathParams,
-        response: errorResponses(...AUTHENTICATED_ERRORS),
+        response: errorResponses(...AUTHENTICATED_ERRORS, 503),
       },
     },
     async (req, reply) => {
@@ -70,13 +48,7 @@ export function registerSubjectRoutes(
       const subject = await tenant.query(req, (scope) =>
         subjects.findExportSubject(scope, projectId, userId),
       );
-      const { profile } = subject;
-      const events = await subjects.openEventExport(subject);
-      const body = ndjson
-        ? ndjsonExport(userId, profileOf(profile), events)
-        : jsonExport(userId, profileOf(profile), events);
-      const stream = Readable.from(body, { objectMode: false });
-      stream.on('close', () => void events.close());
+      const stream = await subjects.openExport(subject, ndjson ? 'ndjson' : 'json');
       reply.header('content-type', ndjson ? 'application/x-ndjson' : 'application/json; charset=utf-8');
       return reply.send(stream);
     },

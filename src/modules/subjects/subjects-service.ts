@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { enqueueJob } from '../../jobs/job-queue.ts';
 import { AppError, notFound } from '../../lib/errors.ts';
@@ -9,7 +10,9 @@ import type { ProfileRow, ProfilesDal } from '../profiles/profiles-dal.ts';
 import type { ProjectsService } from '../projects/projects-service.ts';
 import type { DataSubjectRequestsDal, DsrRow } from './data-subject-requests-dal.ts';
 import { ERASE_JOB } from './erasure-job.ts';
-import { openUserEventExport, type UserEventExport } from './subject-export.ts';
+import { type ExportFormat, exportBody } from './export-body.ts';
+import { createExportLimiter, type ExportLimits } from './export-limiter.ts';
+import { openUserEventExport } from './subject-export.ts';
 import { receiptHash, suppressionHash } from './subject-hashes.ts';
 import type { SuppressionCache } from './suppression-cache.ts';
 
@@ -35,8 +38,10 @@ export function createSubjectsService(deps: {
   auditLog: AuditLogService;
   suppressions: SuppressionCache;
   appPool: pg.Pool;
+  exportLimits: ExportLimits;
 }) {
   const { dal, auditLog } = deps;
+  const exports = createExportLimiter(deps.exportLimits);
 
   return {
     /**
@@ -50,18 +55,38 @@ export function createSubjectsService(deps: {
     },
 
     /**
-     * Step 2, once that transaction has committed: the event stream, which holds its own connection
-     * until closed. Opened last, so nothing can fail between opening it and handing it to the
-     * response (which closes it); 404 when neither a profile nor an event is held.
+     * Step 2, once that transaction has committed: the response body, whose event stream holds its
+     * own connection until the body closes. Refused (429, 503) before any connection is taken when
+     * this org or this process already runs as many exports as it may (export-limiter.ts). Opened
+     * last, so nothing can fail between opening it and handing it to the response; 404 when neither a
+     * profile nor an event is held.
      */
-    async openEventExport(subject: ExportSubject): Promise<UserEventExport> {
-      const events = await openUserEventExport(deps.appPool, subject);
-      if (!subject.profile && !events.hasEvents) {
-        await events.close();
-        throw notFound('user in this project', 'userId');
+    async openExport(subject: ExportSubject, format: ExportFormat): Promise<Readable> {
+      const free = exports.acquire(subject.orgId);
+      try {
+        const events = await openUserEventExport(deps.appPool, subject, {
+          statementTimeoutMs: deps.exportLimits.maxDurationMs,
+        });
+        if (!subject.profile && !events.hasEvents) {
+          await events.close();
+          throw notFound('user in this project', 'userId');
+        }
+        return exportBody({
+          format,
+          userId: subject.userId,
+          profile: subject.profile,
+          events,
+          limits: deps.exportLimits,
+          onClose: free,
+        });
+      } catch (error) {
+        free();
+        throw error;
       }
-      return events;
     },
+
+    /** Exports streaming in this process now. */
+    runningExports: () => exports.running(),
 
     async requestErasure(
       scope: TenantScope,
