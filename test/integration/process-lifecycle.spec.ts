@@ -106,6 +106,35 @@ describe('process lifecycle (embedded PostgreSQL)', () => {
     expect(await exitOf(second)).toBe(0);
   }, 90_000);
 
+  it('a fatal start-up error (port taken) ends the process non-zero and stops the database it started', async () => {
+    const busyDir = await mkdtemp(path.join(tmpdir(), 'layers-life-busy-'));
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    try {
+      const address = blocker.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const child = spawn(process.execPath, [MAIN, 'serve'], {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH ?? '', ...env(), LAYERS_DATA_DIR: busyDir, PORT: String(port) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let said = '';
+      child.stdout?.on('data', (c: Buffer) => {
+        said += c.toString();
+      });
+      child.stderr?.on('data', (c: Buffer) => {
+        said += c.toString();
+      });
+      expect(await exitOf(child), said).toBe(1);
+      expect(said).toContain('EADDRINUSE');
+      // No PostgreSQL is left running on the data dir without a server.
+      await expect(stat(path.join(busyDir, 'pg', 'postmaster.pid'))).rejects.toThrow();
+    } finally {
+      blocker.close();
+      await rm(busyDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('explains usage errors with exit code 2', async () => {
     const res = await runCli(['org', 'create'], { LAYERS_DATA_DIR: '/nonexistent-not-used' });
     expect(res.code).toBe(2);
