@@ -2,12 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openUserEventExport } from '../../src/modules/subjects/subject-export.ts';
-import {
-  eventually,
-  heldConnections,
-  openStalledExport,
-  runningExportCopies,
-} from '../helpers/export-client.ts';
+import { eventually, heldConnections, openStalledExport } from '../helpers/export-client.ts';
 import { createSdkProject, createTestApp, type TestApp } from '../helpers/test-app.ts';
 
 /**
