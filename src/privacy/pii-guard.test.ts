@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { guardPii, type JsonObject, type PiiGuardResult } from './pii-guard.ts';
+import { guardPii, guardText, type JsonObject, type PiiGuardResult } from './pii-guard.ts';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const PERSON = sha('person@example.com');
@@ -118,13 +118,21 @@ describe('values recognised by shape, under any key', () => {
     });
   });
 
-  it('does not take short or non-international numbers for phones', () => {
+  it('does not take short numbers, digit runs, amounts, dates or versions for phones', () => {
     const value = {
       price: '+12.50',
       delta: '+1234567',
-      local: '020 7946 0958',
+      short: '555-1212',
       sku: 'A-1234-5678',
       n: 16505551212,
+      id: '16505551212',
+      amount: '1 234 567 890',
+      zip: '12345-6789',
+      day: '2026-11-27',
+      pi: '3.14159265358',
+      os_version: '10.0.19045.3803',
+      chrome: '120.0.6099.129',
+      at: '2026-11-27T10:00:00.000Z',
     };
     expect(hash(value).value).toEqual(value);
   });
@@ -157,6 +165,159 @@ describe('values recognised by shape, under any key', () => {
       'traits.hops[0]',
       'traits.hops[2]',
     ]);
+  });
+});
+
+describe('shapes the guard once missed (issue 13, item 10)', () => {
+  const LONDON = sha('02079460958');
+  const US_NATIONAL = sha('6505551212');
+
+  it('hashes phone numbers in national format under any key', () => {
+    const r = hash({
+      contact: '020 7946 0958',
+      office: '(650) 555-1212',
+      paris: '01 23 45 67 89',
+      dotted: '650.555.1212',
+      uk_paren: '(0)20 7946 0958',
+    });
+    expect(r.value).toEqual({
+      contact_sha256: LONDON,
+      office_sha256: US_NATIONAL,
+      paris_sha256: sha('0123456789'),
+      dotted_sha256: US_NATIONAL,
+      uk_paren_sha256: LONDON,
+    });
+    expect(r.report.hashed).toBe(5);
+  });
+
+  it('hashes phone numbers in arrays and objects under phone-like and plural keys', () => {
+    const r = hash({
+      phones: ['650 555 1212', 16505551212, '+44 20 7946 0958'],
+      phone_numbers: [{ home: '555 1212 99', kind: 'mobile' }],
+      phone: { work: '(650) 555-1212', ext: 42, email: 'person@example.com' },
+      mobiles: '6505551212',
+      emails: ['Person@Example.com'],
+      email_addresses: { work: 'PERSON@example.com' },
+    });
+    expect(r.value).toEqual({
+      phones: [US_NATIONAL, PHONE, sha('442079460958')],
+      phone_numbers: [{ home_sha256: sha('555121299'), kind: 'mobile' }],
+      phone: { work_sha256: US_NATIONAL, ext: 42, email_sha256: PERSON },
+      mobiles_sha256: US_NATIONAL,
+      emails: [PERSON],
+      email_addresses: { work_sha256: PERSON },
+    });
+    expect(r.report.paths).toEqual([
+      'traits.phones[0]',
+      'traits.phones[1]',
+      'traits.phones[2]',
+      'traits.phone_numbers[0].home',
+      'traits.phone.work',
+      'traits.phone.email',
+      'traits.mobiles',
+      'traits.emails[0]',
+      'traits.email_addresses.work',
+    ]);
+  });
+
+  it('drops plural IP and device-id keys whatever the value', () => {
+    const r = hash({ ips: ['x'], ip_addresses: 'y', device_ids: [1], idfas: 'z', tips: 'keep' });
+    expect(r.value).toEqual({ tips: 'keep' });
+    expect(r.report.dropped).toBe(4);
+  });
+
+  it('drops ip:port, bracketed IPv6 and X-Forwarded-For lists, and replaces IPs inside text', () => {
+    const r = hash({
+      upstream: '81.2.69.160:443',
+      v6_port: '[2001:db8::1]:8443',
+      v6: '[2001:4860:4860::8888]',
+      xff: '81.2.69.160, 10.0.0.1,  2001:db8::7',
+      forwarded: 'for=192.0.2.60;proto=http;by=203.0.113.43',
+      error: 'connect ECONNREFUSED 10.0.0.5:5432 (via [fe80::1]:80)',
+      url: 'http://10.1.2.3:8080/health',
+      list: ['edge', '10.0.0.1:80', '[::1]'],
+      time: '10:30:45',
+      plan: 'pro',
+    });
+    expect(r.value).toEqual({
+      forwarded: 'for=[ip-redacted];proto=http;by=[ip-redacted]',
+      error: 'connect ECONNREFUSED [ip-redacted] (via [ip-redacted])',
+      url: 'http://[ip-redacted]/health',
+      list: ['edge'],
+      time: '10:30:45',
+      plan: 'pro',
+    });
+    expect(r.report.dropped).toBe(11);
+  });
+
+  it('hashes URL-encoded email addresses, whole, under email keys and inside URLs', () => {
+    const r = hash({
+      contact: 'person%40example.com',
+      email: 'Person%40Example.com',
+      tagged: 'first.last%2Btag%40sub.example.co.uk',
+      landing: 'https://shop.example/?ref=ad&email=person%40example.com&x=1',
+      plain_url: 'https://shop.example/?email=person@example.com',
+    });
+    expect(r.value).toEqual({
+      contact_sha256: PERSON,
+      email_sha256: PERSON,
+      tagged_sha256: sha('first.last+tag@sub.example.co.uk'),
+      landing: `https://shop.example/?ref=ad&email=${PERSON}&x=1`,
+      plain_url: `https://shop.example/?email=${PERSON}`,
+    });
+  });
+
+  it('hashes international phone numbers inside text', () => {
+    const r = hash({ note: 'call +44 20 7946 0958 after six' });
+    expect(r.value).toEqual({ note: `call ${sha('442079460958')} after six` });
+  });
+
+  it('refuses each of these shapes in reject mode, naming the path only', () => {
+    for (const [input, path] of [
+      [{ contact: '020 7946 0958' }, 'traits.contact'],
+      [{ phones: ['650 555 1212'] }, 'traits.phones[0]'],
+      [{ phone: { work: '6505551212' } }, 'traits.phone.work'],
+      [{ contact: 'person%40example.com' }, 'traits.contact'],
+      [{ note: 'call +1 650 555 1212' }, 'traits.note'],
+    ] as const) {
+      const r = guardPii(input, { mode: 'reject', rootPath: 'traits' });
+      expect(r).toMatchObject({ ok: false, code: 'pii_rejected', path });
+      if (!r.ok) expect(r.message).not.toMatch(/person|650|555|7946/);
+    }
+  });
+});
+
+describe('guardText (the event envelope)', () => {
+  it('hashes a whole email or phone, says which, drops an IP, hashes embedded addresses', () => {
+    expect(guardText(' Person@Example.com', { mode: 'hash', path: 'user_id' })).toMatchObject({
+      ok: true,
+      value: PERSON,
+      hashedAs: 'email',
+    });
+    expect(guardText('person%40example.com', { mode: 'hash', path: 'user_id' })).toMatchObject({
+      value: PERSON,
+      hashedAs: 'email',
+    });
+    expect(guardText('+1 650 555 1212', { mode: 'hash', path: 'user_id' })).toMatchObject({
+      value: PHONE,
+      hashedAs: 'phone',
+    });
+    expect(guardText('10.0.0.1:80', { mode: 'hash', path: 'user_id' })).toMatchObject({
+      ok: true,
+      value: undefined,
+    });
+    expect(guardText('auth0|person@example.com', { mode: 'hash', path: 'user_id' })).toMatchObject({
+      value: `auth0|${PERSON}`,
+      hashedAs: undefined,
+    });
+    const plain = guardText('u_123', { mode: 'hash', path: 'user_id' });
+    expect(plain).toMatchObject({ ok: true, value: 'u_123', hashedAs: undefined });
+    if (plain.ok) expect(plain.report).toEqual({ hashed: 0, dropped: 0, paths: [], unsafeKeys: 0 });
+    expect(guardText('person@example.com', { mode: 'reject', path: 'user_id' })).toMatchObject({
+      ok: false,
+      code: 'pii_rejected',
+      path: 'user_id',
+    });
   });
 });
 

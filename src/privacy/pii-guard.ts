@@ -15,37 +15,61 @@
  * 3. IP keys (ip, ip_address/ipAddress, ipv4, ipv6, client_ip, x_forwarded_for, remote_addr, …) →
  *    entry dropped, whatever the value.
  * 4. Email keys (the key names the address: email, Email, user_email, emailAddress, e-mail,
- *    email2, …; not email_verified / email_domain) with a string value → `<key>_sha256: sha256` of
- *    the normalized value. Phone keys (phone, phone_number, mobile, tel, telephone, msisdn, cell, …)
- *    with a string or integer value holding ≥ 3 digits → `<key>_sha256` likewise (fewer digits cannot
- *    be a phone number: `mobile: "yes"` stays). A value that already is 64 hex → kept lower-cased under
- *    `<key>_sha256`. A key that already ends in `sha256` (email_sha256) keeps its name.
- * 5. Every string value, under any key or inside arrays, is then checked by shape (trimmed):
- *    - an IP address (`net.isIP() !== 0`) → dropped (array elements are removed);
- *    - an email address (`x@host.tld`) → hashed as email, key renamed `<key>_sha256` (in arrays the
- *      element becomes the hash string);
- *    - an international phone number (`+`, then only digits, spaces, `-`, `.`, `(`, `)`, 8–15 digits)
- *      → hashed as phone, renamed likewise;
- *    - text with email addresses embedded ("write to a@b.com") → each address is replaced in place
- *      by its hash; the key is kept (the value is still text).
+ *    email2, emails, …; not email_verified / email_domain) with a string value → `<key>_sha256: sha256`
+ *    of the normalized value (a percent-encoded address, `person%40example.com`, decoded first).
+ *    Phone keys (phone, phones, phone_number(s), mobile, tel, telephone, msisdn, cell, …) name their
+ *    whole value: every string or integer holding ≥ 3 digits at that key or anywhere below it (array
+ *    elements, values of nested objects whose keys name nothing else) → `<key>_sha256` likewise, or
+ *    the hash in place of an array element (fewer digits cannot be a phone number: `mobile: "yes"`
+ *    stays). A value that already is 64 hex → kept lower-cased under `<key>_sha256`. A key that
+ *    already ends in `sha256` (email_sha256) keeps its name.
+ * 5. Every string value, under any key or inside arrays, is then checked by shape (trimmed; shapes in
+ *    `pii-shapes.ts`):
+ *    - an IP address, with or without a port, bracketed, or a list of them (`X-Forwarded-For`) →
+ *      dropped (array elements are removed);
+ *    - an email address (`x@host.tld`, also percent-encoded) → hashed as email, key renamed
+ *      `<key>_sha256` (in arrays the element becomes the hash string);
+ *    - a phone number, international (`+44 20 7946 0958`) or national (`020 7946 0958`,
+ *      `(650) 555-1212`) → hashed as phone, renamed likewise;
+ *    - text with email addresses (plain or percent-encoded, as in URLs) or international phone
+ *      numbers embedded → each replaced in place by its hash; IP addresses embedded
+ *      (`for=192.0.2.60;proto=http`) → replaced by `[ip-redacted]`; the key is kept (the value is still text).
  * 6. Keys are data too: a key that is an email address or phone number is replaced by its hash, a
  *    key that is an IP drops its entry, embedded addresses in keys are hashed in place.
  *
  * Mode `reject`: the first raw email/phone found (rules 4–6) aborts with `pii_rejected` and the JSON
  * path — never the value. Pre-hashed values are fine. IPs and device ids are dropped in both modes.
  *
- * Limits (documented, not silent): a phone number in national form ("020 7946 0958") under a
- * non-phone key, or embedded in text, is not recognised; a dotted-quad that is not an IP to a human
- * (an app version "10.0.1.2") IS an IP to this guard and is dropped.
+ * Limits (documented, not silent): a phone number in national form embedded in text ("call 020 7946
+ * 0958") is not recognised; a dotted-quad that is not an IP to a human (an app version "10.0.1.2")
+ * IS an IP to this guard and is dropped; national-looking digit groups (an ISBN "978-3-16-148410-0",
+ * a reference "123-456-789") are hashed as phones.
+ *
+ * `guardText` applies rules 5 to one string: ingest uses it for the event envelope (`user_id`,
+ * `event`, `app_id`).
  *
  * The input is never mutated. Paths use `a.b[0].c`; keys that are not identifiers are JSON-quoted
  * (`a["x y"]`) and keys that themselves held PII are written as `[redacted]`.
  *
  * Key names (rules 1–4) are classified in `pii-key-classifier.ts`.
  */
-import { isIP } from 'node:net';
 import { hashIdentifier, type IdentifierKind, isSha256Hex } from './identifier-normalizers.ts';
 import { classifyKey } from './pii-key-classifier.ts';
+import {
+  decodedEmail,
+  digitCount,
+  looksLikeEmail,
+  looksLikeIntlPhone,
+  looksLikeIp,
+  looksLikeIpList,
+  looksLikePhone,
+  mayHoldEmail,
+  replaceEmbeddedEmails,
+  replaceEmbeddedIps,
+  replaceEmbeddedPhones,
+} from './pii-shapes.ts';
+
+export { looksLikeEmail, looksLikeIntlPhone, looksLikeIp } from './pii-shapes.ts';
 
 export type PiiGuardMode = 'hash' | 'reject';
 
@@ -79,44 +103,20 @@ export type PiiGuardResult =
 export const DEFAULT_MAX_DEPTH = 32;
 
 // All patterns are compiled once, here: the guard runs on every event.
-// The domain must be a hostname (letters, digits, hyphens, dots): that is every real address, and it
-// means appending "_sha256" to a key can never turn it into something email-shaped.
-const EMAIL_WHOLE = /^[^\s@]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+$/u;
-const EMAIL_EMBEDDED = /[\p{L}\p{N}!#$%&'*+/=?^_`{|}~.-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu;
-const PHONE_INTL = /^\+[\d\s().-]+$/;
-const DIGIT = /\d/g;
 const HEX64_RUN = /[0-9a-f]{64}/gi;
 const SHA256_SUFFIX = /sha256(?:[_-]?\d+)?$/i; // email_sha256, emailSha256, email_sha256_2
 const PLAIN_PATH_KEY = /^[A-Za-z_$][\w$-]*$/;
 
-function digitCount(s: string): number {
-  return s.match(DIGIT)?.length ?? 0;
-}
-
-export function looksLikeIp(trimmed: string): boolean {
-  // Cheap pre-filter before net.isIP: an IP has a '.' or ':' and is short (bounded even with a zone id).
-  return (
-    trimmed.length >= 2 &&
-    trimmed.length <= 256 &&
-    (trimmed.includes('.') || trimmed.includes(':')) &&
-    isIP(trimmed) !== 0
-  );
-}
-
-export function looksLikeEmail(trimmed: string): boolean {
-  return trimmed.indexOf('@') > 0 && EMAIL_WHOLE.test(trimmed);
-}
-
-export function looksLikeIntlPhone(trimmed: string): boolean {
-  if (trimmed.charCodeAt(0) !== 43 /* + */ || !PHONE_INTL.test(trimmed)) return false;
-  const digits = digitCount(trimmed);
-  return digits >= 8 && digits <= 15;
-}
-
 /** Thrown (as a value, not an Error: it is control flow) to abort the walk. */
 type Abort = { readonly abort: true; code: 'pii_rejected' | 'too_deep'; message: string; path: string };
 
-type Ctx = { mode: PiiGuardMode; maxDepth: number; report: PiiGuardReport };
+type Ctx = {
+  mode: PiiGuardMode;
+  maxDepth: number;
+  report: PiiGuardReport;
+  /** whether national-format phone numbers count (not for ids: `123-456-7890` may be an account) */
+  nationalPhones: boolean;
+};
 
 const MAX_PATH_IN_MESSAGE = 200;
 
@@ -182,18 +182,24 @@ function drop(path: string, ctx: Ctx): void {
   ctx.report.paths.push(path);
 }
 
-/** Replace every embedded email address in `text` by its hash; returns `text` itself when there is none. */
-function hashEmbeddedEmails(text: string, path: string, ctx: Ctx): string {
-  if (!text.includes('@')) return text;
-  let found = 0;
-  const replaced = text.replace(EMAIL_EMBEDDED, (match) => {
-    const r = identifierHash('email', match, path, ctx);
-    if (r === undefined) return match;
-    found++;
-    return r.hash;
+/**
+ * Replace every email address and international phone number embedded in `text` by its hash, and
+ * every IP address by `[ip-redacted]`; returns `text` itself when there is none.
+ */
+function guardEmbedded(text: string, path: string, ctx: Ctx): string {
+  let hashed = 0;
+  const hashWith = (kind: IdentifierKind) => (found: string) => {
+    const r = identifierHash(kind, found, path, ctx);
+    if (r !== undefined) hashed++;
+    return r?.hash;
+  };
+  let out = mayHoldEmail(text) ? replaceEmbeddedEmails(text, hashWith('email')) : text;
+  out = replaceEmbeddedPhones(out, hashWith('phone'));
+  if (hashed > 0) recordHashed(path, ctx, hashed);
+  return replaceEmbeddedIps(out, (n) => {
+    ctx.report.dropped += n;
+    ctx.report.paths.push(path);
   });
-  if (found > 0) recordHashed(path, ctx, found);
-  return replaced;
 }
 
 function renamedKey(key: string): string {
@@ -217,7 +223,10 @@ function setUnique(out: JsonObject, key: string, value: JsonValue): void {
   }
 }
 
-type Guarded = { kind: 'keep'; value: JsonValue } | { kind: 'hashed'; value: string } | { kind: 'drop' };
+type Guarded =
+  | { kind: 'keep'; value: JsonValue }
+  | { kind: 'hashed'; value: string; as: IdentifierKind }
+  | { kind: 'drop' };
 const DROP: Guarded = { kind: 'drop' };
 
 function isPlainObject(value: object): boolean {
@@ -225,24 +234,48 @@ function isPlainObject(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
+/** Rule 5 for a whole string: an IP (or a list of them), an email, a phone number. */
+function wholeShape(
+  trimmed: string,
+  ctx: Ctx,
+): { kind: 'ip' } | { kind: IdentifierKind; raw: string } | undefined {
+  if (looksLikeIp(trimmed) || looksLikeIpList(trimmed)) return { kind: 'ip' };
+  if (looksLikeEmail(trimmed)) return { kind: 'email', raw: trimmed };
+  const decoded = decodedEmail(trimmed);
+  if (decoded !== undefined) return { kind: 'email', raw: decoded };
+  if (ctx.nationalPhones ? looksLikePhone(trimmed) : looksLikeIntlPhone(trimmed))
+    return { kind: 'phone', raw: trimmed };
+  return undefined;
+}
+
 function guardString(value: string, path: string, ctx: Ctx): Guarded {
-  const trimmed = value.trim();
-  if (looksLikeIp(trimmed)) {
+  const shape = wholeShape(value.trim(), ctx);
+  if (shape?.kind === 'ip') {
     drop(path, ctx);
     return DROP;
   }
-  if (looksLikeEmail(trimmed)) {
-    const h = hashAndRecord('email', trimmed, path, ctx);
-    if (h !== undefined) return { kind: 'hashed', value: h };
+  if (shape !== undefined) {
+    const h = hashAndRecord(shape.kind, shape.raw, path, ctx);
+    if (h !== undefined) return { kind: 'hashed', value: h, as: shape.kind };
   }
-  if (looksLikeIntlPhone(trimmed)) {
-    const h = hashAndRecord('phone', trimmed, path, ctx);
-    if (h !== undefined) return { kind: 'hashed', value: h };
-  }
-  return { kind: 'keep', value: hashEmbeddedEmails(value, path, ctx) };
+  return { kind: 'keep', value: guardEmbedded(value, path, ctx) };
 }
 
-function guardValue(value: unknown, path: string, depth: number, ctx: Ctx): Guarded {
+/** A value a phone key names (rule 4): a string or an integer with ≥ 3 digits, or a digest. */
+function phoneText(value: unknown): string | undefined {
+  const text =
+    typeof value === 'string'
+      ? value
+      : typeof value === 'number' && Number.isInteger(value)
+        ? String(value)
+        : undefined;
+  if (text === undefined) return undefined;
+  // Digits inside hashes we wrote earlier (embedded emails) are not a phone number: without
+  // this, guarding the guard's own output would hash "<hash>,<hash>" as a phone.
+  return isSha256Hex(text.trim()) || digitCount(text.replace(HEX64_RUN, '')) >= 3 ? text : undefined;
+}
+
+function guardValue(value: unknown, path: string, depth: number, ctx: Ctx, inPhone: boolean): Guarded {
   switch (typeof value) {
     case 'string':
       return guardString(value, path, ctx);
@@ -253,19 +286,34 @@ function guardValue(value: unknown, path: string, depth: number, ctx: Ctx): Guar
       return { kind: 'keep', value };
     case 'object':
       if (value === null) return { kind: 'keep', value: null };
-      if (Array.isArray(value)) return { kind: 'keep', value: guardArray(value, path, depth + 1, ctx) };
-      if (isPlainObject(value)) return { kind: 'keep', value: guardObject(value, path, depth + 1, ctx) };
+      if (Array.isArray(value))
+        return { kind: 'keep', value: guardArray(value, path, depth + 1, ctx, inPhone) };
+      if (isPlainObject(value))
+        return { kind: 'keep', value: guardObject(value, path, depth + 1, ctx, inPhone) };
       return DROP; // Date, Map, class instances: not JSON, not expected from a parsed body
     default:
       return DROP; // undefined, function, symbol, bigint: not JSON
   }
 }
 
-function guardArray(arr: readonly unknown[], path: string, depth: number, ctx: Ctx): JsonValue[] {
+function guardArray(
+  arr: readonly unknown[],
+  path: string,
+  depth: number,
+  ctx: Ctx,
+  inPhone: boolean,
+): JsonValue[] {
   if (depth > ctx.maxDepth) abort('too_deep', path, `Nesting deeper than ${ctx.maxDepth} levels at {path}.`);
   const out: JsonValue[] = [];
   for (let i = 0; i < arr.length; i++) {
-    const r = guardValue(arr[i], `${path}[${i}]`, depth, ctx);
+    const elementPath = `${path}[${i}]`;
+    const phone = inPhone ? phoneText(arr[i]) : undefined;
+    const h = phone === undefined ? undefined : hashAndRecord('phone', phone, elementPath, ctx);
+    if (h !== undefined) {
+      out.push(h);
+      continue;
+    }
+    const r = guardValue(arr[i], elementPath, depth, ctx, inPhone);
     if (r.kind !== 'drop') out.push(r.value);
   }
   return out;
@@ -276,33 +324,35 @@ function guardArray(arr: readonly unknown[], path: string, depth: number, ctx: C
  * entry (redacted when the key was PII), or undefined when the entry is dropped.
  */
 function guardKey(key: string, parent: string, ctx: Ctx): { key: string; path: string } | undefined {
-  // Fast path: ordinary keys have no '@', no '+' and no ':' / '.' combination that could be an IP.
-  if (!key.includes('@') && !key.startsWith('+') && !key.includes('.') && !key.includes(':')) {
+  // Fast path: ordinary keys start with a letter and have no '@', '%', '+', '.' or ':'.
+  const first = key.charCodeAt(0);
+  if (
+    !(first === 40 || (first >= 48 && first <= 57)) &&
+    !key.includes('@') &&
+    !key.includes('%') &&
+    !key.includes('+') &&
+    !key.includes('.') &&
+    !key.includes(':')
+  ) {
     return { key, path: keyPath(parent, key) };
   }
-  const trimmed = key.trim();
   const redacted = `${parent}[redacted]`;
-  if (looksLikeIp(trimmed)) {
+  const shape = wholeShape(key.trim(), ctx);
+  if (shape?.kind === 'ip') {
     drop(redacted, ctx);
     return undefined;
   }
-  if (looksLikeEmail(trimmed)) {
-    const h = hashAndRecord('email', trimmed, redacted, ctx);
+  if (shape !== undefined) {
+    const h = hashAndRecord(shape.kind, shape.raw, redacted, ctx);
     if (h !== undefined) return { key: h, path: redacted };
   }
-  if (looksLikeIntlPhone(trimmed)) {
-    const h = hashAndRecord('phone', trimmed, redacted, ctx);
-    if (h !== undefined) return { key: h, path: redacted };
-  }
-  if (key.includes('@')) {
-    const before = ctx.report.hashed;
-    const replaced = hashEmbeddedEmails(key, redacted, ctx);
-    if (ctx.report.hashed !== before) return { key: replaced, path: redacted };
-  }
+  const before = ctx.report.hashed + ctx.report.dropped;
+  const replaced = guardEmbedded(key, redacted, ctx);
+  if (ctx.report.hashed + ctx.report.dropped !== before) return { key: replaced, path: redacted };
   return { key, path: keyPath(parent, key) };
 }
 
-function guardObject(obj: object, path: string, depth: number, ctx: Ctx): JsonObject {
+function guardObject(obj: object, path: string, depth: number, ctx: Ctx, inPhone: boolean): JsonObject {
   if (depth > ctx.maxDepth) abort('too_deep', path, `Nesting deeper than ${ctx.maxDepth} levels at {path}.`);
   // A fresh ordinary object; the only keys that could reach its prototype (`__proto__`) or poison a
   // later merge (`constructor`, `prototype`) are skipped below, so plain assignment is safe.
@@ -324,33 +374,66 @@ function guardObject(obj: object, path: string, depth: number, ctx: Ctx): JsonOb
       continue;
     }
     if (kind === 'email' && typeof value === 'string') {
-      const h = hashAndRecord('email', value, childPath, ctx);
+      const h = hashAndRecord('email', decodedEmail(value.trim()) ?? value, childPath, ctx);
       if (h !== undefined) {
         setUnique(out, renamedKey(key), h);
         continue;
       }
     }
-    if (
-      kind === 'phone' &&
-      (typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value)))
-    ) {
-      const text = typeof value === 'string' ? value : String(value);
-      // Digits inside hashes we wrote earlier (embedded emails) are not a phone number: without
-      // this, guarding the guard's own output would hash "<hash>,<hash>" as a phone.
-      if (isSha256Hex(text.trim()) || digitCount(text.replace(HEX64_RUN, '')) >= 3) {
-        const h = hashAndRecord('phone', text, childPath, ctx);
-        if (h !== undefined) {
-          setUnique(out, renamedKey(key), h);
-          continue;
-        }
+    // A phone key names everything below it, unless a nested key names something else.
+    const phoneHere = kind === 'phone' || (kind === 'plain' && inPhone);
+    const phone = phoneHere ? phoneText(value) : undefined;
+    if (phone !== undefined) {
+      const h = hashAndRecord('phone', phone, childPath, ctx);
+      if (h !== undefined) {
+        setUnique(out, renamedKey(key), h);
+        continue;
       }
     }
 
-    const r = guardValue(value, childPath, depth, ctx);
+    const r = guardValue(value, childPath, depth, ctx, phoneHere);
     if (r.kind === 'keep') setUnique(out, key, r.value);
     else if (r.kind === 'hashed') setUnique(out, renamedKey(key), r.value);
   }
   return out;
+}
+
+export type TextGuardResult =
+  | {
+      ok: true;
+      /** undefined: the text was an IP address (or a list of them) and is dropped */
+      value: string | undefined;
+      /** the whole text was an email address or phone number, now `value` is its hash */
+      hashedAs: IdentifierKind | undefined;
+      report: PiiGuardReport;
+    }
+  | { ok: false; code: 'pii_rejected'; message: string; path: string };
+
+/**
+ * Rule 5 for one string (an event's `user_id`, `event`, `app_id`): the whole text as an IP (dropped),
+ * an email or phone number (hashed), or text with them embedded (replaced in place). In reject mode
+ * a raw email or phone number aborts with `pii_rejected`, naming `path`, never the value.
+ */
+export function guardText(
+  text: string,
+  options: { mode: PiiGuardMode; path: string; nationalPhones?: boolean },
+): TextGuardResult {
+  const ctx: Ctx = {
+    mode: options.mode,
+    maxDepth: DEFAULT_MAX_DEPTH,
+    report: { hashed: 0, dropped: 0, paths: [], unsafeKeys: 0 },
+    nationalPhones: options.nationalPhones ?? true,
+  };
+  try {
+    const r = guardString(text, options.path, ctx);
+    if (r.kind === 'drop') return { ok: true, value: undefined, hashedAs: undefined, report: ctx.report };
+    if (r.kind === 'hashed') return { ok: true, value: r.value, hashedAs: r.as, report: ctx.report };
+    return { ok: true, value: r.value as string, hashedAs: undefined, report: ctx.report };
+  } catch (e) {
+    if (isAbort(e) && e.code === 'pii_rejected')
+      return { ok: false, code: e.code, message: e.message, path: e.path };
+    throw e;
+  }
 }
 
 /**
@@ -362,11 +445,12 @@ export function guardPii(input: Readonly<Record<string, unknown>>, options: PiiG
     mode: options.mode,
     maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
     report: { hashed: 0, dropped: 0, paths: [], unsafeKeys: 0 },
+    nationalPhones: true,
   };
   const root = options.rootPath ?? '';
   try {
     const isObject = typeof input === 'object' && input !== null && !Array.isArray(input);
-    const value = isObject ? guardObject(input, root, 1, ctx) : {};
+    const value = isObject ? guardObject(input, root, 1, ctx, false) : {};
     return { ok: true, value, report: ctx.report };
   } catch (e) {
     if (isAbort(e)) return { ok: false, code: e.code, message: e.message, path: e.path };

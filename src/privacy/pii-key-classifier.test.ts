@@ -4,6 +4,23 @@ import { classifyKey } from './pii-key-classifier.ts';
 describe('key classification', () => {
   it.each([
     ['email', 'email'],
+    // plurals name the same thing
+    ['emails', 'email'],
+    ['email_addresses', 'email'],
+    ['workEmails', 'email'],
+    ['phones', 'phone'],
+    ['phone_numbers', 'phone'],
+    ['phoneNumbers', 'phone'],
+    ['mobile_nos', 'phone'],
+    ['ips', 'ip'],
+    ['ip_addresses', 'ip'],
+    ['client_ips', 'ip'],
+    ['device_ids', 'device'],
+    ['idfas', 'device'],
+    ['tips', 'plain'],
+    ['addresses', 'plain'],
+    ['user_ids', 'plain'],
+    ['voicemails', 'plain'],
     ['Email', 'email'],
     ['user_email', 'email'],
     ['emailAddress', 'email'],

@@ -44,6 +44,16 @@ const PHONE_TOKENS = new Set([
 const PHONE_NUMBER_WORDS = new Set(['number', 'no', 'num', 'nr']);
 const ADDRESS_WORDS = new Set(['address', 'addr']);
 
+const KNOWN_WORDS = new Set([
+  ...DEVICE_TOKENS,
+  ...IP_TOKENS,
+  ...EMAIL_TOKENS,
+  ...PHONE_TOKENS,
+  ...PHONE_NUMBER_WORDS,
+  ...ADDRESS_WORDS,
+  'id',
+]);
+
 export type KeyKind = 'unsafe' | 'device' | 'ip' | 'email' | 'phone' | 'plain';
 
 /** Key names repeat across events: classify each distinct name once (bounded, so hostile keys cannot grow it). */
@@ -76,7 +86,23 @@ function classifyKeyUncached(key: string): KeyKind {
   if (tokens.length === 0) return 'plain';
   if (tokens.length > 1 && tokens[tokens.length - 1] === 'sha256') tokens.pop();
   const lastRaw = tokens[tokens.length - 1]!;
-  const last = lastRaw.replace(TRAILING_DIGITS, '') || lastRaw;
+  const lastWord = lastRaw.replace(TRAILING_DIGITS, '') || lastRaw;
+  // Plural keys name the same thing: "phones", "phone_numbers", "emails", "ip_addresses", "device_ids".
+  return classifyTokens(tokens, lastRaw, pluralOf(lastWord) ?? lastWord);
+}
+
+/** The singular of a plural word this classifier knows, or undefined. */
+function pluralOf(word: string): string | undefined {
+  if (word.length < 3 || !word.endsWith('s')) return undefined;
+  const one = singular(word);
+  return KNOWN_WORDS.has(one) || one.endsWith('email') ? one : undefined;
+}
+
+function singular(word: string): string {
+  return word.endsWith('addresses') ? word.slice(0, -2) : word.slice(0, -1);
+}
+
+function classifyTokens(tokens: string[], lastRaw: string, last: string): KeyKind {
   const prev = tokens.length > 1 ? tokens[tokens.length - 2] : undefined;
 
   if (DEVICE_TOKENS.has(last) || (last === 'id' && prev !== undefined && DEVICE_ID_PREFIXES.has(prev))) {

@@ -4,7 +4,9 @@ import {
   type IdentifierHashResult,
   phoneSha256FromInput,
 } from '../../privacy/identifier-normalizers.ts';
+import { guardEnvelope } from '../../privacy/pii-envelope.ts';
 import { guardPii, type PiiGuardMode } from '../../privacy/pii-guard.ts';
+import { INGEST_LIMITS } from './event-limits.ts';
 import type { EventRejection, JsonObject, ValidEvent } from './event-validator.ts';
 
 /**
@@ -12,6 +14,8 @@ import type { EventRejection, JsonObject, ValidEvent } from './event-validator.t
  * - `traits.email` / `traits.phone` → SHA-256 of the normalized value (pre-hashed values kept as they are);
  * - raw identifiers anywhere else in traits/properties → hashed (or the event rejected, per the
  *   project's PII policy); IPs and device ids there → dropped;
+ * - an email address or phone number as the `user_id` → hashed (or rejected), personal data in
+ *   `event` / `app_id` → rejected (`privacy/pii-envelope.ts`);
  * - the IP (`context.ip`, else the connection's) → country and region codes, then forgotten;
  * - device ids (IDFA/GAID) → handed to the forwarding seam, never into the stored event.
  */
@@ -56,6 +60,16 @@ export function prepareEvent(
   if ('code' in email) return { rejection: email };
   const phone = identifier(phoneSha256FromInput(valid.traits));
   if ('code' in phone) return { rejection: phone };
+  const envelope = guardEnvelope(valid, opts.piiPolicy);
+  if (!envelope.ok) return { rejection: { code: envelope.code, message: envelope.message } };
+  if (envelope.user_id.length > INGEST_LIMITS.userIdLength) {
+    return {
+      rejection: {
+        code: 'invalid_field',
+        message: `user_id is longer than ${INGEST_LIMITS.userIdLength} characters once the email addresses in it are hashed.`,
+      },
+    };
+  }
 
   const otherTraits: JsonObject = {};
   for (const [key, value] of Object.entries(valid.traits))
@@ -73,13 +87,13 @@ export function prepareEvent(
       event_id: valid.event_id,
       type: valid.type,
       event: valid.event,
-      user_id: valid.user_id,
+      user_id: envelope.user_id,
       timestamp: valid.timestamp,
       app_id: valid.app_id,
       properties: properties.value,
       traits: traits.value,
-      email_sha256: email.hash,
-      phone_sha256: phone.hash,
+      email_sha256: email.hash ?? envelope.email_sha256 ?? null,
+      phone_sha256: phone.hash ?? envelope.phone_sha256 ?? null,
       geo_country: geo?.country ?? null,
       geo_region: geo?.region ?? null,
     },

@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../helpers/hash.ts';
+import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
+import {
+  bearer,
+  createKey,
+  createSdkProject,
+  createTestApp,
+  type TestApp,
+  type TestOrg,
+} from '../helpers/test-app.ts';
+
+/**
+ * The shapes of personal data the PII guard once let through into stored events (issue 13,
+ * item 10), end to end: what reaches the database, and what each envelope field does.
+ */
+describe('ingest: personal data in every shape and field', () => {
+  let t: TestApp;
+  let org: TestOrg;
+  let projectId: string;
+  let pk: string;
+  beforeAll(async () => {
+    t = await createTestApp();
+    ({ org, projectId, publishableKey: pk } = await createSdkProject(t.app));
+  });
+  afterAll(() => t.close());
+
+  const storedText = async (userId: string) => {
+    const { rows } = await t.db.systemPool.query<{ row: string }>(
+      `SELECT row_to_json(e)::text AS row FROM sdk_events e WHERE project_id = $1 AND user_id = $2`,
+      [projectId, userId],
+    );
+    return rows.map((r) => r.row).join('\n');
+  };
+
+  it('stores none of the shapes raw: national phones, phone arrays and plural keys, ip:port, bracketed IPv6, X-Forwarded-For lists, %40 emails', async () => {
+    const result = await sendEvents(t.app, pk, [
+      trackEvent('u_shapes', 'signup', {
+        contact: '020 7946 0958',
+        phones: ['(650) 555-0143', 16505550143],
+        phone: { home: '650 555 0143' },
+        upstream: '81.2.69.160:443',
+        v6: '[2001:4860:4860::8888]:8443',
+        xff: '81.2.69.160, 10.0.0.1',
+        forwarded: 'for=81.2.69.160;proto=https',
+        landing: 'https://shop.example/?email=canary.person%40example.org',
+        plan: 'pro',
+      }),
+      identifyEvent('u_shapes', { alt_emails: ['Canary.Person@Example.org'], mobiles: '650-555-0143' }),
+    ]);
+    expect(result).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
+    const text = (await storedText('u_shapes')).toLowerCase();
+    for (const raw of ['7946', '555', '81.2.69.160', '10.0.0.1', '2001:4860', 'canary.person', '%40']) {
+      expect(text).not.toContain(raw);
+    }
+    expect(text).toContain(sha256('02079460958'));
+    expect(text).toContain(sha256('canary.person@example.org'));
+    expect(text).toMatch(/"plan": ?"pro"/);
+  });
+
+  it('an email address or international phone number as user_id is stored as its hash, and found by lookup', async () => {
+    const result = await sendEvents(t.app, pk, [
+      trackEvent(' Canary.User@Example.org', 'purchase'),
+      trackEvent('canary.user%40example.org', 'purchase'),
+      trackEvent('+1 650 555 0177', 'purchase'),
+      trackEvent('auth0|canary.user@example.org', 'purchase'),
+      trackEvent('123-456-7890', 'purchase'),
+    ]);
+    expect(result).toEqual({ accepted: 5, duplicates: 0, rejected: [] });
+    const emailHash = sha256('canary.user@example.org');
+    const { rows } = await t.db.systemPool.query<{ user_id: string; email_sha256: string | null }>(
+      `SELECT user_id, email_sha256, phone_sha256 FROM sdk_events WHERE project_id = $1 AND event = 'purchase'
+       ORDER BY user_id`,
+      [projectId],
+    );
+    expect(rows.map((r) => r.user_id).sort()).toEqual(
+      ['123-456-7890', `auth0|${emailHash}`, emailHash, emailHash, sha256('16505550177')].sort(),
+    );
+    expect(rows.find((r) => r.user_id === emailHash)?.email_sha256).toBe(emailHash);
+    expect(JSON.stringify(rows).toLowerCase()).not.toContain('canary.user');
+
+    const lookup = await t.app.inject({
+      method: 'POST',
+      url: `/v1/projects/${projectId}/users/lookup`,
+      headers: bearer(org.secret),
+      payload: { email: 'canary.user@example.org' },
+    });
+    expect(lookup.json().user_ids).toContain(emailHash);
+    const profile = await t.app.inject({
+      method: 'GET',
+      url: `/v1/projects/${projectId}/users/${emailHash}`,
+      headers: bearer(org.secret),
+    });
+    expect(profile.statusCode).toBe(200);
+  });
+
+  it('refuses an IP address as user_id, and personal data in event or app_id, in any project', async () => {
+    const result = await sendEvents(t.app, pk, [
+      trackEvent('81.2.69.160', 'x'),
+      trackEvent('session-[2001:db8::1]:80', 'x'),
+      trackEvent('u_ok', 'Signed up: canary@example.org'),
+      trackEvent('u_ok', 'call +44 20 7946 0958'),
+      { ...trackEvent('u_ok', 'x'), app_id: '10.0.0.7:8080' },
+      trackEvent('u_ok', 'fine'),
+    ]);
+    expect(result.accepted).toBe(1);
+    expect(result.rejected.map((r) => [r.index, r.code])).toEqual([
+      [0, 'pii_rejected'],
+      [1, 'pii_rejected'],
+      [2, 'pii_rejected'],
+      [3, 'pii_rejected'],
+      [4, 'pii_rejected'],
+    ]);
+    for (const r of result.rejected) expect(r.message).not.toMatch(/81\.2|2001|canary|7946|10\.0/);
+  });
+
+  it('in a reject-mode project refuses an email or phone as user_id and every new shape, storing nothing', async () => {
+    const strict = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1/projects',
+        headers: bearer(org.secret),
+        payload: { name: 'Strict', pii_policy: 'reject' },
+      })
+    ).json();
+    const spk = (await createKey(t.app, org, { type: 'publishable', project_id: strict.id })).secret;
+    const result = await sendEvents(t.app, spk, [
+      trackEvent('canary@example.org', 'x'),
+      trackEvent('+16505550177', 'x'),
+      trackEvent('u_r', 'x', { contact: '020 7946 0958' }),
+      trackEvent('u_r', 'x', { phones: ['650 555 0143'] }),
+      trackEvent('u_r', 'x', { landing: '/?e=canary%40example.org' }),
+      trackEvent('u_r', 'x', { seen_from: '81.2.69.160:443', plan: 'pro' }),
+    ]);
+    expect(result.rejected.map((r) => [r.index, r.code])).toEqual([
+      [0, 'pii_rejected'],
+      [1, 'pii_rejected'],
+      [2, 'pii_rejected'],
+      [3, 'pii_rejected'],
+      [4, 'pii_rejected'],
+    ]);
+    // IPs are dropped in both modes, not refused.
+    expect(result.accepted).toBe(1);
+    const { rows } = await t.db.systemPool.query<{ properties: unknown }>(
+      'SELECT properties FROM sdk_events WHERE project_id = $1',
+      [strict.id],
+    );
+    expect(rows).toEqual([{ properties: { plan: 'pro' } }]);
+  });
+});
