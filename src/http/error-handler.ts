@@ -66,6 +66,12 @@ export function toAppError(error: FastifyError | Error): AppError | undefined {
   if (fe.statusCode === 413) return new AppError('body_too_large', 'Request body is too large.');
   if (fe.statusCode === 415)
     return new AppError('unsupported_media_type', 'Send JSON with Content-Type: application/json.');
+  // Any other client error a plugin raises (e.g. @fastify/static's 403 for a path it will not serve)
+  // is the caller's, never a 500; its message is not passed on (it may quote the request).
+  if (fe.statusCode === 404 || fe.code === 'FST_STATIC_FORBIDDEN_PATH')
+    return new AppError('route_not_found', 'No such route. See /docs for the API reference.');
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500)
+    return new AppError('invalid_request', 'The request is not valid.');
   return undefined;
 }
 

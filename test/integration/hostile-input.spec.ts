@@ -191,6 +191,12 @@ describe('router-level errors follow the error contract and never echo the path 
     }
   });
 
+  it('a path the docs will not serve (a backslash) → 404, not 500', async () => {
+    for (const url of ['/docs/static/%5C', '/docs/static/..%5C..%5Cpackage.json']) {
+      expectContractError(await t.app.inject({ method: 'GET', url }), 404, ['package.json']);
+    }
+  });
+
   it('unknown route → 404, unsupported media type → 415, bad JSON → 400, too large → 413', async () => {
     expectContractError(
       await t.app.inject({ method: 'GET', url: '/v1/canary-route?q=canary', headers: secret() }),

@@ -1,0 +1,153 @@
+import { defaultFixtures } from '../helpers/route-security.ts';
+import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
+import {
+  ADMIN_TOKEN,
+  bearer,
+  createKey,
+  createOrg,
+  createProject,
+  type TestApp,
+  type TestOrg,
+} from '../helpers/test-app.ts';
+
+/**
+ * The world the route fuzz runs in: two orgs, each with real objects of every kind a route's path can
+ * name (made by the route-security suite's own fixtures, so a new kind is added in one place), plus
+ * users with events, a spare org for the operator routes, and a register of which org owns each id and
+ * secret, learnt from every response an org's key receives. The fuzz then checks that no response to
+ * one org holds anything the other owns.
+ */
+export type Actor = 'A' | 'B';
+export const other = (actor: Actor): Actor => (actor === 'A' ? 'B' : 'A');
+
+export type OrgWorld = {
+  org: TestOrg;
+  /** Ids per resource kind (route-security's kinds, plus `org`). */
+  ids: Record<string, string[]>;
+  /** Ids that DELETE and PATCH must not touch (the key, project and webhook the fuzz acts with). */
+  protected: Set<string>;
+  publishableKey: string;
+  revokedKey: string;
+};
+
+export type FuzzWorld = {
+  orgs: Record<Actor, OrgWorld>;
+  /** Orgs the operator routes may change (never A or B); only the first may be offboarded. */
+  spareOrgIds: string[];
+  owners: OwnerRegister;
+};
+
+/** Ids, keys and webhook secrets; every other token shape is left alone. */
+export const TOKEN =
+  /[a-z]{2,5}_[0-9a-hjkmnp-tv-z]{26}|lyr_(?:sk|pk)_[0-9A-Za-z]{33}|whsec_[A-Za-z0-9+/]{43}=/g;
+
+export type OwnerRegister = {
+  /** Records every token of `text` not owned yet as `actor`'s. */
+  learn(text: string, actor: Actor): void;
+  /** A string an org owns outright (a key it was given). */
+  own(text: string, actor: Actor): void;
+  /** Owned strings of `actor` found in `text`. */
+  ownedIn(text: string, actor: Actor): string[];
+  size(): number;
+};
+
+export function createOwnerRegister(): OwnerRegister {
+  const tokens = new Map<string, Actor>();
+  const strings: Record<Actor, string[]> = { A: [], B: [] };
+  return {
+    learn(text, actor) {
+      for (const token of text.match(TOKEN) ?? []) if (!tokens.has(token)) tokens.set(token, actor);
+    },
+    own(text, actor) {
+      strings[actor].push(text);
+      tokens.set(text, actor);
+    },
+    ownedIn(text, actor) {
+      const found = (text.match(TOKEN) ?? []).filter((token) => tokens.get(token) === actor);
+      for (const s of strings[actor]) if (text.includes(s)) found.push(s);
+      return [...new Set(found)];
+    },
+    size: () => tokens.size,
+  };
+}
+
+const USERS_PER_ORG = 4;
+/** Users erased with suppression in the fixture, so that lifting a suppression can succeed. */
+const SUPPRESSED = 2;
+
+async function buildOrg(t: TestApp, name: string, tag: string, owners: OwnerRegister, actor: Actor) {
+  const org = await createOrg(t.app, name);
+  const made = new Map<string, string>();
+  const ids: Record<string, string[]> = { org: [org.id] };
+  for (const [kind, create] of Object.entries(defaultFixtures.resources)) {
+    const id = await create(t, org, made);
+    made.set(kind, id);
+    ids[kind] = [id];
+  }
+  // A second object of the kinds mutating routes delete, so that deleting one leaves another.
+  const spareProject = await createProject(t.app, org, 'Spare');
+  ids.project?.push(spareProject.id);
+  const spareKey = await createKey(t.app, org, { type: 'secret' });
+  ids.apiKey?.push(spareKey.id);
+  const spareWebhook = await t.app.inject({
+    method: 'POST',
+    url: '/v1/webhooks',
+    headers: bearer(org.secret),
+    payload: { url: 'https://hooks.example.com/spare', events: ['*'] },
+  });
+  ids.webhook?.push(spareWebhook.json().id);
+  const projectId = made.get('project') as string;
+  const publishable = await createKey(t.app, org, { type: 'publishable', project_id: projectId });
+  const revoked = await createKey(t.app, org, { type: 'secret' });
+  await t.app.inject({ method: 'DELETE', url: `/v1/api-keys/${revoked.id}`, headers: bearer(org.secret) });
+  const users = Array.from({ length: USERS_PER_ORG }, (_, i) => `u_fuzz_${tag}_${i}`);
+  const events = users.flatMap((u) => [
+    identifyEvent(u, { email: `${u}@example.com`, plan: 'pro' }, { anonymous_id: `anon_${u}` }),
+    trackEvent(u, 'purchase', { price: 9.99 }),
+  ]);
+  await sendEvents(t.app, publishable.secret, events);
+  ids.user?.push(...users);
+  for (const u of users.slice(-SUPPRESSED)) {
+    const erasure = await t.app.inject({
+      method: 'DELETE',
+      url: `/v1/projects/${projectId}/events/users/${u}?suppress=true`,
+      headers: bearer(org.secret),
+    });
+    await t.container.erasure.run(org.id, erasure.json().id);
+    ids.dsr?.push(erasure.json().id);
+  }
+  for (const secret of [org.secret, publishable.secret, revoked.secret, spareKey.secret])
+    owners.own(secret, actor);
+  // Whatever the org can list is its own: learn every id its key can see.
+  for (const url of [
+    '/v1/projects?limit=100',
+    '/v1/api-keys?limit=100',
+    '/v1/webhooks?limit=100',
+    '/v1/audit-log?limit=100',
+    '/v1/dpa-requests?limit=100',
+    `/v1/data-subject-requests/${made.get('dsr')}`,
+    `/v1/webhooks/${made.get('webhook')}/deliveries`,
+    ...users.map((u) => `/v1/projects/${projectId}/events/users/${u}`),
+  ]) {
+    const res = await t.app.inject({ method: 'GET', url, headers: bearer(org.secret) });
+    owners.learn(res.body, actor);
+  }
+  owners.learn(JSON.stringify(ids), actor);
+  return {
+    org,
+    ids,
+    protected: new Set([org.keyId, projectId, org.id, made.get('webhook') as string]),
+    publishableKey: publishable.secret,
+    revokedKey: revoked.secret,
+  } satisfies OrgWorld;
+}
+
+export async function buildFuzzWorld(t: TestApp): Promise<FuzzWorld> {
+  const owners = createOwnerRegister();
+  const a = await buildOrg(t, 'Fuzz Org A', 'a', owners, 'A');
+  const b = await buildOrg(t, 'Fuzz Org B', 'b', owners, 'B');
+  const spare = [await createOrg(t.app, 'Spare 1'), await createOrg(t.app, 'Spare 2', 'partner')];
+  return { orgs: { A: a, B: b }, spareOrgIds: spare.map((o) => o.id), owners };
+}
+
+export { ADMIN_TOKEN };

@@ -1,0 +1,474 @@
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import type { RouteEntry } from '../../src/http/route-catalog.ts';
+import { type Actor, ADMIN_TOKEN, type FuzzWorld, other } from './fuzz-world.ts';
+import {
+  type FieldHints,
+  hostileStringArb,
+  hostileValueArb,
+  lookalike,
+  type Schema,
+  validArb,
+} from './schema-arbitraries.ts';
+
+/**
+ * One fuzz request per draw: a route of the catalog with a credential (its own org's key most of the
+ * time, else another kind, a revoked or malformed one, none), path params from the world's pools (own
+ * ids, the other org's ids, lookalikes, hostile strings), query and body from the route's schemas with
+ * hostile values put anywhere in them, and hostile headers. Everything is sent as a client could send
+ * it over the wire: percent-encoded (lone surrogates as their WTF-8 bytes), headers in Latin-1.
+ */
+export type FuzzRequest = {
+  /** Whose key signs the request ('anonymous' for none or a malformed one). */
+  actor: Actor | 'admin' | 'anonymous';
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  payload: string | undefined;
+  /** Values that name another object by id (path ids, `*_id` fields): another org's must never succeed. */
+  idValues: string[];
+  /** Every string value sent, to check that errors never echo them. */
+  sentStrings: string[];
+};
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/**
+ * Whether a path param names what the request may destroy or change (the last param of a DELETE or
+ * PATCH, an org on an operator route that writes): never one of the world's protected ids.
+ */
+const isTarget = (route: RouteEntry, name: string): boolean | 'offboard' =>
+  route.auth === 'admin' && name === 'orgId' && route.url.endsWith('/offboard')
+    ? 'offboard'
+    : ((route.method === 'DELETE' || route.method === 'PATCH') && route.url.endsWith(`:${name}`)) ||
+      (route.auth === 'admin' && route.method !== 'GET' && name === 'orgId');
+/** Fields that reference an object by id (a user id, event id or cursor names no object of the org). */
+const ID_FIELD = /(^id|_id|_ids|Id)$/;
+const FREE_IDS = new Set(['user_id', 'anonymous_id', 'event_id']);
+const isIdRef = (key: string) => ID_FIELD.test(key) && !FREE_IDS.has(key);
+const PAGE_CURSOR = new Set(['starting_after', 'ending_before', 'resource_id', 'actor_id']);
+const INGEST = '/v1/sdk/events';
+
+/** Path param kind: the route's own declaration, else its name (`orgId` → `org`). */
+const kindOf = (route: RouteEntry, name: string) => route.tenantParams[name] ?? name.replace(/Id$/, '');
+
+function pools(
+  world: FuzzWorld,
+  actor: Actor | 'admin' | 'anonymous',
+  kind: string,
+  destructive: boolean | 'offboard',
+) {
+  const all = (a: Actor) => world.orgs[a].ids[kind] ?? [];
+  if (actor === 'admin' || actor === 'anonymous') {
+    const spare = destructive === 'offboard' ? world.spareOrgIds.slice(0, 1) : world.spareOrgIds;
+    const orgIds = kind === 'org' ? [...(destructive ? [] : [...all('A'), ...all('B')]), ...spare] : [];
+    return {
+      own: [...orgIds, ...(kind === 'org' ? [] : [...all('A'), ...all('B')])],
+      others: [] as string[],
+    };
+  }
+  const mine = world.orgs[actor];
+  const own = all(actor).filter((id) => !(destructive && mine.protected.has(id)));
+  return { own, others: all(other(actor)) };
+}
+
+const anyId = (world: FuzzWorld) =>
+  fc.constantFrom(
+    ...(['A', 'B'] as const).flatMap((a) => Object.values(world.orgs[a].ids).flat()),
+    ...world.spareOrgIds,
+  );
+
+function idArb(own: string[], others: string[], world: FuzzWorld): fc.Arbitrary<string> {
+  const choices: fc.WeightedArbitrary<string>[] = [
+    { weight: 3, arbitrary: hostileStringArb() },
+    { weight: 1, arbitrary: anyId(world) },
+  ];
+  if (own.length > 0) choices.push({ weight: 12, arbitrary: fc.constantFrom(...own) });
+  if (others.length > 0) {
+    choices.push({ weight: 3, arbitrary: fc.constantFrom(...others) });
+    choices.push({ weight: 1, arbitrary: fc.constantFrom(...others).chain(lookalike) });
+  }
+  return fc.oneof(...choices);
+}
+
+function credentialArb(route: RouteEntry, world: FuzzWorld) {
+  const org = (a: Actor) => world.orgs[a];
+  const as = (actor: FuzzRequest['actor'], header: string | undefined) => ({ actor, header });
+  const partner = (a: Actor) =>
+    fc.oneof(
+      {
+        weight: 12,
+        arbitrary: fc.constant(
+          as(a, `Bearer ${route.auth === 'publishable' ? org(a).publishableKey : org(a).org.secret}`),
+        ),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.constant(
+          as(a, `Bearer ${route.auth === 'publishable' ? org(a).org.secret : org(a).publishableKey}`),
+        ),
+      },
+      { weight: 1, arbitrary: fc.constant(as(a, `Bearer ${org(a).revokedKey}`)) },
+      { weight: 1, arbitrary: fc.constant(as(a, `bearer   ${org(a).org.secret}   `)) },
+      {
+        weight: 1,
+        arbitrary: fc.constant(as(a, `Basic ${Buffer.from(`${org(a).org.secret}:`).toString('base64')}`)),
+      },
+    );
+  let stranger = fc.constantFrom(
+    as('anonymous', undefined),
+    as('anonymous', 'Bearer lyr_sk_not-a-key'),
+    as('anonymous', `Bearer lyr_sk_${'A'.repeat(33)}`),
+    as('anonymous', `Bearer ${'x'.repeat(10 * 1024)}`),
+    as('anonymous', 'Bearer'),
+  );
+  if (route.auth !== 'admin')
+    stranger = fc.oneof(stranger, fc.constant(as('anonymous', `Bearer ${ADMIN_TOKEN}`)));
+  if (route.auth === 'admin')
+    return fc.oneof(
+      { weight: 12, arbitrary: fc.constant(as('admin', `Bearer ${ADMIN_TOKEN}`)) },
+      { weight: 1, arbitrary: partner('A') },
+      { weight: 1, arbitrary: stranger },
+    );
+  if (route.auth === 'none')
+    return fc.oneof({ weight: 4, arbitrary: stranger }, { weight: 1, arbitrary: partner('B') });
+  return fc.oneof(
+    { weight: 6, arbitrary: partner('A') },
+    { weight: 6, arbitrary: partner('B') },
+    { weight: 1, arbitrary: stranger },
+  );
+}
+
+function hintsFor(world: FuzzWorld, actor: FuzzRequest['actor'], destructive: boolean): FieldHints {
+  const hostileSometimes = (arb: fc.Arbitrary<string>) =>
+    fc.oneof({ weight: 6, arbitrary: arb }, { weight: 1, arbitrary: hostileStringArb() });
+  return (name) => {
+    if (name === 'url')
+      return hostileSometimes(
+        fc.constantFrom(
+          'https://hooks.example.com/fuzz',
+          'https://hooks.example.com/a?b=c',
+          'http://127.0.0.1/',
+        ),
+      );
+    if (name === 'email') return hostileSometimes(fc.emailAddress());
+    if (name === 'phone') return hostileSometimes(fc.constantFrom('+1 (650) 555-1212', '07700 900123'));
+    if (name === 'countries_of_processing')
+      return fc.oneof(
+        { weight: 8, arbitrary: fc.constantFrom('DE', 'US', 'GB', 'FR', 'CH', 'BR') },
+        { weight: 1, arbitrary: fc.constantFrom('XX', 'zz', 'ÅÅ') },
+      );
+    if (name === 'overrides.*') return fc.constantFrom('90d', '36h', '400d', '1h', '7d', '10000000d', '-1d');
+    if (ID_FIELD.test(name) || PAGE_CURSOR.has(name)) {
+      const kind = name === 'project_id' ? 'project' : name === 'webhook_id' ? 'webhook' : undefined;
+      if (!kind) return hostileSometimes(anyId(world));
+      const { own, others } = pools(world, actor, kind, destructive);
+      return idArb(own, others, world);
+    }
+    return undefined;
+  };
+}
+
+// --- SDK events: the ingest body is free-form JSON, so its shape comes from API.md, not a schema --
+
+function eventArb(world: FuzzWorld, actor: FuzzRequest['actor']): fc.Arbitrary<unknown> {
+  const users = (['A', 'B'] as const).flatMap((a) => world.orgs[a].ids.user ?? []);
+  const own = actor === 'A' || actor === 'B' ? (world.orgs[actor].ids.user ?? []) : users;
+  const recent = fc
+    .integer({ min: 0, max: 30 * 24 * 3600 })
+    .map((s) => new Date(Date.now() - s * 1000).toISOString());
+  return fc.record(
+    {
+      event_id: fc.oneof(fc.uuid(), fc.constant(randomUUID()), hostileStringArb()),
+      type: fc.constantFrom('track', 'identify'),
+      event: fc.constantFrom('purchase', 'signup', 'screen_view'),
+      user_id: fc.oneof(
+        { weight: 4, arbitrary: fc.constantFrom(...own) },
+        { weight: 1, arbitrary: fc.constantFrom(...users) },
+        { weight: 2, arbitrary: hostileStringArb() },
+      ),
+      anonymous_id: fc.string({ minLength: 1, maxLength: 20 }),
+      timestamp: fc.oneof({ weight: 5, arbitrary: recent }, { weight: 1, arbitrary: hostileStringArb() }),
+      app_id: fc.constantFrom('com.example.app', 'com.example.other'),
+      properties: fc.dictionary(fc.string({ minLength: 1, maxLength: 10 }), fc.jsonValue({ maxDepth: 2 }), {
+        maxKeys: 4,
+      }),
+      traits: fc.record(
+        {
+          email: fc.oneof(fc.emailAddress(), fc.constant(' Person@Example.com ')),
+          phone: fc.constantFrom('+1 (650) 555-1212', '+44 7700 900123'),
+          plan: fc.constantFrom('pro', 'free'),
+        },
+        { requiredKeys: [] },
+      ),
+      context: fc.record(
+        {
+          ip: fc.constantFrom('81.2.69.160', '2001:db8::1', '::1', '999.1.1.1', '81.2.69.160:443'),
+          device: fc.record({ idfa: fc.uuid() }, { requiredKeys: [] }),
+          os: fc.constant({ name: 'iOS', version: '18.1' }),
+          locale: fc.constantFrom('en-US', 'de-DE'),
+        },
+        { requiredKeys: [] },
+      ),
+    },
+    { requiredKeys: ['event_id', 'type', 'user_id', 'timestamp'] },
+  );
+}
+
+// --- mutations: a hostile value anywhere in a valid body -------------------------------------------
+
+type Mutation = { at: number; op: 'replace' | 'add' | 'delete'; key: string; value: unknown };
+
+const EXTRA_KEYS = [
+  '__proto__',
+  'constructor',
+  'extra',
+  '',
+  'x'.repeat(200),
+  '\u0000',
+  '\ud800',
+  'id',
+  'org_id',
+];
+
+function containers(root: unknown): { parent: unknown; key: string | number | undefined }[] {
+  const out: { parent: unknown; key: string | number | undefined }[] = [
+    { parent: undefined, key: undefined },
+  ];
+  const visit = (v: unknown, depth: number) => {
+    if (out.length > 200 || depth > 12 || typeof v !== 'object' || v === null) return;
+    for (const [k, child] of Object.entries(v)) {
+      out.push({ parent: v, key: Array.isArray(v) ? Number(k) : k });
+      visit(child, depth + 1);
+    }
+  };
+  visit(root, 0);
+  return out;
+}
+
+const define = (target: object, key: string | number, value: unknown) =>
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+
+function mutate(body: unknown, mutations: Mutation[]): unknown {
+  // A JSON copy keeps `__proto__` keys as own properties and lone surrogates as they are.
+  let root = body === undefined ? undefined : JSON.parse(JSON.stringify(body));
+  for (const mutation of mutations) {
+    // Hostile values are shared constants: insert a copy, so that a later mutation cannot change them.
+    const m = {
+      ...mutation,
+      value: mutation.value === undefined ? undefined : JSON.parse(JSON.stringify(mutation.value)),
+    };
+    const spots = containers(root);
+    const spot = spots[m.at % spots.length] as (typeof spots)[number];
+    const target = spot.key === undefined ? root : (spot.parent as Record<string, unknown>)[spot.key];
+    if (m.op === 'replace') {
+      if (spot.key === undefined) root = m.value;
+      else define(spot.parent as object, spot.key, m.value);
+    } else if (m.op === 'add' && typeof target === 'object' && target !== null) {
+      if (Array.isArray(target)) target.push(m.value);
+      else define(target, m.key, m.value);
+    } else if (m.op === 'delete' && spot.key !== undefined) {
+      if (Array.isArray(spot.parent)) spot.parent.splice(Number(spot.key), 1);
+      else delete (spot.parent as Record<string, unknown>)[spot.key];
+    }
+  }
+  return root;
+}
+
+// --- encoding as a client would send it ------------------------------------------------------------
+
+/** encodeURIComponent, except that a lone surrogate is sent as its (invalid) WTF-8 bytes. */
+export function encodeComponent(value: string): string {
+  let out = '';
+  for (const char of value) {
+    const code = char.codePointAt(0) as number;
+    if (code >= 0xd800 && code <= 0xdfff) {
+      out += [0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f)]
+        .map((b) => `%${b.toString(16).toUpperCase()}`)
+        .join('');
+    } else out += encodeURIComponent(char);
+  }
+  return out;
+}
+
+/** Header values travel as Latin-1 without control characters; anything else cannot be sent. */
+const latin1 = (s: string) => s.replace(/[^\t\x20-\x7e\x80-\xff]/g, '?');
+
+const asQueryValues = (v: unknown): string[] =>
+  Array.isArray(v)
+    ? v.slice(0, 5).map((x) => String(x))
+    : [typeof v === 'object' ? JSON.stringify(v) : String(v)];
+
+const HUGE_BODY = JSON.stringify({ name: 'x'.repeat(1024 * 1024 + 10) });
+const RAW_BODIES = [
+  '{"name": ',
+  '{',
+  'null',
+  '"str"',
+  '[]',
+  '{"a":1}{"b":2}',
+  ' ',
+  '{"name":"x"} trailing',
+  HUGE_BODY,
+];
+
+/** String values sent (keys are not: a field's name is rightly named in an error's `param`). */
+function collectStrings(v: unknown, out: string[], idOut: string[], key = ''): void {
+  if (typeof v === 'string') {
+    out.push(v);
+    if (isIdRef(key)) idOut.push(v);
+  } else if (typeof v === 'object' && v !== null) {
+    for (const [k, child] of Object.entries(v)) collectStrings(child, out, idOut, Array.isArray(v) ? key : k);
+  }
+}
+
+export function requestArb(route: RouteEntry, world: FuzzWorld): fc.Arbitrary<FuzzRequest> {
+  const mutating = MUTATING.has(route.method);
+  const paramNames = [...route.url.matchAll(/:(\w+)|\*/g)].map((m) => m[1] ?? '*');
+  const querySchema = route.schema.querystring as Schema | undefined;
+  const bodySchema = route.schema.body as Schema | undefined;
+  const hasBody = mutating && route.method !== 'DELETE';
+  return credentialArb(route, world).chain(({ actor, header }) => {
+    const hints = hintsFor(world, actor, false);
+    const otherIds =
+      actor === 'A' || actor === 'B' ? Object.values(world.orgs[other(actor)].ids).flat() : world.spareOrgIds;
+    const hostile = hostileValueArb(
+      fc.constantFrom(...otherIds).chain((id) => fc.oneof(fc.constant(id), lookalike(id))),
+    );
+    const params = fc.tuple(
+      ...paramNames.map((name) => {
+        const { own, others } = pools(world, actor, kindOf(route, name), isTarget(route, name));
+        return name === '*'
+          ? fc.oneof(fc.constantFrom('index.html', 'x.js'), hostileStringArb())
+          : idArb(own, others, world);
+      }),
+    );
+    const query = fc.record({
+      declared: querySchema?.properties
+        ? fc.record(
+            Object.fromEntries(
+              Object.entries(querySchema.properties).map(([k, s]) => [
+                k,
+                fc.oneof(
+                  { weight: 4, arbitrary: fc.constant(undefined) },
+                  { weight: 3, arbitrary: validArb(s, hints, k) },
+                  { weight: 1, arbitrary: hostile },
+                ),
+              ]),
+            ),
+          )
+        : fc.constant({}),
+      extra: fc.oneof(
+        { weight: 6, arbitrary: fc.constant(undefined) },
+        { weight: 1, arbitrary: fc.tuple(hostileStringArb(), hostileStringArb()) },
+      ),
+    });
+    const baseBody =
+      route.url === INGEST
+        ? fc.record({ batch: fc.array(eventArb(world, actor), { minLength: 1, maxLength: 4 }) })
+        : bodySchema
+          ? validArb(bodySchema, hints)
+          : fc.constantFrom(undefined, {});
+    const mutation = fc.record({
+      at: fc.nat(),
+      op: fc.constantFrom('replace', 'replace', 'add', 'delete'),
+      key: fc.constantFrom(...EXTRA_KEYS),
+      value: hostile,
+    }) as fc.Arbitrary<Mutation>;
+    const body = fc.oneof(
+      {
+        weight: 12,
+        arbitrary: fc
+          .tuple(
+            baseBody,
+            fc.oneof(fc.constant<Mutation[]>([]), fc.array(mutation, { minLength: 1, maxLength: 3 })),
+          )
+          .map(([b, m]) => ({ json: mutate(b, m) })),
+      },
+      { weight: 1, arbitrary: hostile.map((json) => ({ json })) },
+      { weight: 1, arbitrary: fc.constantFrom(...RAW_BODIES).map((raw) => ({ raw })) },
+    );
+    const headers = fc.record(
+      {
+        'content-type': fc.oneof(
+          { weight: 20, arbitrary: fc.constant('application/json') },
+          {
+            weight: 2,
+            arbitrary: fc.constantFrom(
+              'application/json; charset=utf-8',
+              'text/plain',
+              'application/x-www-form-urlencoded',
+              'multipart/form-data; boundary=x',
+              'application/json; charset=utf-16',
+              'Application/JSON',
+              'application/jsonx',
+              '',
+            ),
+          },
+        ),
+        'idempotency-key': fc.oneof(
+          { weight: 8, arbitrary: fc.constantFrom('fuzz-key-1', 'fuzz-key-2', 'fuzz-key-3') },
+          { weight: 8, arbitrary: fc.uuid() },
+          { weight: 1, arbitrary: hostileStringArb() },
+          { weight: 1, arbitrary: fc.constant('k'.repeat(256)) },
+        ),
+        accept: fc.constantFrom('application/x-ndjson', '*/*', 'text/html', 'application/json;q=0', '\u00ff'),
+        'x-forwarded-for': fc.constantFrom('81.2.69.160', '1.1.1.1, 2.2.2.2', 'garbage', '::1'),
+        'x-fuzz': hostileStringArb(),
+      },
+      { requiredKeys: [] },
+    );
+    return fc
+      .record({ params, query, body: hasBody ? body : fc.constant(undefined), headers })
+      .map((draw) => {
+        const sentStrings: string[] = [];
+        const idValues: string[] = [];
+        let path = route.url;
+        paramNames.forEach((name, i) => {
+          const value = draw.params[i] as string;
+          sentStrings.push(value);
+          const kind = kindOf(route, name);
+          if (name !== '*' && kind !== 'user') idValues.push(value);
+          path = path.replace(name === '*' ? '*' : `:${name}`, encodeComponent(value));
+        });
+        const pairs: [string, string][] = [];
+        for (const [k, v] of Object.entries(draw.query.declared)) {
+          if (v === undefined) continue;
+          for (const s of asQueryValues(v)) pairs.push([k, s]);
+          // A query value filters or pages a list: another org's id there rightly finds nothing.
+          collectStrings(v, sentStrings, [], k);
+        }
+        if (draw.query.extra) {
+          pairs.push(draw.query.extra);
+          sentStrings.push(...draw.query.extra);
+        }
+        const qs = pairs.map(([k, v]) => `${encodeComponent(k)}=${encodeComponent(v)}`).join('&');
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(draw.headers)) {
+          if (k === 'content-type' && !hasBody) continue;
+          if (k === 'idempotency-key' && !mutating) continue;
+          headers[k] = latin1(v as string);
+          sentStrings.push(headers[k] as string);
+        }
+        if (header !== undefined) headers.authorization = header;
+        let payload: string | undefined;
+        if (draw.body !== undefined) {
+          if ('raw' in draw.body) payload = draw.body.raw;
+          else if (draw.body.json !== undefined) {
+            payload = JSON.stringify(draw.body.json);
+            collectStrings(draw.body.json, sentStrings, idValues);
+          }
+        }
+        if (payload === undefined) delete headers['content-type'];
+        else headers['content-type'] ??= 'application/json';
+        return {
+          actor,
+          method: route.method,
+          url: qs ? `${path}?${qs}` : path,
+          headers,
+          payload,
+          idValues,
+          sentStrings: sentStrings.filter((s) => s.length >= 8),
+        };
+      });
+  });
+}
