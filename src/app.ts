@@ -20,6 +20,7 @@ import { registerApiKeyRoutes } from './modules/api-keys/api-keys-routes.ts';
 import { registerAuditLogRoutes } from './modules/audit-log/audit-log-routes.ts';
 import { registerDataProtectionRoutes } from './modules/data-protection/data-protection-routes.ts';
 import { registerDpaRoutes } from './modules/dpa/dpa-routes.ts';
+import { registerEgressLedgerRoutes } from './modules/egress-ledger/egress-ledger-routes.ts';
 import { registerIngestRoutes } from './modules/ingest/ingest-routes.ts';
 import { registerOrgRoutes } from './modules/orgs/orgs-routes.ts';
 import { registerProfileRoutes } from './modules/profiles/profiles-routes.ts';
@@ -90,6 +91,7 @@ export async function buildApp({ config, container, logger }: AppDeps): Promise<
   registerRetentionRoutes(app, { retention: container.retention, tenant: container.tenant });
   registerDpaRoutes(app, { dpa: container.dpa, tenant: container.tenant });
   registerDataProtectionRoutes(app, container.dataProtection);
+  registerEgressLedgerRoutes(app, { egressLedger: container.egressLedger, tenant: container.tenant });
 
   await app.ready();
   return Object.assign(app, { routeCatalog });

@@ -46,6 +46,8 @@ const Env = Type.Object({
   LAYERS_EXPORT_MAX_DURATION_MS: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 900_000 }),
   // Below the grace period of Kubernetes (30 s) and systemd (90 s) before they send SIGKILL.
   LAYERS_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 20_000 }),
+  // Development and tests only: `host=url` pairs sending a vendor host to a local fake (API.md).
+  LAYERS_EGRESS_REDIRECT: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
   LAYERS_ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {
     default: 'all',
   }),
@@ -93,6 +95,8 @@ export type Config = Readonly<{
   }>;
   /** How long SIGTERM/SIGINT may spend draining before the process exits non-zero, abandoning the rest. */
   shutdownTimeoutMs: number;
+  /** Vendor host → base URL of a local fake (LAYERS_EGRESS_REDIRECT); always empty in production. */
+  egressRedirects: ReadonlyMap<string, string>;
 }>;
 
 export class ConfigError extends Error {}
@@ -116,7 +120,42 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         'LAYERS_ENV=production: unset it (webhook URLs must then reach public addresses over https).',
     );
   }
+  if (converted.LAYERS_ENV === 'production' && converted.LAYERS_EGRESS_REDIRECT) {
+    // It would send vendor traffic (tokens, media, events) wherever the variable says.
+    throw new ConfigError(
+      'LAYERS_EGRESS_REDIRECT is for development and tests only and is refused when LAYERS_ENV=production: unset it.',
+    );
+  }
   return fromEnv(converted);
+}
+
+const REDIRECT_HOST = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/;
+
+/**
+ * `graph.facebook.com=http://127.0.0.1:9001,open.tiktokapis.com=http://127.0.0.1:9002`: the egress
+ * gateway sends calls for each host to the URL instead (its path is a prefix). The code and the
+ * ledger keep naming the real host; the allowlist is checked on the real host first.
+ */
+export function parseEgressRedirects(raw: string | undefined): ReadonlyMap<string, string> {
+  const map = new Map<string, string>();
+  for (const pair of (raw ?? '').split(',')) {
+    const item = pair.trim();
+    if (item === '') continue;
+    const eq = item.indexOf('=');
+    const host = item.slice(0, Math.max(eq, 0)).trim().toLowerCase();
+    let url: URL | undefined;
+    try {
+      url = eq > 0 ? new URL(item.slice(eq + 1).trim()) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!REDIRECT_HOST.test(host) || !url || !['http:', 'https:'].includes(url.protocol) || url.search)
+      throw new ConfigError(
+        `invalid configuration: LAYERS_EGRESS_REDIRECT takes comma-separated host=url pairs (an http(s) URL without a query); '${item.slice(0, 100)}' is not one`,
+      );
+    map.set(host, url.href.replace(/\/$/, ''));
+  }
+  return map;
 }
 
 function fromEnv(e: Static<typeof Env>): Config {
@@ -153,6 +192,7 @@ function fromEnv(e: Static<typeof Env>): Config {
       orgPublishablePerSecond: e.LAYERS_RATE_LIMIT_ORG_PUBLISHABLE_PER_S,
     }),
     role: e.LAYERS_ROLE,
+    egressRedirects: parseEgressRedirects(e.LAYERS_EGRESS_REDIRECT),
     jobWatchdogMs: e.LAYERS_JOB_WATCHDOG_MS,
     exportLimits: Object.freeze({
       maxConcurrent: e.LAYERS_EXPORTS_MAX,

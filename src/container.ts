@@ -1,5 +1,9 @@
+import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Databases } from './db/database.ts';
+import { createAllowlist } from './egress/egress-allowlist.ts';
+import { createEgressGateway } from './egress/egress-gateway.ts';
+import { createEgressMetrics } from './egress/egress-metrics.ts';
 import { createIdempotencyDal } from './http/idempotency-dal.ts';
 import { createIdempotencyService } from './http/idempotency-service.ts';
 import { createMetrics } from './http/metrics.ts';
@@ -15,6 +19,10 @@ import { createAuditLogService } from './modules/audit-log/audit-log-service.ts'
 import { createDataProtectionPageDeps } from './modules/data-protection/data-protection-deps.ts';
 import { createDpaDal } from './modules/dpa/dpa-dal.ts';
 import { createDpaService } from './modules/dpa/dpa-service.ts';
+import { createEgressLedgerDal } from './modules/egress-ledger/egress-ledger-dal.ts';
+import { createEgressLedgerService } from './modules/egress-ledger/egress-ledger-service.ts';
+import { createEgressLedgerWriter } from './modules/egress-ledger/egress-ledger-writer.ts';
+import { createEgressPageReader } from './modules/egress-ledger/egress-page-reader.ts';
 import { createDroppingDeviceIdSink } from './modules/ingest/device-id-sink.ts';
 import { createIngestDal } from './modules/ingest/ingest-dal.ts';
 import { createIngestService } from './modules/ingest/ingest-service.ts';
@@ -58,6 +66,8 @@ export type ContainerDeps = {
   clock?: Clock;
   /** Resolves webhook hosts for the SSRF guard (tests inject a stub; default: the OS resolver). */
   resolver?: HostResolver;
+  /** Where the egress gateway logs its refusals (vendor, purpose, host, reason); none when absent. */
+  logger?: Logger;
 };
 
 /** Wires DALs → services → the pieces routes need, by hand: one place to see what depends on what. */
@@ -68,6 +78,7 @@ export function createContainer({
   geo,
   clock = systemClock,
   resolver = systemResolver,
+  logger,
 }: ContainerDeps) {
   const metrics = createMetrics();
   const authenticator = createApiKeyAuthenticator({ db: dbs.app, now: () => clock.now().getTime() });
@@ -210,7 +221,29 @@ export function createContainer({
     clock,
     legalContact: config.contacts.legal,
   });
-  const dataProtection = createDataProtectionPageDeps(config);
+  // Third parties: the egress gateway (the one way out to a vendor), its ledger and the page's view.
+  const egressMetrics = createEgressMetrics(metrics.registry);
+  const egressLedgerDal = createEgressLedgerDal();
+  const egressLedgerWriter = createEgressLedgerWriter({
+    db: dbs.system,
+    dal: egressLedgerDal,
+    metrics: egressMetrics.ledger,
+  });
+  const egressLedger = createEgressLedgerService({ dal: egressLedgerDal });
+  const dataProtection = {
+    ...createDataProtectionPageDeps(config),
+    egressPage: createEgressPageReader({ authenticator, db: dbs.app, egressLedger, clock }),
+  };
+  // The allowlist is the sub-processor registry the page shows. No destinations exist yet: the
+  // gateway's DestinationLookup defaults to none, so `capi` calls are refused until they do.
+  const egress = createEgressGateway({
+    allowlist: createAllowlist(dataProtection.subprocessors),
+    redirects: config.egressRedirects,
+    ledger: egressLedgerWriter,
+    metrics: egressMetrics,
+    clock,
+    ...(logger ? { logger } : {}),
+  });
   const orgs = createOrgsService({
     systemDb: dbs.system,
     orgsDal: createOrgsDal(),
@@ -246,6 +279,9 @@ export function createContainer({
     partnershipEnd,
     dpa,
     dataProtection,
+    egress,
+    egressLedger,
+    egressLedgerWriter,
     ingest,
     ingestWriter,
     projectPolicies,
@@ -264,6 +300,9 @@ export function createContainer({
       await ingestWriter.drain();
       await Promise.allSettled([requestLog.stop(), authenticator.stop()]);
       webhookSender.close();
+      // Calls still in flight finish (or fail) before the ledger writes what is left.
+      await egress.close();
+      await egressLedgerWriter.stop();
     },
   };
 }

@@ -22,7 +22,7 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
     const envelope = await loadEnvelope(config, (msg) => logger.warn(msg));
     const geo = await loadGeoResolver(config.geoipDb ? { dbPath: config.geoipDb } : {});
     await ensureEventPartitions(db.system, new Date());
-    return { db, container: createContainer({ config, dbs: db, envelope, geo }) };
+    return { db, container: createContainer({ config, dbs: db, envelope, geo, logger }) };
   } catch (error) {
     await db.shutdown();
     throw error;

@@ -224,6 +224,25 @@ export interface DpaRequestsTable {
   updated_at: Timestamp;
 }
 
+/** The egress ledger (migration 0014): counts and classes of what left for a vendor, never content. */
+export interface EgressLedgerTable {
+  id: string;
+  org_id: string;
+  project_id: string | null;
+  vendor: string;
+  host: string;
+  purpose: string;
+  data_classes: string[];
+  records: number;
+  bytes_out: ColumnType<string, number, never>;
+  bytes_in: ColumnType<string, number, never>;
+  attempts: number;
+  status: number | null;
+  outcome: string;
+  latency_ms: number;
+  created_at: Timestamp;
+}
+
 export interface Database {
   orgs: OrgsTable;
   projects: ProjectsTable;
@@ -242,4 +261,5 @@ export interface Database {
   retention_overrides: RetentionOverridesTable;
   org_purge_schedule: OrgPurgeScheduleTable;
   dpa_requests: DpaRequestsTable;
+  egress_ledger: EgressLedgerTable;
 }

@@ -157,7 +157,59 @@ function adjustableSentence(): string {
   return `At the partner tier we can adjust retention by contract, subject to the minimum needed for the product to function: ${parts.join('; ')}. Profiles and hashed identifiers follow the events they ride on.`;
 }
 
-export function buildDataProtectionPage(input: PageInput): PageDocument {
+/** What left one org for each vendor in the last 30 days (the egress ledger), for a page read with a key. */
+export type PageEgress = readonly {
+  vendor: string;
+  purposes: readonly string[];
+  data_classes: readonly string[];
+  requests: number;
+  records: number;
+  bytes: number;
+  errors: number;
+}[];
+
+function egressBlocks(input: PageInput, egress: PageEgress | undefined): Block[] {
+  const blocks: Block[] = [
+    {
+      kind: 'paragraph',
+      text: 'Every call to a sub-processor leaves through one egress gateway: it reaches only the hosts this list names, for the purposes it names; it refuses content that looks like end-customer identifiers (emails, phone numbers, IPs, device ids, hashes), except hashed identifiers and device ids sent to a Conversions API destination your project enabled; and it records each call (vendor, purpose, data classes, counts, never content) in the egress ledger, served per day at `GET /v1/data-protection/egress`.',
+    },
+  ];
+  if (egress === undefined) {
+    blocks.push({
+      kind: 'paragraph',
+      text: 'Read this page with your secret key (`Authorization: Bearer lyr_sk_…`) to see what left your organization for each vendor in the last 30 days.',
+    });
+    return blocks;
+  }
+  blocks.push({ kind: 'heading', level: 3, text: 'What left your organization in the last 30 days' });
+  if (egress.length === 0) {
+    blocks.push({
+      kind: 'paragraph',
+      text: 'Nothing left your organization for a sub-processor in the last 30 days.',
+    });
+    return blocks;
+  }
+  const nameOf = (id: string) => input.subprocessors.find((s) => s.id === id)?.name ?? id;
+  blocks.push({
+    kind: 'table',
+    id: 'egress',
+    columns: ['Vendor', 'Purposes', 'Data classes', 'Requests', 'Records', 'Bytes sent', 'Errors'],
+    rows: egress.map((e) => [
+      { text: nameOf(e.vendor), data: { vendor: e.vendor } },
+      e.purposes.join(', '),
+      e.data_classes.length > 0 ? e.data_classes.join(', ') : 'none',
+      String(e.requests),
+      String(e.records),
+      String(e.bytes),
+      String(e.errors),
+    ]),
+  });
+  return blocks;
+}
+
+/** The page; with `egress` (read with a key), it also shows what left that org in the last 30 days. */
+export function buildDataProtectionPage(input: PageInput, egress?: PageEgress): PageDocument {
   const { contacts } = input;
   const where = regionName(input.region);
   const code = input.region.toUpperCase();
@@ -232,6 +284,7 @@ export function buildDataProtectionPage(input: PageInput): PageDocument {
             s.notes ?? '',
           ]),
         },
+    ...egressBlocks(input, egress),
     { kind: 'heading', level: 3, text: 'EU partners' },
     {
       kind: 'paragraph',

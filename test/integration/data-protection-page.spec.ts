@@ -170,9 +170,20 @@ describe('sub-processors and contacts from configuration', () => {
         'Google Cloud Vertex AI',
         'OpenAI',
         'Anthropic',
+        'TikTok',
+        'Meta Platforms (Facebook, Instagram)',
+        'Google (YouTube)',
+        'Amazon Web Services (Amazon S3)',
       ]);
+      // Every vendor the egress gateway may call names its hosts and purposes (its allowlist).
       for (const s of body.data) {
-        expect(s).toMatchObject({ category: 'llm', location: 'United States' });
+        expect(s.id).toMatch(/^[a-z][a-z0-9_]+$/);
+        expect(s.hosts.length).toBeGreaterThan(0);
+        expect(s.egress_purposes.length).toBeGreaterThan(0);
+        expect(s.location).toMatch(/^United States/);
+      }
+      for (const s of body.data.filter((x: { category: string }) => x.category === 'llm')) {
+        expect(s).toMatchObject({ location: 'United States' });
         expect(s.notes).toMatch(/training opt-out/);
         expect(s.notes).toMatch(/zero/);
         expect(s.data_categories.length).toBeGreaterThan(0);

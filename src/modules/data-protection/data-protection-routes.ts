@@ -1,7 +1,12 @@
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../http/app-types.ts';
 import { AUTHENTICATED_ERRORS, errorResponses } from '../../http/schemas.ts';
-import { buildDataProtectionPage, type PageInput } from '../../privacy/data-protection-page.ts';
+import {
+  buildDataProtectionPage,
+  type PageEgress,
+  type PageInput,
+} from '../../privacy/data-protection-page.ts';
 import { toHtml } from '../../privacy/page-document.ts';
 import { Subprocessor, type SubprocessorEntry } from '../../privacy/subprocessors.ts';
 
@@ -17,7 +22,12 @@ const SubprocessorList = Type.Object({
  */
 export function registerDataProtectionRoutes(
   app: AppInstance,
-  deps: { page: PageInput; subprocessors: readonly SubprocessorEntry[] },
+  deps: {
+    page: PageInput;
+    subprocessors: readonly SubprocessorEntry[];
+    /** Read with a secret key, the page also shows the org's last 30 days of egress (egress-page-reader.ts). */
+    egressPage?: { forRequest(request: FastifyRequest): Promise<PageEgress | undefined> };
+  },
 ): void {
   // The page depends on the registry and start-up configuration only: render it once.
   const html = toHtml(buildDataProtectionPage(deps.page));
@@ -38,12 +48,19 @@ export function registerDataProtectionRoutes(
         },
       },
     },
-    async (_req, reply) =>
+    async (req, reply) => {
+      const egress = await deps.egressPage?.forRequest(req);
       reply
         .type('text/html; charset=utf-8')
         .header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'")
-        .header('Cache-Control', 'public, max-age=300')
-        .send(html),
+        .header('Vary', 'Authorization');
+      // One org's figures are private to it: never cached by anyone but that reader.
+      if (egress !== undefined)
+        return reply
+          .header('Cache-Control', 'private, no-store')
+          .send(toHtml(buildDataProtectionPage(deps.page, egress)));
+      return reply.header('Cache-Control', 'public, max-age=300').send(html);
+    },
   );
 
   app.get(

@@ -1,0 +1,164 @@
+import { isIP } from 'node:net';
+import { isSha256Hex } from '../privacy/identifier-normalizers.ts';
+import { looksLikeEmail, looksLikeIntlPhone, looksLikeIp } from '../privacy/pii-guard.ts';
+import { classifyKey } from '../privacy/pii-key-classifier.ts';
+import type { EgressBody, EgressPurpose } from './egress-types.ts';
+
+/**
+ * The content guard: before a call leaves, its URL (path and query) and body are scanned for values
+ * that look like end-customer identifiers. The detectors are the ingest PII guard's (email,
+ * international phone number, IP address, and the key names of device ids, IPs, emails and phones),
+ * plus two of its own: a device id by shape (a UUID, which is what IDFA and GAID are) and a SHA-256
+ * hex digest (what a hashed email or phone is). Values are found whole and embedded in text (a
+ * prompt that quotes an address), in JSON values and in JSON keys.
+ *
+ * Every purpose refuses raw emails, phone numbers and IPs: nothing Layers sends to a vendor needs
+ * them, and the page says the raw values are not kept. `capi` alone may carry SHA-256 digests and
+ * device ids, and the gateway sends `capi` calls only to a destination the project enabled.
+ *
+ * What is not scanned: headers (credentials and signatures live there, e.g. S3's
+ * x-amz-content-sha256), the call's `credentials` (our own tokens and HMACs), and `bytes` bodies
+ * (rendered media files). Findings name the kind and where (path, query, body), never the value.
+ *
+ * Limits (documented, not silent): a UUID anywhere is taken for a device id, so a vendor API whose
+ * ids are UUIDs cannot be called with them outside `capi`; a national-format phone number ("020 7946
+ * 0958") is not recognised; any 64-hex string is taken for a digest.
+ */
+export type IdentifierKind = 'email' | 'phone' | 'ip' | 'device_id' | 'sha256';
+export type FindingPlace = 'path' | 'query' | 'body';
+export type ContentFindings = { counts: Partial<Record<IdentifierKind, number>>; places: FindingPlace[] };
+
+const ALLOWED_FOR_CAPI: ReadonlySet<IdentifierKind> = new Set(['sha256', 'device_id']);
+
+/** The kinds a purpose may carry (the gateway also restricts `capi` to enabled destinations). */
+export function allowedKinds(purpose: EgressPurpose): ReadonlySet<IdentifierKind> {
+  return purpose === 'capi' ? ALLOWED_FOR_CAPI : new Set();
+}
+
+const UUID_WHOLE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID_EMBEDDED =
+  /(?<![0-9a-z])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![0-9a-z])/i;
+const SHA256_EMBEDDED = /(?<![0-9a-z])[0-9a-f]{64}(?![0-9a-z])/i;
+const EMAIL_EMBEDDED = /[\p{L}\p{N}!#$%&'*+/=?^_`{|}~.-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/u;
+const PHONE_EMBEDDED = /\+\d[\d\s().-]{5,22}\d/g;
+const IPV4_EMBEDDED = /(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])/g;
+const TOKEN_SPLIT = /[\s,;()[\]{}<>"'`|]+/;
+const DIGIT = /\d/g;
+const MAX_DEPTH = 64;
+
+/** isSha256Hex without its type guard (which would narrow a string that is not one to never). */
+const isDigest = (s: string): boolean => isSha256Hex(s);
+
+type Scan = { counts: Partial<Record<IdentifierKind, number>>; places: Set<FindingPlace> };
+
+function add(scan: Scan, kind: IdentifierKind, place: FindingPlace): void {
+  scan.counts[kind] = (scan.counts[kind] ?? 0) + 1;
+  scan.places.add(place);
+}
+
+function embeddedPhone(text: string): boolean {
+  if (!text.includes('+')) return false;
+  for (const m of text.matchAll(PHONE_EMBEDDED)) {
+    const digits = m[0].match(DIGIT)?.length ?? 0;
+    if (digits >= 8 && digits <= 15) return true;
+  }
+  return false;
+}
+
+function embeddedIp(text: string): boolean {
+  if (text.includes('.')) for (const m of text.matchAll(IPV4_EMBEDDED)) if (isIP(m[0]) === 4) return true;
+  // IPv6 has no reliable in-text pattern: look at each token holding at least two colons.
+  if (text.split(':').length > 2)
+    for (const token of text.split(TOKEN_SPLIT)) if (token.includes(':') && isIP(token) === 6) return true;
+  return false;
+}
+
+function wholeKind(trimmed: string): IdentifierKind | undefined {
+  if (looksLikeEmail(trimmed)) return 'email';
+  if (looksLikeIntlPhone(trimmed)) return 'phone';
+  if (looksLikeIp(trimmed)) return 'ip';
+  if (isDigest(trimmed)) return 'sha256';
+  if (UUID_WHOLE.test(trimmed)) return 'device_id';
+  return undefined;
+}
+
+/** One string: whole-value detectors first, then what may be embedded in text. */
+function scanString(value: string, place: FindingPlace, scan: Scan): void {
+  const trimmed = value.trim();
+  if (trimmed.length < 7) return; // shorter than the shortest IP, email or phone
+  const whole = wholeKind(trimmed);
+  if (whole !== undefined) {
+    add(scan, whole, place);
+    return;
+  }
+  if (trimmed.includes('@') && EMAIL_EMBEDDED.test(trimmed)) add(scan, 'email', place);
+  if (embeddedPhone(trimmed)) add(scan, 'phone', place);
+  if (embeddedIp(trimmed)) add(scan, 'ip', place);
+  if (trimmed.length >= 64 && SHA256_EMBEDDED.test(trimmed)) add(scan, 'sha256', place);
+  if (trimmed.length >= 36 && UUID_EMBEDDED.test(trimmed)) add(scan, 'device_id', place);
+}
+
+/** A key that names an identifier carries one, whatever its value looks like (`idfa: "…"`). */
+function scanKeyed(key: string, value: unknown, place: FindingPlace, scan: Scan): boolean {
+  if (value === null || value === undefined || value === '' || typeof value === 'boolean') return false;
+  if (typeof value === 'object') return false; // its own entries are scanned
+  const kind = classifyKey(key);
+  if (kind === 'device') add(scan, 'device_id', place);
+  else if (kind === 'ip') add(scan, 'ip', place);
+  else if (kind === 'email' || kind === 'phone')
+    add(scan, isDigest(String(value).trim()) ? 'sha256' : kind, place);
+  else return false;
+  return true;
+}
+
+function scanJson(value: unknown, place: FindingPlace, scan: Scan, depth: number): void {
+  if (depth > MAX_DEPTH) return;
+  if (typeof value === 'string') {
+    scanString(value, place, scan);
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  if (Array.isArray(value)) {
+    for (const item of value) scanJson(item, place, scan, depth + 1);
+    return;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    scanString(key, place, scan);
+    if (!scanKeyed(key, item, place, scan)) scanJson(item, place, scan, depth + 1);
+  }
+}
+
+function scanPairs(pairs: Iterable<[string, string]>, place: FindingPlace, scan: Scan): void {
+  for (const [key, value] of pairs) {
+    scanString(key, place, scan);
+    if (!scanKeyed(key, value, place, scan)) scanString(value, place, scan);
+  }
+}
+
+/** Everything that looks like an end-customer identifier in the call's URL and body. */
+export function scanCall(url: URL, body: EgressBody | undefined): ContentFindings {
+  const scan: Scan = { counts: {}, places: new Set() };
+  for (const segment of url.pathname.split('/')) {
+    if (segment === '') continue;
+    let decoded = segment;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      // not percent-encoding: scanned as it is
+    }
+    scanString(decoded, 'path', scan);
+  }
+  scanPairs(url.searchParams, 'query', scan);
+  if (body !== undefined) {
+    if ('json' in body) scanJson(body.json, 'body', scan, 0);
+    else if ('form' in body) scanPairs(Object.entries(body.form), 'body', scan);
+    else if ('text' in body) scanString(body.text, 'body', scan);
+  }
+  return { counts: scan.counts, places: [...scan.places] };
+}
+
+/** The findings a purpose may not carry; empty when the call may leave. */
+export function refusedFindings(purpose: EgressPurpose, findings: ContentFindings): IdentifierKind[] {
+  const allowed = allowedKinds(purpose);
+  return (Object.keys(findings.counts) as IdentifierKind[]).filter((k) => !allowed.has(k));
+}

@@ -1,0 +1,343 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { Agent, type Dispatcher, request } from 'undici';
+import { type Clock, systemClock } from '../lib/clock.ts';
+import { isId } from '../lib/ids.ts';
+import type { EgressLedgerRow } from '../modules/egress-ledger/egress-ledger-dal.ts';
+import { type IdentifierKind, refusedFindings, scanCall } from './content-guard.ts';
+import {
+  type Allowlist,
+  type DestinationLookup,
+  noEnabledDestinations,
+  vendorClaimsHost,
+} from './egress-allowlist.ts';
+import { EgressError, type EgressErrorCode } from './egress-error.ts';
+import type { EgressMetrics } from './egress-metrics.ts';
+import {
+  attemptsAllowed,
+  backoffMs,
+  DEFAULT_TIMEOUT_MS,
+  isIdempotent,
+  MAX_RETRY_AFTER_MS,
+  nothingSent,
+  parseRetryAfter,
+  retryableStatus,
+} from './egress-retry.ts';
+import {
+  EGRESS_DATA_CLASSES,
+  EGRESS_PURPOSES,
+  type EgressCall,
+  type EgressResponse,
+  isEgressDataClass,
+} from './egress-types.ts';
+
+/**
+ * The egress gateway: the one way out to a third party (API.md "Third parties: one egress gateway").
+ * In order, before any socket opens:
+ * 1. allowlist: the call's vendor must be in the sub-processor registry and name the URL's host and
+ *    the call's purpose; a `capi` call must also go to a destination the project enabled
+ *    (DestinationLookup; none exist yet, so `capi` is refused);
+ * 2. the description: https, no explicit port or credentials in the URL, declared data classes the
+ *    purpose may carry, a whole record count;
+ * 3. the content guard (content-guard.ts) on the URL and body.
+ * A refusal is counted (layers_egress_refusals_total), logged with the vendor, purpose, host and
+ * reason only, and thrown as an EgressError; nothing is sent and nothing is recorded in the ledger.
+ *
+ * Then the call is sent with undici (one shared keep-alive Agent; redirects are never followed, so a
+ * 3xx cannot lead past the allowlist: the caller gets it and makes a new call), inside its deadline,
+ * retried as egress-retry.ts says, and appended to the egress ledger with its counts: never a body,
+ * header value, token, path or query. LAYERS_EGRESS_REDIRECT (development and tests) sends a host to
+ * a local fake after every check ran on the real host; the ledger records the real host.
+ */
+export type EgressGatewayDeps = {
+  allowlist: Allowlist;
+  destinations?: DestinationLookup;
+  redirects?: ReadonlyMap<string, string>;
+  ledger: { append(row: EgressLedgerRow): Promise<boolean> };
+  metrics: EgressMetrics;
+  logger?: Pick<Logger, 'warn'>;
+  clock?: Clock;
+  dispatcher?: Dispatcher;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+};
+
+const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+const USER_AGENT = 'layers-egress/1';
+
+class ResponseTooLarge extends Error {}
+
+async function readLimited(body: Dispatcher.ResponseData['body'], max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > max) {
+      body.destroy();
+      throw new ResponseTooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+type Prepared = { body: Buffer | undefined; contentType: string | undefined };
+
+function prepareBody(call: EgressCall): Prepared {
+  const b = call.body;
+  const extraForm = call.credentials?.form;
+  if (b === undefined) return { body: undefined, contentType: undefined };
+  if ('json' in b) return { body: Buffer.from(JSON.stringify(b.json)), contentType: 'application/json' };
+  if ('form' in b)
+    return {
+      body: Buffer.from(new URLSearchParams({ ...b.form, ...extraForm }).toString()),
+      contentType: 'application/x-www-form-urlencoded',
+    };
+  if ('text' in b)
+    return { body: Buffer.from(b.text), contentType: b.contentType ?? 'text/plain; charset=utf-8' };
+  return {
+    body: Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength),
+    contentType: b.contentType,
+  };
+}
+
+export function createEgressGateway(deps: EgressGatewayDeps) {
+  const { allowlist, metrics } = deps;
+  const destinations = deps.destinations ?? noEnabledDestinations;
+  const redirects = deps.redirects ?? new Map<string, string>();
+  const clock = deps.clock ?? systemClock;
+  const random = deps.random ?? Math.random;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const ownDispatcher = deps.dispatcher ? undefined : new Agent({ connect: { timeout: 10_000 } });
+  const dispatcher = deps.dispatcher ?? (ownDispatcher as Agent);
+
+  const labels = (call: EgressCall) => ({
+    vendor: allowlist.vendor(call.vendor) ? call.vendor : 'unregistered',
+    purpose: (EGRESS_PURPOSES as readonly string[]).includes(call.purpose) ? call.purpose : 'invalid',
+  });
+
+  function refuse(call: EgressCall, host: string, code: EgressErrorCode, message: string): never {
+    const l = labels(call);
+    metrics.refusals.inc({ ...l, reason: code });
+    deps.logger?.warn({ vendor: l.vendor, purpose: l.purpose, host, reason: code }, 'egress call refused');
+    throw new EgressError(code, message, { vendor: l.vendor, purpose: l.purpose });
+  }
+
+  /** Steps 1–3 of the module comment; returns the URL to send to (redirected or not). */
+  async function check(call: EgressCall): Promise<{ url: URL; host: string }> {
+    let url: URL;
+    try {
+      url = new URL(call.url);
+    } catch {
+      return refuse(call, '(unparsable)', 'invalid_call', 'The call URL is not a URL.');
+    }
+    const host = url.hostname.toLowerCase().replace(/\.$/, '');
+    const vendor = allowlist.vendor(call.vendor);
+    const what = `${call.vendor}/${call.purpose} to ${host}`;
+    if (!vendor || !vendorClaimsHost(vendor, host))
+      refuse(
+        call,
+        host,
+        'host_not_allowed',
+        `Egress refused (${what}): no sub-processor names this host for this vendor.`,
+      );
+    if (!(EGRESS_PURPOSES as readonly string[]).includes(call.purpose) || !vendor.purposes.has(call.purpose))
+      refuse(
+        call,
+        host,
+        'purpose_not_allowed',
+        `Egress refused (${what}): the vendor is not a sub-processor for this purpose.`,
+      );
+    if (call.purpose === 'capi') {
+      const enabled = await destinations({ orgId: call.orgId, projectId: call.projectId });
+      if (!enabled.some((d) => d.vendor === vendor.id && d.hosts.includes(host)))
+        refuse(
+          call,
+          host,
+          'host_not_allowed',
+          `Egress refused (${what}): the project has enabled no destination at this host.`,
+        );
+    }
+    if (url.protocol !== 'https:' || url.port !== '' || url.username !== '' || url.password !== '')
+      refuse(
+        call,
+        host,
+        'invalid_call',
+        `Egress refused (${what}): vendor calls go to https on the default port, without credentials in the URL.`,
+      );
+    if (!isId('org', call.orgId) || (call.projectId !== null && !isId('project', call.projectId)))
+      refuse(call, host, 'invalid_call', `Egress refused (${what}): the call names no valid org or project.`);
+    if (!Number.isInteger(call.records) || call.records < 0)
+      refuse(
+        call,
+        host,
+        'invalid_call',
+        `Egress refused (${what}): the record count must be a whole number ≥ 0.`,
+      );
+    for (const cls of call.dataClasses) {
+      if (
+        !isEgressDataClass(cls) ||
+        !(EGRESS_DATA_CLASSES[cls].purposes as readonly string[]).includes(call.purpose)
+      )
+        refuse(
+          call,
+          host,
+          'purpose_not_allowed',
+          `Egress refused (${what}): the purpose may not carry the data class '${String(cls).slice(0, 40)}'.`,
+        );
+    }
+    if (call.body && 'bytes' in call.body && !call.dataClasses.includes('generated_media'))
+      refuse(
+        call,
+        host,
+        'invalid_call',
+        `Egress refused (${what}): a bytes body must declare generated_media.`,
+      );
+    if (call.credentials?.form && !(call.body && 'form' in call.body))
+      refuse(call, host, 'invalid_call', `Egress refused (${what}): form credentials need a form body.`);
+    const refused = refusedFindings(call.purpose, scanCall(url, call.body));
+    if (refused.length > 0)
+      refuse(
+        call,
+        host,
+        'content_refused',
+        `Egress refused (${what}): the call carries values that look like end-customer identifiers (${refused.join(', ')}), which this purpose may not send.`,
+      );
+    return { url, host };
+  }
+
+  function target(url: URL, host: string, call: EgressCall): string {
+    const out = new URL(url.href);
+    for (const [k, v] of Object.entries(call.credentials?.query ?? {})) out.searchParams.set(k, v);
+    const base = redirects.get(host);
+    return base === undefined ? out.href : `${base}${out.pathname}${out.search}`;
+  }
+
+  async function send(call: EgressCall, url: URL, host: string): Promise<EgressResponse> {
+    const started = performance.now();
+    const deadline = started + (call.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const maxAttempts = attemptsAllowed(call);
+    const idempotent = isIdempotent(call);
+    const prepared = prepareBody(call);
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+    if (prepared.contentType) headers['content-type'] = prepared.contentType;
+    for (const [k, v] of Object.entries(call.headers ?? {})) headers[k.toLowerCase()] = v;
+    const dest = target(url, host, call);
+    const l = labels(call);
+
+    let attempts = 0;
+    let bytesOut = 0;
+    let bytesIn = 0;
+    let status: number | undefined;
+    let outcome: EgressLedgerRow['outcome'] = 'ok';
+    let failure: { code: EgressErrorCode; body?: Buffer; retryAfterMs?: number; cause?: unknown } | undefined;
+    let response: { headers: EgressResponse['headers']; body: Buffer } | undefined;
+
+    for (;;) {
+      attempts++;
+      const remaining = Math.max(1, Math.floor(deadline - performance.now()));
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), remaining);
+      let wait: number | undefined;
+      try {
+        const res = await request(dest, {
+          method: call.method,
+          headers,
+          body: prepared.body,
+          dispatcher,
+          signal: abort.signal,
+          headersTimeout: remaining,
+          bodyTimeout: remaining,
+        });
+        bytesOut += prepared.body?.length ?? 0;
+        const buf = await readLimited(res.body, call.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
+        bytesIn += buf.length;
+        status = res.statusCode;
+        if (status < 400) {
+          response = { headers: res.headers, body: buf };
+          outcome = 'ok';
+          failure = undefined;
+          break;
+        }
+        const retryAfterMs = parseRetryAfter(res.headers['retry-after'], clock.now().getTime());
+        outcome = status === 429 ? 'rate_limited' : 'http_error';
+        failure = { code: outcome, body: buf, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+        if (idempotent && retryableStatus(status)) wait = retryAfterMs ?? backoffMs(attempts + 1, random);
+        if (wait !== undefined && wait > MAX_RETRY_AFTER_MS) wait = undefined;
+      } catch (error) {
+        if (error instanceof ResponseTooLarge) {
+          outcome = 'response_too_large';
+          failure = { code: outcome };
+          break;
+        }
+        const sent = !nothingSent(error);
+        if (sent) bytesOut += prepared.body?.length ?? 0;
+        const code = (error as { code?: string }).code ?? '';
+        const timedOut = abort.signal.aborted || code.includes('TIMEOUT');
+        outcome = timedOut ? 'timeout' : 'network_error';
+        failure = { code: outcome, cause: error };
+        if (idempotent || !sent) wait = backoffMs(attempts + 1, random);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (wait === undefined || attempts >= maxAttempts || performance.now() + wait >= deadline) break;
+      await sleep(wait);
+    }
+
+    const latencyMs = performance.now() - started;
+    metrics.calls.inc({ ...l, outcome });
+    metrics.duration.observe(l, latencyMs / 1000);
+    const recorded = deps.ledger.append({
+      id: randomUUID(),
+      org_id: call.orgId,
+      project_id: call.projectId,
+      vendor: call.vendor,
+      host,
+      purpose: call.purpose,
+      data_classes: [...new Set(call.dataClasses)].sort(),
+      records: call.records,
+      bytes_out: bytesOut,
+      bytes_in: bytesIn,
+      attempts,
+      status: status ?? null,
+      outcome,
+      latency_ms: latencyMs,
+      created_at: clock.now(),
+    });
+
+    if (failure || !response) {
+      const f = failure ?? { code: 'network_error' as const };
+      throw new EgressError(
+        f.code,
+        `Egress call ${call.vendor}/${call.purpose} to ${host} failed: ${f.code}${status ? ` (HTTP ${status})` : ''} after ${attempts} attempt(s).`,
+        { ...l, ...(status ? { status } : {}), ...f, attempts, recorded },
+      );
+    }
+    const body = response.body;
+    return {
+      status: status as number,
+      headers: response.headers,
+      body,
+      attempts,
+      json: <T>() => JSON.parse(body.toString('utf8')) as T,
+      recorded,
+    };
+  }
+
+  return {
+    /** Checks, sends and records one vendor call; throws EgressError on refusal or failure. */
+    async request(call: EgressCall): Promise<EgressResponse> {
+      const { url, host } = await check(call);
+      return send(call, url, host);
+    },
+    /** Which identifier kinds a body would be refused for (for adapters' own tests and messages). */
+    refusedKinds(call: EgressCall): IdentifierKind[] {
+      return refusedFindings(call.purpose, scanCall(new URL(call.url), call.body));
+    },
+    async close(): Promise<void> {
+      await ownDispatcher?.close();
+    },
+  };
+}
+
+export type EgressGateway = ReturnType<typeof createEgressGateway>;
