@@ -43,7 +43,7 @@ describe('erasure survives kill -9', () => {
   it('completes after a crash with a correct receipt', async () => {
     const res = await t.app.inject({
       method: 'DELETE',
-      url: `/v1/projects/${projectId}/events/users/u_big`,
+      url: `/v1/projects/${projectId}/events/users/u_big?suppress=true`,
       headers: bearer(org.secret),
     });
     expect(res.statusCode).toBe(202);
@@ -78,6 +78,11 @@ describe('erasure survives kill -9', () => {
     expect(atCrash.events).toBeGreaterThan(0);
     expect(atCrash.events).toBeLessThan(TOTAL);
     expect(atCrash.status).toBe('running');
+    // The suppression was recorded before the first delete: nothing new enters while the erasure is down.
+    const suppressed = async () =>
+      (await t.db.systemPool.query('SELECT dsr_id FROM suppressions WHERE project_id = $1', [projectId]))
+        .rows;
+    expect(await suppressed()).toEqual([{ dsr_id: dsrId }]);
 
     const second = startWorker();
     try {
@@ -101,5 +106,6 @@ describe('erasure survives kill -9', () => {
       [projectId],
     );
     expect(rows).toEqual([{ user_id: 'u_keep', n: 1 }]);
+    expect(await suppressed()).toEqual([{ dsr_id: dsrId }]);
   }, 180_000);
 });
