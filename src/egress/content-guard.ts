@@ -41,7 +41,8 @@ const UUID_EMBEDDED =
 const SHA256_EMBEDDED = /(?<![0-9a-z])[0-9a-f]{64}(?![0-9a-z])/i;
 const EMAIL_EMBEDDED = /[\p{L}\p{N}!#$%&'*+/=?^_`{|}~.-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/u;
 const PHONE_EMBEDDED = /\+\d[\d\s().-]{5,22}\d/g;
-const IPV4_EMBEDDED = /(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])/g;
+// Not part of a longer dotted number (1.2.3.4.5), but may be followed by a dot and a word (a file name).
+const IPV4_EMBEDDED = /(?<!\d)(?<!\d\.)(?:\d{1,3}\.){3}\d{1,3}(?!\d)(?!\.\d)/g;
 const TOKEN_SPLIT = /[\s,;()[\]{}<>"'`|]+/;
 const DIGIT = /\d/g;
 const MAX_DEPTH = 64;
