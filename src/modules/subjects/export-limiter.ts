@@ -25,8 +25,6 @@ export function createExportLimiter(limits: ExportLimits) {
   const perOrg = new Map<string, number>();
 
   return {
-    limits,
-
     /** A slot for one export of this org, or an AppError (429, 503); the returned function frees it (once). */
     acquire(orgId: string): () => void {
       const mine = perOrg.get(orgId) ?? 0;
