@@ -25,21 +25,25 @@ export async function serveCommand(config: Config, logger: Logger): Promise<void
   let container: Container | undefined;
   let app: PlatformApp | undefined;
   let worker: Runner | undefined;
-  let containerStarted = false;
 
-  /** What shutdown still has to do, in order; a deadline names what is left. */
+  /** What shutdown still has to do, in order; a deadline names what is left. A failed step does not stop the rest. */
   const pending = new Set<string>();
-  const step = async (name: string, fn: () => Promise<unknown> | undefined) => {
-    pending.add(name);
-    await fn();
-    pending.delete(name);
-  };
   const drain = async (stopEmbedded: 'always' | 'if-started-here') => {
-    for (const name of ['HTTP requests', 'buffered writes', 'jobs', 'database']) pending.add(name);
-    await step('HTTP requests', () => app?.close());
-    await step('buffered writes', () => (containerStarted ? container?.stop() : undefined));
-    await step('jobs', () => worker?.stop());
-    await step('database', () => db?.shutdown({ stopEmbedded }));
+    const steps: [string, () => Promise<unknown> | undefined][] = [
+      ['HTTP requests', () => app?.close()],
+      ['buffered writes', () => container?.stop()],
+      ['jobs', () => worker?.stop()],
+      ['database', () => db?.shutdown({ stopEmbedded })],
+    ];
+    for (const [name] of steps) pending.add(name);
+    const failed: unknown[] = [];
+    for (const [name, fn] of steps) {
+      await Promise.resolve()
+        .then(fn)
+        .catch((error: unknown) => failed.push(error));
+      pending.delete(name);
+    }
+    if (failed.length > 0) throw failed[0];
   };
 
   let starting = true;
@@ -82,7 +86,6 @@ export async function serveCommand(config: Config, logger: Logger): Promise<void
     if (config.role !== 'worker' && !stopping) {
       app = await buildApp({ config, container, logger });
       container.start();
-      containerStarted = true;
       await app.listen({ port: config.port, host: config.host });
     }
     if (config.role !== 'api' && !stopping) worker = await startWorker({ container, logger });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +128,8 @@ describe('a fresh checkout under a 0700 directory, started with npm start', () =
 
     const postgres = await postmasterPid(dataDir);
     expect(postgres).toBeDefined();
+    // As root, PostgreSQL runs from a copy of its binaries in the data dir (the checkout's are out of reach).
+    if (isRoot) expect(path.relative(dataDir, await readlink(`/proc/${postgres}/exe`))).toMatch(/^pg-bin\//);
     const pids = server.track([
       ...(await processTree(server.npm.pid as number)),
       ...(await processTree(postgres as number)),
