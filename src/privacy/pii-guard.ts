@@ -64,6 +64,7 @@ import {
   looksLikeIpList,
   looksLikePhone,
   mayHoldEmail,
+  mayHoldIp,
   replaceEmbeddedEmails,
   replaceEmbeddedIps,
   replaceEmbeddedPhones,
@@ -106,6 +107,7 @@ export const DEFAULT_MAX_DEPTH = 32;
 const HEX64_RUN = /[0-9a-f]{64}/gi;
 const SHA256_SUFFIX = /sha256(?:[_-]?\d+)?$/i; // email_sha256, emailSha256, email_sha256_2
 const PLAIN_PATH_KEY = /^[A-Za-z_$][\w$-]*$/;
+const MAYBE_PII_KEY = /^[\d(]|[@%+.:]/;
 
 /** Thrown (as a value, not an Error: it is control flow) to abort the walk. */
 type Abort = { readonly abort: true; code: 'pii_rejected' | 'too_deep'; message: string; path: string };
@@ -187,15 +189,20 @@ function drop(path: string, ctx: Ctx): void {
  * every IP address by `[ip-redacted]`; returns `text` itself when there is none.
  */
 function guardEmbedded(text: string, path: string, ctx: Ctx): string {
-  let hashed = 0;
-  const hashWith = (kind: IdentifierKind) => (found: string) => {
-    const r = identifierHash(kind, found, path, ctx);
-    if (r !== undefined) hashed++;
-    return r?.hash;
-  };
-  let out = mayHoldEmail(text) ? replaceEmbeddedEmails(text, hashWith('email')) : text;
-  out = replaceEmbeddedPhones(out, hashWith('phone'));
-  if (hashed > 0) recordHashed(path, ctx, hashed);
+  let out = text;
+  const email = mayHoldEmail(out);
+  if (email || out.includes('+')) {
+    let hashed = 0;
+    const hashWith = (kind: IdentifierKind) => (found: string) => {
+      const r = identifierHash(kind, found, path, ctx);
+      if (r !== undefined) hashed++;
+      return r?.hash;
+    };
+    if (email) out = replaceEmbeddedEmails(out, hashWith('email'));
+    out = replaceEmbeddedPhones(out, hashWith('phone'));
+    if (hashed > 0) recordHashed(path, ctx, hashed);
+  }
+  if (!mayHoldIp(out)) return out;
   return replaceEmbeddedIps(out, (n) => {
     ctx.report.dropped += n;
     ctx.report.paths.push(path);
@@ -324,18 +331,8 @@ function guardArray(
  * entry (redacted when the key was PII), or undefined when the entry is dropped.
  */
 function guardKey(key: string, parent: string, ctx: Ctx): { key: string; path: string } | undefined {
-  // Fast path: ordinary keys start with a letter and have no '@', '%', '+', '.' or ':'.
-  const first = key.charCodeAt(0);
-  if (
-    !(first === 40 || (first >= 48 && first <= 57)) &&
-    !key.includes('@') &&
-    !key.includes('%') &&
-    !key.includes('+') &&
-    !key.includes('.') &&
-    !key.includes(':')
-  ) {
-    return { key, path: keyPath(parent, key) };
-  }
+  // Fast path: ordinary keys do not start with a digit or '(' and have no '@', '%', '+', '.' or ':'.
+  if (!MAYBE_PII_KEY.test(key)) return { key, path: keyPath(parent, key) };
   const redacted = `${parent}[redacted]`;
   const shape = wholeShape(key.trim(), ctx);
   if (shape?.kind === 'ip') {

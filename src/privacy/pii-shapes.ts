@@ -135,10 +135,33 @@ const LIST_SEPARATORS = /[\s,;]+/;
 const V4_EMBEDDED = /(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?!\w|\.\d)/g;
 const V6_EMBEDDED = /(?<![\w:.%[])\[?(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f.]*(?:%[\w.-]+)?\]?(?::\d{1,5})?/g;
 
+/** Whether `c` may appear in an address (before a zone id): hex digits, `.`, `:`, `[`, `]`. */
+function addressChar(c: number): boolean {
+  return (
+    (c >= 48 && c <= 58) /* 0-9 : */ ||
+    (c >= 97 && c <= 102) /* a-f */ ||
+    (c >= 65 && c <= 70) /* A-F */ ||
+    c === 46 /* . */ ||
+    c === 91 /* [ */ ||
+    c === 93 /* ] */
+  );
+}
+
+/** Cheap pre-filter: every character up to a zone id (`%`) could belong to an address. */
+function addressChars(s: string, end = s.length): boolean {
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 37 /* % */) return i > 0;
+    if (!addressChar(c)) return false;
+  }
+  return end > 0;
+}
+
 /** One address, with or without a port, bracketed or not, zone-scoped or not. */
 export function looksLikeIp(trimmed: string): boolean {
-  // Cheap pre-filter before net.isIP: an IP has a '.' or ':' and is short (bounded even with a zone id).
-  if (trimmed.length < 2 || trimmed.length > 256) return false;
+  // Cheap pre-filters before net.isIP: an IP has a '.' or ':', is short (bounded even with a zone
+  // id) and is made of hex digits, dots, colons and brackets.
+  if (trimmed.length < 2 || trimmed.length > 256 || !addressChars(trimmed)) return false;
   if (trimmed.charCodeAt(0) === 91 /* [ */) {
     const inner = BRACKETED.exec(trimmed)?.[1];
     return inner !== undefined && isIP(inner) === 6;
@@ -151,7 +174,9 @@ export function looksLikeIp(trimmed: string): boolean {
 
 /** Nothing but addresses, separated by commas, semicolons or spaces (`X-Forwarded-For`). */
 export function looksLikeIpList(trimmed: string): boolean {
-  if (trimmed.length > 4096 || !LIST_SEPARATORS.test(trimmed)) return false;
+  if (!addressChar(trimmed.charCodeAt(0))) return false;
+  const firstEnd = trimmed.search(LIST_SEPARATORS);
+  if (firstEnd <= 0 || trimmed.length > 4096 || !addressChars(trimmed, firstEnd)) return false;
   let found = 0;
   for (const part of trimmed.split(LIST_SEPARATORS)) {
     if (part === '') continue;
@@ -169,6 +194,28 @@ function v6Candidate(match: string): boolean {
   return trimmed !== s && isIP(trimmed) === 6;
 }
 
+/** At least three dots between digits (cheap; the pattern decides). */
+function mayHoldIpv4(text: string): boolean {
+  let found = 0;
+  for (let i = text.indexOf('.', 1); i !== -1 && i < text.length - 1; i = text.indexOf('.', i + 1)) {
+    const before = text.charCodeAt(i - 1);
+    const after = text.charCodeAt(i + 1);
+    if (before >= 48 && before <= 57 && after >= 48 && after <= 57 && ++found === 3) return true;
+  }
+  return false;
+}
+
+/** Whether `text` may hold an IP address somewhere (cheap; `replaceEmbeddedIps` decides). */
+export const mayHoldIp = (text: string): boolean => mayHoldIpv4(text) || mayHoldIpv6(text);
+
+/** A `::`, or the seven colons of an address written out in full (cheap; the pattern decides). */
+function mayHoldIpv6(text: string): boolean {
+  if (text.includes('::')) return true;
+  let colons = 0;
+  for (let i = text.indexOf(':'); i !== -1; i = text.indexOf(':', i + 1)) if (++colons === 7) return true;
+  return false;
+}
+
 /** The marker an IP address inside text is replaced by (as a key, it names nothing personal). */
 export const IP_MARKER = '[ip-redacted]';
 
@@ -179,7 +226,7 @@ export const IP_MARKER = '[ip-redacted]';
 export function replaceEmbeddedIps(text: string, found: (n: number) => void): string {
   let n = 0;
   let out = text;
-  if (out.includes('.')) {
+  if (mayHoldIpv4(out)) {
     out = out.replace(V4_EMBEDDED, (match) => {
       const colon = match.indexOf(':');
       if (isIP(colon === -1 ? match : match.slice(0, colon)) !== 4) return match;
@@ -187,8 +234,7 @@ export function replaceEmbeddedIps(text: string, found: (n: number) => void): st
       return IP_MARKER;
     });
   }
-  const colon = out.indexOf(':');
-  if (colon !== -1 && out.indexOf(':', colon + 1) !== -1) {
+  if (mayHoldIpv6(out)) {
     out = out.replace(V6_EMBEDDED, (match) => {
       if (!v6Candidate(match)) return match;
       n++;
