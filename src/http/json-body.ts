@@ -9,12 +9,13 @@ import type { AppInstance } from './app-types.ts';
 export const MAX_JSON_DEPTH = 32;
 
 /**
- * Routes whose body holds free-form JSON that the route checks string by string itself (SDK ingest
- * refuses one event, not the whole batch): the parser still refuses NUL and deep nesting there.
+ * Routes whose body holds free-form JSON that the route checks value by value itself (SDK ingest
+ * refuses one event, not the whole batch): the parser refuses only NUL and deep nesting there.
  */
 export const OWN_STRING_CHECKS = new Set(['/v1/sdk/events']);
 
 const NUL_MESSAGE = 'Strings must not contain NUL (\\u0000) characters.';
+const NUMBER_MESSAGE = 'Numbers must be within the range of a 64-bit float (1e309 is not a number).';
 const SURROGATE_MESSAGE =
   'Strings must be valid Unicode: a lone UTF-16 surrogate (\\ud800–\\udfff) is not a character.';
 
@@ -23,29 +24,42 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 /** Whether a string holds a UTF-16 surrogate without its pair (not Unicode; `String#isWellFormed`). */
 export const hasLoneSurrogate = (s: string): boolean => LONE_SURROGATE.test(s);
 
-/** Nesting depth of JSON text, ignoring brackets inside strings; stops counting once past `limit`. */
-export function jsonDepthExceeds(text: string, limit: number): boolean {
+/**
+ * One pass over JSON text, outside strings: whether it nests deeper than `limit`, and whether it has
+ * a number that could overflow to Infinity when parsed (one with an exponent, or of 309+ digits).
+ */
+export function scanJsonText(text: string, limit: number): { tooDeep: boolean; bigNumber: boolean } {
   let depth = 0;
+  let digits = 0;
+  let bigNumber = false;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
       if (c === 92 /* \ */) i++;
       else if (c === 34 /* " */) inString = false;
-    } else if (c === 34) inString = true;
+      continue;
+    }
+    if (c >= 48 && c <= 57 /* 0-9 */) {
+      if (++digits >= 309) bigNumber = true;
+      continue;
+    }
+    if ((c === 101 || c === 69) /* e E */ && digits > 0) bigNumber = true;
+    digits = 0;
+    if (c === 34) inString = true;
     else if (c === 123 /* { */ || c === 91 /* [ */) {
-      if (++depth > limit) return true;
+      if (++depth > limit) return { tooDeep: true, bigNumber };
     } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
   }
-  return false;
+  return { tooDeep: false, bigNumber };
 }
 
-/** The first problem of a string or key in parsed JSON (iterative: the depth is bounded already). */
-function badString(value: unknown, checkSurrogates: boolean): string | undefined {
+/** The first problem of a string, key or number in parsed JSON (iterative; the depth is bounded already). */
+function badValue(value: unknown, strict: boolean): string | undefined {
   const stack: unknown[] = [value];
   const check = (s: string) => {
     if (s.includes('\u0000')) return NUL_MESSAGE;
-    if (checkSurrogates && hasLoneSurrogate(s)) return SURROGATE_MESSAGE;
+    if (strict && hasLoneSurrogate(s)) return SURROGATE_MESSAGE;
     return undefined;
   };
   while (stack.length > 0) {
@@ -53,6 +67,8 @@ function badString(value: unknown, checkSurrogates: boolean): string | undefined
     if (typeof v === 'string') {
       const problem = check(v);
       if (problem) return problem;
+    } else if (typeof v === 'number') {
+      if (strict && !Number.isFinite(v)) return NUMBER_MESSAGE;
     } else if (Array.isArray(v)) {
       for (const item of v) stack.push(item);
     } else if (typeof v === 'object' && v !== null) {
@@ -69,9 +85,10 @@ function badString(value: unknown, checkSurrogates: boolean): string | undefined
 /**
  * JSON bodies go through Fastify's own parser (prototype-poisoning protection), bracketed by checks of
  * ours that turn what would fail deep in a query or a recursive walk into a clear 400: nesting deeper
- * than MAX_JSON_DEPTH, NUL anywhere (PostgreSQL text cannot hold it) and lone surrogates (not
- * Unicode: PostgreSQL's jsonb refuses them and its text silently replaces them). NUL and surrogates
- * can only arrive as `\u` escapes, so the strings are walked only when the text has one.
+ * than MAX_JSON_DEPTH, NUL anywhere (PostgreSQL text cannot hold it), lone surrogates (not Unicode:
+ * PostgreSQL's jsonb refuses them and its text silently replaces them) and numbers that parse to
+ * Infinity. NUL and surrogates can only arrive as `\u` escapes and Infinity only from an exponent or
+ * 309+ digits, so the parsed value is walked only when the text has one of those.
  * Only JSON is parsed: any other content type answers 415.
  */
 export function registerJsonBodyParser(app: AppInstance): void {
@@ -83,14 +100,15 @@ export function registerJsonBodyParser(app: AppInstance): void {
       done(null, undefined);
       return;
     }
-    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+    const scan = scanJsonText(text, MAX_JSON_DEPTH);
+    if (scan.tooDeep) {
       done(
         new AppError('invalid_request', `JSON must not be nested deeper than ${MAX_JSON_DEPTH} levels.`),
         undefined,
       );
       return;
     }
-    if (!text.includes('\\u')) {
+    if (!text.includes('\\u') && !scan.bigNumber) {
       parse(request, text, done);
       return;
     }
@@ -99,7 +117,7 @@ export function registerJsonBodyParser(app: AppInstance): void {
         done(error, undefined);
         return;
       }
-      const problem = badString(parsed, !OWN_STRING_CHECKS.has(request.routeOptions.url ?? ''));
+      const problem = badValue(parsed, !OWN_STRING_CHECKS.has(request.routeOptions.url ?? ''));
       if (problem) done(new AppError('invalid_request', problem), undefined);
       else done(null, parsed);
     });

@@ -55,6 +55,24 @@ const declared = (schema: unknown): string[] =>
  * route declares it (a query key of the caller's choosing is never echoed).
  */
 export function registerParameterGuards(app: AppInstance): void {
+  // Coercion turns `?limit=1e309` into Infinity, which Ajv's range checks then let through.
+  app.addHook('preHandler', async (request) => {
+    const schema = request.routeOptions.schema;
+    for (const [part, where, names] of [
+      [request.params, 'path parameter', declared(schema?.params)],
+      [request.query, 'query parameter', declared(schema?.querystring)],
+    ] as const) {
+      for (const [name, value] of Object.entries((part ?? {}) as Record<string, unknown>)) {
+        if (typeof value !== 'number' || Number.isFinite(value)) continue;
+        const param = names.includes(name) ? name : undefined;
+        throw new AppError(
+          'parameter_invalid',
+          `Invalid ${param ? `${where} '${param}'` : where}: must be a finite number.`,
+          param ? { param } : {},
+        );
+      }
+    }
+  });
   app.addHook('preValidation', async (request) => {
     const schema = request.routeOptions.schema;
     for (const [part, where, names] of [

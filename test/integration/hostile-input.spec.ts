@@ -77,6 +77,29 @@ describe('hostile input never answers 5xx', () => {
     }
   });
 
+  it('refuses numbers that overflow to Infinity, in the query and in bodies, with a 400', async () => {
+    for (const url of [
+      '/v1/projects?limit=1e309',
+      '/v1/api-keys?limit=Infinity',
+      '/v1/audit-log?limit=-1e400',
+    ]) {
+      const error = expectContractError(await call('GET', url), 400);
+      expect(error.param, url).toBe('limit');
+    }
+    const res = await t.app.inject({
+      method: 'PUT',
+      url: `/admin/v1/orgs/${sdk.org.id}/retention`,
+      headers: {
+        authorization: 'Bearer test-admin-token-0123456789abcdef',
+        'content-type': 'application/json',
+      },
+      payload: `{"overrides": {"request_log": ${'9'.repeat(400)}}}`,
+    });
+    expectContractError(res, 400);
+    // An exponent that stays finite is an ordinary number.
+    expect((await call('GET', '/v1/projects?limit=1e1')).statusCode).toBe(200);
+  });
+
   it('refuses lone surrogates in names and descriptions with a 400', async () => {
     const project = await call('POST', '/v1/projects', { name: 'ok' });
     const webhook = await call('POST', '/v1/webhooks', {
