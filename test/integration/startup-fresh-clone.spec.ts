@@ -25,8 +25,9 @@ import { createTestDatabase } from '../helpers/test-cluster.ts';
  *   naming the directory and the fix; as any other user it is ready;
  * - a data dir the unprivileged user can reach: ready (as root the binaries are copied out of the
  *   unreachable checkout), and SIGTERM to npm alone ends every process of the server;
- * - DATABASE_URL at a throwaway database (through a proxy) that goes silent while a request needs
- *   it: SIGTERM still ends the server, within the shutdown deadline, naming what it abandoned.
+ * - DATABASE_URL at a throwaway database (through a proxy) and a data dir not created yet: ready;
+ *   then the database goes silent while a request needs it: SIGTERM still ends the server, within
+ *   the shutdown deadline (the default), naming what it abandoned.
  */
 const isRoot = process.getuid?.() === 0;
 const ADMIN = 'fresh-clone-admin-token-0123456789';
@@ -154,7 +155,7 @@ describe('a fresh checkout under a 0700 directory, started with npm start', () =
     const port = await freePort();
     const server = npmStart({
       PORT: String(port),
-      LAYERS_DATA_DIR: dataDir,
+      LAYERS_DATA_DIR: path.join(dataDir, 'fresh'), // not created yet, as on a new machine
       DATABASE_URL: databaseUrl({ ...db.superuser, host: '127.0.0.1', port: proxy.port }),
     });
     await waitForReady(port, server.npm, 45_000);
