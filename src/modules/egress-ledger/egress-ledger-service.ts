@@ -30,7 +30,8 @@ export function createEgressLedgerService(deps: { dal: EgressLedgerDal }) {
       scope: TenantScope,
       q: { since?: string; until?: string; vendor?: string; purpose?: string; limit?: number },
     ): Promise<Page<EgressRollupRow>> {
-      const until = q.until ? new Date(q.until) : scope.now;
+      // [since, until): until is exclusive; without one, everything up to and including now.
+      const until = q.until ? new Date(q.until) : new Date(scope.now.getTime() + 1);
       const since = q.since ? new Date(q.since) : new Date(until.getTime() - DEFAULT_WINDOW_MS);
       if (since.getTime() >= until.getTime())
         throw new AppError('parameter_invalid', 'since must be before until.', { param: 'since' });
