@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult[]> }>> 
   dsr: () => import('./dsr-bench.ts'),
   webhooks: () => import('./webhooks-bench.ts'),
   retention: () => import('./retention-bench.ts'),
+  egress: () => import('./egress-bench.ts'),
 };
 
 export type BenchResult = { metric: string; value: number; unit: string; baseline: number; ratio: number };

@@ -72,12 +72,12 @@ const CALLS: Record<EgressPurpose, (v: string) => EgressCall[]> = {
     {
       ...call('google', 'oauth', ['oauth_credentials'], 'https://oauth2.googleapis.com/revoke'),
       method: 'POST',
-      body: { form: { token: v } },
+      body: { form: { token: v } as Record<string, string> },
     },
     {
       ...call('tiktok', 'oauth', ['oauth_credentials'], 'https://open.tiktokapis.com/v2/oauth/token/'),
       method: 'POST',
-      body: { form: { grant_type: 'authorization_code', code: `x ${v}` } },
+      body: { form: { grant_type: 'authorization_code', code: `x ${v}` } as Record<string, string> },
     },
   ],
   media_store: (v) => [

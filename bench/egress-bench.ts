@@ -1,0 +1,151 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import { Registry } from 'prom-client';
+import { Agent, request } from 'undici';
+import { loadConfig } from '../src/config.ts';
+import type { Database } from '../src/db/schema.ts';
+import { createAllowlist } from '../src/egress/egress-allowlist.ts';
+import { createEgressGateway } from '../src/egress/egress-gateway.ts';
+import { createEgressMetrics } from '../src/egress/egress-metrics.ts';
+import type { EgressCall } from '../src/egress/egress-types.ts';
+import { createEgressLedgerDal } from '../src/modules/egress-ledger/egress-ledger-dal.ts';
+import { createEgressLedgerWriter } from '../src/modules/egress-ledger/egress-ledger-writer.ts';
+import { loadSubprocessors } from '../src/privacy/subprocessors.ts';
+import {
+  freePort,
+  ratio,
+  startPlatform,
+  startProcess,
+  stopProcess,
+  superuserPool,
+  waitFor,
+} from './bench-support.ts';
+import type { BenchResult } from './run.ts';
+
+/**
+ * Vendor calls per second through the egress gateway (allowlist, description checks, content guard
+ * on a ~1 KB prompt, undici, the ledger row group-committed to PostgreSQL and awaited: `recorded`)
+ * against a baseline measured in the same run: the same undici POSTs, same body, same concurrency,
+ * straight to the same local server (its own process on 127.0.0.1; the gateway reaches it through
+ * the redirect map, as tests reach fakes). Phases alternate (baseline, gateway, baseline, gateway)
+ * and each side's figure is its better phase. Also reported: the most ledger rows that were ever
+ * unacknowledged at once, i.e. what a crash at the worst moment could have lost.
+ */
+const SECONDS = Number(process.env.BENCH_EGRESS_SECONDS ?? 5);
+const CONCURRENCY = Number(process.env.BENCH_EGRESS_CONCURRENCY ?? 32);
+
+const PROMPT = {
+  model: 'gpt-bench',
+  store: false,
+  instructions: 'You write short, upbeat social captions for a retail brand. Answer with JSON.',
+  input: `Product: trail running shoe, breathable mesh, recycled sole. Audience: weekend runners. Tone: warm, concise. Call to action: shop the summer collection. Language: en. ${'Keep it under 150 characters and avoid hashtags beyond two. '.repeat(12)}`,
+};
+
+async function closedLoop(seconds: number, one: () => Promise<void>): Promise<number> {
+  const end = performance.now() + seconds * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < end) {
+        await one();
+        done++;
+      }
+    }),
+  );
+  return done / seconds;
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const port = await freePort();
+  const receiver = startProcess(['bench/webhook-receiver-server.ts'], { PORT: String(port) });
+  const base = `http://127.0.0.1:${port}`;
+  // The platform gives a migrated embedded database (and an org for the ledger's foreign key).
+  const platform = await startPlatform({ LAYERS_ROLE: 'api', LOG_LEVEL: 'warn' });
+  const pool = await superuserPool(platform.dataDir, 10);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const agent = new Agent({ connections: CONCURRENCY });
+  try {
+    await waitFor(`${base}/stats`);
+    const orgId = (await pool.query<{ id: string }>('SELECT id FROM orgs LIMIT 1')).rows[0]?.id as string;
+    const writer = createEgressLedgerWriter({ db, dal: createEgressLedgerDal() });
+    const gateway = createEgressGateway({
+      allowlist: createAllowlist(loadSubprocessors(loadConfig({}).subprocessorsFile)),
+      redirects: new Map([['api.openai.com', base]]),
+      ledger: writer,
+      metrics: createEgressMetrics(new Registry()),
+      dispatcher: agent,
+    });
+    const call: EgressCall = {
+      orgId,
+      projectId: platform.projectId,
+      vendor: 'openai',
+      purpose: 'llm',
+      dataClasses: ['project_content'],
+      records: 1,
+      method: 'POST',
+      url: 'https://api.openai.com/v1/responses',
+      headers: { authorization: 'Bearer sk-bench' },
+      body: { json: PROMPT },
+    };
+    const direct = async () => {
+      const res = await request(`${base}/v1/responses`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
+        body: Buffer.from(JSON.stringify(PROMPT)),
+      });
+      await res.body.arrayBuffer();
+    };
+    const through = async () => {
+      const res = await gateway.request(call);
+      if (!(await res.recorded)) throw new Error('ledger row dropped');
+    };
+
+    process.stdout.write(`warming up; then ${SECONDS} s per phase, ${CONCURRENCY} calls in flight…\n`);
+    await closedLoop(1, direct);
+    await closedLoop(1, through);
+    const baseline: number[] = [];
+    const gated: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      baseline.push(await closedLoop(SECONDS, direct));
+      gated.push(await closedLoop(SECONDS, through));
+    }
+    await writer.flush();
+    const rows = Number((await pool.query('SELECT count(*) AS n FROM egress_ledger')).rows[0].n);
+    const b = Math.max(...baseline);
+    const g = Math.max(...gated);
+    const r = ratio(g, b);
+    const atRisk = writer.unacknowledgedHighWater();
+    process.stdout.write(
+      [
+        `undici straight to 127.0.0.1   ${b.toFixed(0).padStart(7)} calls/s  (phases: ${baseline.map((x) => x.toFixed(0)).join(', ')})`,
+        `through the egress gateway      ${g.toFixed(0).padStart(7)} calls/s  (phases: ${gated.map((x) => x.toFixed(0)).join(', ')}; ledger rows: ${rows})`,
+        `ratio                           ${r}  (goal ≥ 0.8)`,
+        `ledger rows unacknowledged at once, at most: ${atRisk} (of ${CONCURRENCY} calls in flight)`,
+        '',
+      ].join('\n'),
+    );
+    await gateway.close();
+    await writer.stop();
+    return [
+      {
+        metric: 'egress_calls_per_s',
+        value: Math.round(g),
+        unit: 'calls/s',
+        baseline: Math.round(b),
+        ratio: r,
+      },
+      {
+        metric: 'egress_ledger_unacknowledged_max',
+        value: atRisk,
+        unit: 'rows',
+        baseline: CONCURRENCY,
+        ratio: ratio(atRisk, CONCURRENCY),
+      },
+    ];
+  } finally {
+    await agent.close();
+    await pool.end();
+    await platform.stop();
+    await stopProcess(receiver);
+  }
+}
