@@ -179,6 +179,22 @@ describe('every user id that ingest accepts is reachable by the DSR routes', () 
     expect(lifted.statusCode, lifted.body).toBe(200);
   });
 
+  it('refuses the user ids "." and "..", which no HTTP client can put in a path segment', async () => {
+    // A URL's "." and ".." segments (also as %2E) are resolved away by every client (WHATWG URL, curl):
+    // the DSR routes could never be reached for such a user, so ingest must not accept them.
+    expect(new URL('http://h/v1/projects/p/events/users/%2E%2E').pathname).toBe('/v1/projects/p/events/');
+    const result = await sendEvents(t.app, sdk.publishableKey, [
+      trackEvent('.', 'purchase'),
+      trackEvent('..', 'purchase'),
+      trackEvent('...', 'purchase'),
+    ]);
+    expect(result.rejected.map((r) => [r.index, r.code])).toEqual([
+      [0, 'invalid_field'],
+      [1, 'invalid_field'],
+    ]);
+    expect(result.accepted).toBe(1);
+  });
+
   it('answers a path parameter longer than any id with an error in the contract, not echoing the path', async () => {
     const userId = `canary-user-${'z'.repeat(3000)}`;
     const res = await t.app.inject({

@@ -211,6 +211,8 @@ export function validateEvent(raw: unknown, now: Date): ValidEvent | EventReject
   const userId = boundedString(raw.user_id, 'user_id', INGEST_LIMITS.userIdLength, true);
   if (isRejection(userId)) return userId;
   if (userId === null) return reject('missing_field', 'user_id is required.');
+  // A URL path cannot hold "." or ".." as a segment (clients resolve them away): no DSR route could reach it.
+  if (userId === '.' || userId === '..') return reject('invalid_field', 'user_id must not be "." or "..".');
   const appId = boundedString(raw.app_id, 'app_id', INGEST_LIMITS.appIdLength, false);
   if (isRejection(appId)) return appId;
 
