@@ -7,6 +7,7 @@ import {
   createEgressLedgerDal,
   type EgressLedgerRow,
 } from '../../src/modules/egress-ledger/egress-ledger-dal.ts';
+import { createEgressLedgerWriter } from '../../src/modules/egress-ledger/egress-ledger-writer.ts';
 import { type LocalHttpServer, startLocalHttpServer } from '../fakes/local-http-server.ts';
 import { llmCall, testGateway } from '../helpers/egress-harness.ts';
 import {
@@ -301,5 +302,60 @@ describe('the egress ledger', () => {
       const publishable = await createKey(t.app, orgA, { type: 'publishable', project_id: project.id });
       expectError(await page(bearer(publishable.secret)), 403, 'key_type_not_allowed');
     });
+  });
+});
+
+describe('the ledger writer while the database refuses its rows', () => {
+  let t: TestApp;
+  let org: TestOrg;
+  beforeAll(async () => {
+    t = await createTestApp();
+    // TEMPORARY until migration 0014 is registered with its data class: create the table here.
+    const exists = await t.db.systemPool.query(`SELECT to_regclass('egress_ledger') AS t`);
+    if (exists.rows[0].t === null)
+      await (await import('../../src/db/migrations/0014-egress-ledger.ts')).up(t.db.system as never);
+    org = await createOrg(t.app, 'Writer');
+  });
+  afterAll(() => t.close());
+
+  const until = async (what: () => boolean | Promise<boolean>) => {
+    for (let i = 0; i < 200; i++) {
+      if (await what()) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('condition not reached');
+  };
+  const count = async () =>
+    Number((await t.db.systemPool.query('SELECT count(*) AS n FROM egress_ledger')).rows[0].n);
+
+  it('keeps rows unacknowledged until they commit, drops (and says so) past its bound', async () => {
+    const dropped: number[] = [];
+    const writer = createEgressLedgerWriter({
+      db: t.db.system,
+      dal,
+      retryMs: 20,
+      maxBuffered: 3,
+      metrics: { written: () => undefined, dropped: (n) => dropped.push(n) },
+    });
+    // The table is away: every INSERT fails.
+    await t.db.systemPool.query('ALTER TABLE egress_ledger RENAME TO egress_ledger_away');
+    const settled: boolean[] = [];
+    const first = writer.append(row(org.id));
+    first.then((v) => settled.push(v));
+    const rest = [writer.append(row(org.id)), writer.append(row(org.id))];
+    await new Promise((r) => setTimeout(r, 100));
+    expect(settled).toEqual([]);
+    expect(writer.unacknowledged()).toBe(3);
+    // One more than the bound: the oldest is dropped, its promise says so.
+    const fourth = writer.append(row(org.id));
+    expect(await first).toBe(false);
+    expect(dropped).toEqual([1]);
+
+    await t.db.systemPool.query('ALTER TABLE egress_ledger_away RENAME TO egress_ledger');
+    expect(await Promise.all([...rest, fourth])).toEqual([true, true, true]);
+    expect(await count()).toBe(3);
+    await until(() => writer.unacknowledged() === 0);
+    await writer.stop();
+    expect(await writer.append(row(org.id))).toBe(false);
   });
 });
