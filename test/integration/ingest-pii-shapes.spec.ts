@@ -147,4 +147,49 @@ describe('ingest: personal data in every shape and field', () => {
     );
     expect(rows).toEqual([{ properties: { plan: 'pro' } }]);
   });
+
+  it('the user routes take the id as it was sent: export, erasure and suppression reach an email user id', async () => {
+    const sent = 'Canary.Erase@Example.org';
+    const stored = sha256('canary.erase@example.org');
+    expect((await sendEvents(t.app, pk, [trackEvent(sent, 'a'), trackEvent(sent, 'b')])).accepted).toBe(2);
+    const path = `/v1/projects/${projectId}/events/users/${encodeURIComponent(sent)}`;
+
+    const exported = await t.app.inject({ method: 'GET', url: path, headers: bearer(org.secret) });
+    expect(exported.statusCode).toBe(200);
+    expect(exported.json().events).toHaveLength(2);
+    expect(exported.body.toLowerCase()).not.toContain('canary.erase');
+    const profile = await t.app.inject({
+      method: 'GET',
+      url: `/v1/projects/${projectId}/users/${encodeURIComponent(sent)}`,
+      headers: bearer(org.secret),
+    });
+    expect(profile.json().user_id).toBe(stored);
+
+    const erasure = await t.app.inject({
+      method: 'DELETE',
+      url: `${path}?suppress=true`,
+      headers: bearer(org.secret),
+    });
+    expect(erasure.statusCode).toBe(202);
+    const { rows: held } = await t.db.systemPool.query<{ user_id: string }>(
+      'SELECT user_id FROM data_subject_requests WHERE id = $1',
+      [erasure.json().id],
+    );
+    expect(held[0]?.user_id).toBe(stored); // the raw address is not kept even while the erasure runs
+    await t.container.erasure.run(org.id, erasure.json().id);
+    const { rows } = await t.db.systemPool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM sdk_events WHERE project_id = $1 AND user_id = $2',
+      [projectId, stored],
+    );
+    expect(rows[0]?.n).toBe(0);
+    const after = await sendEvents(t.app, pk, [trackEvent(` ${sent.toUpperCase()}`, 'c')]);
+    expect(after).toMatchObject({ accepted: 0, rejected: [{ index: 0, code: 'user_suppressed' }] });
+
+    const lifted = await t.app.inject({
+      method: 'DELETE',
+      url: `/v1/projects/${projectId}/suppressions/${encodeURIComponent(sent)}`,
+      headers: bearer(org.secret),
+    });
+    expect(lifted.statusCode).toBe(200);
+  });
 });

@@ -1,5 +1,6 @@
 import { notFound } from '../../lib/errors.ts';
 import type { TenantScope } from '../../lib/scope.ts';
+import { storedUserId } from '../../privacy/pii-envelope.ts';
 import type { ProjectsService } from '../projects/projects-service.ts';
 import type { ProfileRow, ProfilesDal, SeenFacts } from './profiles-dal.ts';
 
@@ -12,7 +13,8 @@ export type UserProfile = { user_id: string; stored: ProfileRow | undefined; see
 
 export function createProfilesService(deps: { profilesDal: ProfilesDal; projects: ProjectsService }) {
   return {
-    async get(scope: TenantScope, projectId: string, userId: string): Promise<UserProfile> {
+    async get(scope: TenantScope, projectId: string, sentUserId: string): Promise<UserProfile> {
+      const userId = storedUserId(sentUserId);
       await deps.projects.get(scope, projectId);
       const [stored, seen] = [
         await deps.profilesDal.find(scope.tx, scope.orgId, projectId, userId),

@@ -5,6 +5,7 @@ import { AppError, notFound } from '../../lib/errors.ts';
 import { isId, newId } from '../../lib/ids.ts';
 import type { TenantScope } from '../../lib/scope.ts';
 import { hashIdentifier, isSha256Hex } from '../../privacy/identifier-normalizers.ts';
+import { storedUserId } from '../../privacy/pii-envelope.ts';
 import type { AuditLogService } from '../audit-log/audit-log-service.ts';
 import type { ProfileRow, ProfilesDal } from '../profiles/profiles-dal.ts';
 import type { ProjectsService } from '../projects/projects-service.ts';
@@ -48,7 +49,12 @@ export function createSubjectsService(deps: {
      * Access / portability, step 1, inside the request's tenant transaction: the project (404 for
      * another org's) and the user's profile, if any.
      */
-    async findExportSubject(scope: TenantScope, projectId: string, userId: string): Promise<ExportSubject> {
+    async findExportSubject(
+      scope: TenantScope,
+      projectId: string,
+      sentUserId: string,
+    ): Promise<ExportSubject> {
+      const userId = storedUserId(sentUserId);
       await deps.projects.get(scope, projectId);
       const profile = await deps.profilesDal.find(scope.tx, scope.orgId, projectId, userId);
       return { orgId: scope.orgId, projectId, userId, profile };
@@ -91,9 +97,10 @@ export function createSubjectsService(deps: {
     async requestErasure(
       scope: TenantScope,
       projectId: string,
-      userId: string,
+      sentUserId: string,
       suppress: boolean,
     ): Promise<DsrRow> {
+      const userId = storedUserId(sentUserId);
       const project = await deps.projects.get(scope, projectId);
       const id = newId('dsr', scope.now.getTime());
       const row = await dal.insert(scope.tx, {
@@ -171,7 +178,7 @@ export function createSubjectsService(deps: {
       userId: string,
     ): Promise<{ subject_sha256: string }> {
       await deps.projects.get(scope, projectId);
-      const hash = suppressionHash(projectId, userId);
+      const hash = suppressionHash(projectId, storedUserId(userId));
       if (!(await dal.removeSuppression(scope.tx, scope.orgId, projectId, hash)))
         throw notFound('suppression', 'userId');
       await auditLog.record(scope, {
