@@ -15,10 +15,13 @@ import { openRuntime } from './runtime.ts';
  * writes, let running jobs finish, then stop the embedded PostgreSQL cleanly, and exit 0. All of that
  * within LAYERS_SHUTDOWN_TIMEOUT_MS: past it (a database that has gone away, a job that never
  * returns) one log line names what was abandoned, the embedded PostgreSQL is told to stop, and the
- * process exits 1. A second signal exits at once (130).
+ * process exits 1. A second signal (a second later or more) exits at once (130).
  *
  * A fatal start-up error releases what was opened and rejects: the CLI then exits non-zero.
  */
+/** The same signal again within this long is the same request (see `stop`), not a second one. */
+const DUPLICATE_SIGNAL_MS = 1_000;
+
 export async function serveCommand(config: Config, logger: Logger): Promise<void> {
   const started = Date.now();
   let db: PlatformDatabase | undefined;
@@ -48,12 +51,17 @@ export async function serveCommand(config: Config, logger: Logger): Promise<void
 
   let starting = true;
   let stopping: string | undefined;
+  let stoppingAt = 0;
   const stop = (signal: string) => {
     if (stopping) {
+      // A terminal's Ctrl-C reaches npm and this process, and npm forwards it: one press, two signals.
+      if (Date.now() - stoppingAt < DUPLICATE_SIGNAL_MS) return;
       logger.warn('second signal: exiting without a clean shutdown');
+      stopEmbeddedNow();
       process.exit(130);
     }
     stopping = signal;
+    stoppingAt = Date.now();
     logger.info({ signal }, 'shutting down: draining requests and jobs');
     setTimeout(() => abandon(), config.shutdownTimeoutMs);
     if (!starting) void finish();
@@ -64,9 +72,12 @@ export async function serveCommand(config: Config, logger: Logger): Promise<void
       { abandoned: left, timeout_ms: config.shutdownTimeoutMs },
       `shutdown did not finish within ${config.shutdownTimeoutMs} ms: abandoned ${left.join(', ')}; exiting`,
     );
-    // Not left running without us: PostgreSQL's fast shutdown goes on after this process is gone.
-    if (db?.embedded) void db.embedded.stop().catch(() => undefined);
+    stopEmbeddedNow();
     process.exit(1);
+  };
+  // Not left running without us: PostgreSQL's fast shutdown goes on after this process is gone.
+  const stopEmbeddedNow = () => {
+    if (db?.embedded) void db.embedded.stop().catch(() => undefined);
   };
   const finish = async () => {
     try {

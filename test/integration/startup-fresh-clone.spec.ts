@@ -51,9 +51,11 @@ describe('a fresh checkout under a 0700 directory, started with npm start', () =
     if (parent) await rm(parent, { recursive: true, force: true });
   });
 
-  function npmStart(env: Record<string, string>): Started {
+  /** `group`: npm leads its own process group, as a terminal's foreground job does. */
+  function npmStart(env: Record<string, string>, opts: { group?: boolean } = {}): Started {
     const npm = spawn('npm', ['start'], {
       cwd: checkout,
+      detached: opts.group === true,
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '/tmp',
@@ -143,6 +145,25 @@ describe('a fresh checkout under a 0700 directory, started with npm start', () =
     // It stopped cleanly: PostgreSQL removed its pid file.
     await expect(stat(path.join(dataDir, 'pg', 'postmaster.pid'))).rejects.toThrow();
     expect(await isGone(server.npm.pid as number)).toBe(true);
+  }, 60_000);
+
+  it('Ctrl-C in a terminal (SIGINT to the whole foreground group: npm forwards it too) stops cleanly, exit 0', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'layers-clone-ctrlc-'));
+    cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+    const port = await freePort();
+    const server = npmStart({ PORT: String(port), LAYERS_DATA_DIR: dataDir }, { group: true });
+    await waitForReady(port, server.npm, 45_000);
+    const postgres = await postmasterPid(dataDir);
+    const pids = server.track([
+      ...(await processTree(server.npm.pid as number)),
+      ...(await processTree(postgres as number)),
+    ]);
+
+    process.kill(-(server.npm.pid as number), 'SIGINT');
+    expect(await waitUntilGone(pids, 15_000), server.output()).toEqual([]);
+    // One Ctrl-C is one request to stop cleanly, though the server receives it twice.
+    expect(await exited(server.npm, 1_000), server.output()).toBe(0);
+    await expect(stat(path.join(dataDir, 'pg', 'postmaster.pid'))).rejects.toThrow();
   }, 60_000);
 
   it('with DATABASE_URL at a database that then goes silent mid-request: SIGTERM still ends the server within 30 s, saying what it abandoned', async () => {
