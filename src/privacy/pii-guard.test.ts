@@ -629,3 +629,45 @@ describe('property: no email-shaped input string reaches the output', () => {
     );
   });
 });
+
+describe('property: no phone number or IP address in the shapes of issue 13 reaches the output', () => {
+  const digits = (n: number) => fc.array(fc.integer({ min: 0, max: 9 }), { minLength: n, maxLength: n });
+  const phone = fc.tuple(digits(3), digits(3), digits(4)).chain(([a, b, c]) => {
+    const [x, y, z] = [a.join(''), b.join(''), c.join('')];
+    return fc.constantFrom(
+      `(${x}) ${y}-${z}`,
+      `${x} ${y} ${z}`,
+      `${x}-${y}-${z}`,
+      `+1 ${x} ${y} ${z}`,
+      `0${x} ${y}${z}`,
+    );
+  });
+  const octet = fc.integer({ min: 0, max: 255 });
+  const ipv4 = fc.tuple(octet, octet, octet, octet).map((o) => o.join('.'));
+  const ip = fc.oneof(
+    ipv4,
+    fc.tuple(ipv4, fc.integer({ min: 1, max: 65535 })).map(([a, p]) => `${a}:${p}`),
+    fc
+      .tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 1, max: 65535 }))
+      .map(([h, p]) => `[2001:db8::${h.toString(16)}]:${p}`),
+    fc.tuple(ipv4, ipv4).map(([a, b]) => `${a}, ${b}`),
+  );
+  const plainKey = fc.constantFrom('contact', 'value', 'office', 'hops', 'upstream', 'x');
+
+  it('holds as values, in arrays under phone keys, and (IPs) inside text', () => {
+    fc.assert(
+      fc.property(phone, ip, plainKey, (p, address, key) => {
+        const r = hash({
+          [key]: p,
+          phones: [p, { home: p }],
+          note: `seen at ${address} today`,
+          [`${key}2`]: address,
+        });
+        const out = JSON.stringify(r.value);
+        expect(out).not.toContain(p);
+        for (const part of address.split(', ')) expect(out).not.toContain(part);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
