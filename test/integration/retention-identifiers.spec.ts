@@ -130,6 +130,23 @@ describe('hashed identifiers on profiles follow the events that carried them', (
     ).toEqual([{ data_class: 'user_profiles', table: 'user_profiles (hashed identifiers)', rows: 0 }]);
   });
 
+  it('ingest merges hashes with their latest month: the batch first, each once, at most keep', async () => {
+    const merge = async (keep: number) =>
+      (
+        await t.db.systemPool.query(
+          `SELECT hashes, months::text[] AS months
+           FROM merge_dated_hashes('{a,b}', '{2026-01-01,2026-04-01}', '{c,a,b}', '2026-03-01', $1)`,
+          [keep],
+        )
+      ).rows[0];
+    // b keeps April (a clock ahead wrote it): the later month wins; the batch's latest (b) comes first.
+    expect(await merge(20)).toEqual({
+      hashes: ['b', 'a', 'c'],
+      months: ['2026-04-01', '2026-03-01', '2026-03-01'],
+    });
+    expect(await merge(2)).toEqual({ hashes: ['b', 'a'], months: ['2026-04-01', '2026-03-01'] });
+  });
+
   it('migration 0013 dates stored hashes from the stored events and drops those no event carries', async () => {
     const org = await createOrg(t.app, 'Before 0013');
     const project = await createProject(t.app, org);
@@ -158,5 +175,52 @@ describe('hashed identifiers on profiles follow the events that carried them', (
       [project.id],
     );
     expect(rows).toEqual([{ email_sha256: [a, c], months: ['2026-03-01', '2026-02-01'] }]);
+  });
+});
+
+describe('a retry accepted again in a later month dates nothing by that month', () => {
+  const clock = fixedClock(at('2026-01-31T23:00:00.000Z'));
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ clock });
+  });
+  afterAll(() => t.close());
+
+  it("the hash (and the profile) go with the first copy's month, not the retry's", async () => {
+    const org = await createOrg(t.app, 'Retries');
+    const { projectId, publishable } = await sdkProject(t, org);
+    const january = { timestamp: clock.now().toISOString() };
+    const event = identifyEvent('u_r', { email: 'retry@example.com' }, january);
+    const other = identifyEvent('u_m', { email: 'mixed@example.com' }, january);
+    await sendEvents(t.app, publishable, [event, other]);
+    // Two hours later, in February, the SDK retries the same batch (it never saw the 200): a duplicate,
+    // stored once, in January.
+    clock.set(at('2026-02-01T01:00:00.000Z'));
+    // u_m also identifies afresh in February, without an email: its profile is current, its email is not.
+    const february = { timestamp: clock.now().toISOString() };
+    const retry = await sendEvents(t.app, publishable, [
+      event,
+      other,
+      trackEvent('u_r', 'opened', {}, february),
+      identifyEvent('u_m', { plan: 'pro' }, february),
+    ]);
+    expect(retry).toMatchObject({ accepted: 2, duplicates: 2 });
+
+    clock.set(plusMs(at('2026-02-01T00:00:00.000Z'), EVENTS + 1));
+    await t.container.retentionSweeper.sweep();
+    for (const email of ['retry@example.com', 'mixed@example.com']) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/v1/projects/${projectId}/users/lookup`,
+        headers: bearer(org.secret),
+        payload: { email },
+      });
+      expect(res.json().user_ids, email).toEqual([]);
+    }
+    const { rows } = await t.db.systemPool.query(
+      `SELECT user_id, email_sha256, properties FROM user_profiles WHERE org_id = $1`,
+      [org.id],
+    );
+    expect(rows).toEqual([{ user_id: 'u_m', email_sha256: [], properties: { plan: 'pro' } }]);
   });
 });

@@ -13,19 +13,19 @@ import { type Kysely, sql } from 'kysely';
  *   under). The retention sweeper removes a hash once that month is past the org's event retention,
  *   with the same cutoff that deletes the events (or drops their partition), so a hash and its last
  *   event go in the same sweep.
- * - `merge_dated_hashes` replaces `merge_hashes` in `ingest_batch`: the union of the stored hashes and
- *   the batch's, each with the newer of its months, newest month first, at most `keep` of them.
+ * - `merge_dated_hashes` replaces `merge_hashes` in `ingest_batch`: the union of the batch's hashes and
+ *   the stored ones, each with the later of its months, the batch's first, at most `keep` of them.
+ * - A retry received in a later month than its first copy is a duplicate, stored once in the earlier
+ *   month: what only retries carry no longer folds into the profile again (it would date the profile
+ *   and its hashes by the later month, keeping them a month past their events).
  * - Existing profiles are dated from the events still stored; a hash that no stored event carries any
  *   more (it had already outlived its events) is removed now.
  *
- * `ingest_batch` is restated whole, as in migration 0010 (suppression checks) but for the two
- * identifier assignments of the profile upsert and the months of a new profile: its signature and
- * result are unchanged, so CREATE OR REPLACE keeps the grants. Cost: the profile upsert of an event
- * with an identifier dates it; nothing changes for events without one.
- *
- * A retried event accepted again in a later month than its first copy is a duplicate (not stored
- * twice), but its identifiers are folded in with the later month: such a hash is then kept until that
- * later month's retention ends.
+ * `ingest_batch` is restated whole, as in migration 0010 (suppression checks) but for its profile
+ * upsert: the months of a new profile, the two identifier assignments, and the retry filter (whose
+ * probe is the insert's dedup probe, run first only for batches with events that fold into a
+ * profile). Its signature and result are unchanged, so CREATE OR REPLACE keeps the grants. Events
+ * that fold into no profile (a track without identifiers) cost nothing more.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
@@ -41,19 +41,32 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     db,
   );
 
-  // Union of stored and incoming hashes, each with its latest month; newest month first (then the
-  // batch's latest hash, then the stored order), at most `keep`.
+  // The batch's hashes (its latest first), then the stored ones in their order, each once and with the
+  // later of its months, at most `keep`. Loops over arrays of at most a few dozen: cheaper than a query.
   await sql`
     CREATE FUNCTION merge_dated_hashes(existing text[], existing_months date[], incoming text[], month date, keep int,
       OUT hashes text[], OUT months date[])
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-      SELECT COALESCE(array_agg(h ORDER BY m DESC, rank), '{}'), COALESCE(array_agg(m ORDER BY m DESC, rank), '{}')
-      FROM (
-        SELECT h, max(m) AS m, min(rank) AS rank FROM (
-          SELECT i.h, month AS m, -i.pos AS rank FROM unnest(incoming) WITH ORDINALITY AS i(h, pos)
-          UNION ALL
-          SELECT e.h, e.m, e.pos FROM unnest(existing, existing_months) WITH ORDINALITY AS e(h, m, pos)) a
-        GROUP BY h ORDER BY max(m) DESC, min(rank) LIMIT keep) kept
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+    DECLARE
+      i int;
+      j int;
+    BEGIN
+      hashes := '{}';
+      months := '{}';
+      FOR i IN REVERSE cardinality(incoming)..1 LOOP
+        EXIT WHEN cardinality(hashes) >= keep;
+        CONTINUE WHEN incoming[i] = ANY(hashes);
+        j := array_position(existing, incoming[i]);
+        hashes := hashes || incoming[i];
+        months := months || CASE WHEN j IS NULL THEN month ELSE GREATEST(month, existing_months[j]) END;
+      END LOOP;
+      FOR i IN 1..cardinality(existing) LOOP
+        EXIT WHEN cardinality(hashes) >= keep;
+        CONTINUE WHEN existing[i] = ANY(hashes);
+        hashes := hashes || existing[i];
+        months := months || existing_months[i];
+      END LOOP;
+    END
     $$`.execute(db);
 
   await sql`
@@ -69,6 +82,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     SET plan_cache_mode = force_generic_plan AS $fn$
     DECLARE
       v_suppressing boolean;
+      -- Positions of the events that fold into a profile but are stored in an earlier month (retries),
+      -- and what only they carry: 'project:user' and 'kind:hash:project:user' keys.
+      v_retried_events bigint[];
+      v_retried text[];
     BEGIN
       PERFORM set_config('app.org_id', p_org, true);
       -- Shared with every other ingest of the org; exclusive for suppression_fence (see migration 0010).
@@ -76,17 +93,44 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       v_suppressing := EXISTS (SELECT 1 FROM suppressions s WHERE s.org_id = p_org);
 
       IF cardinality(p_project) > 0 THEN
+        -- A retry stored in an earlier month (the dedup probe of the insert below) was folded when its
+        -- first copy was accepted: what only such retries carry must not date the profile or its
+        -- identifiers by this month. Probed only for the events that fold into a profile; live events
+        -- prune every earlier month, so this costs nothing unless an event is dated near a month start.
+        SELECT array_agg(u.n) INTO v_retried_events
+        FROM unnest(e_project, e_event_id, e_type, e_ts, e_email, e_phone) WITH ORDINALITY
+          AS u(project_id, event_id, type, ts, email, phone, n)
+        WHERE (u.type = 'identify' OR u.email IS NOT NULL OR u.phone IS NOT NULL) AND EXISTS (
+          SELECT 1 FROM sdk_events e
+          WHERE e.project_id = u.project_id AND e.event_id = u.event_id AND e.received_month < p_month
+            AND e.received_month >= date_trunc('month', (u.ts - p_dedup_lookback) AT TIME ZONE 'UTC')::date);
+        IF v_retried_events IS NOT NULL THEN
+          SELECT array_agg(k.key) INTO v_retried FROM (
+            SELECT f.key
+            FROM unnest(e_project, e_type, e_user, e_email, e_phone) WITH ORDINALITY AS u(project_id, type, user_id, email, phone, n)
+            CROSS JOIN LATERAL (VALUES (u.project_id || ':' || u.user_id),
+              ('email:' || u.email || ':' || u.project_id || ':' || u.user_id),
+              ('phone:' || u.phone || ':' || u.project_id || ':' || u.user_id)) f(key)
+            WHERE (u.type = 'identify' OR u.email IS NOT NULL OR u.phone IS NOT NULL) AND f.key IS NOT NULL
+            GROUP BY f.key HAVING bool_and(u.n = ANY(v_retried_events))) k;
+        END IF;
+
         INSERT INTO user_profiles AS p (org_id, project_id, user_id, properties, properties_at, email_sha256, phone_sha256,
           email_sha256_months, phone_sha256_months, created_at, updated_at)
-        SELECT p_org, u.project_id, u.user_id, u.properties, u.properties_at,
-          ARRAY(SELECT jsonb_array_elements_text(u.emails)), ARRAY(SELECT jsonb_array_elements_text(u.phones)),
-          array_fill(p_month, ARRAY[jsonb_array_length(u.emails)]), array_fill(p_month, ARRAY[jsonb_array_length(u.phones)]),
+        SELECT p_org, u.project_id, u.user_id, u.properties, u.properties_at, i.emails, i.phones,
+          array_fill(p_month, ARRAY[cardinality(i.emails)]), array_fill(p_month, ARRAY[cardinality(i.phones)]),
           p_received_at, p_received_at
         FROM unnest(p_project, p_user, p_properties, p_properties_at, p_emails, p_phones)
           AS u(project_id, user_id, properties, properties_at, emails, phones)
-        WHERE NOT v_suppressing OR NOT EXISTS (
+        CROSS JOIN LATERAL (SELECT
+          ARRAY(SELECT h FROM jsonb_array_elements_text(u.emails) h
+                WHERE v_retried IS NULL OR NOT ('email:' || h || ':' || u.project_id || ':' || u.user_id) = ANY(v_retried)) AS emails,
+          ARRAY(SELECT h FROM jsonb_array_elements_text(u.phones) h
+                WHERE v_retried IS NULL OR NOT ('phone:' || h || ':' || u.project_id || ':' || u.user_id) = ANY(v_retried)) AS phones) i
+        WHERE (NOT v_suppressing OR NOT EXISTS (
           SELECT 1 FROM suppressions s WHERE s.project_id = u.project_id
-            AND s.subject_sha256 = encode(sha256(convert_to(u.project_id || ':' || u.user_id, 'UTF8')), 'hex'))
+            AND s.subject_sha256 = encode(sha256(convert_to(u.project_id || ':' || u.user_id, 'UTF8')), 'hex')))
+          AND (v_retried IS NULL OR NOT (u.project_id || ':' || u.user_id) = ANY(v_retried))
         ON CONFLICT ON CONSTRAINT user_profiles_pkey DO UPDATE SET
           properties = CASE
             WHEN excluded.properties_at IS NULL THEN p.properties
@@ -144,8 +188,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 /**
  * Dates every stored profile hash from the events still stored (index sdk_events_user_idx), dropping
- * the hashes that none of them carries any more. Order: newest month first, as merge_dated_hashes
- * keeps them. Exported for its test.
+ * the hashes that none of them carries any more. Order: newest month first. Exported for its test.
  */
 export async function dateStoredIdentifiers(db: Kysely<unknown>): Promise<void> {
   for (const kind of ['email', 'phone'] as const) {
