@@ -7,6 +7,9 @@ import type { PlatformDatabase } from '../db/open-platform-database.ts';
 import { startWorker } from '../jobs/worker.ts';
 import { openRuntime } from './runtime.ts';
 
+/** The same signal again within this long is the same request (see `stop`), not a second one. */
+const DUPLICATE_SIGNAL_MS = 1_000;
+
 /**
  * `layers serve` (role `all`: HTTP API and job worker in one process), `--role api` (HTTP only) and
  * `layers worker` (jobs only). The database is the embedded one unless DATABASE_URL is set.
@@ -19,9 +22,6 @@ import { openRuntime } from './runtime.ts';
  *
  * A fatal start-up error releases what was opened and rejects: the CLI then exits non-zero.
  */
-/** The same signal again within this long is the same request (see `stop`), not a second one. */
-const DUPLICATE_SIGNAL_MS = 1_000;
-
 export async function serveCommand(config: Config, logger: Logger): Promise<void> {
   const started = Date.now();
   let db: PlatformDatabase | undefined;
