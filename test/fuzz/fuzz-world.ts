@@ -28,6 +28,11 @@ export type OrgWorld = {
   protected: Set<string>;
   publishableKey: string;
   revokedKey: string;
+  /**
+   * A user only this org's requests ever name, with an email only it sent: the other org's lookups
+   * may ask for the email, but no answer to the other org may ever hold this user id.
+   */
+  privateUser: { userId: string; email: string };
 };
 
 export type FuzzWorld = {
@@ -101,10 +106,15 @@ async function buildOrg(t: TestApp, name: string, tag: string, owners: OwnerRegi
   const revoked = await createKey(t.app, org, { type: 'secret' });
   await t.app.inject({ method: 'DELETE', url: `/v1/api-keys/${revoked.id}`, headers: bearer(org.secret) });
   const users = Array.from({ length: USERS_PER_ORG }, (_, i) => `u_fuzz_${tag}_${i}`);
-  const events = users.flatMap((u) => [
-    identifyEvent(u, { email: `${u}@example.com`, plan: 'pro' }, { anonymous_id: `anon_${u}` }),
+  const privateUser = { userId: `u_private_${tag}`, email: `private-${tag}@example.com` };
+  const events = [...users, privateUser.userId].flatMap((u) => [
+    identifyEvent(u, {
+      email: u === privateUser.userId ? privateUser.email : `${u}@example.com`,
+      plan: 'pro',
+    }),
     trackEvent(u, 'purchase', { price: 9.99 }),
   ]);
+  owners.own(privateUser.userId, actor);
   await sendEvents(t.app, publishable.secret, events);
   ids.user?.push(...users);
   for (const u of users.slice(-SUPPRESSED)) {
@@ -139,6 +149,7 @@ async function buildOrg(t: TestApp, name: string, tag: string, owners: OwnerRegi
     protected: new Set([org.keyId, projectId, org.id, made.get('webhook') as string]),
     publishableKey: publishable.secret,
     revokedKey: revoked.secret,
+    privateUser,
   } satisfies OrgWorld;
 }
 

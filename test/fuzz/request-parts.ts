@@ -12,7 +12,10 @@ import { hostileStringArb } from './schema-arbitraries.ts';
 
 export function eventArb(world: FuzzWorld, actor: Actor | 'admin' | 'anonymous'): fc.Arbitrary<unknown> {
   const users = (['A', 'B'] as const).flatMap((a) => world.orgs[a].ids.user ?? []);
-  const own = actor === 'A' || actor === 'B' ? (world.orgs[actor].ids.user ?? []) : users;
+  const own =
+    actor === 'A' || actor === 'B'
+      ? [...(world.orgs[actor].ids.user ?? []), world.orgs[actor].privateUser.userId]
+      : users;
   const recent = fc
     .integer({ min: 0, max: 30 * 24 * 3600 })
     .map((s) => new Date(Date.now() - s * 1000).toISOString());

@@ -15,6 +15,7 @@ function world(): FuzzWorld {
   owners.learn(A_PROJECT, 'A');
   owners.learn(B_PROJECT, 'B');
   owners.own(A_SECRET, 'A');
+  owners.own('u_private_a', 'A');
   return { orgs: {} as FuzzWorld['orgs'], spareOrgIds: [], owners };
 }
 
@@ -93,6 +94,8 @@ describe('route fuzz checks', () => {
     ]);
     expect(checkResponse(request(), response(200, { name: `key ${A_SECRET}` }), w)).toHaveLength(1);
     expect(checkResponse(request(), response(200, `text with ${A_PROJECT}`), w)).toHaveLength(1);
+    // A user only A ever names: in a lookup's user_ids (free text otherwise) it is A's data.
+    expect(checkResponse(request(), response(200, { user_ids: ['u_private_a'] }), w)).toHaveLength(1);
     // B named its own object after A's id: an echo of what B wrote, not a leak.
     expect(
       checkResponse(

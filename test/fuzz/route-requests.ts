@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import type { RouteEntry } from '../../src/http/route-catalog.ts';
 import { type Actor, ADMIN_TOKEN, type FuzzWorld, other } from './fuzz-world.ts';
@@ -76,7 +77,9 @@ function pools(
     };
   }
   const mine = world.orgs[actor];
-  const own = all(actor).filter((id) => !(destructive && mine.protected.has(id)));
+  const own = [...all(actor), ...(kind === 'user' ? [mine.privateUser.userId] : [])].filter(
+    (id) => !(destructive && mine.protected.has(id)),
+  );
   return { own, others: all(other(actor)) };
 }
 
@@ -159,7 +162,14 @@ function hintsFor(world: FuzzWorld, actor: FuzzRequest['actor'], destructive: bo
           'http://127.0.0.1/',
         ),
       );
-    if (name === 'email') return hostileSometimes(fc.emailAddress());
+    const privateEmails = [world.orgs.A.privateUser.email, world.orgs.B.privateUser.email];
+    if (name === 'email')
+      return hostileSometimes(fc.oneof(fc.emailAddress(), fc.constantFrom(...privateEmails)));
+    if (name === 'email_sha256')
+      return fc.oneof(
+        fc.stringMatching(/^[0-9a-f]{64}$/),
+        fc.constantFrom(...privateEmails.map((e) => createHash('sha256').update(e).digest('hex'))),
+      );
     if (name === 'phone') return hostileSometimes(fc.constantFrom('+1 (650) 555-1212', '07700 900123'));
     if (name === 'countries_of_processing')
       return fc.oneof(
