@@ -76,9 +76,9 @@ export function createOwnerRegister(): OwnerRegister {
   };
 }
 
-const USERS_PER_ORG = 4;
+const USERS_PER_ORG = 6;
 /** Users erased with suppression in the fixture, so that lifting a suppression can succeed. */
-const SUPPRESSED = 2;
+const SUPPRESSED = 4;
 
 async function buildOrg(t: TestApp, name: string, tag: string, owners: OwnerRegister, actor: Actor) {
   const org = await createOrg(t.app, name);

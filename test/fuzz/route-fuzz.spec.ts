@@ -10,7 +10,7 @@ import { type FuzzSummary, formatFindings, fuzzRoutes } from './route-fuzz.ts';
  * a finding can be replayed. FUZZ_RUNS (requests per route) and FUZZ_SEED override both.
  */
 const LONG = process.env.FUZZ_LONG === '1';
-const RUNS = Number(process.env.FUZZ_RUNS ?? (LONG ? 1000 : 60));
+const RUNS = Number(process.env.FUZZ_RUNS ?? (LONG ? 1000 : 100));
 const SEED = Number(process.env.FUZZ_SEED ?? (LONG ? Date.now() % 2 ** 31 : 20261201));
 
 describe('route fuzz (every route in the catalog, two orgs, hostile input)', () => {
@@ -20,7 +20,12 @@ describe('route fuzz (every route in the catalog, two orgs, hostile input)', () 
   beforeAll(async () => {
     t = await createTestApp({
       // Rate limits are tested elsewhere; here they would turn most of the run into 429s.
-      env: { LAYERS_RATE_LIMIT_SECRET_PER_S: '1000000', LAYERS_RATE_LIMIT_PUBLISHABLE_PER_S: '1000000' },
+      env: Object.fromEntries(
+        ['SECRET', 'PUBLISHABLE', 'ORG_SECRET', 'ORG_PUBLISHABLE'].map((k) => [
+          `LAYERS_RATE_LIMIT_${k}_PER_S`,
+          '1000000',
+        ]),
+      ),
     });
     world = await buildFuzzWorld(t);
   });
