@@ -54,7 +54,8 @@ export async function buildApp({ config, container, logger }: AppDeps): Promise<
     genReqId: generateRequestId,
     bodyLimit: DEFAULT_BODY_LIMIT,
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
-    return503OnClosing: true,
+    // A request that arrives while the server drains gets the contract's 503 (http/error-handler.ts).
+    return503OnClosing: false,
     schemaController: validationSchemaController(),
     routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
     frameworkErrors,

@@ -24,6 +24,8 @@ export function errorBody(request: FastifyRequest, error: AppError) {
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError) {
   if (error.headers) reply.headers(error.headers);
+  // Also when the error comes before the hook that sets it (router errors, draining).
+  reply.header('Request-Id', request.id);
   return reply.code(error.status).type('application/json; charset=utf-8').send(errorBody(request, error));
 }
 
@@ -94,7 +96,6 @@ export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors'
     'invalid_request',
     'The request could not be routed. See /docs for the API reference.',
   ];
-  reply.header('Request-Id', request.id);
   void sendError(request, reply, new AppError(code, message));
 };
 
@@ -127,7 +128,27 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   socket.destroy();
 }
 
+/**
+ * While the server drains (after close() began), a request that still arrives on an open connection
+ * is answered 503 in the contract with `Connection: close`, so the client retries elsewhere. This
+ * replaces Fastify's own 503 (`return503OnClosing`), whose body is outside the contract.
+ */
+function registerDrainAnswer(app: AppInstance): void {
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!draining) return;
+    reply.header('Connection', 'close');
+    throw new AppError('service_unavailable', 'The server is shutting down; retry the request.', {
+      headers: { 'Retry-After': '1' },
+    });
+  });
+}
+
 export function registerErrorHandling(app: AppInstance): void {
+  registerDrainAnswer(app);
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const known = toAppError(error);
     if (known) return sendError(request, reply, known);

@@ -315,3 +315,50 @@ describe('malformed HTTP on a real socket is answered in the error contract', ()
     expect(JSON.parse(answer.split('\r\n\r\n')[1] as string).error.code).toBe('invalid_request');
   });
 });
+
+describe('a request that arrives while the server drains is answered in the error contract', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(() => t.close());
+
+  it('→ 503 service_unavailable with Connection: close, not Fastify’s own body', async () => {
+    const sdk = await createSdkProject(t.app);
+    const port = (t.app.server.address() as { port: number }).port;
+    const body = JSON.stringify({ batch: [trackEvent('u_drain', 'purchase')] });
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk) => {
+      answer += chunk;
+    });
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    // A first request in flight (its body half sent) keeps the connection open through close().
+    const inFlight = new Promise((resolve) => t.app.server.once('request', resolve));
+    socket.write(
+      `POST /v1/sdk/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${sdk.publishableKey}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`,
+    );
+    await inFlight;
+    const closing = t.app.close();
+    // The rest of the first request, then a second one pipelined behind it, during the drain.
+    socket.write(
+      `${body.slice(10)}GET /v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${sdk.org.secret}\r\n\r\n`,
+    );
+    await closing;
+    await closed;
+    const responses = answer.split(/(?=HTTP\/1\.1 )/);
+    expect(responses[0]).toMatch(/^HTTP\/1\.1 200 /);
+    const drained = responses[1] ?? '';
+    expect(drained).toMatch(/^HTTP\/1\.1 503 /);
+    expect(drained).toMatch(/\r\nrequest-id: req_/i);
+    const error = JSON.parse(drained.slice(drained.indexOf('\r\n\r\n') + 4)).error;
+    expect(error).toMatchObject({
+      type: 'api_error',
+      code: 'service_unavailable',
+      request_id: expect.stringMatching(/^req_/),
+    });
+  });
+});
