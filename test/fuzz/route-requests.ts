@@ -83,16 +83,29 @@ function pools(
   return { own, others: all(other(actor)) };
 }
 
-const anyId = (world: FuzzWorld) =>
-  fc.constantFrom(
+/** Any id of the world, of any kind; for a target, none it must keep (see isTarget). */
+function anyId(world: FuzzWorld, target: boolean | 'offboard' = false) {
+  const all = [
     ...(['A', 'B'] as const).flatMap((a) => Object.values(world.orgs[a].ids).flat()),
     ...world.spareOrgIds,
-  );
+  ];
+  if (!target) return fc.constantFrom(...all);
+  const kept = new Set([
+    ...(['A', 'B'] as const).flatMap((a) => [...world.orgs[a].protected, world.orgs[a].org.id]),
+    ...(target === 'offboard' ? world.spareOrgIds.slice(1) : []),
+  ]);
+  return fc.constantFrom(...all.filter((id) => !kept.has(id)));
+}
 
-function idArb(own: string[], others: string[], world: FuzzWorld): fc.Arbitrary<string> {
+function idArb(
+  own: string[],
+  others: string[],
+  world: FuzzWorld,
+  target: boolean | 'offboard' = false,
+): fc.Arbitrary<string> {
   const choices: fc.WeightedArbitrary<string>[] = [
     { weight: 3, arbitrary: hostileStringArb() },
-    { weight: 1, arbitrary: anyId(world) },
+    { weight: 1, arbitrary: anyId(world, target) },
   ];
   if (own.length > 0) choices.push({ weight: 12, arbitrary: fc.constantFrom(...own) });
   if (others.length > 0) {
@@ -211,10 +224,11 @@ export function requestArb(route: RouteEntry, world: FuzzWorld): fc.Arbitrary<Fu
     );
     const params = fc.tuple(
       ...paramNames.map((name) => {
-        const { own, others } = pools(world, actor, kindOf(route, name), isTarget(route, name));
+        const target = isTarget(route, name);
+        const { own, others } = pools(world, actor, kindOf(route, name), target);
         return name === '*'
           ? fc.oneof(fc.constantFrom('index.html', 'x.js'), hostileStringArb())
-          : idArb(own, others, world);
+          : idArb(own, others, world, target);
       }),
     );
     const query = fc.record({
