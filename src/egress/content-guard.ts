@@ -58,7 +58,6 @@ function add(scan: Scan, kind: IdentifierKind, place: FindingPlace): void {
 }
 
 function embeddedPhone(text: string): boolean {
-  if (!text.includes('+')) return false;
   for (const m of text.matchAll(PHONE_EMBEDDED)) {
     const digits = m[0].match(DIGIT)?.length ?? 0;
     if (digits >= 8 && digits <= 15) return true;
@@ -66,12 +65,48 @@ function embeddedPhone(text: string): boolean {
   return false;
 }
 
-function embeddedIp(text: string): boolean {
-  if (text.includes('.')) for (const m of text.matchAll(IPV4_EMBEDDED)) if (isIP(m[0]) === 4) return true;
+function embeddedIp(text: string, shape: Shape): boolean {
+  if (shape.digitDotDigit) for (const m of text.matchAll(IPV4_EMBEDDED)) if (isIP(m[0]) === 4) return true;
   // IPv6 has no reliable in-text pattern: look at each token holding at least two colons.
-  if (text.split(':').length > 2)
+  if (shape.ipv6Colons >= 2)
     for (const token of text.split(TOKEN_SPLIT)) if (token.includes(':') && isIP(token) === 6) return true;
   return false;
+}
+
+/**
+ * One linear pass over a string, so that the embedded-value patterns (which would otherwise be
+ * tried at every position of a long prompt) run only where they can match: the longest run of hex
+ * digits, a digit-dot-digit, colons next to hex digits or doubled.
+ */
+type Shape = { hexRun: number; digitDotDigit: boolean; ipv6Colons: number };
+
+const isHexCode = (c: number) => (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+
+function shapeOf(text: string): Shape {
+  let hexRun = 0;
+  let run = 0;
+  let digitDotDigit = false;
+  let ipv6Colons = 0;
+  let prev = 0;
+  let prevPrev = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (isHexCode(c)) {
+      run++;
+      if (run > hexRun) hexRun = run;
+      if (c <= 57 && prev === 46 && prevPrev >= 48 && prevPrev <= 57) digitDotDigit = true;
+    } else {
+      run = 0;
+      if (c === 58) {
+        const next = text.charCodeAt(i + 1);
+        if ((isHexCode(prev) || prev === 58) && (isHexCode(next) || next === 58)) ipv6Colons++;
+        else if (prev === 58 || next === 58) ipv6Colons++;
+      }
+    }
+    prevPrev = prev;
+    prev = c;
+  }
+  return { hexRun, digitDotDigit, ipv6Colons };
 }
 
 function wholeKind(trimmed: string): IdentifierKind | undefined {
@@ -92,11 +127,13 @@ function scanString(value: string, place: FindingPlace, scan: Scan): void {
     add(scan, whole, place);
     return;
   }
+  const shape = shapeOf(trimmed);
   if (trimmed.includes('@') && EMAIL_EMBEDDED.test(trimmed)) add(scan, 'email', place);
-  if (embeddedPhone(trimmed)) add(scan, 'phone', place);
-  if (embeddedIp(trimmed)) add(scan, 'ip', place);
-  if (trimmed.length >= 64 && SHA256_EMBEDDED.test(trimmed)) add(scan, 'sha256', place);
-  if (trimmed.length >= 36 && UUID_EMBEDDED.test(trimmed)) add(scan, 'device_id', place);
+  if (trimmed.includes('+') && embeddedPhone(trimmed)) add(scan, 'phone', place);
+  if (embeddedIp(trimmed, shape)) add(scan, 'ip', place);
+  if (shape.hexRun >= 64 && SHA256_EMBEDDED.test(trimmed)) add(scan, 'sha256', place);
+  if (shape.hexRun >= 8 && trimmed.includes('-') && UUID_EMBEDDED.test(trimmed))
+    add(scan, 'device_id', place);
 }
 
 /** A key that names an identifier carries one, whatever its value looks like (`idfa: "…"`). */

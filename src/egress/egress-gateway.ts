@@ -67,7 +67,28 @@ const USER_AGENT = 'layers-egress/1';
 
 class ResponseTooLarge extends Error {}
 
-async function readLimited(body: Dispatcher.ResponseData['body'], max: number): Promise<Buffer> {
+/**
+ * A time-ordered UUID (version 7 layout: 48 bits of milliseconds, then random): ledger rows are
+ * appended at the right edge of the primary-key index instead of at random places in it.
+ */
+export function ledgerRowId(now: number): string {
+  const hex = now.toString(16).padStart(12, '0').slice(-12);
+  const random = randomUUID();
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${random.slice(15, 18)}-${random.slice(19)}`;
+}
+
+/** The response body, at most `max` bytes: a declared length is checked up front, a chunked body as it arrives. */
+async function readLimited(res: Dispatcher.ResponseData, max: number): Promise<Buffer> {
+  const body = res.body;
+  const declared = res.headers['content-length'];
+  if (typeof declared === 'string' && /^\d+$/.test(declared)) {
+    if (Number(declared) > max) {
+      body.destroy();
+      throw new ResponseTooLarge();
+    }
+    // undici fails a body that does not match its Content-Length, so this read is bounded.
+    return Buffer.from(await body.arrayBuffer());
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -115,6 +136,18 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
     vendor: allowlist.vendor(call.vendor) ? call.vendor : 'unregistered',
     purpose: (EGRESS_PURPOSES as readonly string[]).includes(call.purpose) ? call.purpose : 'invalid',
   });
+  // Metric children per label set (a closed, small set), so a call does not hash its labels twice.
+  const children = new Map<string, { calls: { inc(): void }; duration: { observe(v: number): void } }>();
+  function observe(l: { vendor: string; purpose: string }, outcome: string, seconds: number): void {
+    const key = `${l.vendor}|${l.purpose}|${outcome}`;
+    let c = children.get(key);
+    if (!c) {
+      c = { calls: metrics.calls.labels({ ...l, outcome }), duration: metrics.duration.labels(l) };
+      children.set(key, c);
+    }
+    c.calls.inc();
+    c.duration.observe(seconds);
+  }
 
   function refuse(call: EgressCall, host: string, code: EgressErrorCode, message: string): never {
     const l = labels(call);
@@ -207,9 +240,11 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
   }
 
   function target(url: URL, host: string, call: EgressCall): string {
-    const out = new URL(url.href);
-    for (const [k, v] of Object.entries(call.credentials?.query ?? {})) out.searchParams.set(k, v);
     const base = redirects.get(host);
+    if (call.credentials?.query === undefined)
+      return base === undefined ? url.href : `${base}${url.pathname}${url.search}`;
+    const out = new URL(url.href);
+    for (const [k, v] of Object.entries(call.credentials.query)) out.searchParams.set(k, v);
     return base === undefined ? out.href : `${base}${out.pathname}${out.search}`;
   }
 
@@ -250,7 +285,7 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
           bodyTimeout: remaining,
         });
         bytesOut += prepared.body?.length ?? 0;
-        const buf = await readLimited(res.body, call.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
+        const buf = await readLimited(res, call.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
         bytesIn += buf.length;
         status = res.statusCode;
         if (status < 400) {
@@ -285,16 +320,17 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
     }
 
     const latencyMs = performance.now() - started;
-    metrics.calls.inc({ ...l, outcome });
-    metrics.duration.observe(l, latencyMs / 1000);
+    const createdAt = clock.now();
+    observe(l, outcome, latencyMs / 1000);
     const recorded = deps.ledger.append({
-      id: randomUUID(),
+      id: ledgerRowId(createdAt.getTime()),
       org_id: call.orgId,
       project_id: call.projectId,
       vendor: call.vendor,
       host,
       purpose: call.purpose,
-      data_classes: [...new Set(call.dataClasses)].sort(),
+      data_classes:
+        call.dataClasses.length < 2 ? [...call.dataClasses] : [...new Set(call.dataClasses)].sort(),
       records: call.records,
       bytes_out: bytesOut,
       bytes_in: bytesIn,
@@ -302,7 +338,7 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
       status: status ?? null,
       outcome,
       latency_ms: latencyMs,
-      created_at: clock.now(),
+      created_at: createdAt,
     });
 
     if (failure || !response) {

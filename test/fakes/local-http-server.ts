@@ -20,6 +20,8 @@ export type FakeAnswer = {
   body?: string | Buffer | object;
   /** Wait this long before answering (to exercise timeouts). */
   delayMs?: number;
+  /** Send the body in two chunks without a Content-Length (chunked transfer encoding). */
+  chunked?: boolean;
 };
 
 export type LocalHttpServer = {
@@ -59,7 +61,11 @@ export async function startLocalHttpServer(): Promise<LocalHttpServer> {
               ? a.body
               : JSON.stringify(a.body);
         res.writeHead(a.status ?? 200, { 'content-type': 'application/json', ...a.headers });
-        res.end(body);
+        if (a.chunked) {
+          const half = Math.floor(body.length / 2);
+          res.write(body.slice(0, half));
+          res.end(body.slice(half));
+        } else res.end(body);
       };
       if (a.delayMs) setTimeout(send, a.delayMs).unref();
       else send();

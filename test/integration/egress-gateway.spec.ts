@@ -276,6 +276,13 @@ describe('timeouts and bounded retries', () => {
     server.answer({ body: 'x'.repeat(5_000) });
     const big = await refusal(h.gateway.request(llmCall({ maxResponseBytes: 1_000 })));
     expect(big.code).toBe('response_too_large');
+    // Without a Content-Length, counted as it arrives.
+    server.answer({ body: 'x'.repeat(5_000), chunked: true });
+    expect((await refusal(h.gateway.request(llmCall({ maxResponseBytes: 1_000 })))).code).toBe(
+      'response_too_large',
+    );
+    const fits = await h.gateway.request(llmCall({ maxResponseBytes: 5_000 }));
+    expect(fits.body.length).toBe(5_000);
     await h.gateway.close();
   });
 
