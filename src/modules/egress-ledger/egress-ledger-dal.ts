@@ -37,24 +37,18 @@ export type EgressRollupRow = {
 
 export function createEgressLedgerDal() {
   return {
-    /** One multi-row INSERT; rows already written (a retried batch) are skipped by id. */
+    /**
+     * One multi-row INSERT; rows already written (a retried batch) are skipped by id. The rows travel
+     * as one JSON parameter (serialised natively on both sides: cheaper than fifteen array literals).
+     */
     async insert(db: Kysely<Database>, rows: readonly EgressLedgerRow[]): Promise<void> {
       if (rows.length === 0) return;
-      const col = <K extends keyof EgressLedgerRow>(k: K) => rows.map((r) => r[k]);
-      // data_classes is an array per row: carried as one text per row ('{a,b}') and cast back.
-      const classes = rows.map((r) => `{${r.data_classes.join(',')}}`);
       await sql`
         INSERT INTO egress_ledger (id, org_id, project_id, vendor, host, purpose, data_classes, records,
           bytes_out, bytes_in, attempts, status, outcome, latency_ms, created_at)
-        SELECT id, org_id, project_id, vendor, host, purpose, data_classes::text[], records, bytes_out,
-          bytes_in, attempts, status, outcome, latency_ms, created_at
-        FROM unnest(${col('id')}::uuid[], ${col('org_id')}::text[], ${col('project_id')}::text[],
-          ${col('vendor')}::text[], ${col('host')}::text[], ${col('purpose')}::text[], ${classes}::text[],
-          ${col('records')}::integer[], ${col('bytes_out')}::bigint[], ${col('bytes_in')}::bigint[],
-          ${col('attempts')}::smallint[], ${col('status')}::smallint[], ${col('outcome')}::text[],
-          ${col('latency_ms')}::real[], ${col('created_at')}::timestamptz[])
-          AS t(id, org_id, project_id, vendor, host, purpose, data_classes, records, bytes_out, bytes_in,
-            attempts, status, outcome, latency_ms, created_at)
+        SELECT id, org_id, project_id, vendor, host, purpose, data_classes, records, bytes_out, bytes_in,
+          attempts, status, outcome, latency_ms, created_at
+        FROM json_populate_recordset(NULL::egress_ledger, ${JSON.stringify(rows)}::json)
         ON CONFLICT (id) DO NOTHING`.execute(db);
     },
 
