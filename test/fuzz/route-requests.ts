@@ -200,12 +200,29 @@ function hintsFor(world: FuzzWorld, actor: FuzzRequest['actor'], destructive: bo
   };
 }
 
-function collectStrings(v: unknown, out: string[], idOut: string[], key = ''): void {
+/** Every property name a schema declares, at any depth. */
+function declaredNames(schema: Schema | undefined, out = new Set<string>()): Set<string> {
+  if (!schema) return out;
+  for (const [key, child] of Object.entries(schema.properties ?? {})) {
+    out.add(key);
+    declaredNames(child, out);
+  }
+  declaredNames(schema.items, out);
+  for (const child of [...(schema.anyOf ?? []), ...(schema.oneOf ?? [])]) declaredNames(child, out);
+  return out;
+}
+
+/**
+ * String values sent, and those that reference an object by id: an id-named field the route declares
+ * (an undeclared one is refused or ignored, so another org's id there proves nothing).
+ */
+function collectStrings(v: unknown, out: string[], idOut: string[], declared: Set<string>, key = ''): void {
   if (typeof v === 'string') {
     out.push(v);
-    if (isIdRef(key)) idOut.push(v);
+    if (isIdRef(key) && declared.has(key)) idOut.push(v);
   } else if (typeof v === 'object' && v !== null) {
-    for (const [k, child] of Object.entries(v)) collectStrings(child, out, idOut, Array.isArray(v) ? key : k);
+    for (const [k, child] of Object.entries(v))
+      collectStrings(child, out, idOut, declared, Array.isArray(v) ? key : k);
   }
 }
 
@@ -214,6 +231,7 @@ export function requestArb(route: RouteEntry, world: FuzzWorld): fc.Arbitrary<Fu
   const paramNames = [...route.url.matchAll(/:(\w+)|\*/g)].map((m) => m[1] ?? '*');
   const querySchema = route.schema.querystring as Schema | undefined;
   const bodySchema = route.schema.body as Schema | undefined;
+  const bodyNames = declaredNames(bodySchema);
   const hasBody = mutating && route.method !== 'DELETE';
   return credentialArb(route, world).chain(({ actor, header }) => {
     const hints = hintsFor(world, actor, false);
@@ -325,7 +343,7 @@ export function requestArb(route: RouteEntry, world: FuzzWorld): fc.Arbitrary<Fu
           if (v === undefined) continue;
           for (const s of asQueryValues(v)) pairs.push([k, s]);
           // A query value filters or pages a list: another org's id there rightly finds nothing.
-          collectStrings(v, sentStrings, [], k);
+          collectStrings(v, sentStrings, [], new Set(), k);
         }
         if (draw.query.extra) {
           pairs.push(draw.query.extra);
@@ -345,7 +363,7 @@ export function requestArb(route: RouteEntry, world: FuzzWorld): fc.Arbitrary<Fu
           if ('raw' in draw.body) payload = draw.body.raw;
           else if (draw.body.json !== undefined) {
             payload = JSON.stringify(draw.body.json);
-            collectStrings(draw.body.json, sentStrings, idValues);
+            collectStrings(draw.body.json, sentStrings, idValues, bodyNames);
           }
         }
         if (payload === undefined) delete headers['content-type'];
