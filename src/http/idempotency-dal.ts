@@ -89,7 +89,9 @@ export function createIdempotencyDal() {
     async capWindow(tx: Kysely<Database>, orgId: string, windowMs: number): Promise<void> {
       await sql`
         UPDATE idempotency_keys SET expires_at = created_at + make_interval(secs => ${windowMs / 1000})
-        WHERE org_id = ${orgId} AND expires_at > created_at + make_interval(secs => ${windowMs / 1000})`.execute(tx);
+        WHERE org_id = ${orgId} AND expires_at > created_at + make_interval(secs => ${windowMs / 1000})`.execute(
+        tx,
+      );
     },
   };
 }

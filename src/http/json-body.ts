@@ -10,9 +10,17 @@ export const MAX_JSON_DEPTH = 32;
 
 /**
  * Routes whose body holds free-form JSON that the route checks value by value itself (SDK ingest
- * refuses one event, not the whole batch): the parser refuses only NUL and deep nesting there.
+ * refuses one event, not the whole batch, for NUL, lone surrogates, overflowed numbers and nesting
+ * past its own cap): the parser leaves values alone there and refuses only nesting deeper than
+ * OWN_CHECKS_MAX_JSON_DEPTH, which no per-event answer can be given for without a recursive walk.
  */
 export const OWN_STRING_CHECKS = new Set(['/v1/sdk/events']);
+
+/**
+ * Nesting limit on OWN_STRING_CHECKS routes: far past their own per-event caps (the event validator
+ * stops at 8 levels), yet shallow enough for JSON.stringify and the validator's bounded recursion.
+ */
+export const OWN_CHECKS_MAX_JSON_DEPTH = 512;
 
 const NUL_MESSAGE = 'Strings must not contain NUL (\\u0000) characters.';
 const NUMBER_MESSAGE = 'Numbers must be within the range of a 64-bit float (1e309 is not a number).';
@@ -55,11 +63,11 @@ export function scanJsonText(text: string, limit: number): { tooDeep: boolean; b
 }
 
 /** The first problem of a string, key or number in parsed JSON (iterative; the depth is bounded already). */
-function badValue(value: unknown, strict: boolean): string | undefined {
+function badValue(value: unknown): string | undefined {
   const stack: unknown[] = [value];
   const check = (s: string) => {
     if (s.includes('\u0000')) return NUL_MESSAGE;
-    if (strict && hasLoneSurrogate(s)) return SURROGATE_MESSAGE;
+    if (hasLoneSurrogate(s)) return SURROGATE_MESSAGE;
     return undefined;
   };
   while (stack.length > 0) {
@@ -68,7 +76,7 @@ function badValue(value: unknown, strict: boolean): string | undefined {
       const problem = check(v);
       if (problem) return problem;
     } else if (typeof v === 'number') {
-      if (strict && !Number.isFinite(v)) return NUMBER_MESSAGE;
+      if (!Number.isFinite(v)) return NUMBER_MESSAGE;
     } else if (Array.isArray(v)) {
       for (const item of v) stack.push(item);
     } else if (typeof v === 'object' && v !== null) {
@@ -100,15 +108,17 @@ export function registerJsonBodyParser(app: AppInstance): void {
       done(null, undefined);
       return;
     }
-    const scan = scanJsonText(text, MAX_JSON_DEPTH);
+    const ownChecks = OWN_STRING_CHECKS.has(request.routeOptions.url ?? '');
+    const depthLimit = ownChecks ? OWN_CHECKS_MAX_JSON_DEPTH : MAX_JSON_DEPTH;
+    const scan = scanJsonText(text, depthLimit);
     if (scan.tooDeep) {
       done(
-        new AppError('invalid_request', `JSON must not be nested deeper than ${MAX_JSON_DEPTH} levels.`),
+        new AppError('invalid_request', `JSON must not be nested deeper than ${depthLimit} levels.`),
         undefined,
       );
       return;
     }
-    if (!text.includes('\\u') && !scan.bigNumber) {
+    if (ownChecks || (!text.includes('\\u') && !scan.bigNumber)) {
       parse(request, text, done);
       return;
     }
@@ -117,7 +127,7 @@ export function registerJsonBodyParser(app: AppInstance): void {
         done(error, undefined);
         return;
       }
-      const problem = badValue(parsed, !OWN_STRING_CHECKS.has(request.routeOptions.url ?? ''));
+      const problem = badValue(parsed);
       if (problem) done(new AppError('invalid_request', problem), undefined);
       else done(null, parsed);
     });

@@ -79,6 +79,30 @@ describe('ingest: events PostgreSQL would refuse', () => {
     expect(res.json()).toMatchObject({ accepted: 1, rejected: [{ index: 0, code: 'invalid_number' }] });
   });
 
+  it('refuses NUL and over-deep nesting per event: the other events of the batch are stored', async () => {
+    const u = 'u_poison_nul';
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 40; i++) deep = { d: deep };
+    const bad = [
+      trackEvent(u, 'x', { note: 'nul \u0000 inside' }),
+      trackEvent(u, 'x', { ['key\u0000']: 1 }),
+      { ...trackEvent(u, 'x'), event_id: 'id\u0000' },
+      trackEvent(u, 'x', {}, { context: { os: { name: 'iOS\u0000' } } }),
+      trackEvent(u, 'x', { deep }),
+    ];
+    const good = [trackEvent(u, 'ok'), trackEvent(u, 'ok2', { depth: { two: { three: true } } })];
+    const res = await post([...bad, ...good]);
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.accepted).toBe(good.length);
+    expect(body.rejected.map((r: { index: number }) => r.index)).toEqual(bad.map((_, i) => i));
+    for (const r of body.rejected) {
+      expect(r.message).not.toContain('\u0000');
+      expect(r.message).not.toMatch(/nul |inside|leaf/);
+    }
+    expect(await stored(u)).toBe(good.length);
+  });
+
   it('concurrent requests sharing one flush with an event the database refuses: the others commit, the bad event alone is rejected', async () => {
     // A stand-in for any value validation did not foresee: the database refuses events named
     // "poison" with a data exception. Events named "hold" wait for a lock the test holds, so the
