@@ -11,7 +11,8 @@ export const VERIFY_USAGE = 'layers verify [--slack-hours <n>]';
 /**
  * `layers verify`: checks the live database against the data-protection promises (rows past
  * retention, raw PII in events and profiles, secrets that are not ciphertext, tenant tables without
- * forced RLS, tables no data class claims). Exit 0 when clean, 3 with the list of violations.
+ * forced RLS, tables no data class claims, vendor hosts in the egress ledger that the sub-processor
+ * list does not name). Exit 0 when clean, 3 with the list of violations.
  */
 export async function verifyCommand(config: Config, logger: Logger, args: ParsedArgs, out: Output) {
   const slackFlag = stringFlag(args, 'slack-hours');
@@ -25,6 +26,7 @@ export async function verifyCommand(config: Config, logger: Logger, args: Parsed
       clock: container.clock,
       sweeper: container.retentionSweeper,
       slackMs: slackHours * 3_600_000,
+      subprocessors: container.dataProtection.subprocessors,
     });
     out.result(formatVerifyReport(report, process.stdout.isTTY === true), report);
     return report.ok ? EXIT.ok : EXIT.verificationFailed;

@@ -126,6 +126,24 @@ const CLASSES = [
     purge: 'delete_by_age',
   },
   {
+    name: 'egress_ledger',
+    title: 'Egress ledger',
+    holds:
+      'one row per call to a sub-processor: org, project, vendor, host, purpose, data classes sent, record and byte counts, status, latency — never a body, header value, token or URL query',
+    tables: ['egress_ledger'],
+    clock: { kind: 'record_age', column: 'created_at' },
+    defaultMs: PRODUCT_ANALYTICS_MS,
+    bounds: { minMs: 90 * DAY_MS, maxMs: 7 * YEAR_MS },
+    promise: '13 months',
+    atPartnershipEnd: 'after_grace',
+    page: {
+      section: 'partner_api',
+      category: 'Egress ledger',
+      examples: 'Vendor, purpose, data classes, counts per call',
+    },
+    purge: 'delete_by_age',
+  },
+  {
     name: 'audit_log',
     title: 'Audit log',
     holds: 'create/update/delete of projects, keys, webhooks and other configuration, hash-chained per org',

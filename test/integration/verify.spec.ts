@@ -57,6 +57,7 @@ describe('layers verify', () => {
       'replay-secrets',
       'rls',
       'registry',
+      'egress',
     ]);
   });
 

@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import type { Clock } from '../../lib/clock.ts';
+import type { SubprocessorEntry } from '../../privacy/subprocessors.ts';
 import type { RetentionSweeper } from '../retention/retention-sweeper.ts';
 import { ciphertextCheck } from './ciphertext-check.ts';
+import { egressHostsCheck } from './egress-hosts-check.ts';
 import { piiCheck } from './pii-check.ts';
 import { registryCheck } from './registry-check.ts';
 import { replaySecretsCheck } from './replay-secrets-check.ts';
@@ -18,6 +20,8 @@ export async function runVerify(deps: {
   clock: Clock;
   sweeper: RetentionSweeper;
   slackMs?: number;
+  /** The sub-processor list this deployment publishes: the egress check compares the ledger's hosts with it. */
+  subprocessors?: readonly SubprocessorEntry[];
 }): Promise<VerifyReport> {
   const now = deps.clock.now();
   const checks = [
@@ -27,6 +31,7 @@ export async function runVerify(deps: {
     replaySecretsCheck,
     rlsCheck,
     registryCheck,
+    ...(deps.subprocessors ? [egressHostsCheck(deps.subprocessors)] : []),
   ];
   const results: CheckResult[] = [];
   for (const check of checks) {
