@@ -54,6 +54,13 @@ describe('tenant isolation in the database', () => {
         `INSERT INTO org_purge_schedule (org_id, data_class, purge_at) VALUES ($1, 'sdk_events', now())`,
         [org.id],
       );
+      // Appended by the egress gateway's ledger writer (system connection) for each vendor call.
+      await t.db.systemPool.query(
+        `INSERT INTO egress_ledger (id, org_id, vendor, host, purpose, data_classes, records, bytes_out, bytes_in,
+           attempts, status, outcome, latency_ms, created_at)
+         VALUES (gen_random_uuid(), $1, 'openai', 'api.openai.com', 'llm', '{project_content}', 1, 10, 10, 1, 200, 'ok', 1, now())`,
+        [org.id],
+      );
       // An erasure request (no worker runs here) and the suppression its completion would write.
       const erasure = await t.app.inject({
         method: 'DELETE',
