@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { isSha256Hex } from '../privacy/identifier-normalizers.ts';
-import { looksLikeEmail, looksLikeIntlPhone, looksLikeIp } from '../privacy/pii-guard.ts';
 import { classifyKey } from '../privacy/pii-key-classifier.ts';
+import { looksLikeEmail, looksLikeIntlPhone, looksLikeIp } from '../privacy/pii-shapes.ts';
 import type { EgressBody, EgressPurpose } from './egress-types.ts';
 
 /**
@@ -44,6 +44,8 @@ const PHONE_EMBEDDED = /\+\d[\d\s().-]{5,22}\d/g;
 // Not part of a longer dotted number (1.2.3.4.5), but may be followed by a dot and a word (a file name).
 const IPV4_EMBEDDED = /(?<!\d)(?<!\d\.)(?:\d{1,3}\.){3}\d{1,3}(?!\d)(?!\.\d)/g;
 const TOKEN_SPLIT = /[\s,;()[\]{}<>"'`|]+/;
+const DIGIT_DOT_DIGIT = /\d\.\d/;
+const IPV6_HINT = /[0-9a-f]:[0-9a-f]|::/i;
 const DIGIT = /\d/g;
 const MAX_DEPTH = 64;
 
@@ -65,48 +67,46 @@ function embeddedPhone(text: string): boolean {
   return false;
 }
 
-function embeddedIp(text: string, shape: Shape): boolean {
-  if (shape.digitDotDigit) for (const m of text.matchAll(IPV4_EMBEDDED)) if (isIP(m[0]) === 4) return true;
+function embeddedIp(text: string): boolean {
+  if (text.includes('.') && DIGIT_DOT_DIGIT.test(text))
+    for (const m of text.matchAll(IPV4_EMBEDDED)) if (isIP(m[0]) === 4) return true;
   // IPv6 has no reliable in-text pattern: look at each token holding at least two colons.
-  if (shape.ipv6Colons >= 2)
+  if (text.includes(':') && IPV6_HINT.test(text))
     for (const token of text.split(TOKEN_SPLIT)) if (token.includes(':') && isIP(token) === 6) return true;
   return false;
 }
 
-/**
- * One linear pass over a string, so that the embedded-value patterns (which would otherwise be
- * tried at every position of a long prompt) run only where they can match: the longest run of hex
- * digits, a digit-dot-digit, colons next to hex digits or doubled.
- */
-type Shape = { hexRun: number; digitDotDigit: boolean; ipv6Colons: number };
-
 const isHexCode = (c: number) => (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 
-function shapeOf(text: string): Shape {
-  let hexRun = 0;
-  let run = 0;
-  let digitDotDigit = false;
-  let ipv6Colons = 0;
-  let prev = 0;
-  let prevPrev = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (isHexCode(c)) {
-      run++;
-      if (run > hexRun) hexRun = run;
-      if (c <= 57 && prev === 46 && prevPrev >= 48 && prevPrev <= 57) digitDotDigit = true;
-    } else {
-      run = 0;
-      if (c === 58) {
-        const next = text.charCodeAt(i + 1);
-        if ((isHexCode(prev) || prev === 58) && (isHexCode(next) || next === 58)) ipv6Colons++;
-        else if (prev === 58 || next === 58) ipv6Colons++;
-      }
-    }
-    prevPrev = prev;
-    prev = c;
+/**
+ * Whether `text` holds a run of at least `n` hex digits. Any such run covers one of the positions
+ * probed every n/2 characters, so only probes that land on a hex digit are extended: a long prompt
+ * is not read character by character (the patterns that find digests and UUIDs would be tried at
+ * every position otherwise).
+ */
+function hasHexRun(text: string, n: number): boolean {
+  const stride = Math.max(1, Math.floor(n / 2));
+  let checkedTo = -1;
+  for (let p = stride - 1; p < text.length; p += stride) {
+    if (p <= checkedTo || !isHexCode(text.charCodeAt(p))) continue;
+    let start = p;
+    while (start > checkedTo + 1 && isHexCode(text.charCodeAt(start - 1))) start--;
+    let end = p;
+    while (end + 1 < text.length && isHexCode(text.charCodeAt(end + 1))) end++;
+    if (end - start + 1 >= n) return true;
+    checkedTo = end;
   }
-  return { hexRun, digitDotDigit, ipv6Colons };
+  return false;
+}
+
+/** A UUID's first group: eight hex digits right before a '-'. */
+function mayHoldUuid(text: string): boolean {
+  for (let i = text.indexOf('-', 8); i !== -1; i = text.indexOf('-', i + 1)) {
+    let k = i - 8;
+    while (k < i && isHexCode(text.charCodeAt(k))) k++;
+    if (k === i) return true;
+  }
+  return false;
 }
 
 function wholeKind(trimmed: string): IdentifierKind | undefined {
@@ -127,12 +127,12 @@ function scanString(value: string, place: FindingPlace, scan: Scan): void {
     add(scan, whole, place);
     return;
   }
-  const shape = shapeOf(trimmed);
   if (trimmed.includes('@') && EMAIL_EMBEDDED.test(trimmed)) add(scan, 'email', place);
   if (trimmed.includes('+') && embeddedPhone(trimmed)) add(scan, 'phone', place);
-  if (embeddedIp(trimmed, shape)) add(scan, 'ip', place);
-  if (shape.hexRun >= 64 && SHA256_EMBEDDED.test(trimmed)) add(scan, 'sha256', place);
-  if (shape.hexRun >= 8 && trimmed.includes('-') && UUID_EMBEDDED.test(trimmed))
+  if (embeddedIp(trimmed)) add(scan, 'ip', place);
+  if (trimmed.length >= 64 && hasHexRun(trimmed, 64) && SHA256_EMBEDDED.test(trimmed))
+    add(scan, 'sha256', place);
+  if (trimmed.length >= 36 && mayHoldUuid(trimmed) && UUID_EMBEDDED.test(trimmed))
     add(scan, 'device_id', place);
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { scanCall } from '../../src/egress/content-guard.ts';
 import { EgressError } from '../../src/egress/egress-error.ts';
 import type { EgressCall, EgressPurpose } from '../../src/egress/egress-types.ts';
 import { type LocalHttpServer, startLocalHttpServer } from '../fakes/local-http-server.ts';
@@ -217,5 +218,25 @@ describe('the egress content guard', () => {
     }
     expect(text).toContain('"reason":"content_refused"');
     expect(JSON.stringify(h.rows)).not.toMatch(/canary|203\.0\.113|4155550123|6D92078A/i);
+  });
+});
+
+describe('scanCall on long text', () => {
+  const url = new URL('https://api.openai.com/v1/responses');
+  const kinds = (text: string) => Object.keys(scanCall(url, { text }).counts);
+  const filler = 'Keep it under 150 characters and avoid hashtags beyond two. '.repeat(20);
+
+  it('finds a digest or a UUID wherever it sits in a long prompt, and nothing in plain prose', () => {
+    expect(kinds(filler)).toEqual([]);
+    for (let at = 0; at < 80; at += 7) {
+      const text = `${filler.slice(0, at)} ${CANARIES.sha256} ${filler.slice(at)}`;
+      expect(kinds(text), `digest at ${at}`).toEqual(['sha256']);
+      expect(kinds(`${filler.slice(0, at)}x-${CANARIES.idfa}-y${filler}`), `uuid at ${at}`).toEqual([
+        'device_id',
+      ]);
+    }
+    expect(kinds(`${filler} ${'a'.repeat(63)} ${'e'.repeat(70)} deadbeef-cafe`)).toEqual([]);
+    expect(kinds(`${filler} [fe80::1] and 2001:db8::7 `)).toEqual(['ip']);
+    expect(kinds(`${filler} reach us at 203.0.113.77:8080`)).toEqual(['ip']);
   });
 });
