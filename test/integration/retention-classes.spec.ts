@@ -41,7 +41,7 @@ const COVERED_HERE_OR_ELSEWHERE: Record<string, string> = {
   data_subject_requests: 'retention-partnership-end.spec.ts and retention-projects.spec.ts',
   deletion_records: 'retention-partnership-end.spec.ts (kept)',
   webhook_deliveries: 'webhook-retention.spec.ts',
-  egress_ledger: 'egress-ledger.spec.ts',
+  egress_ledger: 'egress-retention.spec.ts',
 };
 
 describe('every data class has a retention boundary test', () => {
