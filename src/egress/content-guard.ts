@@ -45,7 +45,6 @@ const PHONE_EMBEDDED = /\+\d[\d\s().-]{5,22}\d/g;
 const IPV4_EMBEDDED = /(?<!\d)(?<!\d\.)(?:\d{1,3}\.){3}\d{1,3}(?!\d)(?!\.\d)/g;
 const TOKEN_SPLIT = /[\s,;()[\]{}<>"'`|]+/;
 const DIGIT_DOT_DIGIT = /\d\.\d/;
-const IPV6_HINT = /[0-9a-f]:[0-9a-f]|::/i;
 const DIGIT = /\d/g;
 const MAX_DEPTH = 64;
 
@@ -71,7 +70,7 @@ function embeddedIp(text: string): boolean {
   if (text.includes('.') && DIGIT_DOT_DIGIT.test(text))
     for (const m of text.matchAll(IPV4_EMBEDDED)) if (isIP(m[0]) === 4) return true;
   // IPv6 has no reliable in-text pattern: look at each token holding at least two colons.
-  if (text.includes(':') && IPV6_HINT.test(text))
+  if (mayHoldIpv6(text))
     for (const token of text.split(TOKEN_SPLIT)) if (token.includes(':') && isIP(token) === 6) return true;
   return false;
 }
@@ -95,6 +94,16 @@ function hasHexRun(text: string, n: number): boolean {
     while (end + 1 < text.length && isHexCode(text.charCodeAt(end + 1))) end++;
     if (end - start + 1 >= n) return true;
     checkedTo = end;
+  }
+  return false;
+}
+
+/** An IPv6 address has a colon between hex digits, or two colons in a row ("Tone: warm" has neither). */
+function mayHoldIpv6(text: string): boolean {
+  for (let i = text.indexOf(':'); i !== -1; i = text.indexOf(':', i + 1)) {
+    const before = text.charCodeAt(i - 1);
+    const after = text.charCodeAt(i + 1);
+    if (after === 58 || (isHexCode(before) && isHexCode(after))) return true;
   }
   return false;
 }
