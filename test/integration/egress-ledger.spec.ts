@@ -155,6 +155,17 @@ describe('the egress ledger', () => {
     await h.gateway.close();
   });
 
+  it('the container’s gateway counts its refusals on /metrics by vendor, purpose and reason, never the host', async () => {
+    await expect(
+      t.container.egress.request(llmCall({ orgId: orgA.id, url: 'https://exfil.example/v1/x' })),
+    ).rejects.toMatchObject({ code: 'host_not_allowed' });
+    const metrics = (await t.app.inject('/metrics')).body;
+    expect(metrics).toMatch(
+      /layers_egress_refusals_total\{vendor="openai",purpose="llm",reason="host_not_allowed"\} 1/,
+    );
+    expect(metrics).not.toContain('exfil.example');
+  });
+
   describe('GET /v1/data-protection/egress', () => {
     beforeAll(async () => {
       await t.db.systemPool.query('DELETE FROM egress_ledger');

@@ -11,6 +11,7 @@ import * as ingestRefusesSuppressed from './0010-ingest-refuses-suppressed.ts';
 import * as auditWebhookUrls from './0012-audit-webhook-urls.ts';
 import * as profileIdentifierMonths from './0013-profile-identifier-months.ts';
 import * as egressLedger from './0014-egress-ledger.ts';
+import * as anonymousIds from './0015-anonymous-ids.ts';
 import * as socialAccounts from './0017-social-accounts.ts';
 
 /** Forward-only once landed: add a new file, never edit one that has shipped. */
@@ -27,5 +28,6 @@ export const migrations: Record<string, Migration> = {
   '0012-audit-webhook-urls': auditWebhookUrls,
   '0013-profile-identifier-months': profileIdentifierMonths,
   '0014-egress-ledger': egressLedger,
+  '0015-anonymous-ids': anonymousIds,
   '0017-social-accounts': socialAccounts,
 };
