@@ -1,4 +1,5 @@
 import type { ColumnType } from 'kysely';
+import type { GenerationsTable, MediaAssetsTable } from './schema-generation.ts';
 
 /** Row types of the tables the app queries (Kysely's view of the schema in migrations/). */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -142,7 +143,9 @@ export interface SdkEventsTable {
   event_id: string;
   type: 'track' | 'identify';
   event: string | null;
-  user_id: string;
+  /** Null for an event sent before the user was known (then `anonymous_id` is set; migration 0015). */
+  user_id: string | null;
+  anonymous_id: string | null;
   timestamp: Timestamp;
   received_at: Timestamp;
   received_month: ColumnType<Date, Date | string, never>;
@@ -166,6 +169,16 @@ export interface UserProfilesTable {
   /** Month of receipt of the latest event carrying each hash, parallel to the array (migration 0013). */
   email_sha256_months: ColumnType<unknown, never, never>;
   phone_sha256_months: ColumnType<unknown, never, never>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** Anonymous (device) ids linked to a user by an identify that carried both (migration 0015). */
+export interface AnonymousIdsTable {
+  org_id: string;
+  project_id: string;
+  anonymous_id: string;
+  user_id: string;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -256,10 +269,13 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   sdk_events: SdkEventsTable;
   user_profiles: UserProfilesTable;
+  anonymous_ids: AnonymousIdsTable;
   data_subject_requests: DataSubjectRequestsTable;
   suppressions: SuppressionsTable;
   retention_overrides: RetentionOverridesTable;
   org_purge_schedule: OrgPurgeScheduleTable;
   dpa_requests: DpaRequestsTable;
   egress_ledger: EgressLedgerTable;
+  generations: GenerationsTable;
+  media_assets: MediaAssetsTable;
 }

@@ -198,6 +198,25 @@ const CLASSES = [
     purge: 'profiles_by_month',
   },
   {
+    name: 'anonymous_ids',
+    title: 'Anonymous-id links',
+    holds:
+      "which anonymous (device-generated) ids an identify linked to a user id, so that the user's export and erasure cover the events sent before they were known",
+    tables: ['anonymous_ids'],
+    clock: { kind: 'month_of_record', column: 'updated_at' },
+    follows: 'sdk_events',
+    defaultMs: PRODUCT_ANALYTICS_MS,
+    bounds: null,
+    promise: 'Same as the events they are derived from',
+    atPartnershipEnd: 'after_grace',
+    page: {
+      section: 'sdk_events',
+      category: 'Anonymous ids',
+      examples: 'Device-generated id sent before identify, linked to the user id',
+    },
+    purge: 'delete_by_month',
+  },
+  {
     name: 'generated_media',
     title: 'Generated media',
     holds: 'video/image assets produced for a project',

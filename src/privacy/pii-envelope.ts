@@ -21,10 +21,10 @@
  */
 import { guardText, type PiiGuardMode } from './pii-guard.ts';
 
-export type EnvelopeFields = { user_id: string; event: string | null; app_id: string | null };
+export type EnvelopeFields = { user_id: string | null; event: string | null; app_id: string | null };
 
 export type GuardedEnvelope =
-  | { ok: true; user_id: string; email_sha256: string | undefined; phone_sha256: string | undefined }
+  | { ok: true; user_id: string | null; email_sha256: string | undefined; phone_sha256: string | undefined }
   | { ok: false; code: 'pii_rejected'; message: string };
 
 const refuse = (message: string): GuardedEnvelope => ({ ok: false, code: 'pii_rejected', message });
@@ -35,7 +35,15 @@ function holdsPii(text: string | null): boolean {
   return !r.ok || r.report.hashed > 0 || r.report.dropped > 0;
 }
 
-export function guardEnvelope(fields: EnvelopeFields, mode: PiiGuardMode): GuardedEnvelope {
+/**
+ * `idField` names the identity field in messages: `user_id`, or `anonymous_id`, which is guarded the
+ * same way (an anonymous id is an identity too). A null id (an anonymous event) is left as it is.
+ */
+export function guardEnvelope(
+  fields: EnvelopeFields,
+  mode: PiiGuardMode,
+  idField: 'user_id' | 'anonymous_id' = 'user_id',
+): GuardedEnvelope {
   for (const field of ['event', 'app_id'] as const) {
     if (holdsPii(fields[field])) {
       return refuse(
@@ -43,14 +51,16 @@ export function guardEnvelope(fields: EnvelopeFields, mode: PiiGuardMode): Guard
       );
     }
   }
-  const r = guardText(fields.user_id, { mode, path: 'user_id', nationalPhones: false });
+  if (fields.user_id === null)
+    return { ok: true, user_id: null, email_sha256: undefined, phone_sha256: undefined };
+  const r = guardText(fields.user_id, { mode, path: idField, nationalPhones: false });
   if (!r.ok) {
     return refuse(
-      'user_id holds a raw email address or phone number, which this project (pii_policy "reject") refuses: send an opaque id, or the SHA-256 of the normalized address.',
+      `${idField} holds a raw email address or phone number, which this project (pii_policy "reject") refuses: send an opaque id, or the SHA-256 of the normalized address.`,
     );
   }
   if (r.value === undefined || r.report.dropped > 0) {
-    return refuse('user_id holds an IP address, which is not kept: send an opaque id.');
+    return refuse(`${idField} holds an IP address, which is not kept: send an opaque id.`);
   }
   return {
     ok: true,

@@ -181,7 +181,7 @@ describe('data-subject requests', () => {
     expect(status.json()).toMatchObject({
       status: 'completed',
       receipt: {
-        erased: { sdk_events: 3, user_profiles: 1, idempotency_cache: 1 },
+        erased: { sdk_events: 3, anonymous_ids: 0, user_profiles: 1, idempotency_cache: 1 },
         subject_sha256: sha256(`${dsr.id}:${user}`),
       },
     });

@@ -31,6 +31,7 @@ const COVERED_HERE_OR_ELSEWHERE: Record<string, string> = {
   idempotency_cache: 'this file',
   sdk_events: 'this file',
   user_profiles: 'this file',
+  anonymous_ids: 'anonymous-ids.spec.ts',
   capi_forward_queue: 'this file (stand-in table)',
   post_metadata: 'this file (stand-in table)',
   social_accounts: 'this file (stand-in table)',

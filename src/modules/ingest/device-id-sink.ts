@@ -10,7 +10,9 @@ export type DeviceIdHandoff = {
   orgId: string;
   projectId: string;
   eventId: string;
-  userId: string;
+  /** As sent; null for an anonymous event (then `anonymousId` is set). */
+  userId: string | null;
+  anonymousId: string | null;
   device: DeviceIds;
 };
 

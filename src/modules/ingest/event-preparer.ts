@@ -46,6 +46,11 @@ function identifier(result: IdentifierHashResult): { hash: string | null } | Eve
   };
 }
 
+const tooLongOnceHashed = (field: string): EventRejection => ({
+  code: 'invalid_field',
+  message: `${field} is longer than ${INGEST_LIMITS.userIdLength} characters once the email addresses in it are hashed.`,
+});
+
 export type PrepareOptions = {
   piiPolicy: PiiGuardMode;
   connectionIp: string | undefined;
@@ -62,13 +67,20 @@ export function prepareEvent(
   if ('code' in phone) return { rejection: phone };
   const envelope = guardEnvelope(valid, opts.piiPolicy);
   if (!envelope.ok) return { rejection: { code: envelope.code, message: envelope.message } };
-  if (envelope.user_id.length > INGEST_LIMITS.userIdLength) {
-    return {
-      rejection: {
-        code: 'invalid_field',
-        message: `user_id is longer than ${INGEST_LIMITS.userIdLength} characters once the email addresses in it are hashed.`,
-      },
-    };
+  if (envelope.user_id !== null && envelope.user_id.length > INGEST_LIMITS.userIdLength) {
+    return { rejection: tooLongOnceHashed('user_id') };
+  }
+  let anonymousId: string | null = null;
+  if (valid.anonymous_id !== null) {
+    const anon = guardEnvelope(
+      { user_id: valid.anonymous_id, event: null, app_id: null },
+      opts.piiPolicy,
+      'anonymous_id',
+    );
+    if (!anon.ok) return { rejection: { code: anon.code, message: anon.message } };
+    anonymousId = anon.user_id;
+    if (anonymousId !== null && anonymousId.length > INGEST_LIMITS.userIdLength)
+      return { rejection: tooLongOnceHashed('anonymous_id') };
   }
 
   const otherTraits: JsonObject = {};
@@ -88,6 +100,7 @@ export function prepareEvent(
       type: valid.type,
       event: valid.event,
       user_id: envelope.user_id,
+      anonymous_id: anonymousId,
       timestamp: valid.timestamp,
       app_id: valid.app_id,
       properties: properties.value,

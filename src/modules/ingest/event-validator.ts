@@ -11,13 +11,32 @@ export type ValidEvent = {
   event_id: string;
   type: 'track' | 'identify';
   event: string | null;
-  user_id: string;
+  /** At least one of `user_id` and `anonymous_id` is set. */
+  user_id: string | null;
+  anonymous_id: string | null;
   timestamp: Date;
   app_id: string | null;
   properties: JsonObject;
   traits: JsonObject;
   ip: string | undefined;
   device: { idfa?: string; gaid?: string };
+  /**
+   * What the Conversions API destinations need besides the ids (API.md: `ad_tracking_enabled`, `os`,
+   * `app`, `locale`, `timezone`, `device.model` feed Meta's extinfo and TikTok's att_status).
+   */
+  client?: ClientContext;
+};
+
+export type ClientContext = {
+  /** `context.device.ad_tracking_enabled` (ATT authorized on iOS); device ids are forwarded only when true. */
+  ad_tracking_enabled?: boolean;
+  model?: string;
+  os_name?: string;
+  os_version?: string;
+  app_version?: string;
+  app_build?: string;
+  locale?: string;
+  timezone?: string;
 };
 
 export type EventRejection = { code: string; message: string };
@@ -27,6 +46,7 @@ const TOP_LEVEL = new Set([
   'type',
   'event',
   'user_id',
+  'anonymous_id',
   'timestamp',
   'app_id',
   'properties',
@@ -142,8 +162,8 @@ function optionalObject(value: unknown, field: string): JsonObject | EventReject
 
 function validateContext(
   value: unknown,
-): { ip: string | undefined; device: ValidEvent['device'] } | EventRejection {
-  if (value === undefined || value === null) return { ip: undefined, device: {} };
+): { ip: string | undefined; device: ValidEvent['device']; client: ClientContext } | EventRejection {
+  if (value === undefined || value === null) return { ip: undefined, device: {}, client: {} };
   if (!isObject(value)) return reject('invalid_field', 'context must be an object.');
   for (const key of Object.keys(value)) {
     if (!CONTEXT_KEYS.has(key))
@@ -156,9 +176,21 @@ function validateContext(
     ip = value.ip;
   }
   const device: ValidEvent['device'] = {};
+  const client: ClientContext = {};
   if (value.device !== undefined && value.device !== null) {
     if (!isObject(value.device)) return reject('invalid_field', 'context.device must be an object.');
     for (const [key, id] of Object.entries(value.device)) {
+      if (key === 'ad_tracking_enabled') {
+        if (id !== undefined && id !== null && typeof id !== 'boolean')
+          return reject('invalid_field', 'context.device.ad_tracking_enabled must be a boolean.');
+        if (typeof id === 'boolean') client.ad_tracking_enabled = id;
+        continue;
+      }
+      if (key === 'model') {
+        const model = shortText(id, 'context.device.model');
+        if (model) client.model = model;
+        continue;
+      }
       if (key !== 'idfa' && key !== 'gaid')
         return reject('unknown_field', `context.device.${key} is not a known device id.`);
       if (id === undefined || id === null) continue;
@@ -171,7 +203,32 @@ function validateContext(
     const problem = value[key] === undefined ? undefined : checkJson(value[key], `context.${key}`);
     if (problem) return problem;
   }
-  return { ip, device };
+  // Device fields for the destinations: short strings only; anything else in os/app is ignored.
+  const os = isObject(value.os) ? value.os : {};
+  const app = isObject(value.app) ? value.app : {};
+  const fields: [keyof ClientContext, unknown, string][] = [
+    ['os_name', os.name, 'context.os.name'],
+    ['os_version', os.version, 'context.os.version'],
+    ['app_version', app.version, 'context.app.version'],
+    ['app_build', app.build, 'context.app.build'],
+    ['locale', value.locale, 'context.locale'],
+    ['timezone', value.timezone, 'context.timezone'],
+  ];
+  for (const [name, raw, field] of fields) {
+    const text = shortText(raw, field);
+    if (text) (client as Record<string, unknown>)[name] = text;
+  }
+  return { ip, device, client };
+}
+
+/**
+ * An optional short string of the client context (device model, OS version, locale…). These fields
+ * were accepted as free-form before the destinations read them, so a value that is not a string of
+ * 1–64 characters is ignored (not forwarded), never a rejection.
+ */
+function shortText(value: unknown, _field: string): string | null {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 64 || !storableText(value)) return null;
+  return value;
 }
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -208,11 +265,14 @@ export function validateEvent(raw: unknown, now: Date): ValidEvent | EventReject
     return reject('invalid_field', 'type must be "track" or "identify".');
   const name = boundedString(raw.event, 'event', INGEST_LIMITS.eventNameLength, raw.type === 'track');
   if (isRejection(name)) return name;
-  const userId = boundedString(raw.user_id, 'user_id', INGEST_LIMITS.userIdLength, true);
+  const userId = boundedString(raw.user_id, 'user_id', INGEST_LIMITS.userIdLength, false);
   if (isRejection(userId)) return userId;
-  if (userId === null) return reject('missing_field', 'user_id is required.');
   // A URL path cannot hold "." or ".." as a segment (clients resolve them away): no DSR route could reach it.
   if (userId === '.' || userId === '..') return reject('invalid_field', 'user_id must not be "." or "..".');
+  const anonymousId = boundedString(raw.anonymous_id, 'anonymous_id', INGEST_LIMITS.userIdLength, false);
+  if (isRejection(anonymousId)) return anonymousId;
+  if (userId === null && anonymousId === null)
+    return reject('missing_field', 'user_id or anonymous_id is required.');
   const appId = boundedString(raw.app_id, 'app_id', INGEST_LIMITS.appIdLength, false);
   if (isRejection(appId)) return appId;
 
@@ -237,11 +297,13 @@ export function validateEvent(raw: unknown, now: Date): ValidEvent | EventReject
     type: raw.type,
     event: name,
     user_id: userId,
+    anonymous_id: anonymousId,
     timestamp,
     app_id: appId,
     properties,
     traits,
     ip: context.ip,
     device: context.device,
+    client: context.client,
   };
 }

@@ -4,8 +4,12 @@ import type { Database } from '../../db/schema.ts';
 import { INGEST_LIMITS } from './event-limits.ts';
 import type { PreparedEvent } from './event-preparer.ts';
 
-/** A prepared event bound for one project, with its storage id. */
-export type EventRow = PreparedEvent & { id: string; project_id: string };
+/** A prepared event bound for one project, with its storage id (no anonymous id: none sent). */
+export type EventRow = Omit<PreparedEvent, 'anonymous_id'> & {
+  id: string;
+  project_id: string;
+  anonymous_id?: string | null;
+};
 
 export type ProfileUpdate = {
   project_id: string;
@@ -33,7 +37,22 @@ const sparseCol = <T, R>(rows: T[], pick: (r: T) => R | null): (R | null)[] | nu
 const WRITE_BATCH = `SELECT * FROM ingest_batch($1, $2::timestamptz, $3::date,
   $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[],
   $11::text[], $12::jsonb[], $13::jsonb[], $14::text[], $15::text[], $16::text[], $17::text[],
-  $18::text[], $19::text[], $20::jsonb[], $21::timestamptz[], $22::jsonb[], $23::jsonb[], $24::int, $25::interval)`;
+  $18::text[], $19::text[], $20::jsonb[], $21::timestamptz[], $22::jsonb[], $23::jsonb[], $24::int, $25::interval,
+  $26::text[], $27::text[], $28::text[], $29::text[])`;
+
+/**
+ * The anonymous ids an identify links to its user (migration 0015), in event-time order so that the
+ * first identify of the batch names the user when one anonymous id comes with two.
+ */
+function linksOf(rows: EventRow[]): { project: string[]; anonymous: string[]; user: string[] } {
+  const links = rows.filter((r) => r.type === 'identify' && r.user_id !== null && r.anonymous_id);
+  if (links.length > 1) links.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
+  return {
+    project: col(links, (r) => r.project_id),
+    anonymous: col(links, (r) => r.anonymous_id as string),
+    user: col(links, (r) => r.user_id as string),
+  };
+}
 
 /**
  * How far before an event's timestamp its earlier copies are looked for (migration 0007): a copy was
@@ -73,6 +92,7 @@ export function createIngestDal() {
       rows: EventRow[],
       profiles: ProfileUpdate[],
     ): Promise<WrittenKey[]> {
+      const links = linksOf(rows);
       const { rows: inserted } = await pool.query<WrittenKey>({
         name: 'ingest_batch',
         text: WRITE_BATCH,
@@ -102,6 +122,10 @@ export function createIngestDal() {
           col(profiles, (p) => JSON.stringify(p.phone_sha256)),
           MAX_HASHES_PER_PROFILE,
           DEDUP_LOOKBACK,
+          sparseCol(rows, (r) => r.anonymous_id ?? null),
+          links.project,
+          links.anonymous,
+          links.user,
         ],
       });
       return inserted;

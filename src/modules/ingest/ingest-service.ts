@@ -88,7 +88,7 @@ export function createIngestService(deps: {
           return;
         }
         // The user id as stored (an email address as user id is stored as its hash).
-        if (suppressed(prepared.event.user_id)) {
+        if (prepared.event.user_id !== null && suppressed(prepared.event.user_id)) {
           rejected.push({ index, ...SUPPRESSED });
           return;
         }
@@ -100,6 +100,7 @@ export function createIngestService(deps: {
             projectId,
             eventId: valid.event_id,
             userId: valid.user_id,
+            anonymousId: valid.anonymous_id,
             device: prepared.device,
           });
         }

@@ -10,7 +10,8 @@ import type { EventRow, ProfileUpdate } from './ingest-dal.ts';
 export function foldProfiles(events: EventRow[]): ProfileUpdate[] {
   const byUser = new Map<string, EventRow[]>();
   for (const e of events) {
-    if (e.type !== 'identify' && !e.email_sha256 && !e.phone_sha256) continue;
+    // An anonymous event (no user id yet) belongs to no profile: the user's is read through its link.
+    if (e.user_id === null || (e.type !== 'identify' && !e.email_sha256 && !e.phone_sha256)) continue;
     const key = `${e.project_id}\u0000${e.user_id}`;
     const list = byUser.get(key);
     if (list) list.push(e);
@@ -22,7 +23,7 @@ export function foldProfiles(events: EventRow[]): ProfileUpdate[] {
     const first = list[0] as EventRow;
     const update: ProfileUpdate = {
       project_id: first.project_id,
-      user_id: first.user_id,
+      user_id: first.user_id as string,
       properties: {},
       properties_at: null,
       email_sha256: [],

@@ -28,23 +28,55 @@ export function createProfilesDal() {
         .executeTakeFirst();
     },
 
-    /** First/last event time and the geo of the latest event that had one (index on project, user, time). */
+    /**
+     * First/last event time and the geo of the latest event that had one, over the user's events and
+     * the anonymous events of every anonymous id linked to the user (indexes on project, user, time
+     * and on project, anonymous id, time).
+     */
     async seen(
       tx: Kysely<Database>,
       orgId: string,
       projectId: string,
       userId: string,
     ): Promise<SeenFacts | undefined> {
+      const own = sql`FROM sdk_events WHERE org_id = ${orgId} AND project_id = ${projectId} AND user_id = ${userId}`;
+      const linked = sql`FROM anonymous_ids a JOIN sdk_events e
+        ON e.org_id = a.org_id AND e.project_id = a.project_id AND e.anonymous_id = a.anonymous_id AND e.user_id IS NULL
+        WHERE a.org_id = ${orgId} AND a.project_id = ${projectId} AND a.user_id = ${userId}`;
       const { rows } = await sql<SeenFacts>`
         SELECT span.first_seen_at, span.last_seen_at, geo.geo_country, geo.geo_region
-        FROM (SELECT min(timestamp) AS first_seen_at, max(timestamp) AS last_seen_at FROM sdk_events
-              WHERE org_id = ${orgId} AND project_id = ${projectId} AND user_id = ${userId}) span
+        FROM (SELECT min(f) AS first_seen_at, max(l) AS last_seen_at FROM (
+                SELECT min(timestamp) AS f, max(timestamp) AS l ${own}
+                UNION ALL
+                SELECT min(e.timestamp), max(e.timestamp) ${linked}) s) span
         LEFT JOIN LATERAL (
-          SELECT geo_country, geo_region FROM sdk_events
-          WHERE org_id = ${orgId} AND project_id = ${projectId} AND user_id = ${userId} AND geo_country IS NOT NULL
-          ORDER BY timestamp DESC LIMIT 1) geo ON true
+          SELECT g.geo_country, g.geo_region FROM (
+            (SELECT geo_country, geo_region, timestamp ${own} AND geo_country IS NOT NULL ORDER BY timestamp DESC LIMIT 1)
+            UNION ALL
+            (SELECT e.geo_country, e.geo_region, e.timestamp ${linked} AND e.geo_country IS NOT NULL
+             ORDER BY e.timestamp DESC LIMIT 1)) g
+          ORDER BY g.timestamp DESC LIMIT 1) geo ON true
         WHERE span.first_seen_at IS NOT NULL`.execute(tx);
       return rows[0];
+    },
+
+    /** The anonymous ids linked to a user (migration 0015), oldest link first. */
+    async linkedAnonymousIds(
+      tx: Kysely<Database>,
+      orgId: string,
+      projectId: string,
+      userId: string,
+    ): Promise<string[]> {
+      const rows = await tx
+        .selectFrom('anonymous_ids')
+        .select('anonymous_id')
+        .where('org_id', '=', orgId)
+        .where('project_id', '=', projectId)
+        .where('user_id', '=', userId)
+        .orderBy('created_at')
+        .orderBy('anonymous_id')
+        .execute();
+      return rows.map((r) => r.anonymous_id);
     },
 
     /**

@@ -138,7 +138,10 @@ export function createDataSubjectRequestsDal() {
       return rows.map((r) => r.subject_sha256);
     },
 
-    /** The user ids in a project whose profile or events carry this identifier hash. */
+    /**
+     * The user ids in a project whose profile or events carry this identifier hash (an anonymous event's
+     * through the user its anonymous id is linked to; one not linked to a user names nobody).
+     */
     async usersByIdentifier(
       tx: Kysely<Database>,
       orgId: string,
@@ -151,6 +154,11 @@ export function createDataSubjectRequestsDal() {
         SELECT user_id FROM user_profiles WHERE org_id = ${orgId} AND project_id = ${projectId} AND ${column} @> ARRAY[${hash}]::text[]
         UNION
         SELECT DISTINCT user_id FROM sdk_events WHERE org_id = ${orgId} AND project_id = ${projectId} AND ${column} = ${hash}
+          AND user_id IS NOT NULL
+        UNION
+        SELECT a.user_id FROM sdk_events e JOIN anonymous_ids a
+          ON a.org_id = e.org_id AND a.project_id = e.project_id AND a.anonymous_id = e.anonymous_id
+        WHERE e.org_id = ${orgId} AND e.project_id = ${projectId} AND e.${column} = ${hash} AND e.user_id IS NULL
         ORDER BY 1 LIMIT 101`.execute(tx);
       return rows.map((r) => r.user_id);
     },

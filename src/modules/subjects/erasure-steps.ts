@@ -22,9 +22,14 @@ export type ErasureStep = {
 
 export const ERASURE_STEPS: readonly ErasureStep[] = [
   {
-    // Events, with the hashed identifiers they carry.
+    // Events, with the hashed identifiers they carry; also the anonymous events of linked anonymous ids.
     dataClass: 'sdk_events',
     run: (tx, t, limit) => erasureDal.deleteUserEvents(tx, t, limit),
+  },
+  {
+    // The anonymous ids linked to the user (after the events found through them): the receipt counts them.
+    dataClass: 'anonymous_ids',
+    run: (tx, t) => erasureDal.deleteAnonymousLinks(tx, t),
   },
   {
     // The current-state profile: merged traits and hashed identifiers.

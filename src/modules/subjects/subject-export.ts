@@ -10,14 +10,14 @@ import { TENANT_SETTING } from '../../db/tenancy-sql.ts';
  * the response without ever becoming JavaScript strings or objects, with the database socket paused
  * while the client reads slowly. Memory stays flat however many events the user has.
  *
- * Event shape: { object, id, event_id, type, event, timestamp, received_at, app_id, properties, traits,
+ * Event shape: { object, id, event_id, type, event, timestamp, received_at, anonymous_id, app_id, properties, traits,
  * hashed_identifiers: { email_sha256, phone_sha256 }, geo: { country, region } | null }.
  */
 const EVENT_JSON = `json_build_object(
     'object', 'event', 'id', id, 'event_id', event_id, 'type', type, 'event', event,
     'timestamp', to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
     'received_at', to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-    'app_id', app_id, 'properties', properties, 'traits', traits,
+    'anonymous_id', anonymous_id, 'app_id', app_id, 'properties', properties, 'traits', traits,
     'hashed_identifiers', json_build_object('email_sha256', email_sha256, 'phone_sha256', phone_sha256),
     'geo', CASE WHEN geo_country IS NULL THEN NULL ELSE json_build_object('country', geo_country, 'region', geo_region) END
   )::text`;
@@ -25,9 +25,16 @@ const EVENT_JSON = `json_build_object(
 /** COPY takes no bind parameters: the user travels in transaction-local settings, never in the SQL text. */
 const PROJECT_SETTING = 'layers.export_project_id';
 const USER_SETTING = 'layers.export_user_id';
-const USER_EVENTS = `FROM sdk_events
-  WHERE org_id = current_setting('${TENANT_SETTING}') AND project_id = current_setting('${PROJECT_SETTING}')
-    AND user_id = current_setting('${USER_SETTING}')`;
+const ORG = `current_setting('${TENANT_SETTING}')`;
+const PROJECT = `current_setting('${PROJECT_SETTING}')`;
+const USER = `current_setting('${USER_SETTING}')`;
+/** The user's events, and the anonymous events of every anonymous id linked to the user (migration 0015). */
+const USER_EVENTS = `FROM (
+    SELECT * FROM sdk_events WHERE org_id = ${ORG} AND project_id = ${PROJECT} AND user_id = ${USER}
+    UNION ALL
+    SELECT e.* FROM anonymous_ids a JOIN sdk_events e
+      ON e.org_id = a.org_id AND e.project_id = a.project_id AND e.anonymous_id = a.anonymous_id AND e.user_id IS NULL
+    WHERE a.org_id = ${ORG} AND a.project_id = ${PROJECT} AND a.user_id = ${USER}) ev`;
 
 export type UserEventExport = {
   hasEvents: boolean;
