@@ -37,6 +37,8 @@ export class EgressError extends Error {
   readonly status: number | undefined;
   /** The vendor's last answer, for `http_error` and `rate_limited` (adapters read their error codes). */
   readonly body: Buffer | undefined;
+  /** The headers of that answer (rate-limit usage headers, Retry-After). */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>> | undefined;
   /** How long the vendor asked us to wait (Retry-After), in milliseconds. */
   readonly retryAfterMs: number | undefined;
   readonly attempts: number;
@@ -51,6 +53,7 @@ export class EgressError extends Error {
       purpose: string;
       status?: number;
       body?: Buffer;
+      headers?: Readonly<Record<string, string | string[] | undefined>>;
       retryAfterMs?: number;
       attempts?: number;
       recorded?: Promise<boolean>;
@@ -64,6 +67,7 @@ export class EgressError extends Error {
     this.purpose = details.purpose;
     this.status = details.status;
     this.body = details.body;
+    this.headers = details.headers;
     this.retryAfterMs = details.retryAfterMs;
     this.attempts = details.attempts ?? 0;
     this.recorded = details.recorded ?? Promise.resolve(false);

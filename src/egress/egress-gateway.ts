@@ -265,7 +265,15 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
     let bytesIn = 0;
     let status: number | undefined;
     let outcome: EgressLedgerRow['outcome'] = 'ok';
-    let failure: { code: EgressErrorCode; body?: Buffer; retryAfterMs?: number; cause?: unknown } | undefined;
+    let failure:
+      | {
+          code: EgressErrorCode;
+          body?: Buffer;
+          headers?: EgressResponse['headers'];
+          retryAfterMs?: number;
+          cause?: unknown;
+        }
+      | undefined;
     let response: { headers: EgressResponse['headers']; body: Buffer } | undefined;
 
     for (;;) {
@@ -296,7 +304,12 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
         }
         const retryAfterMs = parseRetryAfter(res.headers['retry-after'], clock.now().getTime());
         outcome = status === 429 ? 'rate_limited' : 'http_error';
-        failure = { code: outcome, body: buf, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+        failure = {
+          code: outcome,
+          body: buf,
+          headers: res.headers,
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        };
         if (idempotent && retryableStatus(status)) wait = retryAfterMs ?? backoffMs(attempts + 1, random);
         if (wait !== undefined && wait > MAX_RETRY_AFTER_MS) wait = undefined;
       } catch (error) {
