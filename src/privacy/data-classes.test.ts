@@ -51,6 +51,10 @@ describe('the data-class registry', () => {
     expect(d('audit_log')).toMatchObject({ clock: { kind: 'partnership' }, defaultMs: 30 * DAY_MS });
     expect(d('audit_log').bounds?.minMs).toBe(30 * DAY_MS);
     expect(d('capi_forward_queue').defaultMs).toBe(72 * HOUR_MS);
+    expect(d('egress_ledger')).toMatchObject({
+      defaultMs: 396 * DAY_MS,
+      bounds: { minMs: 90 * DAY_MS, maxMs: 7 * 365 * DAY_MS },
+    });
     expect(d('social_accounts')).toMatchObject({
       clock: { kind: 'until_revoked' },
       atPartnershipEnd: 'immediately',
@@ -75,6 +79,7 @@ describe('the data-class registry', () => {
       'request_log',
       'idempotency_cache',
       'webhook_deliveries',
+      'egress_ledger',
       'audit_log',
       'sdk_events',
       'generated_media',
