@@ -22,6 +22,7 @@ import { registerDataProtectionRoutes } from './modules/data-protection/data-pro
 import { registerDpaRoutes } from './modules/dpa/dpa-routes.ts';
 import { registerEgressLedgerRoutes } from './modules/egress-ledger/egress-ledger-routes.ts';
 import { registerIngestRoutes } from './modules/ingest/ingest-routes.ts';
+import { registerSegmentRoutes } from './modules/segment/segment-routes.ts';
 import { registerOrgRoutes } from './modules/orgs/orgs-routes.ts';
 import { registerProfileRoutes } from './modules/profiles/profiles-routes.ts';
 import { registerProjectRoutes } from './modules/projects/projects-routes.ts';
@@ -87,6 +88,7 @@ export async function buildApp({ config, container, logger }: AppDeps): Promise<
   registerWebhookDeliveryRoutes(app, { deliveries: container.webhookDeliveries, tenant: container.tenant });
   registerAuditLogRoutes(app, { auditLog: container.auditLog, tenant: container.tenant });
   registerIngestRoutes(app, { ingest: container.ingest });
+  registerSegmentRoutes(app, { segment: container.segment });
   registerProfileRoutes(app, { profiles: container.profiles, tenant: container.tenant });
   registerSubjectRoutes(app, { subjects: container.subjects, tenant: container.tenant });
   registerRetentionRoutes(app, { retention: container.retention, tenant: container.tenant });

@@ -32,6 +32,7 @@ import { createOrgsDal } from './modules/orgs/orgs-dal.ts';
 import { createOrgsService } from './modules/orgs/orgs-service.ts';
 import { createProfilesDal } from './modules/profiles/profiles-dal.ts';
 import { createProfilesService } from './modules/profiles/profiles-service.ts';
+import { createSegmentService } from './modules/segment/segment-service.ts';
 import { createProjectsDal } from './modules/projects/projects-dal.ts';
 import { createProjectsService } from './modules/projects/projects-service.ts';
 import { createRequestLogWriter } from './modules/request-log/request-log-writer.ts';
@@ -169,6 +170,7 @@ export function createContainer({
       rejected: (code) => metrics.ingestRejections.inc({ code }),
     },
   });
+  const segment = createSegmentService({ ingest, clock });
   const profilesDal = createProfilesDal();
   const profiles = createProfilesService({ profilesDal, projects });
   const subjects = createSubjectsService({
@@ -284,6 +286,7 @@ export function createContainer({
     egressLedgerWriter,
     ingest,
     ingestWriter,
+    segment,
     projectPolicies,
     profiles,
     subjects,

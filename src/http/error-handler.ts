@@ -1,4 +1,3 @@
-import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { AppError, type ErrorCode } from '../lib/errors.ts';
@@ -104,6 +103,13 @@ const CLIENT_ERRORS: Record<string, [number, ErrorCode, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'invalid_request', 'The request headers are too large.'],
 };
 
+/** Reason phrases of the statuses a client error can answer with (the status line needs one). */
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+};
+
 /**
  * Malformed HTTP on the socket (no request object exists yet): answered in the error contract, with a
  * fresh request id, then the connection is closed. Nothing of the request is quoted or logged.
@@ -121,7 +127,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   });
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nRequest-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
     );
   }
