@@ -1,3 +1,4 @@
+import fastifyCookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Logger } from 'pino';
@@ -18,9 +19,14 @@ import { registerSdkCors } from './http/sdk-cors.ts';
 import { registerParameterGuards, validationSchemaController } from './http/validation.ts';
 import { registerApiKeyRoutes } from './modules/api-keys/api-keys-routes.ts';
 import { registerAuditLogRoutes } from './modules/audit-log/audit-log-routes.ts';
+import { registerConsoleAuthRoutes } from './modules/console-auth/console-auth-routes.ts';
+import { registerConsoleStatic } from './modules/console-auth/console-static.ts';
 import { registerDataProtectionRoutes } from './modules/data-protection/data-protection-routes.ts';
+import { registerDestinationRoutes } from './modules/destinations/destinations-routes.ts';
 import { registerDpaRoutes } from './modules/dpa/dpa-routes.ts';
 import { registerEgressLedgerRoutes } from './modules/egress-ledger/egress-ledger-routes.ts';
+import { registerGenerationRoutes } from './modules/generation/generation-routes.ts';
+import { registerMediaRoutes } from './modules/media/media-routes.ts';
 import { registerIngestRoutes } from './modules/ingest/ingest-routes.ts';
 import { registerSegmentRoutes } from './modules/segment/segment-routes.ts';
 import { registerOrgRoutes } from './modules/orgs/orgs-routes.ts';
@@ -28,6 +34,8 @@ import { registerProfileRoutes } from './modules/profiles/profiles-routes.ts';
 import { registerProjectRoutes } from './modules/projects/projects-routes.ts';
 import { registerRequestLog } from './modules/request-log/request-log-hook.ts';
 import { registerRetentionRoutes } from './modules/retention/retention-routes.ts';
+import { registerPlatformCallbackRoutes } from './modules/social-accounts/platform-callbacks-routes.ts';
+import { registerSocialAccountRoutes } from './modules/social-accounts/social-accounts-routes.ts';
 import { registerSubjectRoutes } from './modules/subjects/subjects-routes.ts';
 import { registerWebhookDeliveryRoutes } from './modules/webhooks/webhook-deliveries-routes.ts';
 import { registerWebhookRoutes } from './modules/webhooks/webhooks-routes.ts';
@@ -70,10 +78,13 @@ export async function buildApp({ config, container, logger }: AppDeps): Promise<
   registerParameterGuards(app);
   registerRequestId(app);
   registerSdkCors(app);
+  // Parses the console's session cookie (before the auth hook reads it).
+  await app.register(fastifyCookie);
   registerAuth(app, {
     authenticator: container.authenticator,
     adminToken: config.adminToken,
     rateLimiter: container.rateLimiter,
+    consoleSessions: container.consoleAuth.sessions,
   });
   registerRequestLogging(app);
   registerHttpMetrics(app, container.metrics);
@@ -95,6 +106,28 @@ export async function buildApp({ config, container, logger }: AppDeps): Promise<
   registerDpaRoutes(app, { dpa: container.dpa, tenant: container.tenant });
   registerDataProtectionRoutes(app, container.dataProtection);
   registerEgressLedgerRoutes(app, { egressLedger: container.egressLedger, tenant: container.tenant });
+  registerDestinationRoutes(app, {
+    destinations: container.destinations,
+    stats: container.forwardStats,
+    tenant: container.tenant,
+  });
+  registerGenerationRoutes(app, { generations: container.generations, tenant: container.tenant });
+  registerMediaRoutes(app, { media: container.media, tenant: container.tenant, clock: container.clock });
+  registerSocialAccountRoutes(app, {
+    socialAccounts: container.socialAccounts.service,
+    revocation: container.socialAccounts.revocation,
+    projects: container.projects,
+    tenant: container.tenant,
+  });
+  registerPlatformCallbackRoutes(app, {
+    revocation: container.socialAccounts.revocation,
+    clock: container.clock,
+    publicUrl: config.publicUrl,
+    meta: config.social.meta,
+    tiktok: config.social.tiktok,
+  });
+  registerConsoleAuthRoutes(app, { ...container.consoleAuth, appDb: container.dbs.app, clock: container.clock });
+  await registerConsoleStatic(app);
 
   await app.ready();
   return Object.assign(app, { routeCatalog });

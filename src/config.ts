@@ -51,6 +51,26 @@ const Env = Type.Object({
   LAYERS_ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {
     default: 'all',
   }),
+  // Content generation and media (API.md "Content generation and media").
+  LAYERS_MEDIA_STORE: Type.Union([Type.Literal('fs'), Type.Literal('s3')], { default: 'fs' }),
+  LAYERS_S3_BUCKET: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' })),
+  LAYERS_S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https://[^/?#\\s]+$' })),
+  LAYERS_S3_REGION: Type.String({ default: 'us-east-1', pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]$' }),
+  AWS_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  AWS_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  OPENAI_API_KEY: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  ANTHROPIC_API_KEY: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  GOOGLE_VERTEX_PROJECT: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]{4,61}[a-z0-9]$' })),
+  GOOGLE_VERTEX_LOCATION: Type.String({ default: 'us-central1', pattern: '^[a-z0-9-]{2,40}$' }),
+  GOOGLE_APPLICATION_CREDENTIALS: Type.Optional(Type.String({ minLength: 1 })),
+  LAYERS_OPENAI_MODEL: Type.String({ default: 'gpt-4.1-mini', pattern: '^[A-Za-z0-9._:-]{1,100}$' }),
+  LAYERS_ANTHROPIC_MODEL: Type.String({ default: 'claude-haiku-4-5', pattern: '^[A-Za-z0-9._:-]{1,100}$' }),
+  LAYERS_VERTEX_MODEL: Type.String({ default: 'gemini-2.5-flash', pattern: '^[A-Za-z0-9._:-]{1,100}$' }),
+  // Vendors with which the operator has a zero-data-retention agreement (openai, anthropic, vertex).
+  LAYERS_LLM_ZDR_VENDORS: Type.String({ default: '', pattern: '^((openai|anthropic|vertex)(,(openai|anthropic|vertex))*)?$' }),
+  LAYERS_LLM_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 60_000 }),
+  LAYERS_GENERATION_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 10, default: 3 }),
+  LAYERS_VIDEO_DURATION_MS: Type.Integer({ minimum: 6_000, maximum: 15_000, default: 8_000 }),
 });
 
 export type Config = Readonly<{
@@ -97,6 +117,27 @@ export type Config = Readonly<{
   shutdownTimeoutMs: number;
   /** Vendor host → base URL of a local fake (LAYERS_EGRESS_REDIRECT); always empty in production. */
   egressRedirects: ReadonlyMap<string, string>;
+  /** Where media objects live (modules/media). */
+  mediaStore: Readonly<{
+    kind: 'fs' | 's3';
+    s3: Readonly<{
+      bucket: string | undefined;
+      endpoint: string;
+      region: string;
+      accessKeyId: string | undefined;
+      secretAccessKey: string | undefined;
+    }>;
+  }>;
+  /** Content generation: vendor credentials and models (undefined key: that provider is not configured). */
+  generation: Readonly<{
+    openai: Readonly<{ apiKey: string; model: string }> | undefined;
+    anthropic: Readonly<{ apiKey: string; model: string }> | undefined;
+    vertex: Readonly<{ project: string; location: string; credentialsFile: string | undefined; model: string }> | undefined;
+    zdrVendors: readonly string[];
+    llmTimeoutMs: number;
+    maxAttempts: number;
+    videoDurationMs: number;
+  }>;
 }>;
 
 export class ConfigError extends Error {}
@@ -201,5 +242,33 @@ function fromEnv(e: Static<typeof Env>): Config {
       maxDurationMs: e.LAYERS_EXPORT_MAX_DURATION_MS,
     }),
     shutdownTimeoutMs: e.LAYERS_SHUTDOWN_TIMEOUT_MS,
+    mediaStore: Object.freeze({
+      kind: e.LAYERS_MEDIA_STORE,
+      s3: Object.freeze({
+        bucket: e.LAYERS_S3_BUCKET,
+        endpoint: e.LAYERS_S3_ENDPOINT ?? `https://s3.${e.LAYERS_S3_REGION}.amazonaws.com`,
+        region: e.LAYERS_S3_REGION,
+        accessKeyId: e.AWS_ACCESS_KEY_ID,
+        secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+      }),
+    }),
+    generation: Object.freeze({
+      openai: e.OPENAI_API_KEY ? Object.freeze({ apiKey: e.OPENAI_API_KEY, model: e.LAYERS_OPENAI_MODEL }) : undefined,
+      anthropic: e.ANTHROPIC_API_KEY
+        ? Object.freeze({ apiKey: e.ANTHROPIC_API_KEY, model: e.LAYERS_ANTHROPIC_MODEL })
+        : undefined,
+      vertex: e.GOOGLE_VERTEX_PROJECT
+        ? Object.freeze({
+            project: e.GOOGLE_VERTEX_PROJECT,
+            location: e.GOOGLE_VERTEX_LOCATION,
+            credentialsFile: e.GOOGLE_APPLICATION_CREDENTIALS,
+            model: e.LAYERS_VERTEX_MODEL,
+          })
+        : undefined,
+      zdrVendors: Object.freeze(e.LAYERS_LLM_ZDR_VENDORS.split(',').filter(Boolean)),
+      llmTimeoutMs: e.LAYERS_LLM_TIMEOUT_MS,
+      maxAttempts: e.LAYERS_GENERATION_MAX_ATTEMPTS,
+      videoDurationMs: e.LAYERS_VIDEO_DURATION_MS,
+    }),
   });
 }

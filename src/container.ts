@@ -16,13 +16,16 @@ import { createApiKeysDal } from './modules/api-keys/api-keys-dal.ts';
 import { createApiKeysService } from './modules/api-keys/api-keys-service.ts';
 import { createAuditLogDal } from './modules/audit-log/audit-log-dal.ts';
 import { createAuditLogService } from './modules/audit-log/audit-log-service.ts';
+import { createConsoleAuth } from './modules/console-auth/console-auth-container.ts';
 import { createDataProtectionPageDeps } from './modules/data-protection/data-protection-deps.ts';
+import { createDestinations } from './modules/destinations/destinations-container.ts';
 import { createDpaDal } from './modules/dpa/dpa-dal.ts';
 import { createDpaService } from './modules/dpa/dpa-service.ts';
 import { createEgressLedgerDal } from './modules/egress-ledger/egress-ledger-dal.ts';
 import { createEgressLedgerService } from './modules/egress-ledger/egress-ledger-service.ts';
 import { createEgressLedgerWriter } from './modules/egress-ledger/egress-ledger-writer.ts';
 import { createEgressPageReader } from './modules/egress-ledger/egress-page-reader.ts';
+import { createGenerationModule } from './modules/generation/generation-wiring.ts';
 import { createDroppingDeviceIdSink } from './modules/ingest/device-id-sink.ts';
 import { createIngestDal } from './modules/ingest/ingest-dal.ts';
 import { createIngestService } from './modules/ingest/ingest-service.ts';
@@ -42,6 +45,7 @@ import { createRetentionMetrics } from './modules/retention/retention-metrics.ts
 import { createRetentionOverridesDal } from './modules/retention/retention-overrides-dal.ts';
 import { createRetentionService } from './modules/retention/retention-service.ts';
 import { createRetentionSweeper } from './modules/retention/retention-sweeper.ts';
+import { createSocialAccountsModule } from './modules/social-accounts/social-accounts-module.ts';
 import { createSweeperDals } from './modules/retention/sweeper-dals.ts';
 import { createDataSubjectRequestsDal } from './modules/subjects/data-subject-requests-dal.ts';
 import { createErasureExecutor } from './modules/subjects/erasure-executor.ts';
@@ -57,6 +61,7 @@ import { createWebhookEventsService } from './modules/webhooks/webhook-events-se
 import { createWebhookSender } from './modules/webhooks/webhook-sender.ts';
 import { createWebhooksDal } from './modules/webhooks/webhooks-dal.ts';
 import { createWebhooksService } from './modules/webhooks/webhooks-service.ts';
+import type { PlatformRegistry } from './platforms/platform-registry.ts';
 import type { GeoResolver } from './privacy/geo-resolver.ts';
 
 export type ContainerDeps = {
@@ -69,6 +74,8 @@ export type ContainerDeps = {
   resolver?: HostResolver;
   /** Where the egress gateway logs its refusals (vendor, purpose, host, reason); none when absent. */
   logger?: Logger;
+  /** Social-platform adapters (tests inject some); default: TikTok, Meta and Google through the gateway. */
+  socialPlatforms?: PlatformRegistry;
 };
 
 /** Wires DALs → services → the pieces routes need, by hand: one place to see what depends on what. */
@@ -80,6 +87,7 @@ export function createContainer({
   clock = systemClock,
   resolver = systemResolver,
   logger,
+  socialPlatforms,
 }: ContainerDeps) {
   const metrics = createMetrics();
   const authenticator = createApiKeyAuthenticator({ db: dbs.app, now: () => clock.now().getTime() });
@@ -148,12 +156,16 @@ export function createContainer({
     leaseMs: Math.max(config.jobWatchdogMs, webhookSender.timeoutMs + 5_000),
     stuckAfterMs: config.jobWatchdogMs,
   });
+  // Conversions API destinations (modules/destinations): the partner API, ingest's forward rows,
+  // the gateway's lookup of enabled destinations, and the forwarder (below, once the gateway exists).
+  const destinations = createDestinations({ dbs, envelope, auditLog, projects, events: webhookEvents, clock });
   const ingestDal = createIngestDal();
   const ingestWriter = createIngestWriter({ pool: dbs.appPool, dal: ingestDal, clock });
   const projectPolicies = createProjectPolicyCache({
     db: dbs.app,
     dal: ingestDal,
     now: () => clock.now().getTime(),
+    forwardTargets: destinations.forwardTargets,
   });
   const dsrDal = createDataSubjectRequestsDal();
   const suppressions = createSuppressionCache({ db: dbs.app, dal: dsrDal, now: () => clock.now().getTime() });
@@ -162,6 +174,7 @@ export function createContainer({
     policies: projectPolicies,
     geo,
     deviceIds: createDroppingDeviceIdSink((n) => metrics.deviceIdsDropped.inc(n)),
+    forwarding: destinations.buildRows,
     suppressions,
     clock,
     metrics: {
@@ -196,6 +209,10 @@ export function createContainer({
     overridesDal: retentionOverridesDal,
     scheduleDal: purgeScheduleDal,
     purgeDal: sweeperDals.purgeDal,
+    // Social accounts are revoked at their platforms (through the job queue) before their rows go.
+    beforeImmediateDelete: async (scope) => {
+      await socialAccounts.revocation.onOffboard(scope);
+    },
   });
   const retention = createRetentionService({
     systemDb: dbs.system,
@@ -214,6 +231,11 @@ export function createContainer({
     partnershipEnd,
     auditLog,
     metrics: createRetentionMetrics(metrics.registry),
+    // Media objects go with their project (grace period) or org (partnership end).
+    objects: {
+      purgeProject: (orgId, projectId) => media.purgeProjectObjects(orgId, projectId),
+      purgeOrg: (orgId) => media.purgeOrgObjects(orgId),
+    },
   });
   const dpa = createDpaService({
     dpaDal: createDpaDal(),
@@ -236,15 +258,40 @@ export function createContainer({
     ...createDataProtectionPageDeps(config),
     egressPage: createEgressPageReader({ authenticator, db: dbs.app, egressLedger, clock }),
   };
-  // The allowlist is the sub-processor registry the page shows. No destinations exist yet: the
-  // gateway's DestinationLookup defaults to none, so `capi` calls are refused until they do.
+  // The allowlist is the sub-processor registry the page shows; `capi` calls also need a destination
+  // the project enabled (modules/destinations answers which).
   const egress = createEgressGateway({
     allowlist: createAllowlist(dataProtection.subprocessors),
+    destinations: destinations.lookup,
     redirects: config.egressRedirects,
     ledger: egressLedgerWriter,
     metrics: egressMetrics,
     clock,
     ...(logger ? { logger } : {}),
+  });
+  const forwarder = destinations.forwarder(egress, logger);
+  // Content generation and media (modules/generation, modules/media).
+  const { media, generations } = createGenerationModule({
+    config,
+    dbs,
+    envelope,
+    egress,
+    projects,
+    auditLog,
+    events: webhookEvents,
+    clock,
+  });
+  // Social accounts (modules/social-accounts, platforms/): OAuth connections, tokens, post metadata.
+  const socialAccounts = createSocialAccountsModule({
+    config,
+    appDb: dbs.app,
+    systemDb: dbs.system,
+    egress,
+    envelope,
+    auditLog,
+    events: webhookEvents,
+    clock,
+    ...(socialPlatforms ? { platforms: socialPlatforms } : {}),
   });
   const orgs = createOrgsService({
     systemDb: dbs.system,
@@ -257,10 +304,14 @@ export function createContainer({
     partnershipEnd,
   });
 
+  // The console (partner representatives): accounts, sessions, members; Layers is their controller.
+  const consoleAuth = createConsoleAuth({ config, dbs, envelope, auditLog, clock });
+
   return {
     config,
     dbs,
     clock,
+    consoleAuth,
     envelope,
     metrics,
     authenticator,
@@ -284,6 +335,12 @@ export function createContainer({
     egress,
     egressLedger,
     egressLedgerWriter,
+    destinations: destinations.service,
+    forwardStats: destinations.stats,
+    forwarder,
+    media,
+    generations,
+    socialAccounts,
     ingest,
     ingestWriter,
     segment,

@@ -1,4 +1,5 @@
 import type { ColumnType } from 'kysely';
+import type { GenerationsTable, MediaAssetsTable } from './schema-generation.ts';
 
 /** Row types of the tables the app queries (Kysely's view of the schema in migrations/). */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -275,4 +276,6 @@ export interface Database {
   org_purge_schedule: OrgPurgeScheduleTable;
   dpa_requests: DpaRequestsTable;
   egress_ledger: EgressLedgerTable;
+  generations: GenerationsTable;
+  media_assets: MediaAssetsTable;
 }

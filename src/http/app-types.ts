@@ -28,6 +28,8 @@ export type RequestAuth = { kind: 'admin' } | { kind: 'api_key'; key: Authentica
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthMode;
+    /** Segment-compatible routes: the key comes as the Basic user name or as `writeKey` in the body. */
+    keyInBasicAuth?: boolean;
     /** Resource kinds whose ids appear in this route's path params, for the route-security suite. */
     tenantParams?: Record<string, string>;
   }

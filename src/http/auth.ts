@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../lib/errors.ts';
 import { safeEqual } from '../lib/hashing.ts';
 import type { ApiKeyAuthenticator } from '../modules/api-keys/api-key-authenticator.ts';
@@ -13,6 +13,17 @@ function bearerToken(request: FastifyRequest): string | undefined {
   if (typeof header !== 'string') return undefined;
   const match = /^Bearer +(\S+) *$/i.exec(header);
   return match?.[1];
+}
+
+/** The user name of `Authorization: Basic base64(user:password)` (Segment: the write key, no password). */
+function basicUser(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return undefined;
+  const match = /^Basic +([A-Za-z0-9+/=]+) *$/i.exec(header);
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
+  const user = decoded.split(':', 1)[0];
+  return user ? user : undefined;
 }
 
 const unauthorized = (code: 'missing_api_key' | 'invalid_api_key' | 'revoked_api_key', message: string) =>
@@ -44,8 +55,39 @@ export function registerAuth(
       return;
     }
 
-    const token = bearerToken(request);
-    if (!token) throw unauthorized('missing_api_key', 'Send your API key as Authorization: Bearer <key>.');
+    // Segment-compatible routes: the key as the Basic user name, or (browser libraries) as `writeKey`
+    // in the body, read once the body is parsed (the preHandler below).
+    const segment = request.routeOptions.config.keyInBasicAuth === true;
+    if (segment && request.headers.authorization === undefined) return;
+    // (A Bearer key is taken there too, as everywhere else.)
+    const token = segment ? (basicUser(request) ?? bearerToken(request)) : bearerToken(request);
+    if (!token)
+      throw unauthorized(
+        'missing_api_key',
+        segment
+          ? 'Send your publishable key as the Basic user name: Authorization: Basic base64(<key>:).'
+          : 'Send your API key as Authorization: Bearer <key>.',
+      );
+    await authenticateKey(request, reply, token, mode);
+  });
+
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.auth !== null || request.routeOptions.config.keyInBasicAuth !== true) return;
+    const writeKey = (request.body as { writeKey?: unknown } | null | undefined)?.writeKey;
+    if (typeof writeKey !== 'string' || writeKey.length === 0)
+      throw unauthorized(
+        'missing_api_key',
+        'Send your publishable key as the Basic user name (Authorization: Basic base64(<key>:)) or as writeKey.',
+      );
+    await authenticateKey(request, reply, writeKey, request.routeOptions.config.auth ?? 'none');
+  });
+
+  async function authenticateKey(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    token: string,
+    mode: string,
+  ): Promise<void> {
     const parsed = parseApiKey(token);
     if (!parsed)
       throw unauthorized(
@@ -78,7 +120,7 @@ export function registerAuth(
         { headers: { 'Retry-After': retryAfter } },
       );
     }
-  });
+  }
 }
 
 /** The authenticated key of a key-authenticated route (the auth hook guarantees one). */

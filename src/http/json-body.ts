@@ -1,4 +1,6 @@
+import type { FastifyRequest } from 'fastify';
 import { AppError } from '../lib/errors.ts';
+import { SEGMENT_ROUTES } from '../modules/segment/segment-routes.ts';
 import type { AppInstance } from './app-types.ts';
 
 /**
@@ -14,7 +16,10 @@ export const MAX_JSON_DEPTH = 32;
  * past its own cap): the parser leaves values alone there and refuses only nesting deeper than
  * OWN_CHECKS_MAX_JSON_DEPTH, which no per-event answer can be given for without a recursive walk.
  */
-export const OWN_STRING_CHECKS = new Set(['/v1/sdk/events']);
+export const OWN_STRING_CHECKS = new Set(['/v1/sdk/events', ...SEGMENT_ROUTES]);
+
+/** Routes that also take JSON labelled `text/plain` (Segment's analytics.js sends that, avoiding a CORS preflight). */
+const TEXT_PLAIN_JSON_ROUTES = new Set(SEGMENT_ROUTES);
 
 /**
  * Nesting limit on OWN_STRING_CHECKS routes: far past their own per-event caps (the event validator
@@ -102,7 +107,21 @@ function badValue(value: unknown): string | undefined {
 export function registerJsonBodyParser(app: AppInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (request, body, done) => {
+    if (TEXT_PLAIN_JSON_ROUTES.has(request.routeOptions.url ?? '')) parseJson(request, body, done);
+    else
+      done(
+        new AppError('unsupported_media_type', 'Send JSON with Content-Type: application/json.'),
+        undefined,
+      );
+  });
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
+
+  function parseJson(
+    request: FastifyRequest,
+    body: string | Buffer,
+    done: (error: Error | null, value?: unknown) => void,
+  ): void {
     const text = body as string;
     if (text.length === 0 && (request.method === 'DELETE' || request.method === 'GET')) {
       done(null, undefined);
@@ -131,5 +150,5 @@ export function registerJsonBodyParser(app: AppInstance): void {
       if (problem) done(new AppError('invalid_request', problem), undefined);
       else done(null, parsed);
     });
-  });
+  }
 }

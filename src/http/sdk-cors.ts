@@ -1,3 +1,4 @@
+import { SEGMENT_ROUTES } from '../modules/segment/segment-routes.ts';
 import type { AppInstance } from './app-types.ts';
 
 /**
@@ -6,7 +7,8 @@ import type { AppInstance } from './app-types.ts';
  * headers the SDK sends. The header is set before authentication so that a browser can also read a
  * 401/413/429 answer and react to it. Partner-API routes get no CORS: secret keys never belong in a page.
  */
-export const CORS_ROUTES = new Set(['/v1/sdk/events']);
+// Segment's browser library (analytics.js) posts to the Segment-compatible routes the same way.
+export const CORS_ROUTES = new Set(['/v1/sdk/events', ...SEGMENT_ROUTES]);
 
 const HEADERS = {
   'access-control-allow-origin': '*',

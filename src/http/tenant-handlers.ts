@@ -6,7 +6,7 @@ import type { Clock } from '../lib/clock.ts';
 import { AppError } from '../lib/errors.ts';
 import { sha256Hex } from '../lib/hashing.ts';
 import type { TenantScope } from '../lib/scope.ts';
-import { requireKey } from './auth.ts';
+import { requirePrincipal } from './auth.ts';
 import type { IdempotencyService } from './idempotency-service.ts';
 
 const IDEMPOTENCY_KEY_MAX = 255;
@@ -33,11 +33,11 @@ export function createTenantHandlers(deps: {
   const { db, clock, idempotency } = deps;
 
   function scopeFor(request: FastifyRequest, tx: Kysely<Database>): TenantScope {
-    const key = requireKey(request);
+    const principal = requirePrincipal(request);
     return {
       tx,
-      orgId: key.orgId,
-      actor: { type: 'api_key', id: key.id },
+      orgId: principal.orgId,
+      actor: principal.actor,
       requestId: request.id,
       now: clock.now(),
     };
@@ -66,7 +66,7 @@ export function createTenantHandlers(deps: {
   return {
     /** A read: one READ ONLY tenant transaction around the service call. */
     query<T>(request: FastifyRequest, fn: (scope: TenantScope) => Promise<T>): Promise<T> {
-      const key = requireKey(request);
+      const key = requirePrincipal(request);
       return readAsTenant(db, key.orgId, (tx) => fn(scopeFor(request, tx)));
     },
 
@@ -77,7 +77,7 @@ export function createTenantHandlers(deps: {
       status: number,
       fn: (scope: TenantScope) => Promise<unknown>,
     ) {
-      const key = requireKey(request);
+      const key = requirePrincipal(request);
       const rawKey = idempotencyKeyOf(request);
       // Stored and locked by its hash: the header's value itself is never persisted.
       const idemKey = rawKey === undefined ? undefined : sha256Hex(rawKey);

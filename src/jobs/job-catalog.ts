@@ -3,6 +3,7 @@ import { type Static, type TSchema, Type } from 'typebox';
 import { Value } from 'typebox/value';
 import type { Container } from '../container.ts';
 import { ensureEventPartitions } from '../modules/ingest/event-partitions.ts';
+import { GENERATION_TASK } from '../modules/generation/generation-service.ts';
 import { runErasureJob } from '../modules/subjects/erasure-job.ts';
 import { runDeliveryJob } from '../modules/webhooks/webhook-delivery-job.ts';
 import { DELIVER_JOB_MAX_ATTEMPTS, DELIVER_TASK } from '../modules/webhooks/webhook-delivery-queue.ts';
@@ -12,7 +13,8 @@ import { DELIVER_JOB_MAX_ATTEMPTS, DELIVER_TASK } from '../modules/webhooks/webh
  * scheduled jobs, its cron line. Cron handlers are idempotent: a missed or doubled run is harmless.
  * Payloads carry ids only, never personal data.
  */
-export type JobContext = { logger: Logger; container: Container };
+/** `attempt`: this run's attempt number (1 for the first), from the queue. */
+export type JobContext = { logger: Logger; container: Container; attempt?: number };
 
 export type JobDefinition<S extends TSchema = TSchema> = {
   name: string;
@@ -34,6 +36,16 @@ const defineJob = <S extends TSchema>(job: JobDefinition<S>): JobDefinition =>
 const CronPayload = Type.Object({ _cron: Type.Optional(Type.Object({ ts: Type.String() })) });
 
 export const JOB_CATALOG: readonly JobDefinition[] = [
+  defineJob({
+    // One attempt at a generation (copy, render, store); the row holds its status. Retryable failures
+    // are rethrown until the last attempt (LAYERS_GENERATION_MAX_ATTEMPTS, set when it is queued).
+    name: GENERATION_TASK,
+    payload: Type.Object({ org_id: Type.String(), generation_id: Type.String() }),
+    maxAttempts: 3,
+    async run(payload, { container, attempt }) {
+      await container.generations.run(payload.org_id, payload.generation_id, attempt ?? 1);
+    },
+  }),
   defineJob({
     // Payload: ids only; the erasure reads the user id from the request row and clears it when done.
     name: 'dsr.erase',

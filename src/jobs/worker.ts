@@ -16,9 +16,13 @@ export async function startWorker(opts: {
   const { container, logger } = opts;
   const taskList: TaskList = {};
   for (const job of JOB_CATALOG) {
-    taskList[job.name] = async (payload) => {
+    taskList[job.name] = async (payload, helpers) => {
       validatePayload(job, payload);
-      await job.run(payload as never, { container, logger: logger.child({ job: job.name }) });
+      await job.run(payload as never, {
+        container,
+        logger: logger.child({ job: job.name }),
+        attempt: helpers.job.attempts,
+      });
     };
   }
   const cronItems = parseCronItems(

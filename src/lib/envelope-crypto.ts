@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 
 /**
  * Envelope encryption for secrets we must be able to read back (webhook signing secrets, OAuth and
@@ -19,6 +19,8 @@ export type EncryptionContext = { orgId: string; recordId: string; field: string
 export type Envelope = {
   encrypt(plaintext: string, context: EncryptionContext): string;
   decrypt(ciphertext: string, context: EncryptionContext): string;
+  /** A 32-byte key for one purpose (HKDF-SHA256 of the active key-encryption key with the label). */
+  deriveKey(label: string): Buffer;
 };
 
 export class KeyMaterialError extends Error {}
@@ -68,6 +70,9 @@ export function createEnvelope(keks: Buffer[]): Envelope {
   const wrappedLength = IV + TAG + KEY;
 
   return {
+    deriveKey(label) {
+      return Buffer.from(hkdfSync('sha256', active, Buffer.alloc(0), `layers/${label}`, KEY));
+    },
     encrypt(plaintext, context) {
       const aad = aadOf(context);
       const dataKey = randomBytes(KEY);

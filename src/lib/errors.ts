@@ -10,6 +10,16 @@ export const ERROR_CODES = {
   invalid_api_key: { status: 401, type: 'authentication_error' },
   revoked_api_key: { status: 401, type: 'authentication_error' },
   key_type_not_allowed: { status: 403, type: 'permission_error' },
+  // The console (session cookie): not signed in or expired, wrong credentials, a role that may not
+  // do this, a state change without its CSRF token, a factor missing for a sensitive change.
+  not_signed_in: { status: 401, type: 'authentication_error' },
+  invalid_credentials: { status: 401, type: 'authentication_error' },
+  mfa_code_required: { status: 401, type: 'authentication_error' },
+  role_not_allowed: { status: 403, type: 'permission_error' },
+  csrf_token_invalid: { status: 403, type: 'permission_error' },
+  mfa_enrolment_required: { status: 403, type: 'permission_error' },
+  // GET /media/:id with an expired or altered signature.
+  signature_invalid: { status: 403, type: 'permission_error' },
   resource_missing: { status: 404, type: 'not_found_error' },
   route_not_found: { status: 404, type: 'not_found_error' },
   idempotency_in_flight: { status: 409, type: 'idempotency_error' },

@@ -24,6 +24,14 @@ export const ID_PREFIXES = {
   audit: 'aud',
   delivery: 'whd',
   dpaRequest: 'dpa',
+  /** A content generation (copy, images, video from a brief). */
+  generation: 'gen',
+  /** A Conversions API destination (Meta CAPI, TikTok Events). */
+  destination: 'dst',
+  /** A console account (a partner representative); audited as actor `{type: "user", id}`. */
+  consoleAccount: 'usr',
+  consoleSession: 'cses',
+  consoleInvitation: 'inv',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -62,6 +62,31 @@ export const defaultFixtures: SecurityFixtures = {
       });
       return res.json().id;
     },
+    // A generation that stays queued (no worker here), and media from one run with images only.
+    generation: async (t, org, made) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/v1/projects/${made.get('project')}/generations`,
+        headers: bearer(org.secret),
+        payload: { brief: { product: 'Security fixture' }, outputs: ['copy'] },
+      });
+      return res.json().id;
+    },
+    media: async (t, org, made) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/v1/projects/${made.get('project')}/generations`,
+        headers: bearer(org.secret),
+        payload: { brief: { product: 'Security media' }, outputs: ['copy', 'image'] },
+      });
+      await t.container.generations.run(org.id, res.json().id, 1);
+      const list = await t.app.inject({
+        method: 'GET',
+        url: `/v1/projects/${made.get('project')}/media`,
+        headers: bearer(org.secret),
+      });
+      return list.json().data[0].id;
+    },
     dpaRequest: async (t, org) => {
       const res = await t.app.inject({
         method: 'POST',
@@ -79,6 +104,7 @@ export const defaultFixtures: SecurityFixtures = {
     'POST /v1/webhooks/:webhookId/test': {},
     'POST /v1/webhooks/:webhookId/deliveries/:deliveryId/retry': {},
     'POST /v1/projects/:projectId/users/lookup': { email: 'someone@example.com' },
+    'POST /v1/projects/:projectId/generations': { brief: { product: 'Other org' }, outputs: ['copy'] },
   },
 };
 

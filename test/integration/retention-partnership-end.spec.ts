@@ -140,9 +140,10 @@ describe('partnership end: audit_log, partner_config, dpa_requests, data_subject
       [gone.id],
     );
     expect(rows[0].changes.purge_scheduled.after.sdk_events).toBe(in30);
-    expect(rows[0].changes.deleted_at_offboarding.after).toEqual({
+    expect(rows[0].changes.deleted_at_offboarding.after).toMatchObject({
       social_accounts: 0,
       capi_forward_queue: 0,
+      console_accounts: 0,
     });
   });
 

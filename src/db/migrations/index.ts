@@ -11,6 +11,9 @@ import * as ingestRefusesSuppressed from './0010-ingest-refuses-suppressed.ts';
 import * as auditWebhookUrls from './0012-audit-webhook-urls.ts';
 import * as profileIdentifierMonths from './0013-profile-identifier-months.ts';
 import * as egressLedger from './0014-egress-ledger.ts';
+import * as generationsMedia from './0018-generations-media.ts';
+import * as consoleAccounts from './0016-console-accounts.ts';
+import * as capiForwarding from './0019-capi-forwarding.ts';
 import * as anonymousIds from './0015-anonymous-ids.ts';
 import * as socialAccounts from './0017-social-accounts.ts';
 
@@ -28,6 +31,9 @@ export const migrations: Record<string, Migration> = {
   '0012-audit-webhook-urls': auditWebhookUrls,
   '0013-profile-identifier-months': profileIdentifierMonths,
   '0014-egress-ledger': egressLedger,
+  '0016-console-accounts': consoleAccounts,
+  '0019-capi-forwarding': capiForwarding,
   '0015-anonymous-ids': anonymousIds,
   '0017-social-accounts': socialAccounts,
+  '0018-generations-media': generationsMedia,
 };

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { DATA_CLASSES } from '../../privacy/data-classes.ts';
 import type { PartnershipEnd } from './partnership-end.ts';
+import type { ObjectPurger } from './project-purge.ts';
 import type { PurgeDal } from './purge-dal.ts';
 import { deletionOrder, orderBefore } from './purge-order.ts';
 import type { PurgeScheduleDal } from './purge-schedule-dal.ts';
@@ -22,6 +23,8 @@ export async function purgeDuePartnershipEnds(deps: {
   partnershipEnd: PartnershipEnd;
   now: Date;
   batchSize: number;
+  /** Stored objects of the org (media files, S3 objects), deleted before the generated_media rows. */
+  objects?: ObjectPurger | undefined;
 }): Promise<PartnershipEndPurgeResult> {
   const { db, scheduleDal, purgeDal, now } = deps;
   for (const org of await scheduleDal.offboardedWithoutSchedule(db))
@@ -51,6 +54,7 @@ export async function purgeDuePartnershipEnds(deps: {
     const cls = DATA_CLASSES.find((c) => c.name === entry.data_class);
     let rows = 0;
     try {
+      if (entry.data_class === 'generated_media' && deps.objects) await deps.objects.purgeOrg(entry.org_id);
       for (const table of deletionOrder(references, cls?.tables ?? []))
         rows += await purgeDal.deleteInBatches(db, table, { orgId: entry.org_id }, deps.batchSize);
     } catch (error) {

@@ -16,6 +16,12 @@ import { deletionOrder } from './purge-order.ts';
  */
 const PROJECTS_PER_ROUND = 100;
 
+/** Deletes what a project or an org stored outside the database (the media store). */
+export type ObjectPurger = {
+  purgeProject(orgId: string, projectId: string): Promise<number>;
+  purgeOrg(orgId: string): Promise<number>;
+};
+
 export type ProjectPurgeResult = { projects: number; rowsByClass: Record<string, number> };
 
 function classOfTable(table: string): string {
@@ -29,6 +35,8 @@ export async function purgeDueProjects(deps: {
   auditLog: AuditLogService;
   now: Date;
   batchSize: number;
+  /** Stored objects outside the database (media files, S3 objects): deleted before the rows. */
+  objects?: ObjectPurger | undefined;
 }): Promise<ProjectPurgeResult> {
   const { db, purgeDal, projectsDal, now } = deps;
   const owned = [...(await purgeDal.tablesWithColumn(db, 'project_id'))].filter((t) => t !== 'projects');
@@ -42,6 +50,9 @@ export async function purgeDueProjects(deps: {
     const due = await projectsDal.pastDeletionGrace(db, now, { after, limit: PROJECTS_PER_ROUND });
     for (const project of due) {
       const counts: Record<string, number> = {};
+      // Objects first: a crash after this leaves rows without objects (verify reports them) that the
+      // next sweep deletes; never objects that no row or purge would find again.
+      if (deps.objects) await deps.objects.purgeProject(project.org_id, project.id);
       for (const table of order) {
         const n = await purgeDal.deleteInBatches(db, table, { projectId: project.id }, deps.batchSize);
         if (n === 0) continue;

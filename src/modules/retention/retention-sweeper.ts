@@ -8,7 +8,7 @@ import type { OrgsDal } from '../orgs/orgs-dal.ts';
 import type { ProjectsDal } from '../projects/projects-dal.ts';
 import type { PartnershipEnd } from './partnership-end.ts';
 import { purgeDuePartnershipEnds } from './partnership-end-purge.ts';
-import { purgeDueProjects } from './project-purge.ts';
+import { type ObjectPurger, purgeDueProjects } from './project-purge.ts';
 import type { PurgeDal } from './purge-dal.ts';
 import type { PurgeScheduleDal } from './purge-schedule-dal.ts';
 import { type ClassPurgers, type OverdueRows, PURGE_BATCH, type PurgeContext } from './purge-types.ts';
@@ -61,6 +61,8 @@ export type SweeperDeps = {
   auditLog: AuditLogService;
   metrics: RetentionMetrics;
   batchSize?: number;
+  /** The media store's objects, purged with their project or org. */
+  objects?: ObjectPurger;
 };
 
 export function createRetentionSweeper(deps: SweeperDeps) {
@@ -105,6 +107,7 @@ export function createRetentionSweeper(deps: SweeperDeps) {
           auditLog: deps.auditLog,
           now,
           batchSize,
+          objects: deps.objects,
         }),
       );
       if (projects.ran) {
@@ -120,6 +123,7 @@ export function createRetentionSweeper(deps: SweeperDeps) {
           partnershipEnd: deps.partnershipEnd,
           now,
           batchSize,
+          objects: deps.objects,
         }),
       );
       if (ends.ran) {

@@ -22,6 +22,8 @@
  * | `webhook_endpoint.disabled`      | Layers disabled an endpoint: it answered 410 Gone, or failed continuously for 5 days (sent to the org's other endpoints) | `id`, `object`, `reason` (`gone` \| `failing`), `failing_since` |
  * | `data_subject_request.completed` | an erasure request finished (same transaction)            | `id`, `object`, `type`, `project_id`, `status`, `completed_at` |
  * | `dpa_request.updated`            | the operator moves a DPA request to another status        | `id`, `object`, `status` |
+ * | `generation.succeeded`           | a generation's copy and media are stored                  | `id`, `object`, `project_id`, `status`, `provider`, `media_ids` |
+ * | `generation.failed`              | a generation failed for good (its retries spent)          | `id`, `object`, `project_id`, `status`, `provider`, `error_code` |
  *
  * `*` subscribes an endpoint to every type, present and future. `webhook_endpoint.test` is sent only
  * by `POST /v1/webhooks/:webhookId/test`, to that endpoint, whatever it subscribes to.
@@ -38,6 +40,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'webhook_endpoint.disabled',
   'data_subject_request.completed',
   'dpa_request.updated',
+  'generation.succeeded',
+  'generation.failed',
 ] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -50,6 +54,22 @@ type Ts = string;
 
 /** The `data` of each event type. Adding a field here is adding it to a public contract. */
 export type WebhookEventPayloads = {
+  'generation.succeeded': {
+    id: string;
+    object: 'generation';
+    project_id: string;
+    status: 'succeeded';
+    provider: string;
+    media_ids: string[];
+  };
+  'generation.failed': {
+    id: string;
+    object: 'generation';
+    project_id: string;
+    status: 'failed';
+    provider: string;
+    error_code: string;
+  };
   'project.created': { id: string; object: 'project'; status: 'active' | 'pending_deletion' };
   'project.updated': {
     id: string;

@@ -1,0 +1,165 @@
+import { isIP } from 'node:net';
+
+/**
+ * Segment HTTP Tracking API messages → native SDK events (API.md "SDK ingest"), which then take the
+ * native path unchanged: the event validator, the privacy pipeline (hashing, PII guard, IP → geo),
+ * group commit. One plain object per message, no second copy of anything large (properties and
+ * traits are passed by reference).
+ *
+ * - `messageId` → `event_id` (dedup); `userId` / `anonymousId` → `user_id` / `anonymous_id` (numbers
+ *   as their decimal text); `event`, `properties`; `traits` and `context.traits` → `traits` (the
+ *   message's own win).
+ * - `page` / `screen` → a `track` named "Page Viewed" / "Screen Viewed", with `name` and `category`
+ *   added to the properties; `alias` → an `identify` with `previousId` as the anonymous id (it links
+ *   it to `userId`) and no traits; `group` is refused (`unsupported_type`): Layers keeps no groups.
+ * - `timestamp` corrected for the client's clock as Segment does: receivedAt − (sentAt − timestamp)
+ *   when the message (or its batch) carries `sentAt`; as sent without one; receivedAt when absent.
+ * - `context.ip` (only if it is an IP address; then dropped by the pipeline), `context.device`:
+ *   `advertisingId` → `idfa` (iOS) or `gaid` (Android) by `device.type` / `os.name` (the all-zero id of
+ *   a device with tracking limited is dropped), `adTrackingEnabled` → `ad_tracking_enabled`, `model`;
+ *   `context.os`, `context.app` (its `namespace`, else `name`, becomes `app_id`), `locale`, `timezone`,
+ *   `library`. Every other context field (userAgent, page, screen, network, location, campaign…) and
+ *   `integrations` are not kept.
+ */
+export type JsonObject = Record<string, unknown>;
+
+export type MappingRejection = { code: string; message: string };
+
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const DEVICE_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const ZERO_ID = '00000000-0000-0000-0000-000000000000';
+
+const TYPES = new Set(['track', 'identify', 'page', 'screen', 'alias', 'group']);
+
+/** A Segment id (string or number) as text; anything else is passed on for the validator to refuse. */
+function idText(value: unknown): unknown {
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
+}
+
+function parseTime(value: unknown): number | undefined {
+  if (typeof value !== 'string' && !(value instanceof Date)) return undefined;
+  const ms = new Date(value as string).getTime();
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * Segment's clock-skew correction. A timestamp that does not parse is passed on as sent (the
+ * validator refuses it, naming the field).
+ */
+export function correctedTimestamp(timestamp: unknown, sentAt: unknown, receivedAt: number): unknown {
+  if (timestamp === undefined || timestamp === null) return new Date(receivedAt).toISOString();
+  const at = parseTime(timestamp);
+  if (at === undefined) return timestamp;
+  const sent = parseTime(sentAt);
+  if (sent === undefined) return typeof timestamp === 'string' ? timestamp : new Date(at).toISOString();
+  return new Date(receivedAt - (sent - at)).toISOString();
+}
+
+function platformOf(device: JsonObject, os: JsonObject | undefined): 'idfa' | 'gaid' | undefined {
+  const name = String(device.type ?? os?.name ?? '').toLowerCase();
+  if (name === 'ios' || name === 'ipados' || name === 'tvos' || name === 'watchos' || name === 'visionos')
+    return 'idfa';
+  if (name === 'android') return 'gaid';
+  return undefined;
+}
+
+function mapDevice(device: unknown, os: JsonObject | undefined): JsonObject | undefined {
+  if (!isObject(device)) return undefined;
+  const out: JsonObject = {};
+  const adId = device.advertisingId;
+  if (typeof adId === 'string' && adId !== ZERO_ID && DEVICE_ID.test(adId)) {
+    const kind = platformOf(device, os);
+    if (kind) out[kind] = adId;
+  }
+  if (typeof device.adTrackingEnabled === 'boolean') out.ad_tracking_enabled = device.adTrackingEnabled;
+  if (typeof device.model === 'string') out.model = device.model;
+  return out;
+}
+
+function mapContext(context: JsonObject | undefined): { context: JsonObject; appId: unknown } {
+  const out: JsonObject = {};
+  if (!context) return { context: out, appId: undefined };
+  if (typeof context.ip === 'string' && isIP(context.ip) !== 0) out.ip = context.ip;
+  const os = isObject(context.os) ? context.os : undefined;
+  const device = mapDevice(context.device, os);
+  if (device) out.device = device;
+  if (os) out.os = os;
+  let appId: unknown;
+  if (isObject(context.app)) {
+    out.app = context.app;
+    appId = context.app.namespace ?? context.app.name;
+  }
+  if (context.locale !== undefined) out.locale = context.locale;
+  if (context.timezone !== undefined) out.timezone = context.timezone;
+  if (context.library !== undefined) out.library = context.library;
+  return { context: out, appId };
+}
+
+function withPageFields(properties: unknown, message: JsonObject): unknown {
+  if (message.name === undefined && message.category === undefined) return properties;
+  const out: JsonObject = isObject(properties) ? { ...properties } : {};
+  if (message.name !== undefined) out.name = message.name;
+  if (message.category !== undefined) out.category = message.category;
+  return out;
+}
+
+/**
+ * One message as a native event, or why it can never be stored. `defaults` is the batch's top-level
+ * `context` (merged under the message's own, field by field at the top level, as Segment does).
+ */
+export function toNativeEvent(
+  message: unknown,
+  opts: { receivedAt: number; sentAt: unknown; defaultContext: JsonObject | undefined },
+): JsonObject | MappingRejection {
+  if (!isObject(message)) return { code: 'invalid_event', message: 'Each message must be a JSON object.' };
+  const type = message.type;
+  if (typeof type !== 'string' || !TYPES.has(type)) {
+    return {
+      code: 'invalid_field',
+      message: 'type must be one of "track", "identify", "page", "screen", "alias", "group".',
+    };
+  }
+  if (type === 'group') {
+    return {
+      code: 'unsupported_type',
+      message: 'group calls are not stored by Layers; send the traits that matter on identify.',
+    };
+  }
+  const own = isObject(message.context) ? message.context : undefined;
+  const ctx = opts.defaultContext ? (own ? { ...opts.defaultContext, ...own } : opts.defaultContext) : own;
+  const { context, appId } = mapContext(ctx);
+  const contextTraits = ctx && isObject(ctx.traits) ? ctx.traits : undefined;
+  const ownTraits = message.traits;
+  const traits =
+    contextTraits && isObject(ownTraits) ? { ...contextTraits, ...ownTraits } : (ownTraits ?? contextTraits);
+
+  const event: JsonObject = {
+    event_id: message.messageId,
+    type: type === 'identify' || type === 'alias' ? 'identify' : 'track',
+    timestamp: correctedTimestamp(message.timestamp, message.sentAt ?? opts.sentAt, opts.receivedAt),
+    context,
+  };
+  if (type === 'alias') {
+    event.user_id = idText(message.userId);
+    event.anonymous_id = idText(message.previousId);
+    return event;
+  }
+  if (message.userId !== undefined && message.userId !== null) event.user_id = idText(message.userId);
+  if (message.anonymousId !== undefined && message.anonymousId !== null)
+    event.anonymous_id = idText(message.anonymousId);
+  if (appId !== undefined) event.app_id = appId;
+  if (traits !== undefined) event.traits = traits;
+  if (type === 'track') {
+    event.event = message.event;
+    if (message.properties !== undefined) event.properties = message.properties;
+  } else if (type === 'page' || type === 'screen') {
+    event.event = type === 'page' ? 'Page Viewed' : 'Screen Viewed';
+    event.properties = withPageFields(message.properties, message);
+  }
+  return event;
+}
+
+export function isMappingRejection(v: JsonObject | MappingRejection): v is MappingRejection {
+  return typeof (v as MappingRejection).code === 'string' && !('event_id' in v) && !('type' in v);
+}

@@ -1,0 +1,81 @@
+import type { Clock } from '../../lib/clock.ts';
+import { AppError } from '../../lib/errors.ts';
+import type { AuthenticatedKey } from '../api-keys/api-key-authenticator.ts';
+import { INGEST_LIMITS } from '../ingest/event-limits.ts';
+import type { IngestResult, IngestService } from '../ingest/ingest-service.ts';
+import { isMappingRejection, type JsonObject, toNativeEvent } from './segment-mapping.ts';
+
+export type SegmentResult = { success: true } & IngestResult;
+
+/**
+ * Segment-compatible ingest: each message is mapped to a native event (segment-mapping.ts) and the
+ * batch goes through the native ingest service, so validation, the privacy pipeline, dedup and group
+ * commit are the same code. Answers only after the accepted events are committed.
+ *
+ * Per-message problems are per-event rejections inside the 200 (as Segment accepts a batch and drops
+ * what it cannot use, except that here the answer says what and why). A single-message call whose
+ * message is refused answers 400: it can never succeed, and Segment's clients do not retry a 400.
+ * Transient failures are 429/503, which they do retry.
+ */
+export function createSegmentService(deps: { ingest: IngestService; clock: Clock }) {
+  return {
+    async ingest(
+      key: AuthenticatedKey,
+      messages: unknown[],
+      batch: { sentAt?: unknown; context?: unknown },
+      connectionIp: string | undefined,
+      bodyBytes: number,
+      single: boolean,
+    ): Promise<SegmentResult> {
+      // Segment's limit applies to the message as sent (the native event is smaller).
+      if (bodyBytes > INGEST_LIMITS.eventBytes) oversizedMessageGuard(messages, single);
+      const receivedAt = deps.clock.now().getTime();
+      const defaultContext =
+        typeof batch.context === 'object' && batch.context !== null && !Array.isArray(batch.context)
+          ? (batch.context as JsonObject)
+          : undefined;
+      const opts = { receivedAt, sentAt: batch.sentAt, defaultContext };
+      const events: unknown[] = [];
+      const positions: number[] = [];
+      const refused: IngestResult['rejected'] = [];
+      messages.forEach((message, index) => {
+        const mapped = toNativeEvent(message, opts);
+        if (isMappingRejection(mapped)) refused.push({ index, ...mapped });
+        else {
+          events.push(mapped);
+          positions.push(index);
+        }
+      });
+      const result =
+        events.length > 0
+          ? await deps.ingest.ingest(key, events, connectionIp, bodyBytes)
+          : { accepted: 0, duplicates: 0, rejected: [] };
+      const rejected = refused.concat(
+        result.rejected.map((r) => ({ ...r, index: positions[r.index] as number })),
+      );
+      if (refused.length > 0 && result.rejected.length > 0) rejected.sort((a, b) => a.index - b.index);
+      if (single && rejected.length > 0) {
+        const first = rejected[0] as IngestResult['rejected'][number];
+        throw new AppError('invalid_request', `The message was refused (${first.code}): ${first.message}`);
+      }
+      return { success: true, accepted: result.accepted, duplicates: result.duplicates, rejected };
+    },
+  };
+}
+
+/** 32 KB per message (Segment's limit): a larger one makes the request 413, naming the message. */
+function oversizedMessageGuard(messages: unknown[], single: boolean): void {
+  messages.forEach((message, index) => {
+    if (Buffer.byteLength(JSON.stringify(message) ?? '') > INGEST_LIMITS.eventBytes) {
+      throw new AppError(
+        'body_too_large',
+        single
+          ? 'The message is larger than 32 KB.'
+          : `Message ${index} is larger than 32 KB; split or trim it.`,
+        single ? {} : { param: `batch[${index}]` },
+      );
+    }
+  });
+}
+
+export type SegmentService = ReturnType<typeof createSegmentService>;
