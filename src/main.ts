@@ -4,6 +4,7 @@ import { DOCS_USAGE, docsCommand } from './cli/docs-command.ts';
 import { ORG_USAGE, orgCommand } from './cli/org-command.ts';
 import { createOutput, EXIT } from './cli/output.ts';
 import { serveCommand } from './cli/serve-command.ts';
+import { USER_USAGE, userCommand } from './cli/user-command.ts';
 import { VERIFY_USAGE, verifyCommand } from './cli/verify-command.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { openPlatformDatabase } from './db/open-platform-database.ts';
@@ -17,6 +18,7 @@ const USAGE = `Usage: layers <command>
   worker                          run background jobs only (same as serve --role worker)
   migrate                         apply database migrations and exit
   ${ORG_USAGE.split('\n').join('\n  ')}
+  ${USER_USAGE}
   ${AUDIT_USAGE}
   ${VERIFY_USAGE}   check the database against the data-protection promises
   ${DOCS_USAGE}   print the data-protection page (Markdown)
@@ -50,6 +52,8 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'org':
         return await orgCommand(config, logger, args, out);
+      case 'user':
+        return await userCommand(config, logger, args, out);
       case 'audit':
         return await auditCommand(config, logger, args, out);
       case 'verify':
