@@ -19,6 +19,7 @@ import { insertEvents } from './sdk-event-insert.ts';
  *  (a) batches of 100 events over HTTP            vs B_copy: the same rows inserted straight into the same
  *                                                   table and indexes, 100 per statement, no HTTP
  *  (b) one event per request                      vs B_http: a bare Fastify route taking the same body
+ *  (s) (a)'s batches as Segment messages at /segment/v1/batch (Basic auth) vs (a) itself: goal ≥ 0.9
  * and the p99 latency of (a) and (b) at half their peak rate. Goals: (a) ≥ 0.5 × B_copy, (b) ≥ 0.5 × B_http.
  * (b) is also measured with 100 clients on both sides, the shape of SDK traffic from many devices.
  * The table holds 12 earlier months of events first, as a deployment a year old would.
@@ -51,6 +52,26 @@ function event(prefix: string) {
 
 const batchBody = (prefix: string, n: number) =>
   JSON.stringify({ batch: Array.from({ length: n }, () => event(prefix)) });
+
+/** The same events as Segment messages (what @segment/analytics-node sends to /v1/batch). */
+function segmentMessage(prefix: string) {
+  const e = event(prefix);
+  return {
+    type: 'track',
+    messageId: e.event_id,
+    userId: e.user_id,
+    event: e.event,
+    timestamp: e.timestamp,
+    properties: e.properties,
+    context: { ip: e.context.ip, app: { namespace: e.app_id }, library: { name: '@segment/analytics-node' } },
+  };
+}
+
+const segmentBatchBody = (prefix: string, n: number) =>
+  JSON.stringify({
+    batch: Array.from({ length: n }, () => segmentMessage(prefix)),
+    sentAt: new Date().toISOString(),
+  });
 
 /**
  * B_copy: the rows the pipeline would store for these events, prepared in advance (ids, geo codes
@@ -170,6 +191,22 @@ export async function run(): Promise<BenchResult[]> {
     const batchEventsPerS = batchPeak.rps * BATCH;
     const batchHalf = await post(url, 'a2', BATCH, { overallRate: halfOf(batchPeak.rps) });
 
+    // (s) the same batches of 100 as Segment messages at /segment/v1/batch, Basic auth: goal ≥ 0.9 × (a).
+    await checkpoint(platform.dataDir);
+    const segmentPeak = await load({
+      url: `${platform.base}/segment/v1/batch`,
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${platform.publishableKey}:`).toString('base64')}`,
+        'content-type': 'application/json',
+      },
+      makeBody: () => segmentBatchBody('s', BATCH),
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+    });
+    assertClean('Segment batches of 100', segmentPeak);
+    const segmentEventsPerS = segmentPeak.rps * BATCH;
+
     const barePort = await freePort();
     bare = startProcess(['bench/bare-ingest-server.ts'], { PORT: String(barePort) });
     const bareUrl = `http://127.0.0.1:${barePort}/v1/sdk/events`;
@@ -206,6 +243,7 @@ export async function run(): Promise<BenchResult[]> {
     assertClean('single events, many clients', singleMany);
 
     const ra = ratio(batchEventsPerS, bCopy);
+    const rs = ratio(segmentEventsPerS, batchEventsPerS);
     const rm = ratio(singleMany.rps, bHttpMany.rps);
     const rb = ratio(singlePeak.rps, bHttp.rps);
     const rd = ratio(bDurable.rps, bHttp.rps);
@@ -215,6 +253,7 @@ export async function run(): Promise<BenchResult[]> {
         `B_copy (prepared rows, 100/statement, ${CONNECTIONS} connections)     ${bCopy.toFixed(0).padStart(8)} events/s`,
         `(a) HTTP batches of 100                                ${batchEventsPerS.toFixed(0).padStart(8)} events/s   ratio ${ra} (goal ≥ 0.5)`,
         `    p99 at half the peak rate (${halfOf(batchPeak.rps)} req/s)              ${batchHalf.p99} ms`,
+        `(s) Segment /segment/v1/batch, 100 messages            ${segmentEventsPerS.toFixed(0).padStart(8)} events/s   ratio ${rs} to (a) (goal ≥ 0.9)`,
         `B_http (bare Fastify, same body)                       ${bHttp.rps.toFixed(0).padStart(8)} req/s`,
         `B_durable (bare route + group-committed INSERT)        ${bDurable.rps.toFixed(0).padStart(8)} req/s     ratio ${rd} (ceiling for (b))`,
         `(b) one event per request                              ${singlePeak.rps.toFixed(0).padStart(8)} req/s     ratio ${rb} (goal ≥ 0.5)`,
@@ -232,6 +271,13 @@ export async function run(): Promise<BenchResult[]> {
         unit: 'events/s',
         baseline: Math.round(bCopy),
         ratio: ra,
+      },
+      {
+        metric: 'segment_batch100_events_per_s',
+        value: Math.round(segmentEventsPerS),
+        unit: 'events/s',
+        baseline: Math.round(batchEventsPerS),
+        ratio: rs,
       },
       {
         metric: 'single_event_requests_per_s',
