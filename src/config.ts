@@ -48,6 +48,14 @@ const Env = Type.Object({
   LAYERS_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 20_000 }),
   // Development and tests only: `host=url` pairs sending a vendor host to a local fake (API.md).
   LAYERS_EGRESS_REDIRECT: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
+  // Social platforms (API.md "Social accounts"): app credentials, and the externally reachable base URL.
+  TIKTOK_CLIENT_KEY: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  TIKTOK_CLIENT_SECRET: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  META_APP_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  META_APP_SECRET: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  GOOGLE_CLIENT_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  GOOGLE_CLIENT_SECRET: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  LAYERS_PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^/?#\\s]+(/[^?#\\s]*)?$' })),
   LAYERS_ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {
     default: 'all',
   }),
@@ -138,6 +146,14 @@ export type Config = Readonly<{
     maxAttempts: number;
     videoDurationMs: number;
   }>;
+  /** App credentials per social platform (undefined: that platform is not configured). */
+  social: Readonly<{
+    tiktok: Readonly<{ clientKey: string; clientSecret: string }> | undefined;
+    meta: Readonly<{ appId: string; appSecret: string }> | undefined;
+    google: Readonly<{ clientId: string; clientSecret: string }> | undefined;
+  }>;
+  /** The externally reachable base URL, without a trailing slash (OAuth redirects, callbacks). */
+  publicUrl: string;
 }>;
 
 export class ConfigError extends Error {}
@@ -270,5 +286,20 @@ function fromEnv(e: Static<typeof Env>): Config {
       maxAttempts: e.LAYERS_GENERATION_MAX_ATTEMPTS,
       videoDurationMs: e.LAYERS_VIDEO_DURATION_MS,
     }),
+    social: Object.freeze({
+      tiktok:
+        e.TIKTOK_CLIENT_KEY && e.TIKTOK_CLIENT_SECRET
+          ? Object.freeze({ clientKey: e.TIKTOK_CLIENT_KEY, clientSecret: e.TIKTOK_CLIENT_SECRET })
+          : undefined,
+      meta:
+        e.META_APP_ID && e.META_APP_SECRET
+          ? Object.freeze({ appId: e.META_APP_ID, appSecret: e.META_APP_SECRET })
+          : undefined,
+      google:
+        e.GOOGLE_CLIENT_ID && e.GOOGLE_CLIENT_SECRET
+          ? Object.freeze({ clientId: e.GOOGLE_CLIENT_ID, clientSecret: e.GOOGLE_CLIENT_SECRET })
+          : undefined,
+    }),
+    publicUrl: (e.LAYERS_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
   });
 }

@@ -4,6 +4,7 @@ import { Value } from 'typebox/value';
 import type { Container } from '../container.ts';
 import { ensureEventPartitions } from '../modules/ingest/event-partitions.ts';
 import { GENERATION_TASK } from '../modules/generation/generation-service.ts';
+import { REVOKE_TASK } from '../modules/social-accounts/social-revocation.ts';
 import { runErasureJob } from '../modules/subjects/erasure-job.ts';
 import { runDeliveryJob } from '../modules/webhooks/webhook-delivery-job.ts';
 import { DELIVER_JOB_MAX_ATTEMPTS, DELIVER_TASK } from '../modules/webhooks/webhook-delivery-queue.ts';
@@ -111,6 +112,54 @@ export const JOB_CATALOG: readonly JobDefinition[] = [
       const report = await container.retentionSweeper.sweep();
       // Counts per data class and partition names only: never a row, an org or a user.
       logger.info({ retention: report }, 'retention sweep finished');
+    },
+  }),
+  defineJob({
+    // A platform revoke call that failed when the account was revoked (or every account of an
+    // offboarded org): Meta's carries no token; TikTok's and Google's carry it as envelope
+    // ciphertext, dropped once expires_at (24 h) has passed. The exception to "ids only".
+    name: REVOKE_TASK,
+    payload: Type.Object({
+      org_id: Type.String(),
+      project_id: Type.String(),
+      social_account_id: Type.String(),
+      platform: Type.Union([
+        Type.Literal('tiktok'),
+        Type.Literal('instagram'),
+        Type.Literal('facebook'),
+        Type.Literal('youtube'),
+      ]),
+      platform_user_id: Type.String(),
+      grant_user_id: Type.Union([Type.String(), Type.Null()]),
+      encrypted_token: Type.Union([Type.String(), Type.Null()]),
+      expires_at: Type.String(),
+    }),
+    // Graphile's backoff (e^attempt seconds) puts the 12th attempt past 24 h: it drops the token.
+    maxAttempts: 12,
+    async run(payload, { container, logger }) {
+      await container.socialAccounts.revocation.runRevokeJob(payload, logger);
+    },
+  }),
+  defineJob({
+    // Each active account about once an hour, at its own minute (spread over the hour).
+    name: 'social_accounts.sync',
+    payload: CronPayload,
+    maxAttempts: 3,
+    cron: '*/5 * * * *',
+    async run(_payload, { container, logger }) {
+      await container.socialAccounts.sync.syncDue(logger);
+    },
+  }),
+  defineJob({
+    // Tokens that expire within 15 minutes are refreshed ahead of need; expired connect states go.
+    name: 'social_accounts.refresh',
+    payload: CronPayload,
+    maxAttempts: 3,
+    cron: '*/5 * * * *',
+    async run(_payload, { container, logger }) {
+      const r = await container.socialAccounts.sync.refreshDue();
+      if (r.refreshed + r.failed + r.states_deleted > 0)
+        logger.info({ social_refresh: r }, 'social token refresh run');
     },
   }),
 ];

@@ -48,9 +48,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       UNIQUE (org_id, project_id, platform, platform_user_id),
       CHECK (status <> 'revoked' OR (encrypted_access_token IS NULL AND encrypted_refresh_token IS NULL))
     )`.execute(db);
-  await sql`CREATE INDEX social_accounts_org_project_idx ON social_accounts (org_id, project_id, id)`.execute(db);
+  await sql`CREATE INDEX social_accounts_org_project_idx ON social_accounts (org_id, project_id, id)`.execute(
+    db,
+  );
   await sql`CREATE INDEX social_accounts_project_id_idx ON social_accounts (project_id)`.execute(db);
-  await sql`CREATE INDEX social_accounts_identity_idx ON social_accounts (platform, platform_user_id)`.execute(db);
+  await sql`CREATE INDEX social_accounts_identity_idx ON social_accounts (platform, platform_user_id)`.execute(
+    db,
+  );
   await sql`CREATE INDEX social_accounts_grant_idx ON social_accounts (grant_user_id) WHERE grant_user_id IS NOT NULL`.execute(
     db,
   );
@@ -88,7 +92,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       collected_at timestamptz NOT NULL,
       PRIMARY KEY (social_account_id, platform_post_id)
     )`.execute(db);
-  await sql`CREATE INDEX post_metadata_org_idx ON post_metadata (org_id, social_account_id, published_at)`.execute(db);
+  await sql`CREATE INDEX post_metadata_org_idx ON post_metadata (org_id, social_account_id, published_at)`.execute(
+    db,
+  );
   await sql`CREATE INDEX post_metadata_project_id_idx ON post_metadata (project_id)`.execute(db);
   await sql`CREATE INDEX post_metadata_collected_at_idx ON post_metadata (collected_at)`.execute(db);
   await enableTenantRls(db, 'post_metadata', ['SELECT', 'INSERT', 'UPDATE']);

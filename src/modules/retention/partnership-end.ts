@@ -40,6 +40,11 @@ export function createPartnershipEnd(deps: {
   purgeDal: PurgeDal;
   /** The registry (tests pass one with a class whose table does not exist in production yet). */
   classes?: readonly DataClass[];
+  /**
+   * Run in the offboarding transaction before the `immediately` classes are deleted: modules whose
+   * rows need more than a delete (social accounts revoke their grants at the platforms) do it here.
+   */
+  beforeImmediateDelete?: (scope: TenantScope) => Promise<void>;
 }) {
   const { overridesDal, scheduleDal, purgeDal } = deps;
   const classes = deps.classes ?? DATA_CLASSES;
@@ -88,6 +93,7 @@ export function createPartnershipEnd(deps: {
     /** Called inside the offboarding transaction (system connection, tenant scope of the org). */
     async onOffboard(scope: TenantScope): Promise<PartnershipEndSummary> {
       const overrides = await overridesDal.forOrg(scope.tx, scope.orgId);
+      await deps.beforeImmediateDelete?.(scope);
       return schedule(scope.tx, scope.orgId, scope.now, overrides, true);
     },
 

@@ -22,6 +22,9 @@
  * | `webhook_endpoint.disabled`      | Layers disabled an endpoint: it answered 410 Gone, or failed continuously for 5 days (sent to the org's other endpoints) | `id`, `object`, `reason` (`gone` \| `failing`), `failing_since` |
  * | `data_subject_request.completed` | an erasure request finished (same transaction)            | `id`, `object`, `type`, `project_id`, `status`, `completed_at` |
  * | `dpa_request.updated`            | the operator moves a DPA request to another status        | `id`, `object`, `status` |
+ * | `social_account.connected`       | a connect flow created or reconnected a social account    | `id`, `object`, `project_id`, `platform`, `status`, `reconnected` |
+ * | `social_account.needs_reconnect` | the platform refused the account's tokens (invalid_grant, Meta 190): only a reconnect fixes it | `id`, `object`, `project_id`, `platform`, `status` |
+ * | `social_account.revoked`         | the account was revoked (API, offboarding, or the platform's deauthorize callback) | `id`, `object`, `project_id`, `platform`, `status`, `reason` |
  * | `generation.succeeded`           | a generation's copy and media are stored                  | `id`, `object`, `project_id`, `status`, `provider`, `media_ids` |
  * | `generation.failed`              | a generation failed for good (its retries spent)          | `id`, `object`, `project_id`, `status`, `provider`, `error_code` |
  *
@@ -40,6 +43,9 @@ export const WEBHOOK_EVENT_TYPES = [
   'webhook_endpoint.disabled',
   'data_subject_request.completed',
   'dpa_request.updated',
+  'social_account.connected',
+  'social_account.needs_reconnect',
+  'social_account.revoked',
   'generation.succeeded',
   'generation.failed',
 ] as const;
@@ -52,8 +58,21 @@ export const TEST_EVENT_TYPE = 'webhook_endpoint.test';
 
 type Ts = string;
 
+type SocialAccountEvent = {
+  id: string;
+  object: 'social_account';
+  project_id: string;
+  platform: 'tiktok' | 'instagram' | 'facebook' | 'youtube';
+};
+
 /** The `data` of each event type. Adding a field here is adding it to a public contract. */
 export type WebhookEventPayloads = {
+  'social_account.connected': SocialAccountEvent & { status: 'active'; reconnected: boolean };
+  'social_account.needs_reconnect': SocialAccountEvent & { status: 'needs_reconnect' };
+  'social_account.revoked': SocialAccountEvent & {
+    status: 'revoked';
+    reason: 'api' | 'offboarding' | 'platform';
+  };
   'generation.succeeded': {
     id: string;
     object: 'generation';

@@ -1,0 +1,34 @@
+import type { TestApp, TestOrg } from './test-app.ts';
+import { bearer } from './test-app.ts';
+
+/** Starts a connect flow and answers the authorization URL (what the partner's browser opens). */
+export async function startConnect(
+  t: TestApp,
+  org: TestOrg,
+  projectId: string,
+  platform: string,
+  returnUrl = 'https://app.example.com/social/done',
+): Promise<string> {
+  const res = await t.app.inject({
+    method: 'POST',
+    url: `/v1/projects/${projectId}/social-accounts/connect`,
+    headers: bearer(org.secret),
+    payload: { platform, return_url: returnUrl },
+  });
+  if (res.statusCode !== 201) throw new Error(`connect failed: ${res.statusCode} ${res.body}`);
+  return res.json().authorization_url;
+}
+
+/** Follows the platform's redirect back to our callback; answers the 303's Location. */
+export async function followCallback(
+  t: TestApp,
+  redirect: string,
+): Promise<{ status: number; location: URL | null; body: string }> {
+  const u = new URL(redirect);
+  const res = await t.app.inject({ method: 'GET', url: `${u.pathname}${u.search}` });
+  const loc = res.headers.location;
+  return { status: res.statusCode, location: typeof loc === 'string' ? new URL(loc) : null, body: res.body };
+}
+
+export const PUBLIC_URL = 'http://localhost:8080';
+export const callbackUri = (platform: string) => `${PUBLIC_URL}/v1/oauth/callback/${platform}`;

@@ -1,0 +1,268 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/lib/clock.ts';
+import { startTikTokFake, type TikTokFake } from '../fakes/tiktok/tiktok-fake.ts';
+import { createSecondInstance } from '../helpers/second-instance.ts';
+import { callbackUri, followCallback, PUBLIC_URL, startConnect } from '../helpers/social-accounts.ts';
+import {
+  bearer,
+  createOrg,
+  createProject,
+  createTestApp,
+  type TestApp,
+  type TestOrg,
+} from '../helpers/test-app.ts';
+
+/**
+ * TikTok end to end against the fake: connect through the callback, tokens stored only as
+ * ciphertext, refresh with rotation single-flight across two app instances, invalid_grant →
+ * needs_reconnect, revoke, post sync with a 429.
+ */
+describe('social accounts: TikTok', () => {
+  let fake: TikTokFake;
+  let t: TestApp;
+  let org: TestOrg;
+  let projectId: string;
+  const KEY = 'tt_client_key_1';
+  const SECRET = 'tt_client_secret_canary_1';
+
+  beforeAll(async () => {
+    fake = await startTikTokFake({
+      clientKey: KEY,
+      clientSecret: SECRET,
+      redirectUris: [callbackUri('tiktok')],
+    });
+    t = await createTestApp({
+      env: {
+        TIKTOK_CLIENT_KEY: KEY,
+        TIKTOK_CLIENT_SECRET: SECRET,
+        LAYERS_PUBLIC_URL: PUBLIC_URL,
+        LAYERS_EGRESS_REDIRECT: `open.tiktokapis.com=${fake.url}`,
+      },
+    });
+    org = await createOrg(t.app);
+    projectId = (await createProject(t.app, org)).id;
+  });
+  afterAll(async () => {
+    await t.close();
+    await fake.close();
+  });
+
+  async function connect(openId: string): Promise<string> {
+    const authUrl = await startConnect(t, org, projectId, 'tiktok');
+    const back = await followCallback(t, fake.authorize(authUrl, openId));
+    expect(back.status).toBe(303);
+    expect(back.location?.origin).toBe('https://app.example.com');
+    const ids = back.location?.searchParams.get('social_account_ids');
+    expect(ids, back.location?.href).toMatch(/^sa_[0-9a-z]{26}$/);
+    return ids as string;
+  }
+
+  const account = async (id: string) =>
+    (
+      await t.app.inject({ method: 'GET', url: `/v1/social-accounts/${id}`, headers: bearer(org.secret) })
+    ).json();
+  const row = async (id: string) =>
+    (await t.db.systemPool.query('SELECT * FROM social_accounts WHERE id = $1', [id])).rows[0];
+  const eventTypes = async (id: string) =>
+    (
+      await t.db.systemPool.query(
+        `SELECT type FROM webhook_events WHERE org_id = $1 AND data->>'id' = $2 ORDER BY id`,
+        [org.id, id],
+      )
+    ).rows.map((r) => r.type);
+
+  it('connects through the callback: one sa_, tokens as ciphertext, handle and scopes from TikTok', async () => {
+    const id = await connect('open_tt_connect');
+    const body = await account(id);
+    expect(body).toMatchObject({
+      id,
+      platform: 'tiktok',
+      platform_user_id: 'open_tt_connect',
+      handle: 'brand',
+      status: 'active',
+      scopes: ['user.info.basic', 'user.info.profile', 'video.list'],
+    });
+    expect(JSON.stringify(body)).not.toMatch(/act\.|rft\./);
+    const r = await row(id);
+    expect(r.encrypted_access_token).toMatch(/^lenc1:/);
+    expect(r.encrypted_refresh_token).toMatch(/^lenc1:/);
+    // Lifetimes from the response (7200 s), not hard-coded.
+    expect(new Date(r.token_expires_at).getTime() - Date.now()).toBeGreaterThan(7000_000);
+    expect(new Date(r.token_expires_at).getTime() - Date.now()).toBeLessThan(7300_000);
+    expect(await eventTypes(id)).toEqual(['social_account.connected']);
+    // The exchange was form-encoded with client_key, the exact redirect URI and a matching verifier.
+    const exchange = fake.requests.find((q) => q.form?.get('grant_type') === 'authorization_code');
+    expect(exchange?.form?.get('redirect_uri')).toBe(callbackUri('tiktok'));
+  });
+
+  it('reconnecting the same identity updates the account instead of adding one', async () => {
+    const first = await connect('open_tt_re');
+    const second = await connect('open_tt_re');
+    expect(second).toBe(first);
+    const list = await t.app.inject({
+      method: 'GET',
+      url: `/v1/projects/${projectId}/social-accounts?limit=100`,
+      headers: bearer(org.secret),
+    });
+    expect(
+      list.json().data.filter((a: { platform_user_id: string }) => a.platform_user_id === 'open_tt_re'),
+    ).toHaveLength(1);
+    const audit = await t.db.systemPool.query(
+      `SELECT action FROM audit_log WHERE org_id = $1 AND resource_id = $2 ORDER BY seq`,
+      [org.id, first],
+    );
+    expect(audit.rows.map((r) => r.action)).toEqual([
+      'social_account.connected',
+      'social_account.reconnected',
+    ]);
+  });
+
+  it('refreshes ahead of expiry once for 20 concurrent callers in two app instances, storing the rotated refresh token', async () => {
+    const id = await connect('open_tt_refresh');
+    const before = await row(id);
+    // Inside the refresh margin: every caller wants a refresh.
+    await t.db.systemPool.query(
+      `UPDATE social_accounts SET token_expires_at = now() + interval '1 minute' WHERE id = $1`,
+      [id],
+    );
+    const second = await createSecondInstance(t);
+    try {
+      fake.counts.refresh = 0;
+      fake.control.refreshDelayMs = 150;
+      const callers = Array.from({ length: 20 }, (_, i) =>
+        (i % 2 === 0 ? t.container : second.container).socialAccounts.tokens.credentials(org.id, id),
+      );
+      const results = await Promise.all(callers);
+      expect(fake.counts.refresh).toBe(1);
+      const tokens = new Set(results.map((c) => c.accessToken));
+      expect(tokens.size).toBe(1);
+      const after = await row(id);
+      expect(after.encrypted_refresh_token).not.toBe(before.encrypted_refresh_token);
+      expect(after.refresh_lease_id).toBeNull();
+      // The stored refresh token is the rotated one: the next refresh works (the old one would be invalid_grant).
+      await t.db.systemPool.query(`UPDATE social_accounts SET token_expires_at = now() WHERE id = $1`, [id]);
+      await t.container.socialAccounts.tokens.credentials(org.id, id);
+      expect(fake.counts.refresh).toBe(2);
+      expect((await row(id)).status).toBe('active');
+    } finally {
+      fake.control.refreshDelayMs = 0;
+      await second.close();
+    }
+  });
+
+  it('invalid_grant → needs_reconnect, tokens deleted, one webhook, and no further refresh attempts', async () => {
+    const id = await connect('open_tt_dead');
+    fake.killRefreshTokens();
+    await t.db.systemPool.query(`UPDATE social_accounts SET token_expires_at = now() WHERE id = $1`, [id]);
+    fake.counts.refresh = 0;
+    await expect(t.container.socialAccounts.tokens.credentials(org.id, id)).rejects.toMatchObject({
+      kind: 'reauth',
+    });
+    await expect(t.container.socialAccounts.tokens.credentials(org.id, id)).rejects.toMatchObject({
+      kind: 'reauth',
+    });
+    await t.container.socialAccounts.sync.refreshDue();
+    expect(fake.counts.refresh).toBe(1);
+    expect((await account(id)).status).toBe('needs_reconnect');
+    const r = await row(id);
+    expect(r.encrypted_access_token).toBeNull();
+    expect(r.encrypted_refresh_token).toBeNull();
+    expect((await eventTypes(id)).filter((e) => e === 'social_account.needs_reconnect')).toHaveLength(1);
+  });
+
+  it('DELETE revokes at TikTok and leaves no ciphertext; a failed revoke is queued with the token encrypted', async () => {
+    const id = await connect('open_tt_revoke');
+    const live = fake.liveAccessTokens().length;
+    fake.counts.revoke = 0;
+    const res = await t.app.inject({
+      method: 'DELETE',
+      url: `/v1/social-accounts/${id}`,
+      headers: bearer(org.secret),
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ id, status: 'revoked' });
+    expect(fake.counts.revoke).toBe(1);
+    expect(fake.liveAccessTokens().length).toBe(live - 1);
+    const r = await row(id);
+    expect([r.encrypted_access_token, r.encrypted_refresh_token]).toEqual([null, null]);
+    expect(await eventTypes(id)).toContain('social_account.revoked');
+
+    const failing = await connect('open_tt_revoke_fail');
+    fake.control.failRevoke = true;
+    try {
+      const res2 = await t.app.inject({
+        method: 'DELETE',
+        url: `/v1/social-accounts/${failing}`,
+        headers: bearer(org.secret),
+      });
+      expect(res2.json().status).toBe('revoked');
+      expect((await row(failing)).encrypted_access_token).toBeNull();
+      const { rows } = await t.db.systemPool.query(
+        `SELECT j.payload FROM graphile_worker._private_jobs j
+         JOIN graphile_worker._private_tasks k ON k.id = j.task_id WHERE k.identifier = 'social_accounts.revoke'`,
+      );
+      const payload = rows.map((x) => x.payload).find((p) => p.social_account_id === failing);
+      expect(payload.encrypted_token).toMatch(/^lenc1:/);
+      // The job retries the call with the token from its payload.
+      fake.control.failRevoke = false;
+      fake.counts.revoke = 0;
+      await t.container.socialAccounts.revocation.runRevokeJob(payload, t.app.log);
+      expect(fake.counts.revoke).toBe(1);
+    } finally {
+      fake.control.failRevoke = false;
+    }
+  });
+
+  it('syncs recent posts into post_metadata, and backs off after a 429', async () => {
+    const id = await connect('open_tt_posts');
+    fake.control.videos = [
+      {
+        id: 'v1',
+        video_description: 'Summer drop',
+        share_url: 'https://www.tiktok.com/@brand/video/v1',
+        create_time: 1_764_000_000,
+        view_count: 1200,
+        like_count: 80,
+        comment_count: 5,
+        share_count: 3,
+      },
+    ];
+    expect(await t.container.socialAccounts.sync.syncAccount(org.id, id)).toBe('synced');
+    const posts = await t.app.inject({
+      method: 'GET',
+      url: `/v1/social-accounts/${id}/posts`,
+      headers: bearer(org.secret),
+    });
+    expect(posts.statusCode, posts.body).toBe(200);
+    expect(posts.json().data).toEqual([
+      expect.objectContaining({
+        platform_post_id: 'v1',
+        caption: 'Summer drop',
+        permalink: 'https://www.tiktok.com/@brand/video/v1',
+        published_at: new Date(1_764_000_000_000).toISOString(),
+        metrics: { views: 1200, likes: 80, comments: 5, shares: 3 },
+      }),
+    ]);
+    fake.control.rateLimitVideoList = 10;
+    try {
+      const calls = fake.counts.videoList;
+      expect(await t.container.socialAccounts.sync.syncAccount(org.id, id)).toBe('rate_limited');
+      // The gateway retried within its budget, then the sync moved the account's next run past the window.
+      expect(fake.counts.videoList - calls).toBeLessThanOrEqual(3);
+      const r = await row(id);
+      expect(new Date(r.sync_not_before).getTime()).toBeGreaterThan(
+        systemClock.now().getTime() + 14 * 60_000,
+      );
+      // A cron run right after does not call TikTok for this account again (the others are not due).
+      await t.db.systemPool.query(
+        `UPDATE social_accounts SET sync_not_before = now() + interval '1 hour' WHERE id <> $1`,
+        [id],
+      );
+      const before = fake.counts.videoList;
+      await t.container.socialAccounts.sync.syncDue();
+      expect(fake.counts.videoList).toBe(before);
+    } finally {
+      fake.control.rateLimitVideoList = 0;
+    }
+  });
+});
