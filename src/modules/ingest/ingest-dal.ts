@@ -64,6 +64,68 @@ const DEDUP_LOOKBACK = `${2 * INGEST_LIMITS.futureSkewMs} milliseconds`;
 // ISO strings rather than Dates: pg's own Date formatting costs several times more per row.
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
+/**
+ * A Conversions API forward-queue row (migration 0019) built at ingest for one (event, destination):
+ * everything about the end customer is in `encrypted_payload`. Written by the same statement as the
+ * events, and only for events that statement newly inserted (not duplicates, not suppressed), so the
+ * 200 still means committed and a retried batch queues nothing twice.
+ */
+export type ForwardQueueRow = {
+  id: string;
+  project_id: string;
+  destination_id: string;
+  event_id: string;
+  subject_hash: string;
+  event_time: Date;
+  encrypted_payload: string;
+  /** The event carried device ids the app said may not be used for ad tracking (withheld, counted). */
+  no_consent: boolean;
+};
+
+const BASE_PARAMS = Math.max(...[...WRITE_BATCH.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+
+/**
+ * ingest_batch as a CTE, then the queue rows of the events it reports inserted, the hour's queued
+ * counts, and a wake-up of each destination's forwarder job (in the RETURNING of the counts, which a
+ * data-modifying CTE evaluates whether or not it is read): one statement, one commit. (The tenant
+ * setting the RLS checks of these inserts read is set by ingest_batch, which has returned all its
+ * rows before the join produces one.)
+ */
+const p = (n: number) => `$${BASE_PARAMS + n}`;
+const WRITE_BATCH_FORWARDING = `WITH ib AS (${WRITE_BATCH}),
+q AS (
+  INSERT INTO capi_forward_queue (id, org_id, project_id, destination_id, event_id, subject_hash, event_time,
+    encrypted_payload, next_attempt_at, created_at)
+  SELECT u.id, $1, u.project_id, u.destination_id, u.event_id, u.subject_hash, u.event_time, u.payload, $2::timestamptz, $2::timestamptz
+  FROM unnest(${p(1)}::uuid[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::text[], ${p(6)}::timestamptz[],
+    ${p(7)}::text[], ${p(8)}::boolean[]) AS u(id, project_id, destination_id, event_id, subject_hash, event_time, payload, no_consent)
+  JOIN ib ON ib.project_id = u.project_id AND ib.event_id = u.event_id AND NOT ib.suppressed
+  RETURNING project_id, destination_id, event_id
+),
+s AS (
+  INSERT INTO capi_forward_stats (org_id, project_id, destination_id, hour, queued, dropped_not_consented)
+  SELECT $1, q.project_id, q.destination_id, date_trunc('hour', $2::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+    count(*), count(*) FILTER (WHERE u.no_consent)
+  FROM q JOIN unnest(${p(3)}::text[], ${p(4)}::text[], ${p(8)}::boolean[]) AS u(destination_id, event_id, no_consent)
+    ON u.destination_id = q.destination_id AND u.event_id = q.event_id
+  GROUP BY q.project_id, q.destination_id
+  ON CONFLICT (destination_id, hour) DO UPDATE SET queued = capi_forward_stats.queued + excluded.queued,
+    dropped_not_consented = capi_forward_stats.dropped_not_consented + excluded.dropped_not_consented
+  RETURNING layers_enqueue_capi_forward($1, ARRAY[capi_forward_stats.destination_id])
+)
+SELECT project_id, event_id, suppressed FROM ib`;
+
+const forwardValues = (rows: readonly ForwardQueueRow[]) => [
+  col([...rows], (r) => r.id),
+  col([...rows], (r) => r.project_id),
+  col([...rows], (r) => r.destination_id),
+  col([...rows], (r) => r.event_id),
+  col([...rows], (r) => r.subject_hash),
+  col([...rows], (r) => r.event_time.toISOString()),
+  col([...rows], (r) => r.encrypted_payload),
+  col([...rows], (r) => r.no_consent),
+];
+
 export function createIngestDal() {
   return {
     async projectPolicies(tx: Kysely<Database>, orgId: string, projectIds: string[]) {
@@ -91,11 +153,14 @@ export function createIngestDal() {
       receivedMonth: Date,
       rows: EventRow[],
       profiles: ProfileUpdate[],
+      /** Forward-queue rows of these events (projects with an enabled destination only). */
+      forward: readonly ForwardQueueRow[] = [],
     ): Promise<WrittenKey[]> {
+      const forwarding = forward.length > 0;
       const links = linksOf(rows);
       const { rows: inserted } = await pool.query<WrittenKey>({
-        name: 'ingest_batch',
-        text: WRITE_BATCH,
+        name: forwarding ? 'ingest_batch_forwarding' : 'ingest_batch',
+        text: forwarding ? WRITE_BATCH_FORWARDING : WRITE_BATCH,
         values: [
           orgId,
           receivedAt.toISOString(),
@@ -126,6 +191,7 @@ export function createIngestDal() {
           links.project,
           links.anonymous,
           links.user,
+          ...(forwarding ? forwardValues(forward) : []),
         ],
       });
       return inserted;

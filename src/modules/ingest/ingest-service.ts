@@ -5,11 +5,23 @@ import type { GeoResolver } from '../../privacy/geo-resolver.ts';
 import type { AuthenticatedKey } from '../api-keys/api-key-authenticator.ts';
 import type { DeviceIdHandoff, DeviceIdSink } from './device-id-sink.ts';
 import { INGEST_LIMITS } from './event-limits.ts';
-import { prepareEvent } from './event-preparer.ts';
-import { isRejection, validateEvent } from './event-validator.ts';
-import type { EventRow } from './ingest-dal.ts';
-import { dedupKey, type IngestWriter } from './ingest-writer.ts';
-import type { ProjectPolicyCache } from './project-policy-cache.ts';
+import { type PreparedEvent, prepareEvent } from './event-preparer.ts';
+import { isRejection, type ValidEvent, validateEvent } from './event-validator.ts';
+import type { ForwardQueueRow } from './ingest-dal.ts';
+import { dedupKey, type ForwardingRow, type IngestWriter } from './ingest-writer.ts';
+import type { ProjectPolicy, ProjectPolicyCache } from './project-policy-cache.ts';
+
+/**
+ * Builds the encrypted forward-queue rows of one event for the project's enabled destinations
+ * (modules/destinations/forward-builder.ts), while the raw identifiers are still in memory.
+ */
+export type ForwardRowBuilder = (input: {
+  orgId: string;
+  projectId: string;
+  valid: ValidEvent;
+  prepared: PreparedEvent;
+  targets: ProjectPolicy['destinations'];
+}) => ForwardQueueRow[];
 
 const SUPPRESSED = {
   code: 'user_suppressed',
@@ -44,6 +56,8 @@ export function createIngestService(deps: {
   policies: ProjectPolicyCache;
   geo: GeoResolver;
   deviceIds: DeviceIdSink;
+  /** Conversions API forwarding; absent: nothing is ever queued. */
+  forwarding?: ForwardRowBuilder;
   /** Users erased with suppression: their events are refused (see modules/subjects). */
   suppressions: { isSuppressed(orgId: string, projectId: string): Promise<(userId: string) => boolean> };
   clock: Clock;
@@ -63,7 +77,7 @@ export function createIngestService(deps: {
       const suppressed = await deps.suppressions.isSuppressed(key.orgId, projectId);
       const now = deps.clock.now();
       const rejected: IngestResult['rejected'] = [];
-      const rows: EventRow[] = [];
+      const rows: ForwardingRow[] = [];
       /** The batch index of each row, to report the ones the commit refuses. */
       const rowIndex: number[] = [];
       const handoffs: DeviceIdHandoff[] = [];
@@ -92,9 +106,23 @@ export function createIngestService(deps: {
           rejected.push({ index, ...SUPPRESSED });
           return;
         }
-        rows.push({ ...prepared.event, id: newId('event', now.getTime()), project_id: projectId });
+        // Only projects with an enabled destination build forward rows (the policy cache says so).
+        const forward =
+          policy.destinations.length > 0 && deps.forwarding
+            ? deps.forwarding({
+                orgId: key.orgId,
+                projectId,
+                valid,
+                prepared: prepared.event,
+                targets: policy.destinations,
+              })
+            : [];
+        const row: ForwardingRow = { ...prepared.event, id: newId('event', now.getTime()), project_id: projectId };
+        if (forward.length > 0) row.forward = forward;
+        rows.push(row);
         rowIndex.push(index);
-        if (prepared.device.idfa || prepared.device.gaid) {
+        // Device ids of a forwarded event went into its queue rows (or were withheld: no consent).
+        if (forward.length === 0 && (prepared.device.idfa || prepared.device.gaid)) {
           handoffs.push({
             orgId: key.orgId,
             projectId,

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Clock } from '../../lib/clock.ts';
 import { monthStart } from './event-partitions.ts';
-import type { EventRow, IngestDal, WrittenKey } from './ingest-dal.ts';
+import type { EventRow, ForwardQueueRow, IngestDal, WrittenKey } from './ingest-dal.ts';
 import { foldProfiles } from './profile-fold.ts';
 
 /**
@@ -46,6 +46,16 @@ function isRefusedData(error: unknown): boolean {
 }
 
 export const dedupKey = (projectId: string, eventId: string) => `${projectId}\u0000${eventId}`;
+
+/** A row with the forward-queue rows built for it (only in projects with an enabled destination). */
+export type ForwardingRow = EventRow & { forward?: readonly ForwardQueueRow[] };
+
+/** The queue rows of the first copy of each event: ingest_batch stores that copy only. */
+function forwardOf(rows: ForwardingRow[]): ForwardQueueRow[] {
+  const out: ForwardQueueRow[] = [];
+  for (const r of rows) if (r.forward) out.push(...r.forward);
+  return out;
+}
 
 export function createIngestWriter(deps: { pool: pg.Pool; dal: IngestDal; clock: Clock }) {
   const queue: Pending[] = [];
@@ -103,9 +113,19 @@ export function createIngestWriter(deps: { pool: pg.Pool; dal: IngestDal; clock:
     rows: EventRow[],
     refused: Set<EventRow>,
   ): Promise<WrittenKey[]> {
-    const profiles = foldProfiles(firstOccurrences(rows));
+    // The first copy of each event (ingest_batch stores that one) gives the profiles and queue rows.
+    const unique = firstOccurrences(rows);
+    const profiles = foldProfiles(unique);
     try {
-      return await deps.dal.writeBatch(deps.pool, orgId, receivedAt, monthStart(receivedAt), rows, profiles);
+      return await deps.dal.writeBatch(
+        deps.pool,
+        orgId,
+        receivedAt,
+        monthStart(receivedAt),
+        rows,
+        profiles,
+        forwardOf(unique),
+      );
     } catch (error) {
       if (!isRefusedData(error)) throw error;
       if (rows.length === 1) {

@@ -1,5 +1,6 @@
 import type { TenantDb } from '../../db/tenant-transaction.ts';
 import { createIdempotencyDal } from '../../http/idempotency-dal.ts';
+import { eraseQueuedEvents } from '../destinations/forward-erasure.ts';
 import { createErasureDal, type ErasureTarget } from './erasure-dal.ts';
 
 const idempotencyDal = createIdempotencyDal();
@@ -21,6 +22,12 @@ export type ErasureStep = {
 };
 
 export const ERASURE_STEPS: readonly ErasureStep[] = [
+  {
+    // Events waiting to be forwarded to a Conversions API (device ids, platform hashes); first, while
+    // the anonymous ids linked to the user are still known.
+    dataClass: 'capi_forward_queue',
+    run: (tx, t, limit) => eraseQueuedEvents(tx, t, limit),
+  },
   {
     // Events, with the hashed identifiers they carry; also the anonymous events of linked anonymous ids.
     dataClass: 'sdk_events',
