@@ -38,6 +38,28 @@ const CronPayload = Type.Object({ _cron: Type.Optional(Type.Object({ ts: Type.St
 
 export const JOB_CATALOG: readonly JobDefinition[] = [
   defineJob({
+    // One destination's due forward-queue rows (modules/destinations/forwarder.ts); woken by ingest.
+    name: 'capi.forward',
+    payload: Type.Object({ org_id: Type.String(), destination_id: Type.String() }),
+    maxAttempts: 5,
+    async run(payload, { container }) {
+      await container.forwarder.run(payload);
+    },
+  }),
+  defineJob({
+    // Expires forward-queue rows older than 72 h (counted) and wakes destinations whose rows are due
+    // again (a killed worker's lease ran out, a backoff ended).
+    name: 'capi.sweep',
+    payload: CronPayload,
+    maxAttempts: 3,
+    cron: '* * * * *',
+    startupDelayMs: () => 65_000,
+    async run(_payload, { container, logger }) {
+      const { expired, woken } = await container.forwarder.sweep();
+      if (expired > 0 || woken > 0) logger.info({ expired, woken }, 'capi forward queue swept');
+    },
+  }),
+  defineJob({
     // One attempt at a generation (copy, render, store); the row holds its status. Retryable failures
     // are rethrown until the last attempt (LAYERS_GENERATION_MAX_ATTEMPTS, set when it is queued).
     name: GENERATION_TASK,

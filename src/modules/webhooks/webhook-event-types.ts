@@ -22,6 +22,7 @@
  * | `webhook_endpoint.disabled`      | Layers disabled an endpoint: it answered 410 Gone, or failed continuously for 5 days (sent to the org's other endpoints) | `id`, `object`, `reason` (`gone` \| `failing`), `failing_since` |
  * | `data_subject_request.completed` | an erasure request finished (same transaction)            | `id`, `object`, `type`, `project_id`, `status`, `completed_at` |
  * | `dpa_request.updated`            | the operator moves a DPA request to another status        | `id`, `object`, `status` |
+ * | `destination.paused`             | a Conversions API platform refused a destination's access token: forwarding stops until a PATCH sets a new one | `id`, `object`, `project_id`, `type`, `status`, `reason`, `paused_at` |
  * | `social_account.connected`       | a connect flow created or reconnected a social account    | `id`, `object`, `project_id`, `platform`, `status`, `reconnected` |
  * | `social_account.needs_reconnect` | the platform refused the account's tokens (invalid_grant, Meta 190): only a reconnect fixes it | `id`, `object`, `project_id`, `platform`, `status` |
  * | `social_account.revoked`         | the account was revoked (API, offboarding, or the platform's deauthorize callback) | `id`, `object`, `project_id`, `platform`, `status`, `reason` |
@@ -43,6 +44,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'webhook_endpoint.disabled',
   'data_subject_request.completed',
   'dpa_request.updated',
+  'destination.paused',
   'social_account.connected',
   'social_account.needs_reconnect',
   'social_account.revoked',
@@ -67,6 +69,15 @@ type SocialAccountEvent = {
 
 /** The `data` of each event type. Adding a field here is adding it to a public contract. */
 export type WebhookEventPayloads = {
+  'destination.paused': {
+    id: string;
+    object: 'destination';
+    project_id: string;
+    type: 'meta_capi' | 'tiktok_events';
+    status: 'paused';
+    reason: 'invalid_token';
+    paused_at: Ts;
+  };
   'social_account.connected': SocialAccountEvent & { status: 'active'; reconnected: boolean };
   'social_account.needs_reconnect': SocialAccountEvent & { status: 'needs_reconnect' };
   'social_account.revoked': SocialAccountEvent & {
