@@ -25,7 +25,7 @@ export interface CallOptions {
 export interface TrackOptions extends CallOptions {
   /**
    * The user this event is about, instead of the identified one: for servers tracking on behalf of
-   * many users with one client. The server requires a user id on every event.
+   * many users with one client (such an event carries no anonymous id).
    */
   userId?: string;
 }
@@ -35,8 +35,17 @@ export interface LayersClient {
   identify(userId: string, traits?: JsonObject, options?: CallOptions): Promise<void>;
   /** Queues a track event. The promise resolves once it is queued (and persisted); it never rejects. */
   track(event: string, properties?: JsonObject, options?: TrackOptions): Promise<void>;
-  /** Forgets the identified user (e.g. on logout); queued events keep the user they were tracked with. */
+  /**
+   * Forgets the identified user (e.g. on logout) and the anonymous id (a new one is made for the next
+   * event), so that what the next person does on this device is not linked to the previous user;
+   * queued events keep their ids.
+   */
   reset(): void;
+  /**
+   * This device's anonymous id: generated once and persisted with the queue, sent on every event
+   * until identify() (which links it to the user on the server), replaced by reset().
+   */
+  readonly anonymousId: string;
   /** Sends everything queued now (skipping backoff, never a server's Retry-After). */
   flush(): Promise<FlushResult>;
   /** Final flush, then stops timers and listeners; later calls are ignored. */
@@ -88,12 +97,22 @@ export function createClient(options: LayersOptions): LayersClient {
   let optedOut =
     readStored(keys.optOut) === OPTED_OUT || (readStored(keys.optOut) === null && config.defaultOptOut);
   let userId = readStored(keys.userId) ?? undefined;
+  /** Made (and persisted) with the first event that needs it: an opted-out device never gets one. */
+  let anonymousId: string | undefined = readStored(keys.anonymousId) || undefined;
   let deviceIds = options.deviceIds;
   /** Bumped by optOut(): events captured before it must not be queued after it. */
   let generation = 0;
   /** Events are prepared (hashed) asynchronously; the chain keeps them in call order. */
   let chain: Promise<void> = Promise.resolve();
   let closed = false;
+
+  function currentAnonymousId(): string {
+    if (anonymousId === undefined) {
+      anonymousId = uuidV4();
+      writeStored(keys.anonymousId, anonymousId);
+    }
+    return anonymousId;
+  }
 
   function readStored(key: string): string | null {
     try {
@@ -230,6 +249,8 @@ export function createClient(options: LayersOptions): LayersClient {
       // Snapshot now: the app may mutate its objects while earlier events are still being hashed.
       const snapshot = jsonSnapshot(event, traits, report);
       if (!snapshot) return Promise.resolve();
+      // Sent with the anonymous id while none was identified yet: the server links the two.
+      if (userId === undefined) event.anonymous_id = currentAnonymousId();
       userId = newUserId;
       writeStored(keys.userId, newUserId);
       event.user_id = newUserId;
@@ -245,12 +266,7 @@ export function createClient(options: LayersOptions): LayersClient {
         return Promise.resolve();
       }
       const eventUserId = callOptions?.userId ?? userId;
-      if (eventUserId === undefined) {
-        // The server rejects events without a user id; sending them would only waste the request.
-        report(invalidEvent(event, 'no user id: call identify() first, or pass { userId } to track()'));
-        return Promise.resolve();
-      }
-      const problem = checkUserId(eventUserId);
+      const problem = eventUserId === undefined ? undefined : checkUserId(eventUserId);
       if (problem) {
         report(invalidEvent(event, `track() ${problem}`));
         return Promise.resolve();
@@ -258,7 +274,9 @@ export function createClient(options: LayersOptions): LayersClient {
       const snapshot = jsonSnapshot(event, properties, report);
       if (!snapshot) return Promise.resolve();
       event.event = name;
-      event.user_id = eventUserId;
+      // Before identify(): the device's anonymous id instead of a user id.
+      if (eventUserId === undefined) event.anonymous_id = currentAnonymousId();
+      else event.user_id = eventUserId;
       event.properties = snapshot;
       buildContext(event, callOptions?.context);
       return enqueue(event, undefined);
@@ -267,6 +285,12 @@ export function createClient(options: LayersOptions): LayersClient {
     reset() {
       userId = undefined;
       writeStored(keys.userId, undefined);
+      anonymousId = undefined;
+      writeStored(keys.anonymousId, undefined);
+    },
+
+    get anonymousId() {
+      return currentAnonymousId();
     },
 
     async flush() {
@@ -288,6 +312,9 @@ export function createClient(options: LayersOptions): LayersClient {
 
     optOut() {
       writeStored(keys.optOut, OPTED_OUT);
+      // Withdrawn consent: the device's anonymous id goes too (a new one is made after optIn()).
+      anonymousId = undefined;
+      writeStored(keys.anonymousId, undefined);
       stopCollecting();
     },
 

@@ -21,6 +21,8 @@ export interface SdkEvent {
   type: 'track' | 'identify';
   event?: string;
   user_id?: string;
+  /** The device's anonymous id, sent until the user is identified (and with the identify that links it). */
+  anonymous_id?: string;
   timestamp: string;
   app_id: string;
   properties?: JsonObject;

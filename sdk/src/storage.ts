@@ -44,5 +44,10 @@ export function detectBrowserStorage(): KeyValueStorage | undefined {
 /** Storage keys are namespaced per publishable key and app id, as two apps may share an origin. */
 export function storageKeys(key: string, appId: string) {
   const ns = `layers:v1:${encodeURIComponent(appId)}:${key}`;
-  return { queue: `${ns}:queue`, optOut: `${ns}:opt_out`, userId: `${ns}:user_id` } as const;
+  return {
+    queue: `${ns}:queue`,
+    optOut: `${ns}:opt_out`,
+    userId: `${ns}:user_id`,
+    anonymousId: `${ns}:anonymous_id`,
+  } as const;
 }

@@ -17,6 +17,7 @@ const ALLOWED_FIELDS = [
   'type',
   'event',
   'user_id',
+  'anonymous_id',
   'timestamp',
   'app_id',
   'properties',
@@ -105,29 +106,42 @@ describe('what goes over the wire', () => {
     expect(a!.event_id).not.toBe(b!.event_id);
   });
 
-  it('reset() forgets the user: later events need a new identify() or an explicit userId', async () => {
+  it('reset() forgets the user and the anonymous id: the next person gets a new one', async () => {
     const { client, errors } = testClient(server.url);
+    const firstAnon = client.anonymousId;
     await client.identify('u_1');
     await client.track('before');
     client.reset();
     await client.track('after');
     await client.track('explicit', {}, { userId: 'u_2' });
     await client.flush();
-    const [, before, explicit] = bodies()[0]!.batch;
+    const [identify, before, after, explicit] = bodies()[0]!.batch;
+    // The identify links the device's anonymous id to the user; later events carry the user only.
+    expect(identify).toMatchObject({ type: 'identify', user_id: 'u_1', anonymous_id: firstAnon });
     expect(before).toMatchObject({ event: 'before', user_id: 'u_1' });
+    expect(before).not.toHaveProperty('anonymous_id');
+    expect(after).toMatchObject({ event: 'after', anonymous_id: client.anonymousId });
+    expect(after).not.toHaveProperty('user_id');
+    expect(client.anonymousId).not.toBe(firstAnon);
     expect(explicit).toMatchObject({ event: 'explicit', user_id: 'u_2' });
-    expect(bodies()[0]!.batch).toHaveLength(3);
-    expect(errors.map((e) => e.code)).toEqual(['invalid_event']);
-    expect(errors[0]!.message).toMatch(/identify\(\)/);
+    expect(explicit).not.toHaveProperty('anonymous_id');
+    expect(errors).toEqual([]);
   });
 
-  it('never sends an event without a user id (the server requires one): reports it instead', async () => {
+  it('before identify(), events carry the anonymous id instead of a user id', async () => {
     const { client, errors } = testClient(server.url);
     await client.track('anonymous');
-    await client.track('named', {}, { userId: 'u_9' });
+    await client.identify('u_9');
+    await client.track('named');
     await client.flush();
-    expect(errors.map((e) => e.code)).toEqual(['invalid_event']);
-    expect([...server.events.values()].map((e) => [e.event, e.user_id])).toEqual([['named', 'u_9']]);
+    expect(errors).toEqual([]);
+    const anon = client.anonymousId;
+    expect(anon).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect([...server.events.values()].map((e) => [e.event ?? e.type, e.user_id, e.anonymous_id])).toEqual([
+      ['anonymous', undefined, anon],
+      ['identify', 'u_9', anon],
+      ['named', 'u_9', undefined],
+    ]);
   });
 
   it('never sends device ids by default, even when the app passes them', async () => {

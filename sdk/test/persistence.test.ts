@@ -147,6 +147,23 @@ describe('persistence across page loads', () => {
     expect(testClient(server.url, { storage }).client.queueSize).toBe(0);
   });
 
+  it('keeps the anonymous id across page loads until reset(); an opt-out erases it', async () => {
+    const storage = new InspectableStorage();
+    const first = testClient(server.url, { storage });
+    await first.client.track('anonymous');
+    const anon = first.client.anonymousId;
+    expect(testClient(server.url, { storage }).client.anonymousId).toBe(anon);
+    first.client.reset();
+    const afterReset = testClient(server.url, { storage }).client.anonymousId;
+    expect(afterReset).not.toBe(anon);
+    const optedOut = testClient(server.url, { storage });
+    optedOut.client.optOut();
+    expect([...storage.items.values()]).not.toContain(afterReset);
+    optedOut.client.optIn();
+    await first.client.flush();
+    expect([...server.events.values()].map((e) => e.anonymous_id)).toEqual([anon]);
+  });
+
   it('keeps the identified user across page loads until reset()', async () => {
     const storage = new InspectableStorage();
     const first = testClient(server.url, { storage });
@@ -161,7 +178,9 @@ describe('persistence across page loads', () => {
     await third.client.flush();
     const byName = new Map([...server.events.values()].map((e) => [e.event, e]));
     expect(byName.get('after-reload')?.user_id).toBe('u_42');
-    expect(byName.has('after-reset')).toBe(false); // no user any more: reported, not sent
-    expect(third.errors.map((e) => e.code)).toEqual(['invalid_event']);
+    // No user any more: sent with a fresh anonymous id, not the old user's.
+    expect(byName.get('after-reset')?.user_id).toBeUndefined();
+    expect(byName.get('after-reset')?.anonymous_id).toBe(third.client.anonymousId);
+    expect(third.errors).toEqual([]);
   });
 });

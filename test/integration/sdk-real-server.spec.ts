@@ -10,6 +10,7 @@ import { createKey, createOrg, createProject, createTestApp, type TestApp } from
 describe('SDK against the real server', () => {
   let t: TestApp;
   let pk: string;
+  let secret: string;
   let projectId: string;
   let endpoint: string;
   let port: number;
@@ -31,6 +32,7 @@ describe('SDK against the real server', () => {
   beforeAll(async () => {
     t = await createTestApp();
     const org = await createOrg(t.app);
+    secret = org.secret;
     projectId = (await createProject(t.app, org)).id;
     pk = (await createKey(t.app, org, { type: 'publishable', project_id: projectId })).secret;
     await t.app.listen({ port: 0, host: '127.0.0.1' });
@@ -73,6 +75,27 @@ describe('SDK against the real server', () => {
     expect(rows).toHaveLength(2);
     expect(rows.map((r) => r.email_sha256)).toContain(sha256('person@example.com'));
     expect(rows.map((r) => r.phone_sha256)).toContain(sha256('16505551212'));
+  });
+
+  it('before identify the anonymous id is sent; identify links it, so the user export holds both', async () => {
+    const sdk = client();
+    await sdk.track('browsed', { page: 'home' });
+    await sdk.identify('u_anon_sdk', { plan: 'pro' });
+    await sdk.track('bought');
+    expect((await sdk.shutdown()).pending).toBe(0);
+    const exported = await t.app.inject({
+      method: 'GET',
+      url: `/v1/projects/${projectId}/events/users/u_anon_sdk`,
+      headers: { authorization: `Bearer ${secret}` },
+    });
+    expect(exported.statusCode).toBe(200);
+    const events = exported.json().events as {
+      type: string;
+      event: string | null;
+      anonymous_id: string | null;
+    }[];
+    expect(events.map((e) => e.event ?? e.type)).toEqual(['browsed', 'identify', 'bought']);
+    expect(events[0]?.anonymous_id).toBe(sdk.anonymousId);
   });
 
   it('retries through a server restart and delivers every event exactly once', async () => {

@@ -235,6 +235,7 @@ const TOP_LEVEL = new Set([
   'type',
   'event',
   'user_id',
+  'anonymous_id',
   'timestamp',
   'app_id',
   'properties',
@@ -252,7 +253,11 @@ function validateEvent(event: Record<string, unknown>, rejectNames: Set<string>)
   if (event.type !== 'track' && event.type !== 'identify') return 'type must be track or identify';
   if (event.type === 'track' && (typeof event.event !== 'string' || event.event === ''))
     return 'event is required';
-  if (typeof event.user_id !== 'string' || event.user_id === '') return 'user_id is required';
+  const hasId = (v: unknown) => typeof v === 'string' && v !== '';
+  if (!hasId(event.user_id) && !hasId(event.anonymous_id)) return 'user_id or anonymous_id is required';
+  if (event.user_id !== undefined && !hasId(event.user_id)) return 'user_id must be a non-empty string';
+  if (event.anonymous_id !== undefined && !hasId(event.anonymous_id))
+    return 'anonymous_id must be a non-empty string';
   if (typeof event.timestamp !== 'string' || !ISO_UTC.test(event.timestamp)) return 'bad timestamp';
   if (typeof event.app_id !== 'string') return 'app_id is required';
   const context = event.context as { ip?: unknown; device?: Record<string, unknown> } | undefined;
