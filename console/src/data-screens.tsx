@@ -1,0 +1,564 @@
+import { useState } from 'react';
+import { api } from './api';
+import type { Account } from './auth-screens';
+import { hashIdentifier } from './identifiers';
+import { CopyButton, Empty, Field, Loading, Notice, useAction, useLoad, when } from './ui';
+
+type List<T> = { data: T[]; has_more: boolean };
+const canWrite = (a: Account) => a.role !== 'viewer';
+
+export function Projects({ account }: { account: Account }) {
+  const list = useLoad(() => api<List<any>>('GET', '/v1/projects?limit=100'));
+  const [name, setName] = useState('');
+  const a = useAction();
+  return (
+    <section>
+      <h1>Projects</h1>
+      {canWrite(account) ? (
+        <form
+          className="inline"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void a.run(async () => {
+              await api('POST', '/v1/projects', { name });
+              setName('');
+              list.reload();
+              return 'Project created.';
+            });
+          }}
+        >
+          <Field label="New project name" name="project-name" value={name} onChange={setName} required />
+          <button type="submit" disabled={a.busy}>
+            Create project
+          </button>
+        </form>
+      ) : null}
+      <Notice>{a.error}</Notice>
+      <Notice kind="ok">{a.ok}</Notice>
+      {list.loading ? (
+        <Loading what="projects" />
+      ) : list.error ? (
+        <Notice>{list.error}</Notice>
+      ) : list.data?.data.length === 0 ? (
+        <Empty>No projects yet.</Empty>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Id</th>
+              <th>Status</th>
+              <th>Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.data?.data.map((p) => (
+              <tr key={p.id}>
+                <td>{p.name}</td>
+                <td>
+                  <code>{p.id}</code>
+                </td>
+                <td>{p.status}</td>
+                <td>{when(p.created_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+export function ApiKeys({ account }: { account: Account }) {
+  const keys = useLoad(() => api<List<any>>('GET', '/v1/api-keys?limit=100'));
+  const projects = useLoad(() => api<List<any>>('GET', '/v1/projects?limit=100'));
+  const [name, setName] = useState('');
+  const [type, setType] = useState('secret');
+  const [projectId, setProjectId] = useState('');
+  const [shown, setShown] = useState<string | undefined>();
+  const a = useAction();
+  return (
+    <section>
+      <h1>API keys</h1>
+      <form
+        className="inline"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void a.run(async () => {
+            const res = await api<{ secret: string }>('POST', '/v1/api-keys', {
+              name,
+              type,
+              ...(type === 'publishable' ? { project_id: projectId } : {}),
+            });
+            setShown(res.secret);
+            setName('');
+            keys.reload();
+          });
+        }}
+      >
+        <Field label="Key name" name="key-name" value={name} onChange={setName} required />
+        <div className="field">
+          <label htmlFor="key-type">Type</label>
+          <select id="key-type" value={type} onChange={(e) => setType(e.target.value)}>
+            <option value="secret">Secret (server)</option>
+            <option value="publishable">Publishable (SDK, one project)</option>
+          </select>
+        </div>
+        {type === 'publishable' ? (
+          <div className="field">
+            <label htmlFor="key-project">Project</label>
+            <select id="key-project" value={projectId} onChange={(e) => setProjectId(e.target.value)}>
+              <option value="">Choose…</option>
+              {projects.data?.data.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.name}
+                </option>
+              ))}
+            </select>
+          </div>
+        ) : null}
+        <button type="submit" disabled={a.busy}>
+          Create key
+        </button>
+      </form>
+      {!canWrite(account) ? (
+        <p className="muted">Your role can see keys but not create or revoke them.</p>
+      ) : null}
+      <Notice>{a.error}</Notice>
+      {shown ? (
+        <div className="reveal" role="status">
+          <p>
+            <strong>Copy this key now.</strong> It is shown only once; afterwards only its prefix is visible.
+          </p>
+          <p>
+            <code data-testid="new-secret">{shown}</code> <CopyButton text={shown} />
+          </p>
+          <button type="button" className="secondary" onClick={() => setShown(undefined)}>
+            I have stored it
+          </button>
+        </div>
+      ) : null}
+      {keys.loading ? (
+        <Loading what="keys" />
+      ) : keys.error ? (
+        <Notice>{keys.error}</Notice>
+      ) : keys.data?.data.length === 0 ? (
+        <Empty>No keys yet.</Empty>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Prefix</th>
+              <th>Type</th>
+              <th>Status</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {keys.data?.data.map((k) => (
+              <tr key={k.id}>
+                <td>{k.name}</td>
+                <td>
+                  <code>{k.prefix ?? k.key_prefix ?? k.id}</code>
+                </td>
+                <td>{k.type}</td>
+                <td>{k.revoked_at ? 'revoked' : 'active'}</td>
+                <td>
+                  {!k.revoked_at && canWrite(account) ? (
+                    <button
+                      type="button"
+                      className="secondary"
+                      onClick={() =>
+                        void a.run(async () => {
+                          await api('DELETE', `/v1/api-keys/${k.id}`);
+                          keys.reload();
+                          return 'Key revoked.';
+                        })
+                      }
+                    >
+                      Revoke
+                    </button>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+export function Webhooks({ account }: { account: Account }) {
+  const hooks = useLoad(() => api<List<any>>('GET', '/v1/webhooks?limit=100'));
+  const [url, setUrl] = useState('');
+  const [secret, setSecret] = useState<string | undefined>();
+  const [open, setOpen] = useState<string | undefined>();
+  const a = useAction();
+  const deliveries = useLoad(
+    () =>
+      open
+        ? api<List<any>>('GET', `/v1/webhooks/${open}/deliveries?limit=20`)
+        : Promise.resolve({ data: [], has_more: false }),
+    [open],
+  );
+  return (
+    <section>
+      <h1>Webhooks</h1>
+      {canWrite(account) ? (
+        <form
+          className="inline"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void a.run(async () => {
+              const res = await api<{ secret: string }>('POST', '/v1/webhooks', { url, events: ['*'] });
+              setSecret(res.secret);
+              setUrl('');
+              hooks.reload();
+            });
+          }}
+        >
+          <Field label="Endpoint URL (https)" name="webhook-url" value={url} onChange={setUrl} required />
+          <button type="submit" disabled={a.busy}>
+            Add endpoint
+          </button>
+        </form>
+      ) : null}
+      <Notice>{a.error}</Notice>
+      <Notice kind="ok">{a.ok}</Notice>
+      {secret ? (
+        <div className="reveal" role="status">
+          <p>
+            <strong>Signing secret (shown once):</strong> <code>{secret}</code> <CopyButton text={secret} />
+          </p>
+        </div>
+      ) : null}
+      {hooks.loading ? (
+        <Loading what="webhooks" />
+      ) : hooks.error ? (
+        <Notice>{hooks.error}</Notice>
+      ) : hooks.data?.data.length === 0 ? (
+        <Empty>No webhook endpoints yet.</Empty>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>URL</th>
+              <th>Status</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {hooks.data?.data.map((h) => (
+              <tr key={h.id}>
+                <td className="wrap">{h.url}</td>
+                <td>{h.status ?? (h.disabled_at ? 'disabled' : 'enabled')}</td>
+                <td className="actions">
+                  <button type="button" className="secondary" onClick={() => setOpen(h.id)}>
+                    Deliveries
+                  </button>
+                  {canWrite(account) ? (
+                    <>
+                      <button
+                        type="button"
+                        className="secondary"
+                        onClick={() =>
+                          void a.run(async () => {
+                            await api('POST', `/v1/webhooks/${h.id}/test`, {});
+                            deliveries.reload();
+                            return 'Test event queued.';
+                          })
+                        }
+                      >
+                        Send test
+                      </button>
+                      <button
+                        type="button"
+                        className="secondary"
+                        onClick={() =>
+                          void a.run(async () => {
+                            const r = await api<{ secret: string }>(
+                              'POST',
+                              `/v1/webhooks/${h.id}/rotate-secret`,
+                              {},
+                            );
+                            setSecret(r.secret);
+                          })
+                        }
+                      >
+                        Rotate secret
+                      </button>
+                    </>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {open ? (
+        <div>
+          <h2>Deliveries</h2>
+          {deliveries.loading ? (
+            <Loading what="deliveries" />
+          ) : deliveries.data?.data.length === 0 ? (
+            <Empty>No deliveries yet.</Empty>
+          ) : (
+            <table>
+              <thead>
+                <tr>
+                  <th>Event</th>
+                  <th>Status</th>
+                  <th>Attempts</th>
+                  <th>Next retry</th>
+                  <th />
+                </tr>
+              </thead>
+              <tbody>
+                {deliveries.data?.data.map((d) => (
+                  <tr key={d.id}>
+                    <td>{d.event_type ?? d.type}</td>
+                    <td>{d.status}</td>
+                    <td>{d.attempts ?? d.attempt_count}</td>
+                    <td>{when(d.next_attempt_at)}</td>
+                    <td>
+                      {canWrite(account) && d.status !== 'succeeded' ? (
+                        <button
+                          type="button"
+                          className="secondary"
+                          onClick={() =>
+                            void a.run(async () => {
+                              await api('POST', `/v1/webhooks/${open}/deliveries/${d.id}/retry`, {});
+                              deliveries.reload();
+                              return 'Retry queued.';
+                            })
+                          }
+                        >
+                          Retry
+                        </button>
+                      ) : null}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
+export function AuditLog() {
+  const [action, setAction] = useState('');
+  const [cursor, setCursor] = useState<string | undefined>();
+  const [shown, setShown] = useState<string | undefined>();
+  const q = new URLSearchParams({
+    limit: '20',
+    ...(action ? { action } : {}),
+    ...(cursor ? { starting_after: cursor } : {}),
+  });
+  const list = useLoad(() => api<List<any>>('GET', `/v1/audit-log?${q}`), [action, cursor]);
+  return (
+    <section>
+      <h1>Audit log</h1>
+      <p className="muted">
+        Every change, chained by SHA-256 per organisation (verify the chain with{' '}
+        <code>layers audit verify</code>).
+      </p>
+      <form className="inline" onSubmit={(e) => e.preventDefault()}>
+        <Field
+          label="Filter by action (e.g. project.created)"
+          name="audit-action"
+          value={action}
+          onChange={(v) => {
+            setCursor(undefined);
+            setAction(v);
+          }}
+        />
+      </form>
+      {list.loading ? (
+        <Loading what="the audit log" />
+      ) : list.error ? (
+        <Notice>{list.error}</Notice>
+      ) : list.data?.data.length === 0 ? (
+        <Empty>No entries match.</Empty>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>When</th>
+              <th>Action</th>
+              <th>Actor</th>
+              <th>Resource</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {list.data?.data.map((e) => (
+              <>
+                <tr key={e.id}>
+                  <td>{when(e.created_at)}</td>
+                  <td>{e.action}</td>
+                  <td>
+                    {e.actor.type} <code>{e.actor.id}</code>
+                  </td>
+                  <td>
+                    <code>{e.resource.id}</code>
+                  </td>
+                  <td>
+                    <button
+                      type="button"
+                      className="secondary"
+                      aria-expanded={shown === e.id}
+                      onClick={() => setShown(shown === e.id ? undefined : e.id)}
+                    >
+                      Changes
+                    </button>
+                  </td>
+                </tr>
+                {shown === e.id ? (
+                  <tr key={`${e.id}-c`}>
+                    <td colSpan={5}>
+                      <pre>{JSON.stringify(e.changes, null, 2)}</pre>
+                    </td>
+                  </tr>
+                ) : null}
+              </>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {list.data?.has_more ? (
+        <button type="button" className="secondary" onClick={() => setCursor(list.data?.data.at(-1)?.id)}>
+          Older entries
+        </button>
+      ) : null}
+      {cursor ? (
+        <button type="button" className="secondary" onClick={() => setCursor(undefined)}>
+          Back to newest
+        </button>
+      ) : null}
+    </section>
+  );
+}
+
+export function DataSubjects() {
+  const projects = useLoad(() => api<List<any>>('GET', '/v1/projects?limit=100'));
+  const [projectId, setProjectId] = useState('');
+  const [kind, setKind] = useState<'email' | 'phone' | 'user_id'>('email');
+  const [value, setValue] = useState('');
+  const [users, setUsers] = useState<string[] | undefined>();
+  const [receipt, setReceipt] = useState<any>();
+  const [suppress, setSuppress] = useState(true);
+  const a = useAction();
+  const pid = projectId || projects.data?.data[0]?.id || '';
+  async function poll(id: string) {
+    for (let i = 0; i < 40; i++) {
+      const r = await api('GET', `/v1/data-subject-requests/${id}`);
+      setReceipt(r);
+      if (r.status === 'completed') return;
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  }
+  return (
+    <section>
+      <h1>Data-subject requests</h1>
+      <p className="muted">
+        Emails and phone numbers are hashed in your browser (trimmed and lower-cased; digits only) — only the
+        SHA-256 is sent.
+      </p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void a.run(async () => {
+            setReceipt(undefined);
+            if (kind === 'user_id') {
+              setUsers([value.trim()]);
+              return;
+            }
+            const hash = await hashIdentifier(kind, value);
+            if (!hash) throw new Error(`Enter an ${kind === 'email' ? 'email address' : 'phone number'}.`);
+            const res = await api<{ user_ids: string[] }>('POST', `/v1/projects/${pid}/users/lookup`, {
+              [`${kind}_sha256`]: hash,
+            });
+            setUsers(res.user_ids);
+            return res.user_ids.length === 0 ? 'No user matches in this project.' : undefined;
+          });
+        }}
+      >
+        <div className="field">
+          <label htmlFor="dsr-project">Project</label>
+          <select id="dsr-project" value={pid} onChange={(e) => setProjectId(e.target.value)}>
+            {projects.data?.data.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="dsr-kind">Look up by</label>
+          <select id="dsr-kind" value={kind} onChange={(e) => setKind(e.target.value as 'email')}>
+            <option value="email">Email</option>
+            <option value="phone">Phone</option>
+            <option value="user_id">User id</option>
+          </select>
+        </div>
+        <Field label="Value" name="dsr-value" value={value} onChange={setValue} required />
+        <button type="submit" disabled={a.busy || !pid}>
+          Find
+        </button>
+      </form>
+      <Notice>{a.error}</Notice>
+      <Notice kind="info">{a.ok}</Notice>
+      {users?.map((u) => (
+        <div key={u} className="card">
+          <p>
+            User <code>{u}</code>
+          </p>
+          <p className="actions">
+            <a
+              className="button secondary"
+              href={`/v1/projects/${pid}/events/users/${encodeURIComponent(u)}`}
+              download={`${u}.json`}
+            >
+              Download export
+            </a>
+            <label className="check">
+              <input type="checkbox" checked={suppress} onChange={(e) => setSuppress(e.target.checked)} />{' '}
+              Also refuse their future events
+            </label>
+            <button
+              type="button"
+              className="danger"
+              onClick={() =>
+                void a.run(async () => {
+                  const r = await api(
+                    'DELETE',
+                    `/v1/projects/${pid}/events/users/${encodeURIComponent(u)}${suppress ? '?suppress=true' : ''}`,
+                  );
+                  setReceipt(r);
+                  await poll(r.id);
+                })
+              }
+            >
+              Erase this user
+            </button>
+          </p>
+        </div>
+      ))}
+      {receipt ? (
+        <div className="card" role="status" data-testid="dsr-receipt">
+          <h2>Erasure {receipt.status}</h2>
+          <p>
+            Request <code>{receipt.id}</code>
+            {receipt.completed_at ? `, completed ${when(receipt.completed_at)}` : ''}
+          </p>
+          <pre>{JSON.stringify(receipt.receipt ?? receipt, null, 2)}</pre>
+        </div>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,421 @@
+import { useState } from 'react';
+import { api } from './api';
+import { type Account, MfaSetup } from './auth-screens';
+import { Empty, Field, Loading, Notice, useAction, useLoad, when } from './ui';
+
+type List<T> = { data: T[]; has_more: boolean };
+
+export function Retention() {
+  const r = useLoad(() => api<any>('GET', '/v1/data-protection/retention'));
+  const rows: any[] = r.data?.data ?? r.data?.data_classes ?? (Array.isArray(r.data) ? r.data : []);
+  return (
+    <section>
+      <h1>Retention</h1>
+      {r.loading ? (
+        <Loading what="retention" />
+      ) : r.error ? (
+        <Notice>{r.error}</Notice>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>Data class</th>
+              <th>Effective retention</th>
+              <th>Promise</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((c) => (
+              <tr key={c.data_class ?? c.name}>
+                <td>{c.title ?? c.data_class ?? c.name}</td>
+                <td>{c.effective ?? c.retention ?? c.effective_retention ?? '—'}</td>
+                <td>{c.promise ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+export function Subprocessors() {
+  const subs = useLoad(() => api<any>('GET', '/v1/subprocessors'));
+  const egress = useLoad(() => api<List<any>>('GET', '/v1/data-protection/egress'));
+  const list: any[] = subs.data?.data ?? [];
+  const days = new Map<string, Map<string, number>>();
+  for (const row of egress.data?.data ?? []) {
+    const d = days.get(row.date) ?? new Map();
+    d.set(row.vendor, (d.get(row.vendor) ?? 0) + row.requests);
+    days.set(row.date, d);
+  }
+  const max = Math.max(1, ...[...days.values()].flatMap((d) => [...d.values()]));
+  const vendors = [...new Set((egress.data?.data ?? []).map((r) => r.vendor))];
+  return (
+    <section>
+      <h1>Sub-processors</h1>
+      {subs.loading ? (
+        <Loading what="sub-processors" />
+      ) : subs.error ? (
+        <Notice>{subs.error}</Notice>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Purpose</th>
+              <th>Location</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((s) => (
+              <tr key={s.id ?? s.name}>
+                <td>{s.name}</td>
+                <td>{s.purpose}</td>
+                <td>{s.location}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h2>Calls per vendor per day (last 30 days)</h2>
+      {egress.loading ? (
+        <Loading what="the egress roll-up" />
+      ) : egress.error ? (
+        <Notice>{egress.error}</Notice>
+      ) : days.size === 0 ? (
+        <Empty>No calls to any vendor in the last 30 days.</Empty>
+      ) : (
+        <svg
+          className="chart"
+          role="img"
+          aria-label="Calls per vendor per day"
+          viewBox={`0 0 ${days.size * 24 + 10} 120`}
+        >
+          {[...days.entries()].reverse().map(([date, d], i) =>
+            vendors.map((v, j) => {
+              const h = ((d.get(v) ?? 0) / max) * 100;
+              return (
+                <rect
+                  key={`${date}-${v}`}
+                  className={`bar bar-${j % 4}`}
+                  x={5 + i * 24 + j * (20 / vendors.length)}
+                  y={110 - h}
+                  width={20 / vendors.length}
+                  height={h}
+                >
+                  <title>{`${date} ${v}: ${d.get(v) ?? 0}`}</title>
+                </rect>
+              );
+            }),
+          )}
+        </svg>
+      )}
+      {vendors.length ? (
+        <p className="legend">
+          {vendors.map((v, j) => (
+            <span key={v} className={`key key-${j % 4}`}>
+              {v}
+            </span>
+          ))}
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
+export function Dpa({ account }: { account: Account }) {
+  const [entity, setEntity] = useState('');
+  const [countries, setCountries] = useState('');
+  const [law, setLaw] = useState('');
+  const [answer, setAnswer] = useState<any>();
+  const a = useAction();
+  return (
+    <section>
+      <h1>Data processing agreement</h1>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void a.run(async () =>
+            setAnswer(
+              await api('POST', '/v1/dpa-requests', {
+                signatory_entity: entity,
+                countries_of_processing: countries
+                  .split(/[,\s]+/)
+                  .filter(Boolean)
+                  .map((c) => c.toUpperCase()),
+                governing_law: law,
+                special_requirements: [],
+              }),
+            ),
+          );
+        }}
+      >
+        <Field label="Signatory entity" name="dpa-entity" value={entity} onChange={setEntity} required />
+        <Field
+          label="Countries of processing (ISO codes, comma-separated)"
+          name="dpa-countries"
+          value={countries}
+          onChange={setCountries}
+          required
+        />
+        <Field label="Governing law" name="dpa-law" value={law} onChange={setLaw} required />
+        <button type="submit" disabled={a.busy || (account.role !== 'owner' && account.role !== 'admin')}>
+          Request DPA
+        </button>
+      </form>
+      <Notice>{a.error}</Notice>
+      {answer ? (
+        <div className="card" role="status">
+          <h2>Transfer mechanism</h2>
+          <pre>{JSON.stringify(answer.transfer_mechanism ?? answer, null, 2)}</pre>
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
+export function Members({ account }: { account: Account }) {
+  const members = useLoad(() => api<List<any>>('GET', '/console/api/members'));
+  const admin = account.role === 'owner' || account.role === 'admin';
+  const invites = useLoad(() =>
+    admin
+      ? api<List<any>>('GET', '/console/api/invitations')
+      : Promise.resolve({ data: [], has_more: false }),
+  );
+  const [email, setEmail] = useState('');
+  const [role, setRole] = useState('developer');
+  const [link, setLink] = useState<string | undefined>();
+  const a = useAction();
+  return (
+    <section>
+      <h1>Members</h1>
+      {members.loading ? (
+        <Loading what="members" />
+      ) : members.error ? (
+        <Notice>{members.error}</Notice>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>Email</th>
+              <th>Role</th>
+              <th>2FA</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {members.data?.data.map((m) => (
+              <tr key={m.id}>
+                <td>{m.email}</td>
+                <td>{m.role}</td>
+                <td>{m.mfa_enabled ? 'on' : 'off'}</td>
+                <td>
+                  {admin && m.id !== account.id ? (
+                    <button
+                      type="button"
+                      className="secondary"
+                      onClick={() =>
+                        void a.run(async () => {
+                          await api('DELETE', `/console/api/members/${m.id}`);
+                          members.reload();
+                          return 'Member removed.';
+                        })
+                      }
+                    >
+                      Remove
+                    </button>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {admin ? (
+        <>
+          <h2>Invite someone</h2>
+          <form
+            className="inline"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void a.run(async () => {
+                const r = await api('POST', '/console/api/invitations', { email, role });
+                setLink(r.url);
+                setEmail('');
+                invites.reload();
+              });
+            }}
+          >
+            <Field
+              label="Email"
+              name="invite-email"
+              type="email"
+              value={email}
+              onChange={setEmail}
+              required
+            />
+            <div className="field">
+              <label htmlFor="invite-role">Role</label>
+              <select id="invite-role" value={role} onChange={(e) => setRole(e.target.value)}>
+                {account.role === 'owner' ? <option value="owner">Owner</option> : null}
+                <option value="admin">Admin</option>
+                <option value="developer">Developer</option>
+                <option value="viewer">Viewer</option>
+              </select>
+            </div>
+            <button type="submit" disabled={a.busy}>
+              Create invitation
+            </button>
+          </form>
+          {link ? (
+            <div className="reveal" role="status">
+              <p>Send this one-time link (valid 24 hours):</p>
+              <p>
+                <code className="wrap" data-testid="invite-link">
+                  {link}
+                </code>
+              </p>
+            </div>
+          ) : null}
+          <h2>Open invitations</h2>
+          {invites.data?.data.length === 0 ? (
+            <Empty>No open invitations.</Empty>
+          ) : (
+            <ul>
+              {invites.data?.data.map((i) => (
+                <li key={i.id}>
+                  {i.email} ({i.role}), until {when(i.expires_at)}{' '}
+                  <button
+                    type="button"
+                    className="secondary"
+                    onClick={() =>
+                      void a.run(async () => {
+                        await api('DELETE', `/console/api/invitations/${i.id}`);
+                        invites.reload();
+                      })
+                    }
+                  >
+                    Revoke
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      ) : (
+        <p className="muted">Only owners and admins manage members.</p>
+      )}
+      <Notice>{a.error}</Notice>
+      <Notice kind="ok">{a.ok}</Notice>
+    </section>
+  );
+}
+
+export function MyAccount({
+  account,
+  refresh,
+  signedOut,
+}: {
+  account: Account;
+  refresh: () => void;
+  signedOut: (m: string) => void;
+}) {
+  const sessions = useLoad(() => api<List<any>>('GET', '/console/api/me/sessions'));
+  const [password, setPassword] = useState('');
+  const [code, setCode] = useState('');
+  const [next, setNext] = useState('');
+  const a = useAction();
+  const reauth = { password, ...(code ? { code } : {}) };
+  return (
+    <section>
+      <h1>My account</h1>
+      <p>
+        {account.email} · {account.role} · two-factor {account.mfa_enabled ? 'on' : 'off'}
+      </p>
+      <MfaSetup account={account} onDone={refresh} />
+      <h2>Sessions</h2>
+      {sessions.loading ? (
+        <Loading what="sessions" />
+      ) : (
+        <ul>
+          {sessions.data?.data.map((s) => (
+            <li key={s.id}>
+              {s.current ? 'This browser' : (s.user_agent ?? 'Unknown browser')} — since {when(s.created_at)},
+              last used {when(s.last_seen_at)}
+              {!s.current ? (
+                <button
+                  type="button"
+                  className="secondary"
+                  onClick={() =>
+                    void a.run(async () => {
+                      await api('DELETE', `/console/api/me/sessions/${s.id}`);
+                      sessions.reload();
+                      return 'Session ended.';
+                    })
+                  }
+                >
+                  End
+                </button>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      )}
+      <h2>Confirm it is you</h2>
+      <p className="muted">
+        Changing your password, deleting your account or turning two-factor off needs your password
+        {account.mfa_enabled ? ' and a code' : ''}.
+      </p>
+      <Field
+        label="Current password"
+        name="reauth-password"
+        type="password"
+        autoComplete="current-password"
+        value={password}
+        onChange={setPassword}
+      />
+      {account.mfa_enabled ? (
+        <Field label="Code" name="reauth-code" autoComplete="one-time-code" value={code} onChange={setCode} />
+      ) : null}
+      <Field
+        label="New password"
+        name="new-password"
+        type="password"
+        autoComplete="new-password"
+        value={next}
+        onChange={setNext}
+      />
+      <p className="actions">
+        <button
+          type="button"
+          onClick={() =>
+            void a.run(async () => {
+              const r = await api('POST', '/console/api/me/password', { ...reauth, new_password: next });
+              return `Password changed; ${r.other_sessions_ended} other session(s) ended.`;
+            })
+          }
+        >
+          Change password
+        </button>
+        <a className="button secondary" href="/console/api/me/export" download="layers-account.json">
+          Download my data
+        </a>
+        <button
+          type="button"
+          className="danger"
+          onClick={() =>
+            void a.run(async () => {
+              await api('POST', '/console/api/me/delete', reauth);
+              signedOut('Your account was deleted.');
+            })
+          }
+        >
+          Delete my account
+        </button>
+      </p>
+      <Notice>{a.error}</Notice>
+      <Notice kind="ok">{a.ok}</Notice>
+    </section>
+  );
+}
