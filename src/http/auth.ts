@@ -1,9 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../lib/errors.ts';
 import { safeEqual } from '../lib/hashing.ts';
+import type { Actor } from '../lib/scope.ts';
 import type { ApiKeyAuthenticator } from '../modules/api-keys/api-key-authenticator.ts';
 import { parseApiKey } from '../modules/api-keys/api-key-format.ts';
-import type { AppInstance } from './app-types.ts';
+import type { AppInstance, RequestAuth } from './app-types.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer' };
@@ -36,12 +37,33 @@ const unauthorized = (code: 'missing_api_key' | 'invalid_api_key' | 'revoked_api
  */
 export function registerAuth(
   app: AppInstance,
-  deps: { authenticator: ApiKeyAuthenticator; adminToken: string | undefined; rateLimiter: RateLimiter },
+  deps: {
+    authenticator: ApiKeyAuthenticator;
+    adminToken: string | undefined;
+    rateLimiter: RateLimiter;
+    /** The console's session cookie (console-auth/console-session-auth.ts); absent: no console. */
+    consoleSessions?: ConsoleSessionCheck;
+  },
 ): void {
   app.decorateRequest('auth', null);
   app.addHook('onRequest', async (request, reply) => {
     const mode = request.routeOptions.config.auth ?? 'none';
     if (mode === 'none') return;
+    if (mode === 'session') {
+      if (!deps.consoleSessions) throw new AppError('route_not_found', 'No such route.');
+      request.auth = await deps.consoleSessions.authenticate(request, reply);
+      return;
+    }
+    // A partner route called by the console: its session cookie, no Authorization header.
+    if (
+      mode === 'secret' &&
+      deps.consoleSessions &&
+      request.headers.authorization === undefined &&
+      deps.consoleSessions.hasSession(request)
+    ) {
+      request.auth = await deps.consoleSessions.authenticate(request, reply);
+      return;
+    }
 
     if (mode === 'admin') {
       if (!deps.adminToken)
@@ -121,6 +143,22 @@ export function registerAuth(
       );
     }
   }
+}
+
+/** How the console's sessions plug into authentication (the hook stays ignorant of cookies). */
+export type ConsoleSessionCheck = {
+  hasSession(request: FastifyRequest): boolean;
+  /** The session's auth for this route, or an AppError (401 not signed in, 403 CSRF or role). */
+  authenticate(request: FastifyRequest, reply: FastifyReply): Promise<RequestAuth>;
+};
+
+/** Who a tenant route acts for: an API key's org, or a console session's org and account. */
+export function requirePrincipal(request: FastifyRequest): { orgId: string; actor: Actor } {
+  const auth = request.auth;
+  if (auth?.kind === 'api_key') return { orgId: auth.key.orgId, actor: { type: 'api_key', id: auth.key.id } };
+  if (auth?.kind === 'session')
+    return { orgId: auth.session.orgId, actor: { type: 'user', id: auth.session.accountId } };
+  throw new Error('route is not tenant-authenticated');
 }
 
 /** The authenticated key of a key-authenticated route (the auth hook guarantees one). */
