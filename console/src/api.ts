@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the screens render JSON answers of the API as they come
 /**
  * The console's one way to the server: same-origin fetch with the session cookie, the CSRF token on
  * every state change (kept in memory only, never in storage), and errors turned into sentences.

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the screens render JSON answers of the API as they come
 import { useState } from 'react';
 import { api } from './api';
 import type { Account } from './auth-screens';

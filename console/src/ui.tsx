@@ -10,7 +10,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []) {
   const [data, setData] = useState<T | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [loading, setLoading] = useState(true);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: callers pass their own deps
   const reload = useCallback(() => {
     setLoading(true);
     setError(undefined);
@@ -18,6 +17,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []) {
       .then((d) => setData(d))
       .catch((e) => setError(errorText(e)))
       .finally(() => setLoading(false));
+    // biome-ignore lint/correctness/useExhaustiveDependencies: callers pass their own deps
   }, deps);
   useEffect(reload, [reload]);
   return { data, error, loading, reload };
@@ -90,13 +90,13 @@ export function useAction() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
   const [ok, setOk] = useState<string | undefined>();
-  async function run(fn: () => Promise<string | undefined | void>) {
+  async function run(fn: () => Promise<unknown>) {
     setBusy(true);
     setError(undefined);
     setOk(undefined);
     try {
       const message = await fn();
-      if (message) setOk(message);
+      if (typeof message === 'string') setOk(message);
     } catch (e) {
       setError(errorText(e));
     } finally {
