@@ -1,0 +1,248 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MetaFake, startMetaFake } from '../fakes/meta/meta-fake.ts';
+import { callbackUri, followCallback, PUBLIC_URL, startConnect } from '../helpers/social-accounts.ts';
+import {
+  bearer,
+  createOrg,
+  createProject,
+  createTestApp,
+  type TestApp,
+  type TestOrg,
+} from '../helpers/test-app.ts';
+
+/**
+ * Meta end to end against the fake: one Facebook Login for Business that grants three Pages and two
+ * Instagram professional accounts makes five accounts; the state is one-time, expires and cannot be
+ * forged; signed_request callbacks (deauthorize, data deletion) with their signatures; revocation
+ * of a grant's last account only; error 190 → needs_reconnect.
+ */
+describe('social accounts: Meta (Facebook Pages and Instagram)', () => {
+  let fake: MetaFake;
+  let t: TestApp;
+  let org: TestOrg;
+  let projectId: string;
+  const APP_ID = '1234567890';
+  const SECRET = 'meta_app_secret_canary';
+
+  beforeAll(async () => {
+    fake = await startMetaFake({
+      appId: APP_ID,
+      appSecret: SECRET,
+      redirectUris: [callbackUri('instagram'), callbackUri('facebook')],
+    });
+    t = await createTestApp({
+      env: {
+        META_APP_ID: APP_ID,
+        META_APP_SECRET: SECRET,
+        LAYERS_PUBLIC_URL: PUBLIC_URL,
+        LAYERS_EGRESS_REDIRECT: `graph.facebook.com=${fake.url}`,
+      },
+    });
+    org = await createOrg(t.app);
+    projectId = (await createProject(t.app, org)).id;
+  });
+  afterAll(async () => {
+    await t.close();
+    await fake.close();
+  });
+
+  function grant(userId: string, pages: number, igs: number) {
+    fake.control.pagesByUser.set(
+      userId,
+      Array.from({ length: pages }, (_, i) => ({
+        id: `${userId}_page${i}`,
+        name: `Page ${i}`,
+        ...(i < igs ? { ig: { id: `${userId}_ig${i}`, username: `brand_ig_${i}` } } : {}),
+      })),
+    );
+  }
+
+  async function connect(userId: string, platform = 'instagram'): Promise<string[]> {
+    const back = await followCallback(
+      t,
+      fake.authorize(await startConnect(t, org, projectId, platform), userId),
+    );
+    expect(back.status, back.body).toBe(303);
+    const ids = back.location?.searchParams.get('social_account_ids');
+    expect(ids, back.location?.href).toBeTruthy();
+    return (ids as string).split(',');
+  }
+
+  const accounts = async (ids: string[]) =>
+    (
+      await t.db.systemPool.query(
+        'SELECT * FROM social_accounts WHERE id = ANY($1) ORDER BY platform, platform_user_id',
+        [ids],
+      )
+    ).rows;
+
+  it('a login granting three Pages and two Instagram accounts makes five accounts, each with its Page token encrypted', async () => {
+    grant('fbuser1', 3, 2);
+    const ids = await connect('fbuser1');
+    expect(ids).toHaveLength(5);
+    const rows = await accounts(ids);
+    expect(rows.map((r) => [r.platform, r.platform_user_id])).toEqual([
+      ['facebook', 'fbuser1_page0'],
+      ['facebook', 'fbuser1_page1'],
+      ['facebook', 'fbuser1_page2'],
+      ['instagram', 'fbuser1_ig0'],
+      ['instagram', 'fbuser1_ig1'],
+    ]);
+    for (const r of rows) {
+      expect(r.encrypted_access_token).toMatch(/^lenc1:/);
+      expect(r.grant_user_id).toBe('fbuser1');
+      expect(r.token_expires_at).toBeNull();
+    }
+    const ig = rows.find((r) => r.platform_user_id === 'fbuser1_ig0');
+    expect(ig.handle).toBe('brand_ig_0');
+    // Reconnecting brings the same five back.
+    expect((await connect('fbuser1', 'facebook')).sort()).toEqual([...ids].sort());
+  });
+
+  it('refuses a reused, a forged and an expired state', async () => {
+    grant('fbuser2', 1, 0);
+    const redirect = fake.authorize(await startConnect(t, org, projectId, 'facebook'), 'fbuser2');
+    expect((await followCallback(t, redirect)).status).toBe(303);
+    // Reused: the state was taken by the first callback.
+    const reused = await followCallback(t, redirect);
+    expect(reused.status).toBe(400);
+    expect(JSON.parse(reused.body).error.param).toBe('state');
+    // Forged: a state never issued.
+    const forged = new URL(redirect);
+    forged.searchParams.set('state', 'x'.repeat(43));
+    expect((await followCallback(t, forged.href)).status).toBe(400);
+    // A state issued for another platform's callback is refused too.
+    const other = new URL(fake.authorize(await startConnect(t, org, projectId, 'facebook'), 'fbuser2'));
+    other.pathname = '/v1/oauth/callback/instagram';
+    expect((await followCallback(t, other.href)).status).toBe(400);
+    // Expired: past its 10 minutes, the browser goes back with error=state_expired and no exchange happens.
+    const late = fake.authorize(await startConnect(t, org, projectId, 'facebook'), 'fbuser2');
+    await t.db.systemPool.query(`UPDATE social_oauth_states SET expires_at = now() - interval '1 second'`);
+    const expired = await followCallback(t, late);
+    expect(expired.status).toBe(303);
+    expect(expired.location?.searchParams.get('error')).toBe('state_expired');
+    // The state is stored hashed: the raw value is nowhere in the table.
+    const fresh = new URL(fake.authorize(await startConnect(t, org, projectId, 'facebook'), 'fbuser2'));
+    const { rows } = await t.db.systemPool.query('SELECT * FROM social_oauth_states');
+    expect(JSON.stringify(rows)).not.toContain(fresh.searchParams.get('state'));
+  });
+
+  it('refuses return URLs that are not https (except localhost)', async () => {
+    for (const bad of ['http://app.example.com/x', 'javascript:alert(1)', 'https://u:p@app.example.com/']) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/v1/projects/${projectId}/social-accounts/connect`,
+        headers: bearer(org.secret),
+        payload: { platform: 'facebook', return_url: bad },
+      });
+      expect(res.statusCode, bad).toBe(400);
+    }
+    await startConnect(t, org, projectId, 'facebook', 'http://localhost:3000/done');
+  });
+
+  it('revoking one Page keeps the login for the others; the last one removes the app at Meta', async () => {
+    grant('fbuser3', 2, 0);
+    const [a, b] = await connect('fbuser3', 'facebook');
+    fake.counts.deletePermissions = 0;
+    await t.app.inject({ method: 'DELETE', url: `/v1/social-accounts/${a}`, headers: bearer(org.secret) });
+    expect(fake.counts.deletePermissions).toBe(0);
+    const res = await t.app.inject({
+      method: 'DELETE',
+      url: `/v1/social-accounts/${b}`,
+      headers: bearer(org.secret),
+    });
+    expect(res.json().status).toBe('revoked');
+    expect(fake.counts.deletePermissions).toBe(1);
+    const rows = await accounts([a as string, b as string]);
+    expect(rows.map((r) => [r.status, r.encrypted_access_token])).toEqual([
+      ['revoked', null],
+      ['revoked', null],
+    ]);
+  });
+
+  it('deauthorize callback: a bad signature is 401; a good one revokes every account of that login', async () => {
+    grant('fbuser4', 2, 1);
+    const ids = await connect('fbuser4');
+    const post = (signed: string, url = '/v1/platform-callbacks/meta/deauthorize') =>
+      t.app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `signed_request=${encodeURIComponent(signed)}`,
+      });
+    expect((await post(fake.signedRequest('fbuser4', 'wrong-secret'))).statusCode).toBe(401);
+    expect((await post('garbage')).statusCode).toBe(401);
+    expect((await accounts(ids)).every((r) => r.status === 'active')).toBe(true);
+    const ok = await post(fake.signedRequest('fbuser4'));
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ revoked: 3 });
+    expect((await accounts(ids)).map((r) => [r.status, r.encrypted_access_token])).toEqual(
+      ids.map(() => ['revoked', null]),
+    );
+  });
+
+  it('data-deletion callback: revokes, deletes the synced posts and answers {url, confirmation_code}', async () => {
+    grant('fbuser5', 1, 1);
+    const ids = await connect('fbuser5');
+    const ig = (await accounts(ids)).find((r) => r.platform === 'instagram');
+    fake.control.posts.set('fbuser5_ig0', [
+      {
+        id: 'm1',
+        caption: 'Hello',
+        permalink: 'https://www.instagram.com/p/m1/',
+        timestamp: '2026-11-30T10:00:00+0000',
+        like_count: 9,
+        comments_count: 2,
+      },
+    ]);
+    expect(await t.container.socialAccounts.sync.syncAccount(org.id, ig.id)).toBe('synced');
+    const posts = await t.app.inject({
+      method: 'GET',
+      url: `/v1/social-accounts/${ig.id}/posts`,
+      headers: bearer(org.secret),
+    });
+    expect(posts.json().data[0]).toMatchObject({
+      platform_post_id: 'm1',
+      metrics: { likes: 9, comments: 2, views: null },
+    });
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: '/v1/platform-callbacks/meta/data-deletion',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `signed_request=${encodeURIComponent(fake.signedRequest('fbuser5', 'nope'))}`,
+    });
+    expect(bad.statusCode).toBe(401);
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/platform-callbacks/meta/data-deletion',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `signed_request=${encodeURIComponent(fake.signedRequest('fbuser5'))}`,
+    });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.confirmation_code).toMatch(/^[0-9a-f]{20}$/);
+    expect(body.url).toBe(`${PUBLIC_URL}/v1/platform-callbacks/meta/data-deletion/${body.confirmation_code}`);
+    const status = await t.app.inject({ method: 'GET', url: new URL(body.url).pathname });
+    expect(status.json().status).toBe('completed');
+    const { rows } = await t.db.systemPool.query(
+      'SELECT count(*)::int AS n FROM post_metadata WHERE social_account_id = $1',
+      [ig.id],
+    );
+    expect(rows[0].n).toBe(0);
+    expect((await accounts(ids)).every((r) => r.status === 'revoked')).toBe(true);
+  });
+
+  it('error 190 on a sync (password changed) → needs_reconnect and its webhook', async () => {
+    grant('fbuser6', 1, 0);
+    const [id] = await connect('fbuser6', 'facebook');
+    fake.invalidateUser('fbuser6');
+    expect(await t.container.socialAccounts.sync.syncAccount(org.id, id as string)).toBe('failed');
+    const [r] = await accounts([id as string]);
+    expect([r.status, r.encrypted_access_token]).toEqual(['needs_reconnect', null]);
+    const { rows } = await t.db.systemPool.query(
+      `SELECT type FROM webhook_events WHERE org_id = $1 AND data->>'id' = $2 AND type = 'social_account.needs_reconnect'`,
+      [org.id, id],
+    );
+    expect(rows).toHaveLength(1);
+  });
+});
