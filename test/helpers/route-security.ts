@@ -24,6 +24,14 @@ export type SecurityFixtures = {
   bodies: Record<string, unknown>;
 };
 
+const DESTINATION_BODY = {
+  type: 'meta_capi',
+  pixel_id: '1234567890',
+  access_token: 'EAA-route-security-token',
+  event_map: { purchase: 'Purchase' },
+  enabled: true,
+};
+
 export const defaultFixtures: SecurityFixtures = {
   resources: {
     project: async (t, org) => (await createProject(t.app, org)).id,
@@ -87,6 +95,16 @@ export const defaultFixtures: SecurityFixtures = {
       });
       return list.json().data[0].id;
     },
+    // A Conversions API destination of the project made above.
+    destination: async (t, org, made) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/v1/projects/${made.get('project')}/destinations`,
+        headers: bearer(org.secret),
+        payload: DESTINATION_BODY,
+      });
+      return res.json().id;
+    },
     dpaRequest: async (t, org) => {
       const res = await t.app.inject({
         method: 'POST',
@@ -104,6 +122,8 @@ export const defaultFixtures: SecurityFixtures = {
     'POST /v1/webhooks/:webhookId/test': {},
     'POST /v1/webhooks/:webhookId/deliveries/:deliveryId/retry': {},
     'POST /v1/projects/:projectId/users/lookup': { email: 'someone@example.com' },
+    'POST /v1/projects/:projectId/destinations': DESTINATION_BODY,
+    'PATCH /v1/destinations/:destinationId': { enabled: false },
     'POST /v1/projects/:projectId/generations': { brief: { product: 'Other org' }, outputs: ['copy'] },
   },
 };

@@ -25,9 +25,23 @@ describe('tenant isolation in the database', () => {
     for (const org of [orgA, orgB]) {
       const project = await createProject(t.app, org);
       const publishable = await createKey(t.app, org, { type: 'publishable', project_id: project.id });
+      // A Conversions API destination first, so the mapped event below is queued (queue and stats rows).
+      await t.app.inject({
+        method: 'POST',
+        url: `/v1/projects/${project.id}/destinations`,
+        headers: bearer(org.secret),
+        payload: {
+          type: 'meta_capi',
+          pixel_id: '1234',
+          access_token: 'token-0123456789',
+          event_map: { purchase: 'Purchase' },
+          enabled: true,
+        },
+      });
       await sendEvents(t.app, publishable.secret, [
         identifyEvent('u_1', { plan: 'pro' }),
         trackEvent('u_1', 'opened'),
+        trackEvent('u_1', 'purchase'),
       ]);
       await t.app.inject({
         method: 'POST',

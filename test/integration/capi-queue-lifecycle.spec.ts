@@ -1,0 +1,106 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixedClock } from '../../src/lib/clock.ts';
+import { offboard } from '../helpers/retention-fixtures.ts';
+import { sendEvents, trackEvent } from '../helpers/sdk-events.ts';
+import {
+  bearer,
+  createSdkProject,
+  createTestApp,
+  type SdkProject,
+  type TestApp,
+} from '../helpers/test-app.ts';
+
+/**
+ * The forward queue's exits besides forwarding: the 72-hour expiry (counted per destination), a DSR
+ * erasure of the user's queued rows, and the end of the partnership (queue and destinations at once).
+ */
+const IDFA = '6D92078A-8246-4BA4-AE5B-76104861E7DC';
+
+describe('the forward queue: 72 h expiry, erasure, partnership end', () => {
+  let t: TestApp;
+  const clock = fixedClock(new Date());
+  beforeAll(async () => {
+    t = await createTestApp({ clock });
+  });
+  afterAll(() => t.close());
+
+  async function project(name: string): Promise<SdkProject & { destinationId: string }> {
+    const p = await createSdkProject(t.app, name);
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/v1/projects/${p.projectId}/destinations`,
+      headers: bearer(p.org.secret),
+      payload: {
+        type: 'meta_capi',
+        pixel_id: '42',
+        access_token: 'EAA-lifecycle-token',
+        event_map: { purchase: 'Purchase' },
+        enabled: true,
+      },
+    });
+    return { ...p, destinationId: res.json().id };
+  }
+  const event = (userId: string) =>
+    trackEvent(userId, 'purchase', {}, { context: { device: { idfa: IDFA, ad_tracking_enabled: true } } });
+  async function count(where: { projectId?: string; destinationId?: string }) {
+    const { rows } = await sql<{ n: string }>`
+      SELECT count(*) AS n FROM capi_forward_queue
+      WHERE (${where.projectId ?? null}::text IS NULL OR project_id = ${where.projectId ?? null})
+        AND (${where.destinationId ?? null}::text IS NULL OR destination_id = ${where.destinationId ?? null})`.execute(
+      t.db.system,
+    );
+    return Number(rows[0]?.n);
+  }
+
+  it('rows still queued after 72 hours are deleted by the sweep and counted as expired', async () => {
+    const p = await project('Expiry Co');
+    // No platform is reachable here (the destination is never forwarded to): the rows just wait.
+    await sendEvents(t.app, p.publishableKey, [event('u_1'), event('u_2')]);
+    expect(await count({ destinationId: p.destinationId })).toBe(2);
+    clock.advance(72 * 3_600_000 - 60_000);
+    expect((await t.container.forwarder.sweep()).expired).toBe(0);
+    expect(await count({ destinationId: p.destinationId })).toBe(2);
+    clock.advance(2 * 60_000);
+    const swept = await t.container.forwarder.sweep();
+    expect(swept.expired).toBe(2);
+    expect(await count({ destinationId: p.destinationId })).toBe(0);
+    const stats = await t.app.inject({
+      method: 'GET',
+      url: `/v1/destinations/${p.destinationId}/stats?since=${new Date(clock.now().getTime() - 3_600_000).toISOString()}&until=${new Date(clock.now().getTime() + 1).toISOString()}`,
+      headers: bearer(p.org.secret),
+    });
+    expect(stats.json().data.reduce((a: number, h: { expired: number }) => a + h.expired, 0)).toBe(2);
+  });
+
+  it("a DSR erasure deletes the user's queued rows, and only theirs", async () => {
+    const p = await project('Erasure Co');
+    await sendEvents(t.app, p.publishableKey, [event('u_gone'), event('u_gone'), event('u_stays')]);
+    expect(await count({ projectId: p.projectId })).toBe(3);
+    const res = await t.app.inject({
+      method: 'DELETE',
+      url: `/v1/projects/${p.projectId}/events/users/u_gone`,
+      headers: bearer(p.org.secret),
+    });
+    expect(res.statusCode).toBe(202);
+    await t.container.erasure.run(p.org.id, res.json().id);
+    expect(await count({ projectId: p.projectId })).toBe(1);
+    const receipt = await t.app.inject({
+      method: 'GET',
+      url: `/v1/data-subject-requests/${res.json().id}`,
+      headers: bearer(p.org.secret),
+    });
+    expect(JSON.stringify(receipt.json())).toContain('capi_forward_queue');
+  });
+
+  it('the end of the partnership deletes the queue and the destinations (their tokens) at once', async () => {
+    const p = await project('Offboarded Co');
+    await sendEvents(t.app, p.publishableKey, [event('u_1')]);
+    expect(await count({ projectId: p.projectId })).toBe(1);
+    await offboard(t, p.org.id);
+    expect(await count({ projectId: p.projectId })).toBe(0);
+    const { rows } = await sql<{ n: string }>`
+      SELECT count(*) AS n FROM destinations WHERE org_id = ${p.org.id}`.execute(t.db.system);
+    expect(Number(rows[0]?.n)).toBe(0);
+  });
+});
