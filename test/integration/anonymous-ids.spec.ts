@@ -170,6 +170,57 @@ describe('anonymous ids in SDK ingest', () => {
   });
 });
 
+describe('suppression covers the anonymous ids linked to the user', () => {
+  let t: TestApp;
+  let org: TestOrg;
+  let projectId: string;
+  let pk: string;
+  beforeAll(async () => {
+    t = await createTestApp();
+    ({ org, projectId, publishableKey: pk } = await createSdkProject(t.app));
+  });
+  afterAll(() => t.close());
+
+  it('refuses later anonymous events of a linked id, and lifting the user lifts it too', async () => {
+    const anon = `anon-${randomUUID()}`;
+    const other = `anon-${randomUUID()}`;
+    await sendEvents(t.app, pk, [
+      event({ type: 'identify', event: undefined, user_id: 'u_quiet', anonymous_id: anon }),
+    ]);
+    const res = await t.app.inject({
+      method: 'DELETE',
+      url: `/v1/projects/${projectId}/events/users/u_quiet?suppress=true`,
+      headers: bearer(org.secret),
+    });
+    await t.container.erasure.run(org.id, res.json().id);
+    const later = await sendEvents(t.app, pk, [
+      event({ anonymous_id: anon }),
+      event({ anonymous_id: other }),
+    ]);
+    expect(later.accepted).toBe(1);
+    expect(later.rejected).toEqual([expect.objectContaining({ index: 0, code: 'user_suppressed' })]);
+    expect(await count(t.db.systemPool, 'SELECT 1 FROM sdk_events WHERE anonymous_id = $1', [anon])).toBe(0);
+    const { rows } = await t.db.systemPool.query(
+      'SELECT subject_sha256 FROM suppressions WHERE project_id = $1',
+      [projectId],
+    );
+    expect(rows.map((r) => r.subject_sha256).sort()).toEqual(
+      [sha256(`${projectId}:u_quiet`), sha256(`anon:${projectId}:${anon}`)].sort(),
+    );
+
+    const lift = await t.app.inject({
+      method: 'DELETE',
+      url: `/v1/projects/${projectId}/suppressions/u_quiet`,
+      headers: bearer(org.secret),
+    });
+    expect(lift.statusCode, lift.body).toBe(200);
+    expect(
+      await count(t.db.systemPool, 'SELECT 1 FROM suppressions WHERE project_id = $1', [projectId]),
+    ).toBe(0);
+    expect((await sendEvents(t.app, pk, [event({ anonymous_id: anon })])).accepted).toBe(1);
+  });
+});
+
 describe('anonymous_ids retention: the link goes with the month of its latest identify', () => {
   const clock = fixedClock(at('2026-01-15T12:00:00.000Z'));
   const januaryEnd = at('2026-02-01T00:00:00.000Z');

@@ -16,6 +16,10 @@ import { APP_ROLE, enableTenantRls } from '../tenancy-sql.ts';
  *   `anonymous_ids`, following `sdk_events`), erased with the user.
  * - `ingest_batch` gains the events' anonymous ids and the links to record, written in the same
  *   statement as the events (links of suppressed users are not recorded). Its result is unchanged.
+ * - Suppression covers anonymous events too: an erasure with suppression also records, for each
+ *   anonymous id linked to the user, SHA-256 of `anon:<project>:<anonymous id>` (it cannot equal a
+ *   user's `<project>:<user id>`: project ids start with `proj_`), and an event with only an
+ *   anonymous id is refused when that hash is held.
  */
 const OLD_SIGNATURE = `ingest_batch(
   text, timestamptz, date,
@@ -155,19 +159,21 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         WHERE e.project_id = u.project_id AND e.event_id = u.event_id AND e.received_month < p_month
           -- Months are UTC months (received_month is computed in UTC), whatever the session's TimeZone.
           AND e.received_month >= date_trunc('month', (u.ts - p_dedup_lookback) AT TIME ZONE 'UTC')::date)
-        AND (NOT v_suppressing OR u.user_id IS NULL OR NOT EXISTS (
-          SELECT 1 FROM suppressions s WHERE s.project_id = u.project_id
-            AND s.subject_sha256 = encode(sha256(convert_to(u.project_id || ':' || u.user_id, 'UTF8')), 'hex')))
+        AND (NOT v_suppressing OR NOT EXISTS (
+          SELECT 1 FROM suppressions s WHERE s.project_id = u.project_id AND s.subject_sha256 = CASE
+            WHEN u.user_id IS NOT NULL THEN encode(sha256(convert_to(u.project_id || ':' || u.user_id, 'UTF8')), 'hex')
+            ELSE encode(sha256(convert_to('anon:' || u.project_id || ':' || u.anonymous_id, 'UTF8')), 'hex') END))
       ON CONFLICT ON CONSTRAINT sdk_events_pkey DO NOTHING
       RETURNING ev.project_id, ev.event_id, false;
 
       IF v_suppressing THEN
         RETURN QUERY
         SELECT u.project_id, u.event_id, true
-        FROM unnest(e_project, e_event_id, e_user) AS u(project_id, event_id, user_id)
-        WHERE u.user_id IS NOT NULL AND EXISTS (
-          SELECT 1 FROM suppressions s WHERE s.project_id = u.project_id
-            AND s.subject_sha256 = encode(sha256(convert_to(u.project_id || ':' || u.user_id, 'UTF8')), 'hex'));
+        FROM unnest(e_project, e_event_id, e_user, e_anonymous) AS u(project_id, event_id, user_id, anonymous_id)
+        WHERE EXISTS (
+          SELECT 1 FROM suppressions s WHERE s.project_id = u.project_id AND s.subject_sha256 = CASE
+            WHEN u.user_id IS NOT NULL THEN encode(sha256(convert_to(u.project_id || ':' || u.user_id, 'UTF8')), 'hex')
+            ELSE encode(sha256(convert_to('anon:' || u.project_id || ':' || u.anonymous_id, 'UTF8')), 'hex') END);
       END IF;
     END
     $fn$`.execute(db);

@@ -93,19 +93,18 @@ export function createDataSubjectRequestsDal() {
         .execute();
     },
 
+    /** Lifts a user's suppression, with the suppressions of their anonymous ids recorded by the same erasure. */
     async removeSuppression(
       tx: Kysely<Database>,
       orgId: string,
       projectId: string,
       hash: string,
     ): Promise<boolean> {
-      const result = await tx
-        .deleteFrom('suppressions')
-        .where('org_id', '=', orgId)
-        .where('project_id', '=', projectId)
-        .where('subject_sha256', '=', hash)
-        .executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+      const result = await sql`
+        DELETE FROM suppressions WHERE org_id = ${orgId} AND project_id = ${projectId} AND (subject_sha256 = ${hash}
+          OR dsr_id = (SELECT dsr_id FROM suppressions WHERE org_id = ${orgId} AND project_id = ${projectId}
+                       AND subject_sha256 = ${hash}))`.execute(tx);
+      return Number(result.numAffectedRows ?? 0) > 0;
     },
 
     async listSuppressions(

@@ -28,6 +28,18 @@ export function createErasureDal() {
       return Number(result.numAffectedRows ?? 0);
     },
 
+    /** The anonymous ids linked to the user (for their suppression). */
+    async linkedAnonymousIds(tx: TenantDb, t: ErasureTarget): Promise<string[]> {
+      const rows = await tx
+        .selectFrom('anonymous_ids')
+        .select('anonymous_id')
+        .where('org_id', '=', t.orgId)
+        .where('project_id', '=', t.projectId)
+        .where('user_id', '=', t.userId)
+        .execute();
+      return rows.map((r) => r.anonymous_id);
+    },
+
     /** The anonymous ids linked to the user (after their events: the events are found through them). */
     async deleteAnonymousLinks(tx: TenantDb, t: ErasureTarget): Promise<number> {
       const result = await tx

@@ -6,8 +6,11 @@ import { systemScope } from '../../lib/scope.ts';
 import type { AuditLogService } from '../audit-log/audit-log-service.ts';
 import type { WebhookEventEmitter } from '../webhooks/webhook-events-service.ts';
 import type { DataSubjectRequestsDal } from './data-subject-requests-dal.ts';
+import { createErasureDal } from './erasure-dal.ts';
 import { ERASURE_STEPS } from './erasure-steps.ts';
-import { suppressionHash } from './subject-hashes.ts';
+import { anonymousSuppressionHash, suppressionHash } from './subject-hashes.ts';
+
+const erasureDal = createErasureDal();
 
 const BATCH = 10_000;
 
@@ -16,7 +19,8 @@ const BATCH = 10_000;
  * rows and adds their count to the request's receipt in one transaction; running it again after a
  * crash continues where it stopped.
  *
- * With suppression, the first transaction records the suppression before anything is deleted, under
+ * With suppression, the first transaction records the suppression (of the user and of each anonymous
+ * id linked to the user) before anything is deleted, under
  * the fence that orders it against concurrent ingest (migration 0010): from then on no process stores
  * an event for the user, and everything stored before is what the batches delete. The last
  * transaction clears the raw user id, marks the request completed, audits it and emits the
@@ -47,6 +51,16 @@ export function createErasureExecutor(deps: {
             dsr_id: dsrId,
             created_at: now,
           });
+          // The device ids linked to the user: their anonymous events are refused too (lifted with the user's).
+          for (const anonymousId of await erasureDal.linkedAnonymousIds(tx, target)) {
+            await dal.addSuppression(tx, {
+              org_id: orgId,
+              project_id: dsr.project_id,
+              subject_sha256: anonymousSuppressionHash(dsr.project_id, anonymousId),
+              dsr_id: dsrId,
+              created_at: now,
+            });
+          }
         }
         // Every class appears on the receipt, with 0 when nothing of it was held.
         await dal.markRunning(

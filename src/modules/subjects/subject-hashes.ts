@@ -9,4 +9,11 @@ import { sha256Hex } from '../../lib/hashing.ts';
  */
 export const suppressionHash = (projectId: string, userId: string) => sha256Hex(`${projectId}:${userId}`);
 
+/**
+ * The suppression of an anonymous id linked to a suppressed user (migration 0015): `anon:` first, so it
+ * can never equal a user's hash (project ids start with `proj_`).
+ */
+export const anonymousSuppressionHash = (projectId: string, anonymousId: string) =>
+  sha256Hex(`anon:${projectId}:${anonymousId}`);
+
 export const receiptHash = (dsrId: string, userId: string) => sha256Hex(`${dsrId}:${userId}`);
