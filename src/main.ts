@@ -1,6 +1,7 @@
 import { parseArgs, UsageError } from './cli/args.ts';
 import { AUDIT_USAGE, auditCommand } from './cli/audit-command.ts';
 import { DOCS_USAGE, docsCommand } from './cli/docs-command.ts';
+import { KEYS_USAGE, keysCommand } from './cli/keys-command.ts';
 import { ORG_USAGE, orgCommand } from './cli/org-command.ts';
 import { createOutput, EXIT } from './cli/output.ts';
 import { serveCommand } from './cli/serve-command.ts';
@@ -22,6 +23,7 @@ const USAGE = `Usage: layers <command>
   ${AUDIT_USAGE}
   ${VERIFY_USAGE}   check the database against the data-protection promises
   ${DOCS_USAGE}   print the data-protection page (Markdown)
+  ${KEYS_USAGE}
 
 Add --json for machine-readable output. Configuration comes from the environment (see README).`;
 
@@ -58,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
         return await auditCommand(config, logger, args, out);
       case 'verify':
         return await verifyCommand(config, logger, args, out);
+      case 'keys':
+        return await keysCommand(config, logger, args, out);
       case 'docs':
         return docsCommand(config, args);
       case undefined:
