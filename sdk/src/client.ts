@@ -381,5 +381,9 @@ function cleanDeviceIds(ids: DeviceIds): { device: DeviceIds | undefined; invali
     if (typeof id === 'string' && UUID.test(id)) device[kind] = id;
     else invalid.push(kind);
   }
-  return { device: device.idfa || device.gaid ? device : undefined, invalid };
+  if (!device.idfa && !device.gaid) return { device: undefined, invalid };
+  // The tracking flag rides with the ids (the server forwards ids only when it is true). An app that
+  // turned sendDeviceIds on has the end customer's consent, unless it says otherwise here.
+  device.ad_tracking_enabled = ids.ad_tracking_enabled !== false;
+  return { device, invalid };
 }

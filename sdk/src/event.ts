@@ -7,6 +7,12 @@ export interface DeviceIds {
   idfa?: string;
   /** Google advertising identifier (GAID). */
   gaid?: string;
+  /**
+   * Whether the end customer allows ad tracking (ATT authorized on iOS, ad personalisation on
+   * Android). Sent with the ids; default true when `sendDeviceIds` is on. With false the server
+   * forwards the event to Conversions APIs without the ids.
+   */
+  ad_tracking_enabled?: boolean;
 }
 
 export interface EventContext {

@@ -169,17 +169,27 @@ describe('what goes over the wire', () => {
     await client.track('c', {}, { ...AS_USER, context: { ip: '81.2.69.160' } });
     await client.flush();
     const [a, b, c] = bodies()[0]!.batch;
-    expect(a!.context).toEqual({ device: { idfa: IDFA } });
+    expect(a!.context).toEqual({ device: { idfa: IDFA, ad_tracking_enabled: true } });
     expect(b).not.toHaveProperty('context');
-    expect(c!.context).toEqual({ ip: '81.2.69.160', device: { gaid: GAID } });
+    expect(c!.context).toEqual({ ip: '81.2.69.160', device: { gaid: GAID, ad_tracking_enabled: true } });
     expect(errors).toEqual([]);
+  });
+
+  it('sends the tracking flag with the ids, false when the app says tracking is not allowed', async () => {
+    const { client } = testClient(server.url, {
+      sendDeviceIds: true,
+      deviceIds: { idfa: IDFA, ad_tracking_enabled: false },
+    });
+    await client.track('a', {}, AS_USER);
+    await client.flush();
+    expect(bodies()[0]!.batch[0]!.context).toEqual({ device: { idfa: IDFA, ad_tracking_enabled: false } });
   });
 
   it('removes a malformed device id (the server would reject the whole event) and reports it', async () => {
     const { client, errors } = testClient(server.url, { sendDeviceIds: true });
     await client.track('a', {}, { ...AS_USER, context: { device: { idfa: 'not-a-uuid', gaid: GAID } } });
     await client.flush();
-    expect(bodies()[0]!.batch[0]!.context).toEqual({ device: { gaid: GAID } });
+    expect(bodies()[0]!.batch[0]!.context).toEqual({ device: { gaid: GAID, ad_tracking_enabled: true } });
     expect(errors.map((e) => e.code)).toEqual(['invalid_identifier']);
     expect(errors[0]!.message).not.toContain('not-a-uuid');
   });

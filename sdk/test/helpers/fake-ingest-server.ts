@@ -265,6 +265,11 @@ function validateEvent(event: Record<string, unknown>, rejectNames: Set<string>)
     for (const key of Object.keys(context))
       if (key !== 'ip' && key !== 'device') return `context.${key} unknown`;
     for (const [key, id] of Object.entries(context.device ?? {})) {
+      // The server's context.device: the ids (UUIDs) and the tracking flag (a boolean).
+      if (key === 'ad_tracking_enabled') {
+        if (typeof id !== 'boolean') return 'bad ad_tracking_enabled';
+        continue;
+      }
       if ((key !== 'idfa' && key !== 'gaid') || typeof id !== 'string' || !UUID.test(id))
         return 'bad device id';
     }
