@@ -1,4 +1,5 @@
 import type { RouteEntry } from '../../src/http/route-catalog.ts';
+import { newId } from '../../src/lib/ids.ts';
 import { identifyEvent, sendEvents } from './sdk-events.ts';
 import {
   ADMIN_TOKEN,
@@ -105,6 +106,16 @@ export const defaultFixtures: SecurityFixtures = {
       });
       return res.json().id;
     },
+    // A social account of the project made above (inserted as a connect flow would leave it, without tokens).
+    socialAccount: async (t, org, made) => {
+      const id = newId('socialAccount');
+      await t.db.systemPool.query(
+        `INSERT INTO social_accounts (id, org_id, project_id, platform, platform_user_id, status, connected_at, created_at, updated_at)
+         VALUES ($1, $2, $3, 'tiktok', 'open_security', 'active', now(), now(), now())`,
+        [id, org.id, made.get('project')],
+      );
+      return id;
+    },
     dpaRequest: async (t, org) => {
       const res = await t.app.inject({
         method: 'POST',
@@ -125,6 +136,10 @@ export const defaultFixtures: SecurityFixtures = {
     'POST /v1/projects/:projectId/destinations': DESTINATION_BODY,
     'PATCH /v1/destinations/:destinationId': { enabled: false },
     'POST /v1/projects/:projectId/generations': { brief: { product: 'Other org' }, outputs: ['copy'] },
+    'POST /v1/projects/:projectId/social-accounts/connect': {
+      platform: 'tiktok',
+      return_url: 'https://app.example.com/done',
+    },
   },
 };
 
