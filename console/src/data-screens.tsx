@@ -161,7 +161,7 @@ export function ApiKeys({ account }: { account: Account }) {
               <tr key={k.id}>
                 <td>{k.name}</td>
                 <td>
-                  <code>{k.prefix ?? k.key_prefix ?? k.id}</code>
+                  <code>{`${k.type === 'secret' ? 'lyr_sk_' : 'lyr_pk_'}…${k.last4}`}</code>
                 </td>
                 <td>{k.type}</td>
                 <td>{k.revoked_at ? 'revoked' : 'active'}</td>
@@ -361,13 +361,25 @@ export function AuditLog() {
     ...(cursor ? { starting_after: cursor } : {}),
   });
   const list = useLoad(() => api<List<any>>('GET', `/v1/audit-log?${q}`), [action, cursor]);
+  const chain = useLoad(() =>
+    api<{ ok: boolean; entries: number; broken?: { seq: number; reason: string } }>(
+      'GET',
+      '/console/api/audit-chain',
+    ),
+  );
   return (
     <section>
       <h1>Audit log</h1>
-      <p className="muted">
-        Every change, chained by SHA-256 per organisation (verify the chain with{' '}
-        <code>layers audit verify</code>).
-      </p>
+      <p className="muted">Every change, chained by SHA-256 per organisation.</p>
+      {chain.data ? (
+        <Notice kind={chain.data.ok ? 'ok' : 'error'}>
+          {chain.data.ok
+            ? `Hash chain verified: all ${chain.data.entries} entries are intact.`
+            : `Hash chain broken at entry ${chain.data.broken?.seq}: ${chain.data.broken?.reason}`}
+        </Notice>
+      ) : chain.loading ? (
+        <Loading what="the chain check" />
+      ) : null}
       <form className="inline" onSubmit={(e) => e.preventDefault()}>
         <Field
           label="Filter by action (e.g. project.created)"

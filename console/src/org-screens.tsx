@@ -22,15 +22,15 @@ export function Retention() {
             <tr>
               <th>Data class</th>
               <th>Effective retention</th>
-              <th>Promise</th>
+              <th>Set by</th>
             </tr>
           </thead>
           <tbody>
             {rows.map((c) => (
               <tr key={c.data_class ?? c.name}>
                 <td>{c.title ?? c.data_class ?? c.name}</td>
-                <td>{c.effective ?? c.retention ?? c.effective_retention ?? '—'}</td>
-                <td>{c.promise ?? ''}</td>
+                <td>{c.retention}</td>
+                <td>{c.source === 'contract' ? 'your contract' : 'default'}</td>
               </tr>
             ))}
           </tbody>
@@ -184,6 +184,7 @@ export function Members({ account }: { account: Account }) {
       ? api<List<any>>('GET', '/console/api/invitations')
       : Promise.resolve({ data: [], has_more: false }),
   );
+  const settings = useLoad(() => api<{ mfa_required: boolean }>('GET', '/console/api/settings'));
   const [email, setEmail] = useState('');
   const [role, setRole] = useState('developer');
   const [link, setLink] = useState<string | undefined>();
@@ -209,7 +210,28 @@ export function Members({ account }: { account: Account }) {
             {members.data?.data.map((m) => (
               <tr key={m.id}>
                 <td>{m.email}</td>
-                <td>{m.role}</td>
+                <td>
+                  {admin && m.id !== account.id && (m.role !== 'owner' || account.role === 'owner') ? (
+                    <select
+                      aria-label={`Role of ${m.email}`}
+                      value={m.role}
+                      onChange={(e) =>
+                        void a.run(async () => {
+                          await api('PATCH', `/console/api/members/${m.id}`, { role: e.target.value });
+                          members.reload();
+                          return 'Role changed.';
+                        })
+                      }
+                    >
+                      {account.role === 'owner' ? <option value="owner">owner</option> : null}
+                      <option value="admin">admin</option>
+                      <option value="developer">developer</option>
+                      <option value="viewer">viewer</option>
+                    </select>
+                  ) : (
+                    m.role
+                  )}
+                </td>
                 <td>{m.mfa_enabled ? 'on' : 'off'}</td>
                 <td>
                   {admin && m.id !== account.id ? (
@@ -233,6 +255,27 @@ export function Members({ account }: { account: Account }) {
           </tbody>
         </table>
       )}
+      {account.role === 'owner' ? (
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={settings.data?.mfa_required ?? false}
+            onChange={(e) => {
+              const required = e.target.checked;
+              void a.run(async () => {
+                await api('PATCH', '/console/api/settings', { mfa_required: required });
+                settings.reload();
+                return required
+                  ? 'Two-factor authentication is now required for every member.'
+                  : 'Two-factor authentication is optional again.';
+              });
+            }}
+          />{' '}
+          Require two-factor authentication for every member
+        </label>
+      ) : settings.data?.mfa_required ? (
+        <p className="muted">Two-factor authentication is required in this organisation.</p>
+      ) : null}
       {admin ? (
         <>
           <h2>Invite someone</h2>
@@ -326,6 +369,8 @@ export function MyAccount({
   const [password, setPassword] = useState('');
   const [code, setCode] = useState('');
   const [next, setNext] = useState('');
+  const [newEmail, setNewEmail] = useState('');
+  const [codes, setCodes] = useState<string[] | undefined>();
   const a = useAction();
   const reauth = { password, ...(code ? { code } : {}) };
   return (
@@ -387,6 +432,14 @@ export function MyAccount({
         value={next}
         onChange={setNext}
       />
+      <Field
+        label="New email address"
+        name="new-email"
+        type="email"
+        autoComplete="email"
+        value={newEmail}
+        onChange={setNewEmail}
+      />
       <p className="actions">
         <button
           type="button"
@@ -398,6 +451,60 @@ export function MyAccount({
           }
         >
           Change password
+        </button>
+        <button
+          type="button"
+          className="secondary"
+          onClick={() =>
+            void a.run(async () => {
+              await api('POST', '/console/api/me/email', { ...reauth, new_email: newEmail });
+              refresh();
+              return 'Email address changed.';
+            })
+          }
+        >
+          Change email
+        </button>
+        {account.mfa_enabled ? (
+          <>
+            <button
+              type="button"
+              className="secondary"
+              onClick={() =>
+                void a.run(async () => {
+                  setCodes((await api('POST', '/console/api/me/recovery-codes', reauth)).recovery_codes);
+                })
+              }
+            >
+              New recovery codes
+            </button>
+            <button
+              type="button"
+              className="secondary"
+              onClick={() =>
+                void a.run(async () => {
+                  await api('POST', '/console/api/me/mfa/disable', reauth);
+                  refresh();
+                  return 'Two-factor authentication is off.';
+                })
+              }
+            >
+              Turn two-factor off
+            </button>
+          </>
+        ) : null}
+        <button
+          type="button"
+          className="secondary"
+          onClick={() =>
+            void a.run(async () => {
+              const r = await api('POST', '/console/api/me/sessions/revoke-others');
+              sessions.reload();
+              return `${r.ended} other session(s) ended.`;
+            })
+          }
+        >
+          End my other sessions
         </button>
         <a className="button secondary" href="/console/api/me/export" download="layers-account.json">
           Download my data
@@ -415,6 +522,18 @@ export function MyAccount({
           Delete my account
         </button>
       </p>
+      {codes ? (
+        <div className="reveal" role="status">
+          <p>New recovery codes (the old ones no longer work; shown only now):</p>
+          <ul className="codes">
+            {codes.map((c) => (
+              <li key={c}>
+                <code>{c}</code>
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
       <Notice>{a.error}</Notice>
       <Notice kind="ok">{a.ok}</Notice>
     </section>

@@ -54,6 +54,8 @@ export type DataClass = {
   bounds: { minMs: number; maxMs: number } | null;
   /** The page's own words for this retention. */
   promise: string;
+  /** The enforced rule in words, where the clock alone would say it wrong (rows with their own ends). */
+  describe?: string;
   /**
    * When the partnership ends: deleted at once (offboarding), after the grace period (the class's
    * own retention for partnership-clock classes, PARTNERSHIP_END_GRACE_MS otherwise), or kept.
@@ -393,6 +395,8 @@ const CLASSES = [
     defaultMs: 12 * HOUR_MS,
     bounds: null,
     promise: 'Account lifetime; sessions 12 hours, invitations 24 hours, sign-in failure counts 15 minutes',
+    describe:
+      'For the life of the account (deleted with it, or when the partnership ends); sessions end after 12 hours, invitations after 24 hours, sign-in failure counts after 15 minutes',
     atPartnershipEnd: 'immediately',
     page: {
       section: 'account',

@@ -120,6 +120,7 @@ export function formatDuration(ms: number): string {
  * API and the CLI print, so all three say the same thing.
  */
 export function describeRetention(cls: DataClass, ms: number | null): string {
+  if (cls.describe) return cls.describe;
   const d = ms === null ? '' : formatDuration(ms);
   switch (cls.clock.kind) {
     case 'record_age':

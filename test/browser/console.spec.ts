@@ -108,7 +108,7 @@ describe('console in a real browser', () => {
     expect(secret).toMatch(/^lyr_sk_/);
     await shot('05-key-shown-once');
     await page.getByRole('button', { name: 'I have stored it' }).click();
-    await page.getByRole('cell', { name: 'Backend' }).waitFor();
+    await page.getByRole('cell', { name: `lyr_sk_…${secret.slice(-4)}` }).waitFor();
     expect(await page.content()).not.toContain(secret);
     await page.reload();
     await page.getByRole('cell', { name: 'Backend' }).waitFor();
@@ -123,6 +123,7 @@ describe('console in a real browser', () => {
 
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('cell', { name: 'project.created' }).waitFor();
+    await page.getByText(/Hash chain verified: all \d+ entries are intact/).waitFor();
     await page.getByRole('cell', { name: 'webhook_endpoint.created' }).first().waitFor();
     await page
       .getByRole('row', { name: /project\.created/ })

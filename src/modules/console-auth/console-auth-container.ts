@@ -41,7 +41,9 @@ export function createConsoleAuth(deps: {
     baseUrl: () => (publicUrl ? publicUrl.replace(/\/+$/, '') : `http://localhost:${config.port}`),
   });
   const sessions = createConsoleSessionAuth({ signIn, production: config.env === 'production' });
-  return { dal, signIn, accounts, members, sessions };
+  /** The org's audit hash chain, recomputed (the audit screen shows whether it holds). */
+  const auditChain = (orgId: string) => auditLog.verifyChain(dbs.system, orgId);
+  return { dal, signIn, accounts, members, sessions, auditChain };
 }
 
 export type ConsoleAuth = ReturnType<typeof createConsoleAuth>;

@@ -26,6 +26,9 @@ type Deps = {
   accounts: ConsoleAccountService;
   members: ConsoleMembersService;
   sessions: ConsoleSessionAuth;
+  auditChain: (
+    orgId: string,
+  ) => Promise<{ ok: boolean; entries: number; broken?: { id: string; seq: number; reason: string } }>;
   appDb: Kysely<Database>;
   clock: Clock;
 };
@@ -36,7 +39,7 @@ function sessionOf(request: FastifyRequest): { session: SessionAuth; token: stri
 }
 
 export function registerConsoleAuthRoutes(app: AppInstance, deps: Deps): void {
-  const { signIn, accounts, members, sessions, appDb, clock } = deps;
+  const { signIn, accounts, members, sessions, appDb, clock, auditChain } = deps;
 
   app.addHook('onSend', async (request, reply) => {
     if (request.url.startsWith('/console/api/')) reply.header('Cache-Control', 'no-store');
@@ -413,6 +416,23 @@ export function registerConsoleAuthRoutes(app: AppInstance, deps: Deps): void {
       schema: { tags, summary: 'Console settings of the org', response: { 200: S.Settings, ...readErrors } },
     },
     (req) => inTenant(req, (scope) => members.settings(scope)),
+  );
+  app.get(
+    '/console/api/audit-chain',
+    {
+      config: session('viewer'),
+      schema: {
+        tags,
+        summary: "Recompute the org's audit hash chain",
+        response: { 200: S.ChainStatus, ...readErrors },
+      },
+    },
+    async (req) => {
+      const result = await auditChain(sessionOf(req).session.orgId);
+      return result.ok
+        ? { ok: true, entries: result.entries }
+        : { ok: false, entries: result.entries, broken: result.broken };
+    },
   );
   app.patch(
     '/console/api/settings',

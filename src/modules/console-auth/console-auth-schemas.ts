@@ -91,3 +91,8 @@ export const Invitation = Type.Object({
 export const Settings = Type.Object({ mfa_required: Type.Boolean() });
 /** Small confirmations ({id, revoked: true}, {ended: 2}, …). */
 export const Ack = Type.Object({}, { additionalProperties: true });
+export const ChainStatus = Type.Object({
+  ok: Type.Boolean(),
+  entries: Type.Integer(),
+  broken: Type.Optional(Type.Object({ id: Type.String(), seq: Type.Integer(), reason: Type.String() })),
+});
