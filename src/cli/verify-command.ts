@@ -27,6 +27,7 @@ export async function verifyCommand(config: Config, logger: Logger, args: Parsed
       sweeper: container.retentionSweeper,
       slackMs: slackHours * 3_600_000,
       subprocessors: container.dataProtection.subprocessors,
+      media: container.media,
     });
     out.result(formatVerifyReport(report, process.stdout.isTTY === true), report);
     return report.ok ? EXIT.ok : EXIT.verificationFailed;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY_MS, fixedClock } from '../../src/lib/clock.ts';
 import { buildPrompt } from '../../src/modules/generation/prompt-builder.ts';
+import { mediaKey } from '../../src/modules/media/media-store.ts';
 import {
   BRIEF,
   decodePng,
@@ -128,8 +129,8 @@ describe('generation with the default provider', () => {
     const files = readdirSync(path.join(dir, 'org', org.id, 'project', projectId));
     expect(files.sort()).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^[0-9a-f]{64}\.png$/),
-        expect.stringMatching(/^[0-9a-f]{64}\.mp4$/),
+        expect.stringMatching(/^[A-Za-z0-9_-]{43}\.png$/),
+        expect.stringMatching(/^[A-Za-z0-9_-]{43}\.mp4$/),
       ]),
     );
   });
@@ -187,7 +188,7 @@ describe('generation with the default provider', () => {
   it('DELETE /v1/media/:id removes the row and the object; the grace-period purge removes the rest', async () => {
     const id = generation.media_ids[0] as string;
     const m = (await getJson(t, org, `/v1/media/${id}`)).body;
-    const file = path.join(dir, 'org', org.id, 'project', projectId, `${m.sha256}.png`);
+    const file = path.join(dir, mediaKey(org.id, projectId, m.sha256, 'image/png'));
     expect(existsSync(file)).toBe(true);
     const del = await t.app.inject({ method: 'DELETE', url: `/v1/media/${id}`, headers: bearer(org.secret) });
     expect(del.statusCode).toBe(200);

@@ -10,6 +10,7 @@ import { createMediaDal } from '../media/media-dal.ts';
 import { createMediaService } from '../media/media-service.ts';
 import { createMediaSigner } from '../media/media-signing.ts';
 import type { MediaStore } from '../media/media-store.ts';
+import { createS3MediaStore } from '../media/s3-media-store.ts';
 import type { ProjectsService } from '../projects/projects-service.ts';
 import type { WebhookEventEmitter } from '../webhooks/webhook-events-service.ts';
 import { createDefaultProvider } from './default-provider.ts';
@@ -62,6 +63,12 @@ export function createGenerationModule(deps: {
   return { media, generations, providers };
 }
 
-function createMediaStoreFor(config: Config, _egress: EgressGateway): MediaStore {
-  return createFsMediaStore(config.mediaDir);
+function createMediaStoreFor(config: Config, egress: EgressGateway): MediaStore {
+  if (config.mediaStore.kind === 'fs') return createFsMediaStore(config.mediaDir);
+  const { bucket, endpoint, region, accessKeyId, secretAccessKey } = config.mediaStore.s3;
+  if (!bucket || !accessKeyId || !secretAccessKey)
+    throw new Error(
+      'LAYERS_MEDIA_STORE=s3 needs LAYERS_S3_BUCKET, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and LAYERS_S3_REGION or LAYERS_S3_ENDPOINT).',
+    );
+  return createS3MediaStore({ egress, bucket, endpoint, region, accessKeyId, secretAccessKey });
 }

