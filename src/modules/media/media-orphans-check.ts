@@ -1,4 +1,4 @@
-import type { Check } from '../verify/verify-types.ts';
+import type { Check, Violation } from '../verify/verify-types.ts';
 import type { MediaService } from './media-service.ts';
 
 /**
@@ -13,7 +13,7 @@ export function mediaOrphansCheck(media: Pick<MediaService, 'orphans'>): Check {
     description: 'every stored media object has its row, and every media row its object',
     async run({ db }) {
       const orgs = await db.selectFrom('orgs').select('id').execute();
-      const violations = [];
+      const violations: Violation[] = [];
       for (const { id } of orgs) {
         const o = await media.orphans([id]);
         if (o.objectsWithoutRows > 0)
