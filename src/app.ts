@@ -26,14 +26,14 @@ import { registerDestinationRoutes } from './modules/destinations/destinations-r
 import { registerDpaRoutes } from './modules/dpa/dpa-routes.ts';
 import { registerEgressLedgerRoutes } from './modules/egress-ledger/egress-ledger-routes.ts';
 import { registerGenerationRoutes } from './modules/generation/generation-routes.ts';
-import { registerMediaRoutes } from './modules/media/media-routes.ts';
 import { registerIngestRoutes } from './modules/ingest/ingest-routes.ts';
-import { registerSegmentRoutes } from './modules/segment/segment-routes.ts';
+import { registerMediaRoutes } from './modules/media/media-routes.ts';
 import { registerOrgRoutes } from './modules/orgs/orgs-routes.ts';
 import { registerProfileRoutes } from './modules/profiles/profiles-routes.ts';
 import { registerProjectRoutes } from './modules/projects/projects-routes.ts';
 import { registerRequestLog } from './modules/request-log/request-log-hook.ts';
 import { registerRetentionRoutes } from './modules/retention/retention-routes.ts';
+import { registerSegmentRoutes } from './modules/segment/segment-routes.ts';
 import { registerPlatformCallbackRoutes } from './modules/social-accounts/platform-callbacks-routes.ts';
 import { registerSocialAccountRoutes } from './modules/social-accounts/social-accounts-routes.ts';
 import { registerSubjectRoutes } from './modules/subjects/subjects-routes.ts';
@@ -126,7 +126,11 @@ export async function buildApp({ config, container, logger }: AppDeps): Promise<
     meta: config.social.meta,
     tiktok: config.social.tiktok,
   });
-  registerConsoleAuthRoutes(app, { ...container.consoleAuth, appDb: container.dbs.app, clock: container.clock });
+  registerConsoleAuthRoutes(app, {
+    ...container.consoleAuth,
+    appDb: container.dbs.app,
+    clock: container.clock,
+  });
   await registerConsoleStatic(app);
 
   await app.ready();

@@ -75,7 +75,10 @@ const Env = Type.Object({
   LAYERS_ANTHROPIC_MODEL: Type.String({ default: 'claude-haiku-4-5', pattern: '^[A-Za-z0-9._:-]{1,100}$' }),
   LAYERS_VERTEX_MODEL: Type.String({ default: 'gemini-2.5-flash', pattern: '^[A-Za-z0-9._:-]{1,100}$' }),
   // Vendors with which the operator has a zero-data-retention agreement (openai, anthropic, vertex).
-  LAYERS_LLM_ZDR_VENDORS: Type.String({ default: '', pattern: '^((openai|anthropic|vertex)(,(openai|anthropic|vertex))*)?$' }),
+  LAYERS_LLM_ZDR_VENDORS: Type.String({
+    default: '',
+    pattern: '^((openai|anthropic|vertex)(,(openai|anthropic|vertex))*)?$',
+  }),
   LAYERS_LLM_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 60_000 }),
   LAYERS_GENERATION_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 10, default: 3 }),
   LAYERS_VIDEO_DURATION_MS: Type.Integer({ minimum: 6_000, maximum: 15_000, default: 8_000 }),
@@ -140,7 +143,9 @@ export type Config = Readonly<{
   generation: Readonly<{
     openai: Readonly<{ apiKey: string; model: string }> | undefined;
     anthropic: Readonly<{ apiKey: string; model: string }> | undefined;
-    vertex: Readonly<{ project: string; location: string; credentialsFile: string | undefined; model: string }> | undefined;
+    vertex:
+      | Readonly<{ project: string; location: string; credentialsFile: string | undefined; model: string }>
+      | undefined;
     zdrVendors: readonly string[];
     llmTimeoutMs: number;
     maxAttempts: number;
@@ -269,7 +274,9 @@ function fromEnv(e: Static<typeof Env>): Config {
       }),
     }),
     generation: Object.freeze({
-      openai: e.OPENAI_API_KEY ? Object.freeze({ apiKey: e.OPENAI_API_KEY, model: e.LAYERS_OPENAI_MODEL }) : undefined,
+      openai: e.OPENAI_API_KEY
+        ? Object.freeze({ apiKey: e.OPENAI_API_KEY, model: e.LAYERS_OPENAI_MODEL })
+        : undefined,
       anthropic: e.ANTHROPIC_API_KEY
         ? Object.freeze({ apiKey: e.ANTHROPIC_API_KEY, model: e.LAYERS_ANTHROPIC_MODEL })
         : undefined,

@@ -11,11 +11,11 @@ import * as ingestRefusesSuppressed from './0010-ingest-refuses-suppressed.ts';
 import * as auditWebhookUrls from './0012-audit-webhook-urls.ts';
 import * as profileIdentifierMonths from './0013-profile-identifier-months.ts';
 import * as egressLedger from './0014-egress-ledger.ts';
-import * as generationsMedia from './0018-generations-media.ts';
-import * as consoleAccounts from './0016-console-accounts.ts';
-import * as capiForwarding from './0019-capi-forwarding.ts';
 import * as anonymousIds from './0015-anonymous-ids.ts';
+import * as consoleAccounts from './0016-console-accounts.ts';
 import * as socialAccounts from './0017-social-accounts.ts';
+import * as generationsMedia from './0018-generations-media.ts';
+import * as capiForwarding from './0019-capi-forwarding.ts';
 
 /** Forward-only once landed: add a new file, never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
