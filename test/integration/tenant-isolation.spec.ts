@@ -75,6 +75,23 @@ describe('tenant isolation in the database', () => {
          VALUES (gen_random_uuid(), $1, 'openai', 'api.openai.com', 'llm', '{project_content}', 1, 10, 10, 1, 200, 'ok', 1, now())`,
         [org.id],
       );
+      // A connected social account, a connect flow in progress and a synced post (social accounts).
+      const sa = `sa_${'0'.repeat(10)}${org.id.slice(-16)}`;
+      await t.db.systemPool.query(
+        `INSERT INTO social_accounts (id, org_id, project_id, platform, platform_user_id, status, connected_at, created_at, updated_at)
+         VALUES ($1, $2, $3, 'tiktok', 'open_isolation', 'active', now(), now(), now())`,
+        [sa, org.id, project.id],
+      );
+      await t.db.systemPool.query(
+        `INSERT INTO social_oauth_states (state_hash, org_id, project_id, platform, return_url, encrypted_code_verifier, expires_at, created_at)
+         VALUES (encode(sha256(convert_to($1, 'UTF8')), 'hex'), $1, $2, 'tiktok', 'https://app.example.com/', 'lenc1:x', now(), now())`,
+        [org.id, project.id],
+      );
+      await t.db.systemPool.query(
+        `INSERT INTO post_metadata (org_id, project_id, social_account_id, platform, platform_post_id, collected_at)
+         VALUES ($1, $2, $3, 'tiktok', 'v_isolation', now())`,
+        [org.id, project.id, sa],
+      );
       // An erasure request (no worker runs here) and the suppression its completion would write.
       const erasure = await t.app.inject({
         method: 'DELETE',
