@@ -32,7 +32,8 @@ async function main(argv: string[]): Promise<number> {
   const out = createOutput({ json: args.flags.has('json') || !process.stdout.isTTY });
   const command = args.positionals[0];
   try {
-    const role = command === 'worker' ? 'worker' : args.flags.get('role');
+    // --role is the process role of serve/worker only (`layers user invite --role` is a console role).
+    const role = command === 'worker' ? 'worker' : command === 'serve' ? args.flags.get('role') : undefined;
     const config = loadConfig(typeof role === 'string' ? { ...process.env, LAYERS_ROLE: role } : process.env);
     const isServer = command === 'serve' || command === 'worker';
     // Commands log to stderr so that stdout carries only their result.

@@ -174,6 +174,12 @@ export function createConsoleMembersService(deps: {
 
     async setMfaRequired(scope: TenantScope, actor: ActorRole, required: boolean) {
       if (actor.role !== 'owner') throw new AppError('role_not_allowed', roleRefusal(actor.role, 'owner'));
+      const self = scope.actor.id ? await dal.getAccount(scope.tx, scope.actor.id) : undefined;
+      if (required && !self?.totp_enabled_at)
+        throw new AppError(
+          'invalid_request',
+          'Turn on two-factor authentication for your own account first (My account), then require it for everyone.',
+        );
       const before = await dal.mfaRequired(scope.tx);
       await dal.setMfaRequired(scope.tx, scope.orgId, required, scope.now);
       await auditLog.record(scope, {
