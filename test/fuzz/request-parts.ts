@@ -57,6 +57,33 @@ export function eventArb(world: FuzzWorld, actor: Actor | 'admin' | 'anonymous')
   );
 }
 
+/** The same events as Segment messages (the Segment-compatible routes' body is free-form too). */
+export function segmentMessageArb(
+  world: FuzzWorld,
+  actor: Actor | 'admin' | 'anonymous',
+  type?: string,
+): fc.Arbitrary<unknown> {
+  return fc
+    .tuple(eventArb(world, actor), fc.constantFrom('track', 'identify', 'page', 'screen', 'alias', 'group'))
+    .map(([e, drawn]) => {
+      const ev = e as Record<string, unknown>;
+      const context = (ev.context ?? {}) as Record<string, unknown>;
+      return {
+        type: type ?? drawn,
+        messageId: ev.event_id,
+        userId: ev.user_id,
+        anonymousId: ev.anonymous_id,
+        previousId: ev.anonymous_id,
+        event: ev.event,
+        name: 'Home',
+        timestamp: ev.timestamp,
+        properties: ev.properties,
+        traits: ev.traits,
+        context: { ...context, app: { namespace: ev.app_id } },
+      };
+    });
+}
+
 // --- mutations: a hostile value anywhere in a valid body -------------------------------------------
 
 export type Mutation = { at: number; op: 'replace' | 'add' | 'delete'; key: string; value: unknown };

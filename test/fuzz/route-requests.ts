@@ -11,6 +11,7 @@ import {
   type Mutation,
   mutate,
   RAW_BODIES,
+  segmentMessageArb,
 } from './request-parts.ts';
 import {
   type FieldHints,
@@ -57,6 +58,17 @@ const FREE_IDS = new Set(['user_id', 'anonymous_id', 'event_id']);
 const isIdRef = (key: string) => ID_FIELD.test(key) && !FREE_IDS.has(key);
 const PAGE_CURSOR = new Set(['starting_after', 'ending_before', 'resource_id', 'actor_id']);
 const INGEST = '/v1/sdk/events';
+/** The Segment-compatible routes: their bodies are Segment messages (free-form in the schema too). */
+const SEGMENT_BATCH = /^\/segment\/v1\/(batch|b)$/;
+const SEGMENT_SINGLE = /^\/segment\/v1\/(track|identify|page|screen|group|alias|t|i|p|s|g|a)$/;
+const SEGMENT_TYPES: Record<string, string> = {
+  t: 'track',
+  i: 'identify',
+  p: 'page',
+  s: 'screen',
+  g: 'group',
+  a: 'alias',
+};
 
 /** Path param kind: the route's own declaration, else its name (`orgId` → `org`). */
 const kindOf = (route: RouteEntry, name: string) => route.tenantParams[name] ?? name.replace(/Id$/, '');
@@ -269,12 +281,17 @@ export function requestArb(route: RouteEntry, world: FuzzWorld): fc.Arbitrary<Fu
         { weight: 1, arbitrary: fc.tuple(hostileStringArb(), hostileStringArb()) },
       ),
     });
+    const segmentType = SEGMENT_SINGLE.exec(route.url)?.[1];
     const baseBody =
       route.url === INGEST
         ? fc.record({ batch: fc.array(eventArb(world, actor), { minLength: 1, maxLength: 4 }) })
-        : bodySchema
-          ? validArb(bodySchema, hints)
-          : fc.constantFrom(undefined, {});
+        : SEGMENT_BATCH.test(route.url)
+          ? fc.record({ batch: fc.array(segmentMessageArb(world, actor), { minLength: 1, maxLength: 4 }) })
+          : segmentType
+            ? segmentMessageArb(world, actor, SEGMENT_TYPES[segmentType] ?? segmentType)
+            : bodySchema
+              ? validArb(bodySchema, hints)
+              : fc.constantFrom(undefined, {});
     const mutation = fc.record({
       at: fc.nat(),
       op: fc.constantFrom('replace', 'replace', 'add', 'delete'),

@@ -164,7 +164,7 @@ describe('Segment-compatible ingest', () => {
     expect((await post('/segment/v1/batch', { batch: [] }, basic(revoked.secret))).statusCode).toBe(401);
   });
 
-  it('400 only for what can never succeed: bad JSON, a refused single message; 413 for size', async () => {
+  it('400 only for a body that can never succeed; a refused message is named inside the 200; 413 for size', async () => {
     const bad = await t.app.inject({
       method: 'POST',
       url: '/segment/v1/batch',
@@ -172,10 +172,13 @@ describe('Segment-compatible ingest', () => {
       payload: '{"batch": [',
     });
     expect(bad.statusCode).toBe(400);
+    const notAnObject = await post('/segment/v1/batch', { batch: 'nope' });
+    expect(notAnObject.statusCode).toBe(400);
+    // A message that can never be stored is a per-event rejection inside a 200, alone or in a batch.
     const refused = await post('/segment/v1/track', { messageId: 'm-no-event', userId: 'u_x' });
-    expect(refused.statusCode).toBe(400);
-    expect(refused.json().error.message).toContain('missing_field');
-    // In a batch the same message is a per-event rejection inside a 200.
+    expect(refused.statusCode).toBe(200);
+    expect(refused.json()).toMatchObject({ success: true, accepted: 0 });
+    expect(refused.json().rejected[0]).toMatchObject({ index: 0, code: 'missing_field' });
     const inBatch = await post('/segment/v1/batch', {
       batch: [{ type: 'track', messageId: 'm-no-event', userId: 'u_x' }],
     });
@@ -198,6 +201,32 @@ describe('Segment-compatible ingest', () => {
     expect(
       (await post('/segment/v1/track', { messageId: 'm', userId: 'u', event: 'e', p: big })).statusCode,
     ).toBe(413);
+  });
+});
+
+describe('Segment-compatible ingest when events cannot be committed', () => {
+  let t: TestApp;
+  let pk: string;
+  beforeAll(async () => {
+    t = await createTestApp();
+    ({ publishableKey: pk } = await createSdkProject(t.app));
+  });
+  afterAll(() => t.close());
+
+  it('answers 503 with Retry-After (retried by Segment clients), and the retry stores the messages', async () => {
+    const body = { batch: [{ type: 'track', messageId: 'm-5xx-1', userId: 'u', event: 'e' }] };
+    const send = () =>
+      t.app.inject({ method: 'POST', url: '/segment/v1/batch', headers: basic(pk), payload: body });
+    // The database refuses the app role the ingest statement: a failure of the store, not of the input.
+    await t.db.systemPool.query('REVOKE EXECUTE ON FUNCTION ingest_batch FROM layers_app');
+    try {
+      const failed = await send();
+      expect(failed.statusCode).toBe(503);
+      expect(failed.headers['retry-after']).toBe('1');
+    } finally {
+      await t.db.systemPool.query('GRANT EXECUTE ON FUNCTION ingest_batch TO layers_app');
+    }
+    expect((await send()).json()).toMatchObject({ success: true, accepted: 1 });
   });
 });
 

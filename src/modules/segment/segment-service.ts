@@ -12,10 +12,10 @@ export type SegmentResult = { success: true } & IngestResult;
  * batch goes through the native ingest service, so validation, the privacy pipeline, dedup and group
  * commit are the same code. Answers only after the accepted events are committed.
  *
- * Per-message problems are per-event rejections inside the 200 (as Segment accepts a batch and drops
- * what it cannot use, except that here the answer says what and why). A single-message call whose
- * message is refused answers 400: it can never succeed, and Segment's clients do not retry a 400.
- * Transient failures are 429/503, which they do retry.
+ * Per-message problems are per-event rejections inside the 200, for a batch and for a single-message
+ * call alike (Segment answers 200 and drops what it cannot use; here the answer says what and why).
+ * 400 is left for bodies that can never succeed (JSON that does not parse, the wrong shape), which
+ * Segment's clients do not retry; transient failures are 429/503, which they do retry.
  */
 export function createSegmentService(deps: { ingest: IngestService; clock: Clock }) {
   return {
@@ -54,10 +54,6 @@ export function createSegmentService(deps: { ingest: IngestService; clock: Clock
         result.rejected.map((r) => ({ ...r, index: positions[r.index] as number })),
       );
       if (refused.length > 0 && result.rejected.length > 0) rejected.sort((a, b) => a.index - b.index);
-      if (single && rejected.length > 0) {
-        const first = rejected[0] as IngestResult['rejected'][number];
-        throw new AppError('invalid_request', `The message was refused (${first.code}): ${first.message}`);
-      }
       return { success: true, accepted: result.accepted, duplicates: result.duplicates, rejected };
     },
   };
