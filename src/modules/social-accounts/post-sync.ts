@@ -7,7 +7,6 @@ import { type Clock, HOUR_MS } from '../../lib/clock.ts';
 import type { PlatformRegistry } from '../../platforms/platform-registry.ts';
 import { PlatformError } from '../../platforms/social-platform.ts';
 import type { SocialAccountsDal } from './social-accounts-dal.ts';
-import { socialDb } from './social-accounts-tables.ts';
 import { REFRESH_MARGIN_MS, type SocialTokens } from './social-tokens.ts';
 
 /**
@@ -126,15 +125,7 @@ export function createPostSync(deps: {
       const now = clock.now();
       const statesDeleted = await dal.deleteExpiredStates(deps.systemDb, now);
       const soon = new Date(now.getTime() + REFRESH_MARGIN_MS + 5 * 60_000);
-      const rows = await socialDb(deps.systemDb)
-        .selectFrom('social_accounts')
-        .select(['id', 'org_id'])
-        .where('status', '=', 'active')
-        .where('token_expires_at', '<', soon)
-        .where('encrypted_refresh_token', 'is not', null)
-        .where((eb) => eb.or([eb('refresh_retry_at', 'is', null), eb('refresh_retry_at', '<=', now)]))
-        .limit(100)
-        .execute();
+      const rows = await dal.expiringSoon(deps.systemDb, soon, now, 100);
       let refreshed = 0;
       let failed = 0;
       for (const r of rows) {

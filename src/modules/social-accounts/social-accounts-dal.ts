@@ -182,6 +182,45 @@ export function createSocialAccountsDal() {
       return Number(r.n);
     },
 
+    /** Live accounts of a grant outside one org (offboarding keeps a grant other orgs still use). */
+    async liveAccountsOfGrantOutsideOrg(db: Db, grantUserId: string, orgId: string): Promise<number> {
+      const r = await socialDb(db)
+        .selectFrom('social_accounts')
+        .select(sql<string>`count(*)`.as('n'))
+        .where('grant_user_id', '=', grantUserId)
+        .where('org_id', '<>', orgId)
+        .where('encrypted_access_token', 'is not', null)
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
+
+    async deletePostsOfAccounts(db: Db, accountIds: string[]): Promise<number> {
+      if (accountIds.length === 0) return 0;
+      const r = await socialDb(db)
+        .deleteFrom('post_metadata')
+        .where('social_account_id', 'in', accountIds)
+        .executeTakeFirst();
+      return Number(r.numDeletedRows);
+    },
+
+    /** Active accounts (system connection) whose token expires before `before` and may be refreshed now. */
+    async expiringSoon(
+      db: Db,
+      before: Date,
+      now: Date,
+      limit: number,
+    ): Promise<{ id: string; org_id: string }[]> {
+      return socialDb(db)
+        .selectFrom('social_accounts')
+        .select(['id', 'org_id'])
+        .where('status', '=', 'active')
+        .where('token_expires_at', '<', before)
+        .where('encrypted_refresh_token', 'is not', null)
+        .where((eb) => eb.or([eb('refresh_retry_at', 'is', null), eb('refresh_retry_at', '<=', now)]))
+        .limit(limit)
+        .execute();
+    },
+
     /** Accounts (any org; system connection) of a platform identity or of a grant, for the platforms' callbacks. */
     async findByPlatformIdentity(
       db: Db,

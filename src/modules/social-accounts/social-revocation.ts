@@ -12,7 +12,6 @@ import type { SocialPlatformName, StoredCredentials } from '../../platforms/soci
 import type { AuditLogService } from '../audit-log/audit-log-service.ts';
 import type { WebhookEventEmitter } from '../webhooks/webhook-events-service.ts';
 import type { SocialAccountRow, SocialAccountSecrets, SocialAccountsDal } from './social-accounts-dal.ts';
-import { socialDb } from './social-accounts-tables.ts';
 import type { SocialTokens } from './social-tokens.ts';
 
 /**
@@ -75,16 +74,8 @@ export function createSocialRevocation(deps: {
 
   async function lastForGrant(row: { id: string; grant_user_id: string | null }, excludeOrg?: string) {
     if (!row.grant_user_id) return true;
-    if (excludeOrg) {
-      const r = await socialDb(deps.systemDb)
-        .selectFrom('social_accounts')
-        .select((eb) => eb.fn.countAll<string>().as('n'))
-        .where('grant_user_id', '=', row.grant_user_id)
-        .where('org_id', '<>', excludeOrg)
-        .where('encrypted_access_token', 'is not', null)
-        .executeTakeFirstOrThrow();
-      return Number(r.n) === 0;
-    }
+    if (excludeOrg)
+      return (await dal.liveAccountsOfGrantOutsideOrg(deps.systemDb, row.grant_user_id, excludeOrg)) === 0;
     return (await dal.liveAccountsOfGrant(deps.systemDb, row.grant_user_id, row.id)) === 0;
   }
 
@@ -202,15 +193,11 @@ export function createSocialRevocation(deps: {
           await markRevoked(systemScope(tx, a.org_id, clock.now()), a.id, 'platform', 'not_needed');
         });
       }
-      if (opts.deletePosts && accounts.length > 0)
-        await socialDb(deps.systemDb)
-          .deleteFrom('post_metadata')
-          .where(
-            'social_account_id',
-            'in',
-            accounts.map((a) => a.id),
-          )
-          .execute();
+      if (opts.deletePosts)
+        await dal.deletePostsOfAccounts(
+          deps.systemDb,
+          accounts.map((a) => a.id),
+        );
       return accounts.length;
     },
 
