@@ -26,6 +26,14 @@ export type PageInput = {
   stores: readonly StoreDeclaration[];
   subprocessors: readonly SubprocessorEntry[];
   contacts: { legal: string; security: string };
+  /** The retention mode in force per content-generation provider (modules/generation/retention-modes.ts). */
+  llmRetention?: readonly {
+    provider: string;
+    vendor: string;
+    configured: boolean;
+    mode: string;
+    note: string;
+  }[];
 };
 
 export const PAGE_TITLE = 'Data protection';
@@ -208,6 +216,30 @@ function egressBlocks(input: PageInput, egress: PageEgress | undefined): Block[]
   return blocks;
 }
 
+/** Content generation: the retention mode in force per provider (each generation states its own too). */
+function llmRetentionBlocks(input: PageInput): Block[] {
+  if (!input.llmRetention || input.llmRetention.length === 0) return [];
+  return [
+    { kind: 'heading', level: 3, text: 'Content generation: retention mode per provider' },
+    {
+      kind: 'paragraph',
+      text: 'Prompts are built only from the fields of your brief (never from events, profiles, user ids or hashes), and every generation records the retention mode in force (`retention_mode`) with the SHA-256 and size of its prompt, never the prompt itself.',
+    },
+    {
+      kind: 'table',
+      id: 'llm-retention',
+      columns: ['Provider', 'Vendor', 'Configured here', 'Retention mode', 'How'],
+      rows: input.llmRetention.map((r): Cell[] => [
+        { text: r.provider, data: { provider: r.provider } },
+        r.vendor,
+        r.configured ? 'yes' : 'no',
+        { text: r.mode, data: { 'retention-mode': r.mode } },
+        r.note,
+      ]),
+    },
+  ];
+}
+
 /** The page; with `egress` (read with a key), it also shows what left that org in the last 30 days. */
 export function buildDataProtectionPage(input: PageInput, egress?: PageEgress): PageDocument {
   const { contacts } = input;
@@ -334,6 +366,7 @@ export function buildDataProtectionPage(input: PageInput, egress?: PageEgress): 
         "We don't build shadow profiles across partners. A `user_id` in your project is scoped to your organization.",
       ],
     },
+    ...llmRetentionBlocks(input),
     { kind: 'heading', level: 2, text: 'Getting a signed DPA' },
     { kind: 'paragraph', text: `Today: email ${contacts.legal} (or \`POST /v1/dpa-requests\`) with:` },
     {

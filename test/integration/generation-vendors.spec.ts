@@ -156,6 +156,16 @@ describe('vendor providers', () => {
         expect(JSON.stringify(g.error)).not.toContain('Acme Cold Brew');
       });
 
+  it('states the retention mode in force per provider on the data-protection page', async () => {
+    const page = (await t.app.inject({ method: 'GET', url: '/data-protection' })).body;
+    const row = (provider: string) =>
+      new RegExp(`data-provider="${provider}">${provider}</td>.*?data-retention-mode="([a-z_]+)"`);
+    expect(page.match(row('default'))?.[1]).toBe('zero_retention');
+    expect(page.match(row('openai'))?.[1]).toBe('no_training');
+    expect(page.match(row('anthropic'))?.[1]).toBe('zero_retention');
+    expect(page.match(row('vertex'))?.[1]).toBe('no_training');
+  });
+
   it('emits generation.failed with the code', async () => {
     const events = await t.db.systemPool.query(
       "SELECT data->>'error_code' AS code FROM webhook_events WHERE type = 'generation.failed'",

@@ -21,6 +21,7 @@ import {
   type ProviderName,
   type RetentionMode,
 } from './provider-port.ts';
+import { llmRetentionModes } from './retention-modes.ts';
 import { createVertexTokenSource } from './vertex-token.ts';
 
 /**
@@ -141,8 +142,9 @@ export function createVendorProviders(deps: {
 }): Partial<Record<ProviderName, CopyProvider>> {
   const { config, egress } = deps;
   const g = config.generation;
+  const modes = llmRetentionModes(config);
   const modeOf = (name: string): RetentionMode =>
-    g.zdrVendors.includes(name) ? 'zero_retention' : 'no_training';
+    modes.find((m) => m.provider === name)?.mode ?? 'narrowest_prompt';
   const fetchFor = (vendor: string, req: CopyRequest) =>
     createEgressFetch(egress, () => ({
       orgId: req.orgId,
