@@ -179,6 +179,29 @@ describe('social accounts: secrets, rotation, callbacks, offboarding', () => {
     // Run again: nothing left on the old key, nothing re-wrapped twice.
     const again = await rotateKeys(t.db.system, both);
     expect(again.columns.every((c) => c.rewrapped === 0 && c.remaining === 0)).toBe(true);
+
+    // The operator's command, as a separate process: `layers keys rotate --json` with a third key first.
+    const third = generateKeyEncryptionKey();
+    const env = { DATABASE_URL: databaseUrl(t.db.superuser), LAYERS_ENCRYPTION_KEY: `${third},${newKey}` };
+    const cli = await runCli(['keys', 'rotate', '--json'], env);
+    expect(cli.code, cli.stderr).toBe(0);
+    const cliReport = JSON.parse(cli.stdout);
+    expect(cliReport.ok).toBe(true);
+    expect(
+      cliReport.columns.find((c: { table: string }) => c.table === 'social_accounts').rewrapped,
+    ).toBeGreaterThan(0);
+    const { rows: after } = await t.db.systemPool.query(
+      'SELECT encrypted_access_token FROM social_accounts WHERE id = $1',
+      [id],
+    );
+    const onlyThird = createEnvelope(parseKeyEncryptionKeys(third));
+    expect(fake.liveAccessTokens()).toContain(
+      onlyThird.decrypt(after[0].encrypted_access_token, {
+        orgId: org.id,
+        recordId: id,
+        field: 'access_token',
+      }),
+    );
   });
 
   it('TikTok webhook: a bad signature is 401; authorization.removed revokes that user’s account', async () => {
