@@ -173,7 +173,7 @@ export const JOB_CATALOG: readonly JobDefinition[] = [
     },
   }),
   defineJob({
-    // Tokens that expire within 15 minutes are refreshed ahead of need; expired connect states go.
+    // Tokens that expire within 10 minutes are refreshed ahead of need; expired connect states go.
     name: 'social_accounts.refresh',
     payload: CronPayload,
     maxAttempts: 3,

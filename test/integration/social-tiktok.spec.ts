@@ -95,6 +95,47 @@ describe('social accounts: TikTok', () => {
     expect(exchange?.form?.get('redirect_uri')).toBe(callbackUri('tiktok'));
   });
 
+  it('lists the platforms with their configuration and scopes; an unconfigured one cannot be connected', async () => {
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/v1/social-platforms',
+      headers: bearer(org.secret),
+    });
+    expect(res.json()).toEqual([
+      {
+        platform: 'tiktok',
+        configured: true,
+        scopes: ['user.info.basic', 'user.info.profile', 'video.list'],
+      },
+      expect.objectContaining({ platform: 'instagram', configured: false }),
+      expect.objectContaining({ platform: 'facebook', configured: false }),
+      expect.objectContaining({ platform: 'youtube', configured: false }),
+    ]);
+    const refused = await t.app.inject({
+      method: 'POST',
+      url: `/v1/projects/${projectId}/social-accounts/connect`,
+      headers: bearer(org.secret),
+      payload: { platform: 'youtube', return_url: 'https://app.example.com/' },
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error.param).toBe('platform');
+  });
+
+  it('the refresh cron refreshes a token inside the margin before anyone needs it, and deletes expired states', async () => {
+    const id = await connect('open_tt_cron');
+    await t.db.systemPool.query(
+      `UPDATE social_accounts SET token_expires_at = now() + interval '5 minutes' WHERE id = $1`,
+      [id],
+    );
+    await startConnect(t, org, projectId, 'tiktok');
+    await t.db.systemPool.query(`UPDATE social_oauth_states SET expires_at = now() - interval '1 minute'`);
+    const before = fake.counts.refresh;
+    const r = await t.container.socialAccounts.sync.refreshDue();
+    expect(fake.counts.refresh - before).toBe(1);
+    expect(r.states_deleted).toBeGreaterThan(0);
+    expect(new Date((await row(id)).token_expires_at).getTime()).toBeGreaterThan(Date.now() + 7000_000);
+  });
+
   it('reconnecting the same identity updates the account instead of adding one', async () => {
     const first = await connect('open_tt_re');
     const second = await connect('open_tt_re');

@@ -20,7 +20,7 @@ import { REFRESH_MARGIN_MS, type SocialTokens } from './social-tokens.ts';
  * needs_reconnect (in the token manager) and it is not synced again until reconnected.
  *
  * The same cron's sibling `social_accounts.refresh` refreshes tokens that expire within the next
- * 15 minutes, ahead of any call that would need them, and deletes expired connect states.
+ * 10 minutes, ahead of any call that would need them, and deletes expired connect states.
  */
 const BATCH = 25;
 const RATE_LIMIT_BACKOFF_MS = 15 * 60_000;
@@ -120,11 +120,12 @@ export function createPostSync(deps: {
       return counts;
     },
 
-    /** Refreshes tokens expiring within 15 minutes (ahead of need) and deletes expired connect states. */
+    /** Refreshes tokens inside the refresh margin (ahead of need) and deletes expired connect states. */
     async refreshDue(): Promise<{ refreshed: number; failed: number; states_deleted: number }> {
       const now = clock.now();
       const statesDeleted = await dal.deleteExpiredStates(deps.systemDb, now);
-      const soon = new Date(now.getTime() + REFRESH_MARGIN_MS + 5 * 60_000);
+      // Inside the refresh margin (10 minutes; the cron runs every 5): refreshed with 5+ minutes left.
+      const soon = new Date(now.getTime() + REFRESH_MARGIN_MS);
       const rows = await dal.expiringSoon(deps.systemDb, soon, now, 100);
       let refreshed = 0;
       let failed = 0;
