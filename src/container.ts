@@ -269,7 +269,8 @@ export function createContainer({
     clock,
     ...(logger ? { logger } : {}),
   });
-  const forwarder = destinations.forwarder(egress, logger);
+  // A killed worker's batch is claimed again after the job watchdog's time (at least the call timeout + 5 s).
+  const forwarder = destinations.forwarder(egress, logger, config.jobWatchdogMs);
   // Content generation and media (modules/generation, modules/media).
   const { media, generations } = createGenerationModule({
     config,

@@ -53,7 +53,8 @@ export const JOB_CATALOG: readonly JobDefinition[] = [
     payload: CronPayload,
     maxAttempts: 3,
     cron: '* * * * *',
-    startupDelayMs: () => 65_000,
+    // After a worker start, once the batches a killed worker held have left their lease.
+    startupDelayMs: (container) => container.forwarder.leaseMs + 1_000,
     async run(_payload, { container, logger }) {
       const { expired, woken } = await container.forwarder.sweep();
       if (expired > 0 || woken > 0) logger.info({ expired, woken }, 'capi forward queue swept');

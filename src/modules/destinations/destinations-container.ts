@@ -57,8 +57,9 @@ export function createDestinations(deps: {
     forwardTargets: dal.forwardTargets,
     buildRows,
     lookup,
-    forwarder(egress: Pick<EgressGateway, 'request'>, logger?: Logger) {
+    forwarder(egress: Pick<EgressGateway, 'request'>, logger?: Logger, leaseMs?: number) {
       return createForwarder({
+        ...(leaseMs === undefined ? {} : { leaseMs }),
         db: deps.dbs.system,
         dal: createForwardQueueDal(),
         stats,

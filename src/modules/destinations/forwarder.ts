@@ -62,6 +62,8 @@ export type ForwarderDeps = {
   clock: Clock;
   logger?: Pick<Logger, 'info' | 'warn'>;
   random?: () => number;
+  /** How long a claimed batch is held (default 60 s); longer than a call's timeout, so no live batch is re-claimed. */
+  leaseMs?: number;
 };
 
 type Decoded = { row: ClaimedRow; event: ForwardEvent };
@@ -82,6 +84,7 @@ const platformOf = (type: DestinationRow['type']) =>
 export function createForwarder(deps: ForwarderDeps) {
   const { db, dal, envelope, clock } = deps;
   const random = deps.random ?? Math.random;
+  const leaseMs = Math.max(deps.leaseMs ?? FORWARD_LEASE_MS, CALL_TIMEOUT_MS + 5_000);
 
   function check(d: DestinationRow, e: ForwardEvent, nowS: number): EventCheck {
     return d.type === 'meta_capi' ? checkMetaEvent(e, nowS) : checkTikTokEvent(e);
@@ -240,7 +243,7 @@ export function createForwarder(deps: ForwarderDeps) {
   ): Promise<{ claimed: number; paused: boolean }> {
     const now = clock.now();
     const max = platformOf(d.type).max;
-    const rows = await dal.claim(db, d.id, now, FORWARD_LEASE_MS, max);
+    const rows = await dal.claim(db, d.id, now, leaseMs, max);
     if (rows.length === 0) return { claimed: 0, paused: false };
     const s: Settlement = { sent: [], rejected: [], tooOld: [], retry: [] };
     const sendable: Decoded[] = [];
@@ -273,6 +276,9 @@ export function createForwarder(deps: ForwarderDeps) {
   }
 
   return {
+    /** How long a killed worker's batch waits before it is claimed again. */
+    leaseMs,
+
     /** The job: forwards the destination's due rows for up to ~20 s, then re-arms itself if more wait. */
     async run(payload: { org_id: string; destination_id: string }): Promise<{ sent: number }> {
       const started = Date.now();

@@ -67,6 +67,8 @@ export type MetaFake = {
   /** Accepted events, in arrival order. */
   events: MetaReceived[];
   requests(): number;
+  /** Requests received and not answered yet (their answer is delayed, see `delayMs`). */
+  inFlight(): number;
   /** Whole requests refused (400), with the reason of the first bad event. */
   refused: { subcode: number; why: string; size: number }[];
   /** The next `times` requests fail like this before any check. */
@@ -75,16 +77,30 @@ export type MetaFake = {
   close(): Promise<void>;
 };
 
-export async function startMetaCapiFake(opts: { token: string; now?: () => number }): Promise<MetaFake> {
+export async function startMetaCapiFake(opts: {
+  token: string;
+  now?: () => number;
+  /** Answer each request this long after it arrived (to let a test kill a worker mid-request). */
+  delayMs?: () => number;
+}): Promise<MetaFake> {
   let token = opts.token;
   const now = opts.now ?? (() => Date.now());
   const events: MetaReceived[] = [];
   const refused: MetaFake['refused'] = [];
   const failures: { status: number; body: unknown }[] = [];
   let requests = 0;
+  let inFlight = 0;
   const send = (res: http.ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
+    inFlight++;
+    const reply = () => {
+      inFlight--;
+      if (res.destroyed) return;
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const delay = opts.delayMs?.() ?? 0;
+    if (delay > 0) setTimeout(reply, delay).unref();
+    else reply();
   };
   const graphError = (code: number, subcode: number | undefined, message: string) => ({
     error: {
@@ -147,6 +163,7 @@ export async function startMetaCapiFake(opts: { token: string; now?: () => numbe
     url: `http://127.0.0.1:${port}`,
     events,
     requests: () => requests,
+    inFlight: () => inFlight,
     refused,
     failNext(times, answer) {
       for (let i = 0; i < times; i++) failures.push(answer);
