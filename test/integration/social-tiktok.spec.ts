@@ -254,6 +254,31 @@ describe('social accounts: TikTok', () => {
     }
   });
 
+  it("a project's deletion revokes its accounts at TikTok (the cron), without waiting out the grace period", async () => {
+    const project = await createProject(t.app, org, 'Doomed');
+    const back = await followCallback(
+      t,
+      fake.authorize(await startConnect(t, org, project.id, 'tiktok'), 'open_tt_doomed'),
+    );
+    const id = back.location?.searchParams.get('social_account_ids') as string;
+    await t.app.inject({ method: 'DELETE', url: `/v1/projects/${project.id}`, headers: bearer(org.secret) });
+    fake.counts.revoke = 0;
+    const r = await t.container.socialAccounts.sync.refreshDue();
+    expect(r.revoked).toBe(1);
+    expect(fake.counts.revoke).toBe(1);
+    expect(await row(id)).toMatchObject({
+      status: 'revoked',
+      encrypted_access_token: null,
+      encrypted_refresh_token: null,
+    });
+    const { rows } = await t.db.systemPool.query(
+      `SELECT data->>'reason' AS reason FROM webhook_events WHERE data->>'id' = $1 AND type = 'social_account.revoked'`,
+      [id],
+    );
+    expect(rows).toEqual([{ reason: 'project_deleted' }]);
+    expect((await t.container.socialAccounts.sync.refreshDue()).revoked).toBe(0);
+  });
+
   it('syncs recent posts into post_metadata, and backs off after a 429', async () => {
     const id = await connect('open_tt_posts');
     fake.control.videos = [

@@ -43,6 +43,8 @@ export function createPostSync(deps: {
   tokens: SocialTokens;
   clock: Clock;
   onNeedsReconnect: (orgId: string, accountId: string) => Promise<void>;
+  /** Revokes the accounts of projects pending deletion (social-revocation.ts). */
+  revokeInDeletedProjects: () => Promise<number>;
 }) {
   const { dal, platforms, tokens, clock } = deps;
 
@@ -121,7 +123,13 @@ export function createPostSync(deps: {
     },
 
     /** Refreshes tokens inside the refresh margin (ahead of need) and deletes expired connect states. */
-    async refreshDue(): Promise<{ refreshed: number; failed: number; states_deleted: number }> {
+    async refreshDue(): Promise<{
+      refreshed: number;
+      failed: number;
+      states_deleted: number;
+      revoked: number;
+    }> {
+      const revoked = await deps.revokeInDeletedProjects();
       const now = clock.now();
       const statesDeleted = await dal.deleteExpiredStates(deps.systemDb, now);
       // Inside the refresh margin (10 minutes; the cron runs every 5): refreshed with 5+ minutes left.
@@ -138,7 +146,7 @@ export function createPostSync(deps: {
           failed++;
         }
       }
-      return { refreshed, failed, states_deleted: statesDeleted };
+      return { refreshed, failed, states_deleted: statesDeleted, revoked };
     },
   };
 }

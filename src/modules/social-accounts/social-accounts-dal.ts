@@ -221,6 +221,23 @@ export function createSocialAccountsDal() {
         .execute();
     },
 
+    /** Accounts still holding tokens in projects pending deletion (system connection). */
+    async withTokensInDeletedProjects(db: Db, limit: number): Promise<{ id: string; org_id: string }[]> {
+      return socialDb(db)
+        .selectFrom('social_accounts as a')
+        .innerJoin('projects as p', 'p.id', 'a.project_id')
+        .select(['a.id', 'a.org_id'])
+        .where('p.status', '=', 'pending_deletion')
+        .where((eb) =>
+          eb.or([
+            eb('a.encrypted_access_token', 'is not', null),
+            eb('a.encrypted_refresh_token', 'is not', null),
+          ]),
+        )
+        .limit(limit)
+        .execute();
+    },
+
     /** Accounts (any org; system connection) of a platform identity or of a grant, for the platforms' callbacks. */
     async findByPlatformIdentity(
       db: Db,

@@ -57,7 +57,16 @@ export function createSocialAccountsModule(deps: {
     events,
     clock,
   });
-  const sync = createPostSync({ appDb, systemDb, dal, platforms, tokens, clock, onNeedsReconnect });
+  const sync = createPostSync({
+    appDb,
+    systemDb,
+    dal,
+    platforms,
+    tokens,
+    clock,
+    onNeedsReconnect,
+    revokeInDeletedProjects: () => revocation.revokeInDeletedProjects(),
+  });
   return { dal, platforms, tokens, service, revocation, sync };
 }
 

@@ -42,7 +42,7 @@ export type RevokeJobPayload = {
   expires_at: string;
 };
 
-type Reason = 'api' | 'offboarding' | 'platform';
+type Reason = 'api' | 'offboarding' | 'platform' | 'project_deleted';
 
 export function createSocialRevocation(deps: {
   appDb: Kysely<Database>;
@@ -121,31 +121,47 @@ export function createSocialRevocation(deps: {
     return updated;
   }
 
+  /** Step 1 (see below): the platform call, outside any transaction. */
+  async function callPlatform(orgId: string, id: string, logger?: Pick<Logger, 'warn'>) {
+    const row = isId('socialAccount', id)
+      ? await readAsTenant(deps.appDb, orgId, (tx) => dal.findSecrets(tx, orgId, id))
+      : undefined;
+    if (!row) throw notFound('social account', 'socialAccountId');
+    if (row.encrypted_access_token === null && row.encrypted_refresh_token === null)
+      return { outcome: 'not_needed' as const, retry: null };
+    const creds = tokens.credentialsOf(row);
+    try {
+      await platforms
+        .forPlatform(row.platform)
+        .revoke({ orgId, projectId: row.project_id }, creds, { lastForGrant: await lastForGrant(row) });
+      return { outcome: 'done' as const, retry: null };
+    } catch (error) {
+      logger?.warn(
+        { platform: row.platform, err_kind: (error as { kind?: string }).kind ?? 'error' },
+        'platform revoke failed; retried from the job queue',
+      );
+      return { outcome: 'failed' as const, retry: retryPayload(row, creds, clock.now()) };
+    }
+  }
+
   return {
+    callPlatform,
+
     /**
-     * Step 1 of DELETE /v1/social-accounts/:id, before its transaction: the platform call. Answers
-     * what step 2 needs (whether it worked, and the retry job's payload if it did not).
+     * A project's deletion (its grace period starting) ends its accounts' grants: the cron revokes
+     * them as DELETE would, so no token waits out the grace period.
      */
-    async callPlatform(orgId: string, id: string, logger?: Pick<Logger, 'warn'>) {
-      const row = isId('socialAccount', id)
-        ? await readAsTenant(deps.appDb, orgId, (tx) => dal.findSecrets(tx, orgId, id))
-        : undefined;
-      if (!row) throw notFound('social account', 'socialAccountId');
-      if (row.encrypted_access_token === null && row.encrypted_refresh_token === null)
-        return { outcome: 'not_needed' as const, retry: null };
-      const creds = tokens.credentialsOf(row);
-      try {
-        await platforms
-          .forPlatform(row.platform)
-          .revoke({ orgId, projectId: row.project_id }, creds, { lastForGrant: await lastForGrant(row) });
-        return { outcome: 'done' as const, retry: null };
-      } catch (error) {
-        logger?.warn(
-          { platform: row.platform, err_kind: (error as { kind?: string }).kind ?? 'error' },
-          'platform revoke failed; retried from the job queue',
-        );
-        return { outcome: 'failed' as const, retry: retryPayload(row, creds, clock.now()) };
+    async revokeInDeletedProjects(logger?: Pick<Logger, 'warn'>): Promise<number> {
+      const rows = await dal.withTokensInDeletedProjects(deps.systemDb, 50);
+      for (const r of rows) {
+        const step1 = await callPlatform(r.org_id, r.id, logger);
+        await withTenant(deps.appDb, r.org_id, async (tx) => {
+          const scope = systemScope(tx, r.org_id, clock.now());
+          await markRevoked(scope, r.id, 'project_deleted', step1.outcome);
+          if (step1.retry) await enqueueJob(tx, REVOKE_TASK, step1.retry, { maxAttempts: 12 });
+        });
       }
+      return rows.length;
     },
 
     /** Step 2, in the request's transaction: revoked, ciphertext gone, retry queued if needed. */

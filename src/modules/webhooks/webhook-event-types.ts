@@ -25,7 +25,7 @@
  * | `destination.paused`             | a Conversions API platform refused a destination's access token: forwarding stops until a PATCH sets a new one | `id`, `object`, `project_id`, `type`, `status`, `reason`, `paused_at` |
  * | `social_account.connected`       | a connect flow created or reconnected a social account    | `id`, `object`, `project_id`, `platform`, `status`, `reconnected` |
  * | `social_account.needs_reconnect` | the platform refused the account's tokens (invalid_grant, Meta 190): only a reconnect fixes it | `id`, `object`, `project_id`, `platform`, `status` |
- * | `social_account.revoked`         | the account was revoked (API, offboarding, or the platform's deauthorize callback) | `id`, `object`, `project_id`, `platform`, `status`, `reason` |
+ * | `social_account.revoked`         | the account was revoked (API, its project's deletion, offboarding, or the platform's deauthorize callback) | `id`, `object`, `project_id`, `platform`, `status`, `reason` |
  * | `generation.succeeded`           | a generation's copy and media are stored                  | `id`, `object`, `project_id`, `status`, `provider`, `media_ids` |
  * | `generation.failed`              | a generation failed for good (its retries spent)          | `id`, `object`, `project_id`, `status`, `provider`, `error_code` |
  *
@@ -82,7 +82,7 @@ export type WebhookEventPayloads = {
   'social_account.needs_reconnect': SocialAccountEvent & { status: 'needs_reconnect' };
   'social_account.revoked': SocialAccountEvent & {
     status: 'revoked';
-    reason: 'api' | 'offboarding' | 'platform';
+    reason: 'api' | 'offboarding' | 'platform' | 'project_deleted';
   };
   'generation.succeeded': {
     id: string;
