@@ -39,7 +39,8 @@ describe('tenant isolation in the database', () => {
         },
       });
       await sendEvents(t.app, publishable.secret, [
-        identifyEvent('u_1', { plan: 'pro' }),
+        // With an anonymous id, so the identify links it (anonymous_ids holds a row of each org).
+        identifyEvent('u_1', { plan: 'pro' }, { anonymous_id: `anon-${org.id}` }),
         trackEvent('u_1', 'opened'),
         trackEvent('u_1', 'purchase'),
       ]);
