@@ -24,8 +24,12 @@ export class RenderError extends Error {
   }
 }
 
-export async function findFfmpeg(bin = process.env.PATH ?? ''): Promise<string> {
-  for (const dir of ['/usr/bin', '/usr/local/bin', ...bin.split(':')]) {
+/** The ffmpeg binary: Debian's, else the first on PATH; `dirs` is where to look (tests pass their own). */
+export async function findFfmpeg(
+  dirs: readonly string[] = ['/usr/bin', '/usr/local/bin', ...(process.env.PATH ?? '').split(':')],
+): Promise<string> {
+  for (const dir of dirs) {
+    if (!dir) continue;
     const candidate = path.join(dir, 'ffmpeg');
     try {
       await access(candidate, constants.X_OK);
