@@ -45,8 +45,8 @@ import { createRetentionMetrics } from './modules/retention/retention-metrics.ts
 import { createRetentionOverridesDal } from './modules/retention/retention-overrides-dal.ts';
 import { createRetentionService } from './modules/retention/retention-service.ts';
 import { createRetentionSweeper } from './modules/retention/retention-sweeper.ts';
-import { createSocialAccountsModule } from './modules/social-accounts/social-accounts-module.ts';
 import { createSweeperDals } from './modules/retention/sweeper-dals.ts';
+import { createSocialAccountsModule } from './modules/social-accounts/social-accounts-module.ts';
 import { createDataSubjectRequestsDal } from './modules/subjects/data-subject-requests-dal.ts';
 import { createErasureExecutor } from './modules/subjects/erasure-executor.ts';
 import { createSubjectsService } from './modules/subjects/subjects-service.ts';

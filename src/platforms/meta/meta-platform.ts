@@ -60,7 +60,7 @@ type PageEntry = {
 export function createMetaPlatform(
   deps: PlatformDeps & { credentials: { appId: string; appSecret: string } | undefined },
 ): SocialPlatform {
-  const { egress, now } = deps;
+  const { egress } = deps;
   const app = deps.credentials;
 
   function requireApp() {
