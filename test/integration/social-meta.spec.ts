@@ -160,6 +160,38 @@ describe('social accounts: Meta (Facebook Pages and Instagram)', () => {
     ]);
   });
 
+  it('a failed Meta revoke is retried from the queue without any user token (the app token suffices)', async () => {
+    grant('fbuser7', 1, 0);
+    const [id] = await connect('fbuser7', 'facebook');
+    fake.control.failDeletePermissions = true;
+    try {
+      const res = await t.app.inject({
+        method: 'DELETE',
+        url: `/v1/social-accounts/${id}`,
+        headers: bearer(org.secret),
+      });
+      expect(res.json().status).toBe('revoked');
+    } finally {
+      fake.control.failDeletePermissions = false;
+    }
+    const { rows } = await t.db.systemPool.query(
+      `SELECT j.payload FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks k ON k.id = j.task_id
+       WHERE k.identifier = 'social_accounts.revoke' AND j.payload->>'social_account_id' = $1`,
+      [id],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0].payload.encrypted_token).toBeNull();
+    fake.counts.deletePermissions = 0;
+    await t.container.socialAccounts.revocation.runRevokeJob(rows[0].payload, t.app.log);
+    expect(fake.counts.deletePermissions).toBe(1);
+    // Past its 24 hours a retry gives up without calling.
+    await t.container.socialAccounts.revocation.runRevokeJob(
+      { ...rows[0].payload, expires_at: new Date(Date.now() - 1000).toISOString() },
+      t.app.log,
+    );
+    expect(fake.counts.deletePermissions).toBe(1);
+  });
+
   it('deauthorize callback: a bad signature is 401; a good one revokes every account of that login', async () => {
     grant('fbuser4', 2, 1);
     const ids = await connect('fbuser4');

@@ -33,6 +33,7 @@ export async function startMetaFake(opts: { appId: string; appSecret: string; re
     pagesByUser: new Map<string, Page[]>(),
     posts: new Map<string, Record<string, unknown>[]>(),
     rateLimit: 0,
+    failDeletePermissions: false,
   };
   const err = (status: number, code: number, message: string, subcode?: number): FakeReply => ({
     status,
@@ -107,6 +108,8 @@ export async function startMetaFake(opts: { appId: string; appSecret: string; re
       if (!m || (who.kind !== 'app' && who.userId !== m[1]))
         return err(400, 100, 'Unsupported delete request.');
       counts.deletePermissions++;
+      if (control.failDeletePermissions)
+        return err(500, 2, 'An unexpected error has occurred. Please retry your request later.');
       const userId = decodeURIComponent(m[1] as string);
       for (const [t, u] of userTokens) if (u === userId) userTokens.delete(t);
       for (const [t, p] of pageTokens) if (p.userId === userId) pageTokens.delete(t);
