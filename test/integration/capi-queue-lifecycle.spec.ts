@@ -93,6 +93,23 @@ describe('the forward queue: 72 h expiry, erasure, partnership end', () => {
     expect(JSON.stringify(receipt.json())).toContain('capi_forward_queue');
   });
 
+  it('forwarding stats (counts only) are kept 90 days, then purged by the retention sweeper', async () => {
+    const p = await project('Stats Co');
+    const hour = (msAgo: number) =>
+      new Date(Math.floor((clock.now().getTime() - msAgo) / 3_600_000) * 3_600_000);
+    const DAY = 86_400_000;
+    for (const at of [hour(90 * DAY + 2 * 3_600_000), hour(89 * DAY)])
+      await sql`
+        INSERT INTO capi_forward_stats (org_id, project_id, destination_id, hour, sent)
+        VALUES (${p.org.id}, ${p.projectId}, ${p.destinationId}, ${at}, 5)`.execute(t.db.system);
+    await t.container.retentionSweeper.sweep();
+    const { rows } = await sql<{ hour: Date }>`
+      SELECT hour FROM capi_forward_stats WHERE destination_id = ${p.destinationId} AND sent = 5`.execute(
+      t.db.system,
+    );
+    expect(rows.map((r) => r.hour.getTime())).toEqual([hour(89 * DAY).getTime()]);
+  });
+
   it('the end of the partnership deletes the queue and the destinations (their tokens) at once', async () => {
     const p = await project('Offboarded Co');
     await sendEvents(t.app, p.publishableKey, [event('u_1')]);

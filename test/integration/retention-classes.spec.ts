@@ -32,7 +32,10 @@ const COVERED_HERE_OR_ELSEWHERE: Record<string, string> = {
   sdk_events: 'this file',
   user_profiles: 'this file',
   anonymous_ids: 'anonymous-ids.spec.ts',
-  capi_forward_queue: 'this file (stand-in table)',
+  capi_forward_queue:
+    'this file (stand-in table) and capi-queue-lifecycle.spec.ts (72 h expiry, erasure, partnership end)',
+  capi_destinations: 'capi-queue-lifecycle.spec.ts (deleted at partnership end)',
+  capi_forward_stats: 'capi-queue-lifecycle.spec.ts (90 days by the sweeper)',
   post_metadata: 'this file (stand-in table)',
   social_accounts: 'this file (stand-in table)',
   generated_media: 'retention-projects.spec.ts (deletion grace period)',
@@ -336,7 +339,7 @@ describe('classes without a table yet, on stand-in tables', () => {
         now: clock.now(),
       }),
     );
-    expect(summary.deleted_now).toEqual({ social_accounts: 2, capi_forward_queue: 0 });
+    expect(summary.deleted_now).toEqual({ social_accounts: 2, capi_forward_queue: 0, capi_destinations: 0 });
     expect(summary.scheduled.sdk_events).toBe(plusMs(clock.now(), 30 * DAY_MS).toISOString());
     expect(await count(t.db.systemPool, `SELECT 1 FROM standin_social`)).toBe(1);
     const { rows } = await t.db.systemPool.query(
