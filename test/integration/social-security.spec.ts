@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotateKeys } from '../../src/cli/key-rotation.ts';
+import { createLogger } from '../../src/http/logging.ts';
+import { startWorker } from '../../src/jobs/worker.ts';
 import {
   createEnvelope,
   generateKeyEncryptionKey,
@@ -269,8 +271,15 @@ describe('social accounts: secrets, rotation, callbacks, offboarding', () => {
       [other.id],
     );
     expect(jobs.map((j) => j.payload.social_account_id).sort()).toEqual([...ids].sort());
+    // The worker runs the queued revokes (job catalog → revocation), each with the token from its payload.
     fake.counts.revoke = 0;
-    for (const j of jobs) await t.container.socialAccounts.revocation.runRevokeJob(j.payload, t.app.log);
+    const runner = await startWorker({ container: t.container, logger: createLogger({ level: 'silent' }) });
+    try {
+      const deadline = Date.now() + 20_000;
+      while (fake.counts.revoke < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await runner.stop();
+    }
     expect(fake.counts.revoke).toBe(2);
     const { rows: events } = await t.db.systemPool.query(
       `SELECT data->>'reason' AS reason FROM webhook_events WHERE org_id = $1 AND type = 'social_account.revoked'`,
