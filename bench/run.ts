@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult[]> }>> 
   webhooks: () => import('./webhooks-bench.ts'),
   retention: () => import('./retention-bench.ts'),
   egress: () => import('./egress-bench.ts'),
+  forwarding: () => import('./forwarding-bench.ts'),
   generation: () => import('./generation-bench.ts'),
 };
 

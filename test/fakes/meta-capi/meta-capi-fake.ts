@@ -67,6 +67,10 @@ export type MetaFake = {
   /** Accepted events, in arrival order. */
   events: MetaReceived[];
   requests(): number;
+  /** Events accepted so far (kept or not). */
+  accepted(): number;
+  /** When the last event was accepted (ms since the epoch), or 0. */
+  lastAcceptedAt(): number;
   /** Requests received and not answered yet (their answer is delayed, see `delayMs`). */
   inFlight(): number;
   /** Whole requests refused (400), with the reason of the first bad event. */
@@ -82,6 +86,8 @@ export async function startMetaCapiFake(opts: {
   now?: () => number;
   /** Answer each request this long after it arrived (to let a test kill a worker mid-request). */
   delayMs?: () => number;
+  /** false: count accepted events (`accepted()`) without keeping them (benchmarks). */
+  keep?: boolean;
 }): Promise<MetaFake> {
   let token = opts.token;
   const now = opts.now ?? (() => Date.now());
@@ -90,6 +96,8 @@ export async function startMetaCapiFake(opts: {
   const failures: { status: number; body: unknown }[] = [];
   let requests = 0;
   let inFlight = 0;
+  let accepted = 0;
+  let lastAcceptedAt = 0;
   const send = (res: http.ServerResponse, status: number, body: unknown) => {
     inFlight++;
     const reply = () => {
@@ -148,12 +156,15 @@ export async function startMetaCapiFake(opts: {
           });
         }
       }
-      for (const event of data)
-        events.push({
-          dataset: m[1] as string,
-          testEventCode: body.test_event_code as string | undefined,
-          event: event as Record<string, unknown>,
-        });
+      accepted += data.length;
+      lastAcceptedAt = Date.now();
+      if (opts.keep !== false)
+        for (const event of data)
+          events.push({
+            dataset: m[1] as string,
+            testEventCode: body.test_event_code as string | undefined,
+            event: event as Record<string, unknown>,
+          });
       send(res, 200, { events_received: data.length, messages: [], fbtrace_id: 'Afake' });
     });
   });
@@ -163,6 +174,8 @@ export async function startMetaCapiFake(opts: {
     url: `http://127.0.0.1:${port}`,
     events,
     requests: () => requests,
+    accepted: () => accepted,
+    lastAcceptedAt: () => lastAcceptedAt,
     inFlight: () => inFlight,
     refused,
     failNext(times, answer) {

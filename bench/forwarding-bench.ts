@@ -1,0 +1,161 @@
+import { startMetaCapiFake } from '../test/fakes/meta-capi/meta-capi-fake.ts';
+import { load, ratio, startPlatform } from './bench-support.ts';
+import type { BenchResult } from './run.ts';
+
+/**
+ * `npm run bench -- forwarding`: Conversions API forwarding against plain ingest, one run, one
+ * machine, the same load tool (autocannon, closed loop, batches of 100 events over HTTP).
+ *
+ *  (a) ingest into a project without a destination                      — the ingest bench's (a)
+ *  (b) ingest into a project with one enabled Meta destination (every event mapped, with an email,
+ *      a phone and a consented IDFA: hashes, device ids and an encrypted queue row per event)
+ *      vs (a): goal ≥ 0.8
+ *  (c) end to end: events of (b) per second from the first POST until the Meta fake (127.0.0.1) has
+ *      accepted the last of them, forwarded by the same `layers serve` process's worker
+ *      vs (b): goal ≥ 0.9 (forwarding keeps up with ingest)
+ */
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const CONNECTIONS = 10;
+const BATCH = 100;
+const TOKEN = 'EAA-bench-token';
+
+let counter = 0;
+function event(prefix: string) {
+  counter += 1;
+  const hex = counter.toString(16).padStart(12, '0');
+  return {
+    event_id: `${prefix}-${counter}`,
+    type: 'track',
+    event: 'purchase',
+    user_id: `u_${counter % 5000}`,
+    timestamp: new Date().toISOString(),
+    app_id: 'com.example.app',
+    properties: { value: 9.99, currency: 'USD', order_id: `o_${counter}` },
+    traits: { email: `person${counter % 5000}@example.com`, phone: '+1 (650) 555-1212' },
+    context: {
+      ip: '81.2.69.160',
+      device: { idfa: `6d92078a-8246-4ba4-ae5b-${hex}`, ad_tracking_enabled: true, model: 'iPhone16,1' },
+      os: { name: 'iOS', version: '18.1' },
+      app: { version: '2.3.0', build: '230' },
+      locale: 'en-US',
+    },
+  };
+}
+const batchBody = (prefix: string) =>
+  JSON.stringify({ batch: Array.from({ length: BATCH }, () => event(prefix)) });
+
+async function api(base: string, secret: string, path: string, body: unknown) {
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const meta = await startMetaCapiFake({ token: TOKEN, keep: false });
+  const platform = await startPlatform({
+    LAYERS_EGRESS_REDIRECT: `graph.facebook.com=${meta.url}`,
+    LOG_LEVEL: 'warn',
+  });
+  try {
+    // A second project with one Meta destination.
+    const project = (await api(platform.base, platform.secret, '/v1/projects', {
+      name: 'With destination',
+    })) as {
+      id: string;
+    };
+    const key = (await api(platform.base, platform.secret, '/v1/api-keys', {
+      name: 'sdk2',
+      type: 'publishable',
+      project_id: project.id,
+    })) as { secret: string };
+    await api(platform.base, platform.secret, `/v1/projects/${project.id}/destinations`, {
+      type: 'meta_capi',
+      pixel_id: '1234567890',
+      access_token: TOKEN,
+      event_map: { purchase: 'Purchase' },
+      enabled: true,
+    });
+    const post = (publishableKey: string, prefix: string, seconds = SECONDS) =>
+      load({
+        url: `${platform.base}/v1/sdk/events`,
+        method: 'POST',
+        headers: { authorization: `Bearer ${publishableKey}`, 'content-type': 'application/json' },
+        makeBody: () => batchBody(prefix),
+        seconds,
+        connections: CONNECTIONS,
+      });
+    process.stdout.write('warming up…\n');
+    await post(platform.publishableKey, 'warm-a', 2);
+    await post(key.secret, 'warm-b', 2);
+    const deadline = Date.now() + 60_000;
+    let warmed = meta.accepted();
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      if (meta.accepted() === warmed) break;
+      warmed = meta.accepted();
+    }
+
+    const a = await post(platform.publishableKey, 'a');
+    const aEvents = a.rps * BATCH;
+
+    const before = meta.accepted();
+    const started = Date.now();
+    const b = await post(key.secret, 'b');
+    const bEvents = b.rps * BATCH;
+    const ingested = Math.round(b.rps * SECONDS) * BATCH;
+    // Wait until the fake has accepted everything (b) committed (autocannon's count is an average:
+    // wait for the count to stop moving once it is close).
+    const wait = Date.now() + 5 * 60_000;
+    let last = -1;
+    while (Date.now() < wait) {
+      const now = meta.accepted() - before;
+      if (now >= ingested * 0.999 && now === last) break;
+      last = now;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const forwarded = meta.accepted() - before;
+    const endToEnd = forwarded / ((meta.lastAcceptedAt() - started) / 1000);
+
+    const rb = ratio(bEvents, aEvents);
+    const rc = ratio(endToEnd, bEvents);
+    process.stdout.write(
+      [
+        `(a) ingest, no destination, batches of 100          ${aEvents.toFixed(0).padStart(8)} events/s  p99 ${a.p99} ms`,
+        `(b) ingest, one Meta destination                    ${bEvents.toFixed(0).padStart(8)} events/s  p99 ${b.p99} ms   ratio ${rb} to (a) (goal ≥ 0.8)`,
+        `(c) end to end, ingest → Meta fake                  ${endToEnd.toFixed(0).padStart(8)} events/s  (${forwarded} events)   ratio ${rc} to (b) (goal ≥ 0.9)`,
+        `errors: (a) ${a.errors + a.non2xx}, (b) ${b.errors + b.non2xx}; refused by the fake: ${meta.refused.length}`,
+        '',
+      ].join('\n'),
+    );
+    return [
+      {
+        metric: 'ingest_no_destination_events_per_s',
+        value: aEvents,
+        unit: 'events/s',
+        baseline: aEvents,
+        ratio: 1,
+      },
+      {
+        metric: 'ingest_with_destination_events_per_s',
+        value: bEvents,
+        unit: 'events/s',
+        baseline: aEvents,
+        ratio: rb,
+      },
+      {
+        metric: 'forwarding_end_to_end_events_per_s',
+        value: endToEnd,
+        unit: 'events/s',
+        baseline: bEvents,
+        ratio: rc,
+      },
+    ];
+  } finally {
+    await platform.stop();
+    await meta.close();
+  }
+}
