@@ -78,7 +78,7 @@ export function registerAuth(
     }
 
     // Segment-compatible routes: the key as the Basic user name, or (browser libraries) as `writeKey`
-    // in the body, read once the body is parsed (the preHandler below).
+    // in the body, read once the body is parsed (the preValidation hook below).
     const segment = request.routeOptions.config.keyInBasicAuth === true;
     if (segment && request.headers.authorization === undefined) return;
     // (A Bearer key is taken there too, as everywhere else.)
@@ -93,7 +93,8 @@ export function registerAuth(
     await authenticateKey(request, reply, token, mode);
   });
 
-  app.addHook('preHandler', async (request, reply) => {
+  // Before schema validation, so that a request without any key answers 401 whatever its body.
+  app.addHook('preValidation', async (request, reply) => {
     if (request.auth !== null || request.routeOptions.config.keyInBasicAuth !== true) return;
     const writeKey = (request.body as { writeKey?: unknown } | null | undefined)?.writeKey;
     if (typeof writeKey !== 'string' || writeKey.length === 0)
