@@ -76,6 +76,19 @@ describe('tenant isolation in the database', () => {
          VALUES (gen_random_uuid(), $1, 'openai', 'api.openai.com', 'llm', '{project_content}', 1, 10, 10, 1, 200, 'ok', 1, now())`,
         [org.id],
       );
+      // A generation and one of its media rows (content generation; no job runs here).
+      const gen = await t.app.inject({
+        method: 'POST',
+        url: `/v1/projects/${project.id}/generations`,
+        headers: bearer(org.secret),
+        payload: { brief: { product: 'Isolation' }, outputs: ['copy'] },
+      });
+      await t.db.systemPool.query(
+        `INSERT INTO media_assets (id, org_id, project_id, generation_id, kind, content_type, width, height, bytes,
+           sha256, store, storage_key, created_at)
+         VALUES ('med_' || substr(md5($1), 1, 26), $1, $2, $3, 'image', 'image/png', 1080, 1080, 1, repeat('a', 64), 'fs', 'k', now())`,
+        [org.id, project.id, gen.json().id],
+      );
       // A connected social account, a connect flow in progress and a synced post (social accounts).
       const sa = `sa_${'0'.repeat(10)}${org.id.slice(-16)}`;
       await t.db.systemPool.query(

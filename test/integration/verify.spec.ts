@@ -58,6 +58,7 @@ describe('layers verify', () => {
       'rls',
       'registry',
       'egress',
+      'media',
     ]);
   });
 
