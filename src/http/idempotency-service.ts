@@ -90,7 +90,10 @@ export function createIdempotencyService(deps: {
 
 function carriesSecret(result: unknown, body: string): boolean {
   const top = typeof result === 'object' && result !== null ? (result as Record<string, unknown>) : {};
-  return typeof top.secret === 'string' || SECRET_MARKERS.test(body);
+  // An OAuth authorization URL carries the connect flow's one-time state (social accounts).
+  return (
+    typeof top.secret === 'string' || typeof top.authorization_url === 'string' || SECRET_MARKERS.test(body)
+  );
 }
 
 export type IdempotencyService = ReturnType<typeof createIdempotencyService>;

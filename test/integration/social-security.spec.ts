@@ -113,6 +113,29 @@ describe('social accounts: secrets, rotation, callbacks, offboarding', () => {
     expect(fake.liveAccessTokens()).toContain(plain);
   });
 
+  it("a connect's authorization URL (its one-time state) is kept in the idempotency cache only as ciphertext", async () => {
+    const send = () =>
+      t.app.inject({
+        method: 'POST',
+        url: `/v1/projects/${projectId}/social-accounts/connect`,
+        headers: { ...bearer(org.secret), 'idempotency-key': 'connect-once' },
+        payload: { platform: 'tiktok', return_url: 'https://app.example.com/done' },
+      });
+    const first = await send();
+    expect(first.statusCode).toBe(201);
+    const state = new URL(first.json().authorization_url).searchParams.get('state') as string;
+    const replay = await send();
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toBe(first.body);
+    const dump = await dumpDatabase(t.db.systemPool);
+    expect(dump.includes(state)).toBe(false);
+    const { rows } = await t.db.systemPool.query(
+      `SELECT response_body, encrypted_response_body FROM idempotency_keys WHERE org_id = $1 AND encrypted_response_body IS NOT NULL`,
+      [org.id],
+    );
+    expect(rows.length).toBeGreaterThan(0);
+  });
+
   it('layers verify reports a plaintext token planted in a token column (never quoting it)', async () => {
     const id = await connect('open_plant');
     await t.db.systemPool.query(
