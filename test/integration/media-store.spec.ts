@@ -9,6 +9,7 @@ import { createS3MediaStore, PART_BYTES } from '../../src/modules/media/s3-media
 import { runVerify } from '../../src/modules/verify/verify-service.ts';
 import { BUCKET, S3RVER_CREDENTIALS, startS3rver } from '../fakes/s3/s3rver-server.ts';
 import { getJson, mediaDir, startGeneration } from '../helpers/generation-helpers.ts';
+import { offboard } from '../helpers/retention-fixtures.ts';
 import {
   bearer,
   createOrg,
@@ -120,6 +121,30 @@ for (const kind of ['fs', 's3'] as const) {
         }
         expect(rows[0]).toEqual({ vendor: 'aws_s3', purpose: 'media_store' });
       });
+
+    it('partnership end: after the grace period the org’s objects and media rows are gone', async () => {
+      const leaving = await createOrg(t.app, 'Leaving');
+      const pid = (await createProject(t.app, leaving)).id;
+      const res = await startGeneration(t, leaving, pid, {
+        brief: { product: 'Leaving soon' },
+        outputs: ['copy', 'image'],
+      });
+      await t.container.generations.run(leaving.id, res.json().id, 1);
+      const ctx = { orgId: leaving.id, projectId: null };
+      expect(await store.list(ctx, `org/${leaving.id}/`)).toHaveLength(2);
+      await offboard(t, leaving.id);
+      await t.container.retentionSweeper.sweep();
+      expect(await store.list(ctx, `org/${leaving.id}/`)).toHaveLength(2);
+      clock.advance(31 * DAY_MS);
+      await t.container.retentionSweeper.sweep();
+      clock.advance(-31 * DAY_MS);
+      expect(await store.list(ctx, `org/${leaving.id}/`)).toEqual([]);
+      const rows = await t.db.systemPool.query(
+        'SELECT 1 FROM media_assets WHERE org_id = $1 UNION ALL SELECT 1 FROM generations WHERE org_id = $1',
+        [leaving.id],
+      );
+      expect(rows.rowCount).toBe(0);
+    });
 
     it('reports orphans both ways, and the grace-period purge removes objects and rows', async () => {
       const res = await startGeneration(t, org, projectId, {
