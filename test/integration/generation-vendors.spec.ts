@@ -2,6 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildPrompt } from '../../src/modules/generation/prompt-builder.ts';
+import { createVendorProviders } from '../../src/modules/generation/vendor-providers.ts';
 import { startAnthropicFake } from '../fakes/anthropic/anthropic-fake.ts';
 import type { FailureMode, LlmFake } from '../fakes/llm-fake-common.ts';
 import { startOpenAiFake } from '../fakes/openai/openai-fake.ts';
@@ -164,6 +166,23 @@ describe('vendor providers', () => {
     expect(page.match(row('openai'))?.[1]).toBe('no_training');
     expect(page.match(row('anthropic'))?.[1]).toBe('zero_retention');
     expect(page.match(row('vertex'))?.[1]).toBe('no_training');
+  });
+
+  it('the egress content guard refuses a prompt that carries an end-customer identifier (nothing sent)', async () => {
+    const providers = createVendorProviders({ config: t.config, egress: t.container.egress });
+    const before = fakes.openai.requests.length;
+    const prompt = buildPrompt({ product: `Acme for ${CANARY.email}` });
+    const error = await providers.openai
+      ?.generateCopy({
+        orgId: p.org.id,
+        projectId: p.projectId,
+        prompt,
+        brief: { product: 'x' },
+        variants: 3,
+      })
+      .catch((e: unknown) => e);
+    expect((error as { code?: string }).code).toBe('content_refused');
+    expect(fakes.openai.requests.length).toBe(before);
   });
 
   it('emits generation.failed with the code', async () => {
