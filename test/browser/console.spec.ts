@@ -137,7 +137,8 @@ describe('console in a real browser', () => {
     const pk = await createKey(t.app, org, { type: 'publishable', project_id: project.id });
     await sendEvents(t.app, pk.secret, [identifyEvent('u_dsr_1', { email: ' Person@Example.com ' })]);
     await page.getByRole('link', { name: 'Data subjects' }).click();
-    await page.getByLabel('Project').selectOption(project.id);
+    await page.getByRole('heading', { name: 'Data-subject requests' }).waitFor();
+    await page.getByLabel('Project', { exact: true }).selectOption(project.id);
     await page.getByLabel('Value').fill('person@example.com');
     await page.getByRole('button', { name: 'Find' }).click();
     await page.getByText('u_dsr_1').waitFor();

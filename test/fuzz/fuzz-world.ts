@@ -1,3 +1,5 @@
+import { withTenant } from '../../src/db/tenant-transaction.ts';
+import { inviteToken, STRONG_PASSWORD, signUp } from '../helpers/console-session.ts';
 import { defaultFixtures } from '../helpers/route-security.ts';
 import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
 import {
@@ -33,6 +35,18 @@ export type OrgWorld = {
    * may ask for the email, but no answer to the other org may ever hold this user id.
    */
   privateUser: { userId: string; email: string };
+  /**
+   * The org's console: an owner's session (cookie and CSRF token) the run acts with, its email and
+   * password (so sign-in and re-authentication can succeed), unused invitation tokens (so sign-up and
+   * the invitation lookup can), and spare sessions the session routes may end.
+   */
+  console: {
+    cookie: string;
+    csrf: string;
+    email: string;
+    password: string;
+    invitationTokens: string[];
+  };
 };
 
 export type FuzzWorld = {
@@ -142,15 +156,90 @@ async function buildOrg(t: TestApp, name: string, tag: string, owners: OwnerRegi
     const res = await t.app.inject({ method: 'GET', url, headers: bearer(org.secret) });
     owners.learn(res.body, actor);
   }
+  const consoleWorld = await buildConsole(t, org, tag, owners, actor, ids);
   owners.learn(JSON.stringify(ids), actor);
   return {
     org,
     ids,
-    protected: new Set([org.keyId, projectId, org.id, made.get('webhook') as string]),
+    protected: new Set([
+      org.keyId,
+      projectId,
+      org.id,
+      made.get('webhook') as string,
+      consoleWorld.sessionId,
+      consoleWorld.accountId,
+    ]),
     publishableKey: publishable.secret,
     revokedKey: revoked.secret,
     privateUser,
+    console: consoleWorld.console,
   } satisfies OrgWorld;
+}
+
+const SPARE_SESSIONS = 8;
+
+/** The org's console: an owner, a viewer to manage, open invitations and spare sessions. */
+async function buildConsole(
+  t: TestApp,
+  org: TestOrg,
+  tag: string,
+  owners: OwnerRegister,
+  actor: Actor,
+  ids: Record<string, string[]>,
+) {
+  const email = `console-owner-${tag}@example.com`;
+  const owner = await signUp(t.app, await inviteToken(t, org.id, email, 'owner'), STRONG_PASSWORD);
+  const viewer = await signUp(
+    t.app,
+    await inviteToken(t, org.id, `console-viewer-${tag}@example.com`, 'viewer'),
+  );
+  const invitationTokens: string[] = [];
+  ids.invitation = [];
+  for (let i = 0; i < 8; i++) {
+    const inv = await t.container.consoleAuth.members.inviteAsOperator(org.id, {
+      email: `console-invitee-${tag}-${i}@example.com`,
+      role: 'developer',
+    });
+    invitationTokens.push(inv.url.split('/invitation/')[1] as string);
+    ids.invitation.push(inv.id);
+  }
+  // Spare sessions of the owner (made without the scrypt of a sign-in): what session routes may end.
+  ids.session = [];
+  for (let i = 0; i < SPARE_SESSIONS; i++) {
+    const spare = await withTenant(t.db.app, org.id, (tx) =>
+      t.container.consoleAuth.signIn.createSession(
+        { tx, orgId: org.id, actor: { type: 'user', id: owner.accountId }, requestId: null, now: new Date() },
+        { id: owner.accountId, role: 'owner', totp: false },
+        { address: '127.0.0.1', userAgent: 'fuzz' },
+      ),
+    );
+    ids.session.push(spare.session.sessionId);
+    owners.own(spare.token, actor);
+  }
+  ids.member = [viewer.accountId];
+  const session = await t.app.inject({
+    method: 'GET',
+    url: '/console/api/session',
+    headers: { cookie: owner.cookie },
+  });
+  const sessionId = session.json().account.session_id as string;
+  for (const secret of [
+    owner.cookie.split('=')[1] as string,
+    owner.csrf,
+    viewer.cookie.split('=')[1] as string,
+  ])
+    owners.own(secret, actor);
+  for (const text of [email, owner.accountId, viewer.accountId, sessionId, ...invitationTokens])
+    owners.own(text, actor);
+  for (const url of ['/console/api/members', '/console/api/invitations', '/console/api/me/sessions']) {
+    const res = await t.app.inject({ method: 'GET', url, headers: { cookie: owner.cookie } });
+    owners.learn(res.body, actor);
+  }
+  return {
+    sessionId,
+    accountId: owner.accountId,
+    console: { cookie: owner.cookie, csrf: owner.csrf, email, password: STRONG_PASSWORD, invitationTokens },
+  };
 }
 
 export async function buildFuzzWorld(t: TestApp): Promise<FuzzWorld> {

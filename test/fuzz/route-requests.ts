@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import type { RouteEntry } from '../../src/http/route-catalog.ts';
+import { PARTNER_ROUTE_ROLES } from '../../src/modules/console-auth/console-permissions.ts';
 import { type Actor, ADMIN_TOKEN, type FuzzWorld, other } from './fuzz-world.ts';
 import {
   asQueryValues,
@@ -168,10 +169,38 @@ function credentialArb(route: RouteEntry, world: FuzzWorld) {
     );
   if (route.auth === 'none')
     return fc.oneof({ weight: 4, arbitrary: stranger }, { weight: 1, arbitrary: partner('B') });
+  // A console session (its cookie; on state changes mostly with its CSRF token, sometimes without).
+  const session = (a: Actor) =>
+    fc
+      .oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) })
+      .map((withCsrf) => ({
+        actor: a,
+        header: undefined as string | undefined,
+        session: { cookie: org(a).console.cookie, csrf: withCsrf ? org(a).console.csrf : undefined },
+      }));
+  const bogusSession = fc.constant({
+    actor: 'anonymous' as const,
+    header: undefined as string | undefined,
+    session: { cookie: `layers_session=${'x'.repeat(43)}`, csrf: 'x'.repeat(43) },
+  });
+  if (route.auth === 'session')
+    return fc.oneof(
+      { weight: 6, arbitrary: session('A') },
+      { weight: 6, arbitrary: session('B') },
+      { weight: 1, arbitrary: bogusSession },
+      { weight: 1, arbitrary: stranger },
+    );
+  const consoleMayCall = PARTNER_ROUTE_ROLES[`${route.method} ${route.url}`] !== undefined;
   return fc.oneof(
     { weight: 6, arbitrary: partner('A') },
     { weight: 6, arbitrary: partner('B') },
     { weight: 1, arbitrary: stranger },
+    ...(consoleMayCall
+      ? [
+          { weight: 2, arbitrary: session('A') },
+          { weight: 2, arbitrary: session('B') },
+        ]
+      : []),
   );
 }
 
@@ -187,7 +216,30 @@ function hintsFor(world: FuzzWorld, actor: FuzzRequest['actor'], destructive: bo
           'http://127.0.0.1/',
         ),
       );
+    const own = actor === 'A' || actor === 'B' ? world.orgs[actor].console : undefined;
+    // The console's secrets, only for the org's own requests: its password (sign-in and
+    // re-authentication; a new password is the same one, so later draws still know it), its
+    // invitation tokens, its owner's email (sign-in).
+    if (name === 'password' || name === 'new_password')
+      return own && name === 'new_password'
+        ? fc.constant(own.password)
+        : hostileSometimes(
+            own
+              ? fc.oneof(
+                  { weight: 3, arbitrary: fc.constant(own.password) },
+                  { weight: 1, arbitrary: fc.string() },
+                )
+              : fc.string(),
+          );
+    if (name === 'token' && own)
+      return fc.oneof(
+        { weight: 3, arbitrary: fc.constantFrom(...own.invitationTokens) },
+        { weight: 1, arbitrary: fc.string() },
+      );
+    if (name === 'new_email') return hostileSometimes(fc.emailAddress());
     const privateEmails = [world.orgs.A.privateUser.email, world.orgs.B.privateUser.email];
+    if (name === 'email' && own)
+      return hostileSometimes(fc.oneof(fc.emailAddress(), fc.constantFrom(...privateEmails, own.email)));
     if (name === 'email')
       return hostileSometimes(fc.oneof(fc.emailAddress(), fc.constantFrom(...privateEmails)));
     if (name === 'email_sha256')
@@ -245,7 +297,9 @@ export function requestArb(route: RouteEntry, world: FuzzWorld): fc.Arbitrary<Fu
   const bodySchema = route.schema.body as Schema | undefined;
   const bodyNames = declaredNames(bodySchema);
   const hasBody = mutating && route.method !== 'DELETE';
-  return credentialArb(route, world).chain(({ actor, header }) => {
+  return credentialArb(route, world).chain((credential) => {
+    const { actor, header } = credential;
+    const session = 'session' in credential ? credential.session : undefined;
     const hints = hintsFor(world, actor, false);
     const otherIds =
       actor === 'A' || actor === 'B' ? Object.values(world.orgs[other(actor)].ids).flat() : world.spareOrgIds;
@@ -375,6 +429,10 @@ export function requestArb(route: RouteEntry, world: FuzzWorld): fc.Arbitrary<Fu
           sentStrings.push(headers[k] as string);
         }
         if (header !== undefined) headers.authorization = header;
+        if (session) {
+          headers.cookie = session.cookie;
+          if (mutating && session.csrf) headers['x-csrf-token'] = session.csrf;
+        }
         let payload: string | undefined;
         if (draw.body !== undefined) {
           if ('raw' in draw.body) payload = draw.body.raw;

@@ -202,8 +202,12 @@ export function createConsoleAccountService(deps: {
       }));
     },
 
-    async revokeSession(scope: TenantScope, id: string) {
+    async revokeSession(scope: TenantScope, currentId: string, id: string) {
       const a = await self(scope);
+      if (id === currentId)
+        throw new AppError('invalid_request', 'This is the session you are using: sign out instead.', {
+          param: 'sessionId',
+        });
       if (!isId('consoleSession', id) || !(await dal.deleteSession(scope.tx, a.id, id)))
         throw notFound('session', 'sessionId');
       await auditLog.record(scope, {

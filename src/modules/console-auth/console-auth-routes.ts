@@ -171,19 +171,60 @@ export function registerConsoleAuthRoutes(app: AppInstance, deps: Deps): void {
     },
   );
 
+  // No session needed: signing out twice, or with an expired cookie, is still signed out.
   app.post(
     '/console/api/sign-out',
     {
-      config: session('viewer', true),
-      schema: { tags, summary: 'Sign out (ends this session)', response: { 200: S.Ack, ...mutationErrors } },
+      config: open,
+      schema: {
+        tags,
+        summary: 'Sign out (ends this session)',
+        response: { 200: S.Ack, ...errorResponses(...PUBLIC_ERRORS) },
+      },
     },
     async (req, reply) => {
-      await signIn.signOut(sessionOf(req).token);
+      sessions.assertSameOrigin(req);
+      const token = sessions.tokenOf(req);
+      if (token) await signIn.signOut(token);
       sessions.clearCookie(req, reply);
       return { signed_out: true };
     },
   );
 
+  // Sessions first: a new password ends the other sessions (the route fuzz runs routes in this order).
+  app.get(
+    '/console/api/me/sessions',
+    {
+      config: session('viewer', true),
+      schema: { tags, summary: 'My sessions', response: { 200: ListOf(S.SessionEntry), ...readErrors } },
+    },
+    async (req) => ({
+      object: 'list' as const,
+      data: await inTenant(req, (scope, s) => accounts.listSessions(scope, s.sessionId)),
+      has_more: false,
+    }),
+  );
+  app.delete(
+    '/console/api/me/sessions/:sessionId',
+    {
+      config: session('viewer', true),
+      schema: {
+        tags,
+        summary: 'End one of my sessions',
+        params: S.SessionParams,
+        response: { 200: S.Ack, ...mutationErrors },
+      },
+    },
+    (req) => inTenant(req, (scope, s) => accounts.revokeSession(scope, s.sessionId, req.params.sessionId)),
+  );
+  app.post(
+    '/console/api/me/sessions/revoke-others',
+    {
+      config: session('viewer', true),
+      schema: { tags, summary: 'End all my other sessions', response: { 200: S.Ack, ...mutationErrors } },
+    },
+    (req) => inTenant(req, (scope, s) => accounts.revokeOtherSessions(scope, s.sessionId)),
+  );
   // ---- my account --------------------------------------------------------------------------------
   app.post(
     '/console/api/me/mfa/setup',
@@ -262,39 +303,6 @@ export function registerConsoleAuthRoutes(app: AppInstance, deps: Deps): void {
       },
     },
     (req) => inTenant(req, (scope) => accounts.changeEmail(scope, req.body)),
-  );
-  app.get(
-    '/console/api/me/sessions',
-    {
-      config: session('viewer', true),
-      schema: { tags, summary: 'My sessions', response: { 200: ListOf(S.SessionEntry), ...readErrors } },
-    },
-    async (req) => ({
-      object: 'list' as const,
-      data: await inTenant(req, (scope, s) => accounts.listSessions(scope, s.sessionId)),
-      has_more: false,
-    }),
-  );
-  app.delete(
-    '/console/api/me/sessions/:sessionId',
-    {
-      config: session('viewer', true),
-      schema: {
-        tags,
-        summary: 'End one of my sessions',
-        params: S.SessionParams,
-        response: { 200: S.Ack, ...mutationErrors },
-      },
-    },
-    (req) => inTenant(req, (scope) => accounts.revokeSession(scope, req.params.sessionId)),
-  );
-  app.post(
-    '/console/api/me/sessions/revoke-others',
-    {
-      config: session('viewer', true),
-      schema: { tags, summary: 'End all my other sessions', response: { 200: S.Ack, ...mutationErrors } },
-    },
-    (req) => inTenant(req, (scope, s) => accounts.revokeOtherSessions(scope, s.sessionId)),
   );
   app.get(
     '/console/api/me/export',
