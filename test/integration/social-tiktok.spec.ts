@@ -327,6 +327,14 @@ describe('social accounts: TikTok', () => {
       const before = fake.counts.videoList;
       await t.container.socialAccounts.sync.syncDue();
       expect(fake.counts.videoList).toBe(before);
+      // Once its slot has come, the cron syncs it (and schedules its next slot about an hour out).
+      fake.control.rateLimitVideoList = 0;
+      await t.db.systemPool.query(
+        `UPDATE social_accounts SET sync_not_before = now() - interval '1 second', last_synced_at = now() - interval '1 hour' WHERE id = $1`,
+        [id],
+      );
+      expect(await t.container.socialAccounts.sync.syncDue()).toEqual({ synced: 1 });
+      expect(new Date((await row(id)).sync_not_before).getTime()).toBeGreaterThan(Date.now() + 30 * 60_000);
     } finally {
       fake.control.rateLimitVideoList = 0;
     }
