@@ -25,13 +25,34 @@ export async function ensureJobQueue(pool: pg.Pool, db: Kysely<unknown>): Promis
       `GRANT EXECUTE ON FUNCTION public.layers_enqueue_job(text, json, text, timestamptz, int) TO ${APP_ROLE}`,
     )
     .execute(db);
+  // The same with a named queue: jobs of one queue run one at a time (generation renders use one).
+  await sql`
+    CREATE OR REPLACE FUNCTION public.layers_enqueue_queued_job(
+      p_task text, p_payload json, p_queue_name text, p_job_key text, p_max_attempts int)
+    RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+      SELECT FROM graphile_worker.add_job(p_task, p_payload, queue_name := p_queue_name, job_key := p_job_key, max_attempts := p_max_attempts)
+    $$`.execute(db);
+  await sql`REVOKE ALL ON FUNCTION public.layers_enqueue_queued_job(text, json, text, text, int) FROM PUBLIC`.execute(
+    db,
+  );
+  await sql
+    .raw(
+      `GRANT EXECUTE ON FUNCTION public.layers_enqueue_queued_job(text, json, text, text, int) TO ${APP_ROLE}`,
+    )
+    .execute(db);
 }
 
-export type EnqueueOptions = { jobKey?: string; runAt?: Date; maxAttempts?: number };
+export type EnqueueOptions = { jobKey?: string; runAt?: Date; maxAttempts?: number; queueName?: string };
 
 /** Adds a job in the caller's transaction (tenant or system); it runs once that transaction commits. */
 // biome-ignore lint/suspicious/noExplicitAny: any schema's connection can enqueue.
 export async function enqueueJob(tx: Kysely<any>, task: string, payload: unknown, opts: EnqueueOptions = {}) {
+  if (opts.queueName !== undefined) {
+    await sql`SELECT layers_enqueue_queued_job(${task}, ${JSON.stringify(payload)}::json, ${opts.queueName}, ${opts.jobKey ?? null}, ${opts.maxAttempts ?? null})`.execute(
+      tx,
+    );
+    return;
+  }
   await sql`SELECT layers_enqueue_job(${task}, ${JSON.stringify(payload)}::json, ${opts.jobKey ?? null}, ${opts.runAt ?? null}, ${
     opts.maxAttempts ?? null
   })`.execute(tx);

@@ -39,16 +39,22 @@ describe('generation jobs', () => {
     await openai.close();
   });
 
-  it('enqueues generation.run in the request transaction with the configured attempts', async () => {
+  it('enqueues generation.run in the request transaction, in its own queue, with the configured attempts', async () => {
     const res = await startGeneration(t, org, projectId, { brief: BRIEF, outputs: ['copy'] });
     const id = res.json().id;
     const jobs = await t.db.systemPool.query(
-      `SELECT t.identifier AS task_identifier, j.max_attempts, j.payload FROM graphile_worker._private_jobs j
-       JOIN graphile_worker._private_tasks t ON t.id = j.task_id WHERE j.key = 'generation:' || $1`,
+      `SELECT t.identifier AS task_identifier, j.max_attempts, j.payload, q.queue_name FROM graphile_worker._private_jobs j
+       JOIN graphile_worker._private_tasks t ON t.id = j.task_id
+       LEFT JOIN graphile_worker._private_job_queues q ON q.id = j.job_queue_id WHERE j.key = 'generation:' || $1`,
       [id],
     );
     expect(jobs.rows).toEqual([
-      { task_identifier: 'generation.run', max_attempts: 2, payload: { org_id: org.id, generation_id: id } },
+      {
+        task_identifier: 'generation.run',
+        max_attempts: 2,
+        payload: { org_id: org.id, generation_id: id },
+        queue_name: 'generation',
+      },
     ]);
   });
 

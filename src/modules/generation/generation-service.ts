@@ -23,6 +23,7 @@ import { type Brief, buildPrompt, COPY_VARIANTS, declaredBrief } from './prompt-
 import { type CopyProvider, GenerationError, type ProviderName } from './provider-port.ts';
 
 export const GENERATION_TASK = 'generation.run';
+export const GENERATION_QUEUE = 'generation';
 export type Output = 'copy' | 'image' | 'video';
 
 /**
@@ -219,6 +220,9 @@ export function createGenerationService(deps: {
         {
           jobKey: `generation:${row.id}`,
           maxAttempts: deps.maxAttempts,
+          // One named queue: generations run one at a time, so they hold at most one worker slot
+          // and never crowd out webhook deliveries or erasures (the render gate bounds the CPU).
+          queueName: GENERATION_QUEUE,
         },
       );
       return row;
