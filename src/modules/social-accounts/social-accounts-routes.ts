@@ -77,7 +77,13 @@ export function registerSocialAccountRoutes(
           'The platform sends the browser here (no key: the one-time state is the credential); 303 to the return URL',
         params: CallbackParams,
         querystring: CallbackQuery,
-        response: errorResponses(400, 429),
+        response: {
+          303: Type.Null({
+            description:
+              'To the return URL with `social_account_ids=sa_…,…`, or with `error=` (state_expired, access_denied, authorization_failed, invalid_grant, platform_error, no_accounts)',
+          }),
+          ...errorResponses(400, 429),
+        },
       },
     },
     async (req, reply) => {
