@@ -65,6 +65,7 @@ export function Subprocessors() {
             <tr>
               <th>Name</th>
               <th>Purpose</th>
+              <th>Data</th>
               <th>Location</th>
             </tr>
           </thead>
@@ -73,6 +74,7 @@ export function Subprocessors() {
               <tr key={s.id ?? s.name}>
                 <td>{s.name}</td>
                 <td>{s.purpose}</td>
+                <td>{(s.data_categories ?? []).join('; ')}</td>
                 <td>{s.location}</td>
               </tr>
             ))}
@@ -91,25 +93,35 @@ export function Subprocessors() {
           className="chart"
           role="img"
           aria-label="Calls per vendor per day"
-          viewBox={`0 0 ${days.size * 24 + 10} 120`}
+          preserveAspectRatio="xMinYMin meet"
+          viewBox={`0 0 ${Math.max(days.size * 48 + 40, 320)} 150`}
         >
-          {[...days.entries()].reverse().map(([date, d], i) =>
-            vendors.map((v, j) => {
-              const h = ((d.get(v) ?? 0) / max) * 100;
-              return (
-                <rect
-                  key={`${date}-${v}`}
-                  className={`bar bar-${j % 4}`}
-                  x={5 + i * 24 + j * (20 / vendors.length)}
-                  y={110 - h}
-                  width={20 / vendors.length}
-                  height={h}
-                >
-                  <title>{`${date} ${v}: ${d.get(v) ?? 0}`}</title>
-                </rect>
-              );
-            }),
-          )}
+          <text className="axis" x="2" y="14">
+            {max}
+          </text>
+          <line className="axis-line" x1="34" y1="10" x2="34" y2="120" />
+          {[...days.entries()].reverse().map(([date, d], i) => (
+            <g key={date}>
+              {vendors.map((v, j) => {
+                const h = ((d.get(v) ?? 0) / max) * 110;
+                return (
+                  <rect
+                    key={`${date}-${v}`}
+                    className={`bar bar-${j % 4}`}
+                    x={40 + i * 48 + j * (40 / vendors.length)}
+                    y={120 - h}
+                    width={40 / vendors.length - 2}
+                    height={h}
+                  >
+                    <title>{`${date} ${v}: ${d.get(v) ?? 0} calls`}</title>
+                  </rect>
+                );
+              })}
+              <text className="axis" x={40 + i * 48} y="138">
+                {date.slice(5)}
+              </text>
+            </g>
+          ))}
         </svg>
       )}
       {vendors.length ? (
@@ -169,7 +181,30 @@ export function Dpa({ account }: { account: Account }) {
       {answer ? (
         <div className="card" role="status">
           <h2>Transfer mechanism</h2>
-          <pre>{JSON.stringify(answer.transfer_mechanism ?? answer, null, 2)}</pre>
+          {answer.transfer_required ? (
+            <ul>
+              {answer.transfer_mechanisms.map((m: any) => (
+                <li key={m.mechanism}>
+                  <strong>{m.name}</strong> for {m.countries.join(', ')}
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p>No transfer mechanism is needed: processing stays in the United States.</p>
+          )}
+          {answer.requirements_needing_review.length > 0 ? (
+            <>
+              <p>These requirements need review by our legal team:</p>
+              <ul>
+                {answer.requirements_needing_review.map((r: any) => (
+                  <li key={r.requirement}>
+                    {r.requirement}: {r.reason}
+                  </li>
+                ))}
+              </ul>
+            </>
+          ) : null}
+          <p>{answer.next_step}</p>
         </div>
       ) : null}
     </section>

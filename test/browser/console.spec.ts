@@ -190,6 +190,45 @@ describe('console in a real browser', () => {
     await viewerPage.close();
   });
 
+  it('tests a webhook and lists its delivery; requests a DPA; charts the egress roll-up', async () => {
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByRole('button', { name: 'Send test' }).click();
+    await page.getByText('Test event queued.').waitFor();
+    await page.getByRole('button', { name: 'Deliveries' }).click();
+    await page.getByRole('cell', { name: 'pending' }).first().waitFor();
+    await shot('15-webhook-deliveries');
+
+    await page.getByRole('link', { name: 'DPA' }).click();
+    await page.getByLabel('Signatory entity').fill('Acme GmbH');
+    await page.getByLabel('Countries of processing (ISO codes, comma-separated)').fill('DE, GB');
+    await page.getByLabel('Governing law').fill('Ireland');
+    await page.getByRole('button', { name: 'Request DPA' }).click();
+    await page
+      .getByText(/Standard Contractual Clauses|SCC/)
+      .first()
+      .waitFor();
+    await shot('16-dpa-answer');
+
+    const day = (n: number) => new Date(clock.now().getTime() - n * 86_400_000);
+    for (const [vendor, n] of [
+      ['openai', 1],
+      ['openai', 2],
+      ['meta', 1],
+      ['tiktok', 3],
+    ] as const)
+      await t.db.systemPool.query(
+        `INSERT INTO egress_ledger (id, org_id, vendor, host, purpose, data_classes, records, bytes_out, bytes_in,
+           attempts, status, outcome, latency_ms, created_at)
+         VALUES (gen_random_uuid(), $1, $2, $3, 'llm', ARRAY['project_content'], 1, 100, 200, 1, 200, 'ok', 12, $4)`,
+        [org.id, vendor, `api.${vendor}.com`, day(n)],
+      );
+    await page.getByRole('link', { name: 'Sub-processors' }).click();
+    const chart = page.getByRole('img', { name: 'Calls per vendor per day' });
+    await chart.waitFor();
+    expect(await chart.locator('rect').count()).toBe(3 * 3);
+    await page.getByText('openai', { exact: true }).waitFor();
+  });
+
   it('shows the main screens and expires the session after 30 idle minutes', async () => {
     for (const [link, name] of [
       ['Retention', '10-retention'],
