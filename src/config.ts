@@ -188,6 +188,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'LAYERS_EGRESS_REDIRECT is for development and tests only and is refused when LAYERS_ENV=production: unset it.',
     );
   }
+  if (
+    converted.LAYERS_ENV === 'production' &&
+    (converted.TIKTOK_CLIENT_KEY || converted.META_APP_ID || converted.GOOGLE_CLIENT_ID) &&
+    !converted.LAYERS_PUBLIC_URL?.startsWith('https://')
+  ) {
+    // The platforms send the browser (with the OAuth code) back to LAYERS_PUBLIC_URL.
+    throw new ConfigError(
+      "LAYERS_PUBLIC_URL must be set to this deployment's https base URL when a social platform is configured in production (OAuth redirect URIs are built from it).",
+    );
+  }
   return fromEnv(converted);
 }
 
