@@ -2,6 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE } from '../../src/db/tenancy-sql.ts';
+import { totpCode } from '../../src/modules/console-auth/console-totp.ts';
+import { consoleCall, member, STRONG_PASSWORD } from '../helpers/console-session.ts';
 import { partitionsAmong, tenantTables } from '../helpers/database-inspection.ts';
 import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
 import {
@@ -116,6 +118,26 @@ describe('tenant isolation in the database', () => {
         `INSERT INTO suppressions (org_id, project_id, subject_sha256, dsr_id, created_at) VALUES ($1, $2, $3, $4, now())`,
         [org.id, project.id, 'a'.repeat(64), erasure.json().id],
       );
+      // Console rows of every kind: an account with a session, MFA and recovery codes, the org's
+      // settings, an open invitation and a sign-in failure counted for the account.
+      const email = `owner-${org.id}@example.com`;
+      const owner = await member(t, org.id, email, 'owner');
+      const setup = await consoleCall(t.app, owner, 'POST', '/console/api/me/mfa/setup', {
+        password: STRONG_PASSWORD,
+      });
+      await consoleCall(t.app, owner, 'POST', '/console/api/me/mfa/confirm', {
+        code: await totpCode(setup.json().secret, new Date()),
+      });
+      await consoleCall(t.app, owner, 'PATCH', '/console/api/settings', { mfa_required: true });
+      await consoleCall(t.app, owner, 'POST', '/console/api/invitations', {
+        email: `dev-${org.id}@example.com`,
+        role: 'developer',
+      });
+      await t.app.inject({
+        method: 'POST',
+        url: '/console/api/sign-in',
+        payload: { email, password: 'not the password 1' },
+      });
     }
     await t.container.requestLog.flush();
   });

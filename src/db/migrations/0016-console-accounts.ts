@@ -114,6 +114,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   ])
     await enableTenantRls(db, table, ['SELECT', 'INSERT', 'UPDATE', 'DELETE']);
   await enableTenantRls(db, 'console_org_settings', ['SELECT', 'INSERT', 'UPDATE']);
-  // Sign-in throttling runs before any tenant is known: the system connection only.
-  await enableTenantRls(db, 'console_login_throttle', []);
+  // Sign-in throttling runs before any tenant is known, on the system connection; the app role may
+  // only read an org's own account buckets (address buckets have no org and are never visible).
+  await enableTenantRls(db, 'console_login_throttle', ['SELECT']);
 }
