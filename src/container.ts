@@ -292,6 +292,7 @@ export function createContainer({
     auditLog,
     events: webhookEvents,
     clock,
+    registry: metrics.registry,
     ...(socialPlatforms ? { platforms: socialPlatforms } : {}),
   });
   const orgs = createOrgsService({

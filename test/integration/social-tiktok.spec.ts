@@ -185,6 +185,8 @@ describe('social accounts: TikTok', () => {
       await t.container.socialAccounts.tokens.credentials(org.id, id);
       expect(fake.counts.refresh).toBe(2);
       expect((await row(id)).status).toBe('active');
+      const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toMatch(/layers_social_token_refreshes_total\{platform="tiktok",outcome="refreshed"\} [1-9]/);
     } finally {
       fake.control.refreshDelayMs = 0;
       await second.close();

@@ -7,6 +7,7 @@ import { type Clock, HOUR_MS } from '../../lib/clock.ts';
 import type { PlatformRegistry } from '../../platforms/platform-registry.ts';
 import { PlatformError } from '../../platforms/social-platform.ts';
 import type { SocialAccountsDal } from './social-accounts-dal.ts';
+import type { SocialMetrics } from './social-metrics.ts';
 import { REFRESH_MARGIN_MS, type SocialTokens } from './social-tokens.ts';
 
 /**
@@ -47,6 +48,7 @@ export function createPostSync(deps: {
   onNeedsReconnect: (orgId: string, accountId: string) => Promise<void>;
   /** Revokes the accounts of projects pending deletion (social-revocation.ts). */
   revokeInDeletedProjects: () => Promise<number>;
+  metrics?: SocialMetrics;
 }) {
   const { dal, platforms, tokens, clock } = deps;
 
@@ -58,9 +60,17 @@ export function createPostSync(deps: {
     orgId: string,
     id: string,
   ): Promise<'synced' | 'rate_limited' | 'failed' | 'skipped'> {
+    const outcome = await syncOnce(orgId, id);
+    if (outcome.platform && outcome.result !== 'skipped')
+      deps.metrics?.syncs.inc({ platform: outcome.platform, outcome: outcome.result });
+    return outcome.result;
+  }
+
+  type Outcome = { platform: string | null; result: 'synced' | 'rate_limited' | 'failed' | 'skipped' };
+  async function syncOnce(orgId: string, id: string): Promise<Outcome> {
     let creds: Awaited<ReturnType<SocialTokens['credentials']>>;
     const row = await withTenant(deps.appDb, orgId, (tx) => dal.findById(tx, orgId, id));
-    if (row?.status !== 'active') return 'skipped';
+    if (row?.status !== 'active') return { platform: null, result: 'skipped' };
     try {
       creds = await tokens.credentials(orgId, id);
       const posts = await platforms
@@ -88,23 +98,23 @@ export function createPostSync(deps: {
         );
         await dal.update(tx, orgId, id, { last_synced_at: now, sync_not_before: nextSyncAt(id, now) });
       });
-      return 'synced';
+      return { platform: row.platform, result: 'synced' };
     } catch (error) {
       if (!(error instanceof PlatformError)) throw error;
       const now = clock.now().getTime();
       if (error.kind === 'reauth') {
         // The platform refused the token itself (Meta 190 on a read, TikTok access_token_invalid).
         await deps.onNeedsReconnect(orgId, id);
-        return 'failed';
+        return { platform: row.platform, result: 'failed' };
       }
       if (error.kind === 'rate_limited') {
         await setNext(orgId, id, {
           sync_not_before: new Date(now + Math.max(RATE_LIMIT_BACKOFF_MS, error.retryAfterMs ?? 0)),
         });
-        return 'rate_limited';
+        return { platform: row.platform, result: 'rate_limited' };
       }
       await setNext(orgId, id, { sync_not_before: new Date(now + TRANSIENT_BACKOFF_MS) });
-      return 'failed';
+      return { platform: row.platform, result: 'failed' };
     }
   }
 

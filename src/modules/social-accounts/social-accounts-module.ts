@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Registry } from 'prom-client';
 import type { Config } from '../../config.ts';
 import type { Database } from '../../db/schema.ts';
 import type { EgressGateway } from '../../egress/egress-gateway.ts';
@@ -10,6 +11,7 @@ import type { WebhookEventEmitter } from '../webhooks/webhook-events-service.ts'
 import { createPostSync } from './post-sync.ts';
 import { createSocialAccountsDal } from './social-accounts-dal.ts';
 import { createSocialAccountsService } from './social-accounts-service.ts';
+import { createSocialMetrics } from './social-metrics.ts';
 import { createSocialRevocation } from './social-revocation.ts';
 import { createSocialTokens } from './social-tokens.ts';
 
@@ -25,6 +27,8 @@ export function createSocialAccountsModule(deps: {
   clock: Clock;
   /** Tests inject adapters (e.g. against a third-party authorization server); default: the real ones. */
   platforms?: PlatformRegistry;
+  /** Where the module's counters are registered (the /metrics registry). */
+  registry?: Registry;
 }) {
   const { config, appDb, systemDb, envelope, auditLog, events, clock } = deps;
   const dal = createSocialAccountsDal();
@@ -33,7 +37,16 @@ export function createSocialAccountsModule(deps: {
   // The service is created after the token manager, which reports refused tokens to it.
   let markNeedsReconnect: (orgId: string, id: string) => Promise<void> = async () => undefined;
   const onNeedsReconnect = (orgId: string, id: string) => markNeedsReconnect(orgId, id);
-  const tokens = createSocialTokens({ db: appDb, dal, envelope, platforms, clock, onNeedsReconnect });
+  const metrics = createSocialMetrics(deps.registry);
+  const tokens = createSocialTokens({
+    db: appDb,
+    dal,
+    envelope,
+    platforms,
+    clock,
+    onNeedsReconnect,
+    metrics,
+  });
   const service = createSocialAccountsService({
     appDb,
     systemDb,
@@ -66,6 +79,7 @@ export function createSocialAccountsModule(deps: {
     clock,
     onNeedsReconnect,
     revokeInDeletedProjects: () => revocation.revokeInDeletedProjects(),
+    metrics,
   });
   return { dal, platforms, tokens, service, revocation, sync };
 }

@@ -41,7 +41,8 @@ export const ConnectBody = Type.Object(
     return_url: Type.String({
       minLength: 1,
       maxLength: 2048,
-      pattern: '^(https://[^\\s/?#@]+|http://(localhost|127\\.0\\.0\\.1|\\[::1\\])(:[0-9]{1,5})?)([/?][^\\s#]*)?$',
+      pattern:
+        '^(https://[^\\s/?#@]+|http://(localhost|127\\.0\\.0\\.1|\\[::1\\])(:[0-9]{1,5})?)([/?][^\\s#]*)?$',
       description: 'Where the browser is sent after the platform (https, or http to localhost)',
     }),
   },

@@ -7,6 +7,7 @@ import type { Envelope } from '../../lib/envelope-crypto.ts';
 import type { PlatformRegistry } from '../../platforms/platform-registry.ts';
 import { PlatformError, type StoredCredentials, type TokenSet } from '../../platforms/social-platform.ts';
 import type { SocialAccountSecrets, SocialAccountsDal } from './social-accounts-dal.ts';
+import type { SocialMetrics } from './social-metrics.ts';
 
 /**
  * OAuth tokens of social accounts: envelope ciphertext bound to (org, account, field), decrypted only
@@ -39,6 +40,7 @@ export function createSocialTokens(deps: {
   platforms: PlatformRegistry;
   clock: Clock;
   onNeedsReconnect: NeedsReconnectHandler;
+  metrics?: SocialMetrics;
   sleep?: (ms: number) => Promise<void>;
 }) {
   const { db, dal, envelope, platforms, clock } = deps;
@@ -106,6 +108,10 @@ export function createSocialTokens(deps: {
       tokens = await adapter.refresh({ orgId, projectId: row.project_id }, current);
     } catch (error) {
       const kind = error instanceof PlatformError ? error.kind : 'transient';
+      deps.metrics?.refreshes.inc({
+        platform: row.platform,
+        outcome: kind === 'reauth' ? 'reauth' : 'transient',
+      });
       if (kind === 'reauth') {
         await deps.onNeedsReconnect(orgId, id);
       } else {
@@ -125,6 +131,7 @@ export function createSocialTokens(deps: {
       await withTenant(db, orgId, (tx) => lockedUpdate(tx, orgId, id, leaseId, {}));
       return current;
     }
+    deps.metrics?.refreshes.inc({ platform: row.platform, outcome: 'refreshed' });
     await withTenant(db, orgId, (tx) =>
       lockedUpdate(tx, orgId, id, leaseId, {
         ...tokenColumns(orgId, id, tokens),
