@@ -22,14 +22,14 @@ const BRIEF = {
 };
 
 export async function run(): Promise<BenchResult[]> {
-  const platform = await startPlatform({ LOG_LEVEL: 'warn' });
+  const platform = await startPlatform({ LOG_LEVEL: 'warn', LAYERS_RATE_LIMIT_ORG_SECRET_PER_S: '1000000' });
   try {
-    const auth = { authorization: `Bearer ${platform.secret}`, 'content-type': 'application/json' };
+    const auth = { authorization: `Bearer ${platform.secret}` };
     const listUrl = `${platform.base}/v1/projects`;
     const start = async () => {
       const res = await fetch(`${platform.base}/v1/projects/${platform.projectId}/generations`, {
         method: 'POST',
-        headers: auth,
+        headers: { ...auth, 'content-type': 'application/json' },
         body: JSON.stringify({ brief: BRIEF }),
       });
       if (res.status !== 202) throw new Error(`POST generations answered ${res.status}`);
@@ -62,6 +62,7 @@ export async function run(): Promise<BenchResult[]> {
     let stop = false;
     let finished = 0;
     const pending = new Set<string>();
+    let feederError: unknown;
     const feeder = (async () => {
       while (!stop) {
         while (pending.size < QUEUE_AHEAD) pending.add(await start());
@@ -74,7 +75,9 @@ export async function run(): Promise<BenchResult[]> {
         }
         await new Promise((r) => setTimeout(r, 250));
       }
-    })();
+    })().catch((e: unknown) => {
+      feederError = e;
+    });
     // Let the first render start before measuring.
     await new Promise((r) => setTimeout(r, 1500));
     const began = performance.now();
@@ -87,6 +90,7 @@ export async function run(): Promise<BenchResult[]> {
     const elapsedMin = (performance.now() - began) / 60_000;
     stop = true;
     await feeder;
+    if (feederError) throw feederError;
     if (idle.non2xx + busy.non2xx + idle.errors + busy.errors > 0)
       throw new Error('the list route answered errors during the bench');
 
