@@ -84,11 +84,11 @@ describe('generation jobs', () => {
     const id = (await startGeneration(t, org, projectId, { brief: BRIEF, outputs: ['copy', 'image'] })).json()
       .id;
     let g: { status: string; media_ids: string[] } = { status: 'queued', media_ids: [] };
-    for (let i = 0; i < 300 && !['succeeded', 'failed'].includes(g.status); i++) {
+    for (let i = 0; i < 500 && !['succeeded', 'failed'].includes(g.status); i++) {
       await new Promise((r) => setTimeout(r, 100));
       g = (await getJson(t, org, `/v1/generations/${id}`)).body;
     }
     expect(g.status).toBe('succeeded');
     expect(g.media_ids).toHaveLength(2);
-  });
+  }, 60_000);
 });
