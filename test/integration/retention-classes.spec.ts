@@ -36,8 +36,10 @@ const COVERED_HERE_OR_ELSEWHERE: Record<string, string> = {
     'this file (stand-in table) and capi-queue-lifecycle.spec.ts (72 h expiry, erasure, partnership end)',
   capi_destinations: 'capi-queue-lifecycle.spec.ts (deleted at partnership end)',
   capi_forward_stats: 'capi-queue-lifecycle.spec.ts (90 days by the sweeper)',
-  post_metadata: 'this file (stand-in table)',
-  social_accounts: 'this file (stand-in table)',
+  post_metadata:
+    'this file (stand-in table) and social-retention.spec.ts (the real table, by the month of its sync)',
+  social_accounts:
+    'this file (stand-in table), social-security.spec.ts (offboarding) and social-*.spec.ts (until revoked)',
   generated_media: 'retention-projects.spec.ts (deletion grace period)',
   partner_config: 'retention-partnership-end.spec.ts and retention-projects.spec.ts',
   audit_log: 'retention-partnership-end.spec.ts',
