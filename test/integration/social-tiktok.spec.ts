@@ -186,7 +186,9 @@ describe('social accounts: TikTok', () => {
       expect(fake.counts.refresh).toBe(2);
       expect((await row(id)).status).toBe('active');
       const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
-      expect(metrics).toMatch(/layers_social_token_refreshes_total\{platform="tiktok",outcome="refreshed"\} [1-9]/);
+      expect(metrics).toMatch(
+        /layers_social_token_refreshes_total\{platform="tiktok",outcome="refreshed"\} [1-9]/,
+      );
     } finally {
       fake.control.refreshDelayMs = 0;
       await second.close();
@@ -229,6 +231,15 @@ describe('social accounts: TikTok', () => {
     const r = await row(id);
     expect([r.encrypted_access_token, r.encrypted_refresh_token]).toEqual([null, null]);
     expect(await eventTypes(id)).toContain('social_account.revoked');
+    const audit = await t.db.systemPool.query(
+      `SELECT action, changes FROM audit_log WHERE org_id = $1 AND resource_id = $2 AND action = 'social_account.revoked'`,
+      [org.id, id],
+    );
+    expect(audit.rows[0].changes).toMatchObject({
+      status: { before: 'active', after: 'revoked' },
+      tokens: { after: '[deleted]' },
+      platform_revoke: { after: 'done' },
+    });
 
     const failing = await connect('open_tt_revoke_fail');
     fake.control.failRevoke = true;
