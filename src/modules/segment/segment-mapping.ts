@@ -37,7 +37,7 @@ function idText(value: unknown): unknown {
   return typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
 }
 
-function parseTime(value: unknown): number | undefined {
+export function parseTime(value: unknown): number | undefined {
   if (typeof value !== 'string' && !(value instanceof Date)) return undefined;
   const ms = new Date(value as string).getTime();
   return Number.isNaN(ms) ? undefined : ms;
@@ -47,12 +47,16 @@ function parseTime(value: unknown): number | undefined {
  * Segment's clock-skew correction. A timestamp that does not parse is passed on as sent (the
  * validator refuses it, naming the field).
  */
-export function correctedTimestamp(timestamp: unknown, sentAt: unknown, receivedAt: number): unknown {
+export function correctedTimestamp(
+  timestamp: unknown,
+  sentAt: number | undefined,
+  receivedAt: number,
+): unknown {
   if (timestamp === undefined || timestamp === null) return new Date(receivedAt).toISOString();
+  if (sentAt === undefined) return timestamp;
   const at = parseTime(timestamp);
   if (at === undefined) return timestamp;
-  const sent = parseTime(sentAt);
-  if (sent === undefined) return typeof timestamp === 'string' ? timestamp : new Date(at).toISOString();
+  const sent = sentAt;
   return new Date(receivedAt - (sent - at)).toISOString();
 }
 
@@ -110,7 +114,8 @@ function withPageFields(properties: unknown, message: JsonObject): unknown {
  */
 export function toNativeEvent(
   message: unknown,
-  opts: { receivedAt: number; sentAt: unknown; defaultContext: JsonObject | undefined },
+  /** `sentAt`: the batch's, already parsed (once per batch); a message's own wins. */
+  opts: { receivedAt: number; sentAt: number | undefined; defaultContext: JsonObject | undefined },
 ): JsonObject | MappingRejection {
   if (!isObject(message)) return { code: 'invalid_event', message: 'Each message must be a JSON object.' };
   const type = message.type;
@@ -137,7 +142,11 @@ export function toNativeEvent(
   const event: JsonObject = {
     event_id: message.messageId,
     type: type === 'identify' || type === 'alias' ? 'identify' : 'track',
-    timestamp: correctedTimestamp(message.timestamp, message.sentAt ?? opts.sentAt, opts.receivedAt),
+    timestamp: correctedTimestamp(
+      message.timestamp,
+      message.sentAt === undefined ? opts.sentAt : parseTime(message.sentAt),
+      opts.receivedAt,
+    ),
     context,
   };
   if (type === 'alias') {

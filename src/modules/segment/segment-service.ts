@@ -3,7 +3,7 @@ import { AppError } from '../../lib/errors.ts';
 import type { AuthenticatedKey } from '../api-keys/api-key-authenticator.ts';
 import { INGEST_LIMITS } from '../ingest/event-limits.ts';
 import type { IngestResult, IngestService } from '../ingest/ingest-service.ts';
-import { isMappingRejection, type JsonObject, toNativeEvent } from './segment-mapping.ts';
+import { isMappingRejection, type JsonObject, parseTime, toNativeEvent } from './segment-mapping.ts';
 
 export type SegmentResult = { success: true } & IngestResult;
 
@@ -34,7 +34,7 @@ export function createSegmentService(deps: { ingest: IngestService; clock: Clock
         typeof batch.context === 'object' && batch.context !== null && !Array.isArray(batch.context)
           ? (batch.context as JsonObject)
           : undefined;
-      const opts = { receivedAt, sentAt: batch.sentAt, defaultContext };
+      const opts = { receivedAt, sentAt: parseTime(batch.sentAt), defaultContext };
       const events: unknown[] = [];
       const positions: number[] = [];
       const refused: IngestResult['rejected'] = [];
