@@ -4,7 +4,7 @@ import { Value } from 'typebox/value';
 import type { Container } from '../container.ts';
 import { GENERATION_TASK } from '../modules/generation/generation-service.ts';
 import { ensureEventPartitions } from '../modules/ingest/event-partitions.ts';
-import { REVOKE_TASK } from '../modules/social-accounts/social-revocation.ts';
+import { REVOKE_MAX_ATTEMPTS, REVOKE_TASK } from '../modules/social-accounts/social-revocation.ts';
 import { runErasureJob } from '../modules/subjects/erasure-job.ts';
 import { runDeliveryJob } from '../modules/webhooks/webhook-delivery-job.ts';
 import { DELIVER_JOB_MAX_ATTEMPTS, DELIVER_TASK } from '../modules/webhooks/webhook-delivery-queue.ts';
@@ -157,8 +157,8 @@ export const JOB_CATALOG: readonly JobDefinition[] = [
       encrypted_token: Type.Union([Type.String(), Type.Null()]),
       expires_at: Type.String(),
     }),
-    // Graphile's backoff (e^attempt seconds) puts the 12th attempt past 24 h: it drops the token.
-    maxAttempts: 12,
+    // Graphile's backoff puts the last attempt past the payload's 24 h: it drops the token.
+    maxAttempts: REVOKE_MAX_ATTEMPTS,
     async run(payload, { container, logger }) {
       await container.socialAccounts.revocation.runRevokeJob(payload, logger);
     },

@@ -28,6 +28,12 @@ import type { SocialTokens } from './social-tokens.ts';
  * platform has already ended the grant).
  */
 export const REVOKE_TASK = 'social_accounts.revoke';
+/**
+ * graphile-worker waits e^min(attempt, 10) seconds after a failed attempt: the 14th attempt starts
+ * about 28 h after the first, past the payload's 24 h, so the last attempt always drops the token
+ * and succeeds (a job that failed for good would keep its payload in the queue).
+ */
+export const REVOKE_MAX_ATTEMPTS = 14;
 const REVOKE_TOKEN_TTL_MS = DAY_MS;
 
 export type RevokeJobPayload = {
@@ -158,7 +164,8 @@ export function createSocialRevocation(deps: {
         await withTenant(deps.appDb, r.org_id, async (tx) => {
           const scope = systemScope(tx, r.org_id, clock.now());
           await markRevoked(scope, r.id, 'project_deleted', step1.outcome);
-          if (step1.retry) await enqueueJob(tx, REVOKE_TASK, step1.retry, { maxAttempts: 12 });
+          if (step1.retry)
+            await enqueueJob(tx, REVOKE_TASK, step1.retry, { maxAttempts: REVOKE_MAX_ATTEMPTS });
         });
       }
       return rows.length;
@@ -172,7 +179,8 @@ export function createSocialRevocation(deps: {
     ): Promise<SocialAccountRow> {
       const row = await markRevoked(scope, id, 'api', step1.outcome);
       if (!row) throw notFound('social account', 'socialAccountId');
-      if (step1.retry) await enqueueJob(scope.tx, REVOKE_TASK, step1.retry, { maxAttempts: 12 });
+      if (step1.retry)
+        await enqueueJob(scope.tx, REVOKE_TASK, step1.retry, { maxAttempts: REVOKE_MAX_ATTEMPTS });
       return row;
     },
 
@@ -188,10 +196,10 @@ export function createSocialRevocation(deps: {
           const grant = row.grant_user_id as string;
           if (!grantsQueued.has(grant) && (await lastForGrant(row, scope.orgId))) {
             grantsQueued.add(grant);
-            await enqueueJob(scope.tx, REVOKE_TASK, payload, { maxAttempts: 12 });
+            await enqueueJob(scope.tx, REVOKE_TASK, payload, { maxAttempts: REVOKE_MAX_ATTEMPTS });
           }
         } else if (payload.encrypted_token) {
-          await enqueueJob(scope.tx, REVOKE_TASK, payload, { maxAttempts: 12 });
+          await enqueueJob(scope.tx, REVOKE_TASK, payload, { maxAttempts: REVOKE_MAX_ATTEMPTS });
         }
         await markRevoked(scope, row.id, 'offboarding', 'failed');
       }
