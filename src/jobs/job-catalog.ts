@@ -4,7 +4,11 @@ import { Value } from 'typebox/value';
 import type { Container } from '../container.ts';
 import { GENERATION_TASK } from '../modules/generation/generation-service.ts';
 import { ensureEventPartitions } from '../modules/ingest/event-partitions.ts';
-import { REVOKE_MAX_ATTEMPTS, REVOKE_TASK } from '../modules/social-accounts/social-revocation.ts';
+import {
+  REVOKE_EXPIRE_TASK,
+  REVOKE_MAX_ATTEMPTS,
+  REVOKE_TASK,
+} from '../modules/social-accounts/social-revocation.ts';
 import { runErasureJob } from '../modules/subjects/erasure-job.ts';
 import { runDeliveryJob } from '../modules/webhooks/webhook-delivery-job.ts';
 import { DELIVER_JOB_MAX_ATTEMPTS, DELIVER_TASK } from '../modules/webhooks/webhook-delivery-queue.ts';
@@ -161,6 +165,15 @@ export const JOB_CATALOG: readonly JobDefinition[] = [
     maxAttempts: REVOKE_MAX_ATTEMPTS,
     async run(payload, { container, logger }) {
       await container.socialAccounts.revocation.runRevokeJob(payload, logger);
+    },
+  }),
+  defineJob({
+    // At a revoke retry's 24 h: removes it from the queue, and with it the token in its payload.
+    name: REVOKE_EXPIRE_TASK,
+    payload: Type.Object({ job_key: Type.String({ pattern: '^social-revoke:' }) }),
+    maxAttempts: 10,
+    async run(payload, { container }) {
+      await container.socialAccounts.revocation.expireRevokeJob(payload.job_key);
     },
   }),
   defineJob({

@@ -262,6 +262,19 @@ describe('social accounts: TikTok', () => {
       fake.counts.revoke = 0;
       await t.container.socialAccounts.revocation.runRevokeJob(payload, t.app.log);
       expect(fake.counts.revoke).toBe(1);
+      // At 24 h the retry leaves the queue with its token, whether or not it ran.
+      const queued = async (key: string) =>
+        (
+          await t.db.systemPool.query(`SELECT run_at FROM graphile_worker._private_jobs WHERE key = $1`, [
+            key,
+          ])
+        ).rows;
+      const key = `social-revoke:${failing}`;
+      expect(await queued(key)).toHaveLength(1);
+      const [expiry] = await queued(`${key}:expire`);
+      expect(new Date(expiry.run_at).toISOString()).toBe(payload.expires_at);
+      await t.container.socialAccounts.revocation.expireRevokeJob(key);
+      expect(await queued(key)).toHaveLength(0);
     } finally {
       fake.control.failRevoke = false;
     }

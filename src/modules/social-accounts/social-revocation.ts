@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/schema.ts';
 import { readAsTenant, withTenant } from '../../db/tenant-transaction.ts';
-import { enqueueJob } from '../../jobs/job-queue.ts';
+import { enqueueJob, removeJob } from '../../jobs/job-queue.ts';
 import { type Clock, DAY_MS } from '../../lib/clock.ts';
 import { notFound } from '../../lib/errors.ts';
 import { isId } from '../../lib/ids.ts';
@@ -34,6 +34,8 @@ export const REVOKE_TASK = 'social_accounts.revoke';
  * and succeeds (a job that failed for good would keep its payload in the queue).
  */
 export const REVOKE_MAX_ATTEMPTS = 14;
+/** Runs when a retry's 24 h end and removes the retry (and the token in its payload) from the queue. */
+export const REVOKE_EXPIRE_TASK = 'social_accounts.revoke_expire';
 const REVOKE_TOKEN_TTL_MS = DAY_MS;
 
 export type RevokeJobPayload = {
@@ -83,6 +85,21 @@ export function createSocialRevocation(deps: {
     if (excludeOrg)
       return (await dal.liveAccountsOfGrantOutsideOrg(deps.systemDb, row.grant_user_id, excludeOrg)) === 0;
     return (await dal.liveAccountsOfGrant(deps.systemDb, row.grant_user_id, row.id)) === 0;
+  }
+
+  /**
+   * Queues the retry (one per account, by job key) and, at its payload's expiry, the job that
+   * removes it: the token leaves the queue at 24 h whether or not the retry is still pending.
+   */
+  async function queueRetry(tx: Kysely<Database>, payload: RevokeJobPayload): Promise<void> {
+    const jobKey = `social-revoke:${payload.social_account_id}`;
+    await enqueueJob(tx, REVOKE_TASK, payload, { jobKey, maxAttempts: REVOKE_MAX_ATTEMPTS });
+    await enqueueJob(
+      tx,
+      REVOKE_EXPIRE_TASK,
+      { job_key: jobKey },
+      { jobKey: `${jobKey}:expire`, runAt: new Date(payload.expires_at) },
+    );
   }
 
   /** Marks revoked and deletes the ciphertext, with its audit entry and webhook, in `scope.tx`. */
@@ -164,8 +181,7 @@ export function createSocialRevocation(deps: {
         await withTenant(deps.appDb, r.org_id, async (tx) => {
           const scope = systemScope(tx, r.org_id, clock.now());
           await markRevoked(scope, r.id, 'project_deleted', step1.outcome);
-          if (step1.retry)
-            await enqueueJob(tx, REVOKE_TASK, step1.retry, { maxAttempts: REVOKE_MAX_ATTEMPTS });
+          if (step1.retry) await queueRetry(tx, step1.retry);
         });
       }
       return rows.length;
@@ -179,8 +195,7 @@ export function createSocialRevocation(deps: {
     ): Promise<SocialAccountRow> {
       const row = await markRevoked(scope, id, 'api', step1.outcome);
       if (!row) throw notFound('social account', 'socialAccountId');
-      if (step1.retry)
-        await enqueueJob(scope.tx, REVOKE_TASK, step1.retry, { maxAttempts: REVOKE_MAX_ATTEMPTS });
+      if (step1.retry) await queueRetry(scope.tx, step1.retry);
       return row;
     },
 
@@ -196,10 +211,10 @@ export function createSocialRevocation(deps: {
           const grant = row.grant_user_id as string;
           if (!grantsQueued.has(grant) && (await lastForGrant(row, scope.orgId))) {
             grantsQueued.add(grant);
-            await enqueueJob(scope.tx, REVOKE_TASK, payload, { maxAttempts: REVOKE_MAX_ATTEMPTS });
+            await queueRetry(scope.tx, payload);
           }
         } else if (payload.encrypted_token) {
-          await enqueueJob(scope.tx, REVOKE_TASK, payload, { maxAttempts: REVOKE_MAX_ATTEMPTS });
+          await queueRetry(scope.tx, payload);
         }
         await markRevoked(scope, row.id, 'offboarding', 'failed');
       }
@@ -223,6 +238,11 @@ export function createSocialRevocation(deps: {
           accounts.map((a) => a.id),
         );
       return accounts.length;
+    },
+
+    /** The expiry job: the retry (with its token) leaves the queue (system connection). */
+    async expireRevokeJob(jobKey: string): Promise<void> {
+      await removeJob(deps.systemDb, jobKey);
     },
 
     /** The retry job: one platform revoke call; throws to be retried; drops the token after 24 h. */
