@@ -1,8 +1,6 @@
-import { Kysely, PostgresDialect } from 'kysely';
 import { Registry } from 'prom-client';
 import { Agent, request } from 'undici';
 import { loadConfig } from '../src/config.ts';
-import type { Database } from '../src/db/schema.ts';
 import { createAllowlist } from '../src/egress/egress-allowlist.ts';
 import { createEgressGateway } from '../src/egress/egress-gateway.ts';
 import { createEgressMetrics } from '../src/egress/egress-metrics.ts';
@@ -63,12 +61,11 @@ export async function run(): Promise<BenchResult[]> {
   // The platform gives a migrated embedded database (and an org for the ledger's foreign key).
   const platform = await startPlatform({ LAYERS_ROLE: 'api', LOG_LEVEL: 'warn' });
   const pool = await superuserPool(platform.dataDir, 10);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const agent = new Agent({ connections: CONCURRENCY });
   try {
     await waitFor(`${base}/stats`);
     const orgId = (await pool.query<{ id: string }>('SELECT id FROM orgs LIMIT 1')).rows[0]?.id as string;
-    const writer = createEgressLedgerWriter({ db, dal: createEgressLedgerDal() });
+    const writer = createEgressLedgerWriter({ pool, dal: createEgressLedgerDal() });
     const gateway = createEgressGateway({
       allowlist: createAllowlist(loadSubprocessors(loadConfig({}).subprocessorsFile)),
       redirects: new Map([['api.openai.com', base]]),

@@ -249,7 +249,7 @@ export function createContainer({
   const egressMetrics = createEgressMetrics(metrics.registry);
   const egressLedgerDal = createEgressLedgerDal();
   const egressLedgerWriter = createEgressLedgerWriter({
-    db: dbs.system,
+    pool: dbs.systemPool,
     dal: egressLedgerDal,
     metrics: egressMetrics.ledger,
   });

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { Agent, type Dispatcher, request } from 'undici';
 import { type Clock, systemClock } from '../lib/clock.ts';
 import { isId } from '../lib/ids.ts';
-import type { EgressLedgerRow } from '../modules/egress-ledger/egress-ledger-dal.ts';
+import type { EgressLedgerEntry, EgressLedgerRow } from '../modules/egress-ledger/egress-ledger-dal.ts';
 import { type IdentifierKind, refusedFindings, scanCall } from './content-guard.ts';
 import {
   type Allowlist,
@@ -53,7 +53,8 @@ export type EgressGatewayDeps = {
   allowlist: Allowlist;
   destinations?: DestinationLookup;
   redirects?: ReadonlyMap<string, string>;
-  ledger: { append(row: EgressLedgerRow): Promise<boolean> };
+  /** The ledger writer; it makes each row's time-ordered id. */
+  ledger: { append(row: EgressLedgerEntry): Promise<boolean> };
   metrics: EgressMetrics;
   logger?: Pick<Logger, 'warn'>;
   clock?: Clock;
@@ -336,7 +337,6 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
     const createdAt = clock.now();
     observe(l, outcome, latencyMs / 1000);
     const recorded = deps.ledger.append({
-      id: ledgerRowId(createdAt.getTime()),
       org_id: call.orgId,
       project_id: call.projectId,
       vendor: call.vendor,

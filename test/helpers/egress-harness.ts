@@ -7,7 +7,7 @@ import { createEgressMetrics } from '../../src/egress/egress-metrics.ts';
 import type { EgressCall } from '../../src/egress/egress-types.ts';
 import { createLogger } from '../../src/http/logging.ts';
 import { newId } from '../../src/lib/ids.ts';
-import type { EgressLedgerRow } from '../../src/modules/egress-ledger/egress-ledger-dal.ts';
+import type { EgressLedgerEntry } from '../../src/modules/egress-ledger/egress-ledger-dal.ts';
 import { loadSubprocessors } from '../../src/privacy/subprocessors.ts';
 
 /**
@@ -19,7 +19,7 @@ export function testGateway(
   opts: {
     redirects?: Record<string, string>;
     destinations?: DestinationLookup;
-    ledger?: { append(row: EgressLedgerRow): Promise<boolean> };
+    ledger?: { append(row: EgressLedgerEntry): Promise<boolean> };
   } = {},
 ) {
   const registry = new Registry();
@@ -34,7 +34,7 @@ export function testGateway(
       },
     }),
   });
-  const rows: EgressLedgerRow[] = [];
+  const rows: EgressLedgerEntry[] = [];
   const sleeps: number[] = [];
   const gateway = createEgressGateway({
     allowlist: createAllowlist(loadSubprocessors(loadConfig({}).subprocessorsFile)),

@@ -334,7 +334,7 @@ describe('the ledger writer while the database refuses its rows', () => {
   it('keeps rows unacknowledged until they commit, drops (and says so) past its bound', async () => {
     const dropped: number[] = [];
     const writer = createEgressLedgerWriter({
-      db: t.db.system,
+      pool: t.db.systemPool,
       dal,
       retryMs: 20,
       maxBuffered: 3,

@@ -1,6 +1,8 @@
 import { type Kysely, sql } from 'kysely';
+import type pg from 'pg';
 import type { Database } from '../../db/schema.ts';
 import type { EgressPurpose } from '../../egress/egress-types.ts';
+import { COPY_COLUMNS, copyTuplesIn } from './egress-ledger-copy.ts';
 
 /** SQL of the egress ledger (migration 0014): appends on the system connection, reads per tenant. */
 export type EgressLedgerRow = {
@@ -21,6 +23,9 @@ export type EgressLedgerRow = {
   created_at: Date;
 };
 
+/** What the writer is given: a row, whose id the writer makes (time-ordered) when it has none. */
+export type EgressLedgerEntry = Omit<EgressLedgerRow, 'id'> & { id?: string };
+
 export type EgressRollupFilters = { since: Date; until: Date; vendor?: string; purpose?: string };
 
 export type EgressRollupRow = {
@@ -35,11 +40,47 @@ export type EgressRollupRow = {
   errors: number;
 };
 
+const COPY_LEDGER = `COPY egress_ledger (${COPY_COLUMNS}) FROM STDIN (FORMAT binary)`;
+
 export function createEgressLedgerDal() {
   return {
     /**
-     * One multi-row INSERT; rows already written (a retried batch) are skipped by id. The rows travel
-     * as one JSON parameter (serialised natively on both sides: cheaper than fifteen array literals).
+     * The writer's append: rows already encoded as binary COPY tuples (egress-ledger-copy.ts), in one
+     * COPY, committed when it returns. A COPY cannot skip rows already written, so a batch that is
+     * retried after a failure goes through copyInSkippingWritten instead.
+     */
+    async copyIn(client: pg.ClientBase, tuples: readonly Buffer[]): Promise<void> {
+      await copyTuplesIn(client, COPY_LEDGER, tuples);
+    },
+
+    /**
+     * A retried batch (the last attempt may have committed, and only its answer was lost): the tuples
+     * are copied into a temporary table first and inserted from there, skipping ids already written.
+     */
+    async copyInSkippingWritten(client: pg.ClientBase, tuples: readonly Buffer[]): Promise<void> {
+      await client.query('BEGIN');
+      try {
+        await client.query(
+          'CREATE TEMPORARY TABLE egress_ledger_retry (LIKE egress_ledger INCLUDING DEFAULTS) ON COMMIT DROP',
+        );
+        await copyTuplesIn(
+          client,
+          `COPY egress_ledger_retry (${COPY_COLUMNS}) FROM STDIN (FORMAT binary)`,
+          tuples,
+        );
+        await client.query(
+          `INSERT INTO egress_ledger (${COPY_COLUMNS}) SELECT ${COPY_COLUMNS} FROM egress_ledger_retry ON CONFLICT (id) DO NOTHING`,
+        );
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    },
+
+    /**
+     * One multi-row INSERT of row objects (tests and tools that plant rows; the writer copies); rows
+     * already written are skipped by id. The rows travel as one JSON parameter.
      */
     async insert(db: Kysely<Database>, rows: readonly EgressLedgerRow[]): Promise<void> {
       if (rows.length === 0) return;

@@ -1,12 +1,14 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
-import type { EgressLedgerDal, EgressLedgerRow } from './egress-ledger-dal.ts';
+import type pg from 'pg';
+import { encodeLedgerRow } from './egress-ledger-copy.ts';
+import type { EgressLedgerDal, EgressLedgerEntry } from './egress-ledger-dal.ts';
 
 /**
  * The egress ledger's writer: rows are batched and written off the caller's path, in group commits.
  * A row appended while no batch is being written starts one at the next turn of the event loop;
- * rows appended while a batch is being written join the next one. So under load one INSERT carries
- * every row that arrived during the previous one, and alone a row waits one round trip.
+ * rows appended while a batch is being written join the next one. So under load one COPY carries
+ * every row that arrived during the previous one, and alone a row waits one round trip. A row is
+ * encoded as a binary COPY tuple when it is appended (egress-ledger-copy.ts); a row that its columns
+ * cannot hold is refused alone (counted as dropped, `false`) instead of failing its batch.
  *
  * What a crash can lose, and why no acknowledged row is lost:
  * - `append()` returns a promise that resolves true only once the row's batch has COMMITTED. The
@@ -17,21 +19,23 @@ import type { EgressLedgerDal, EgressLedgerRow } from './egress-ledger-dal.ts';
  *   If the process dies first, that work is not acknowledged either: the job is retried, and the
  *   retry's call gets its own row.
  * - What can be lost is the rows of calls that completed but whose batch had not committed yet:
- *   at most the rows appended since the last commit began, i.e. the calls of about one INSERT round
+ *   at most the rows appended since the last commit began, i.e. the calls of about one COPY round
  *   trip (the egress bench reports the largest number of unacknowledged rows it saw). A call that
  *   left but whose row was never acknowledged is the one case the ledger can miss, and only in a crash.
  * - While the database is unreachable, rows stay buffered and the batch is retried every
  *   RETRY_MS; past MAX_BUFFERED rows the oldest are dropped, their promises resolve false, and the
- *   drop is counted (`layers_egress_ledger_dropped_total`).
+ *   drop is counted (`layers_egress_ledger_dropped_total`). A failed batch may have committed with
+ *   only its answer lost, so its rows are retried in a way that skips ids already written.
  */
 const BATCH_ROWS = 2_000;
 const MAX_BUFFERED = 50_000;
 const RETRY_MS = 1_000;
 
-type Pending = { row: EgressLedgerRow; done: (committed: boolean) => void };
+type Pending = { tuple: Buffer; done: (committed: boolean) => void; retried: boolean };
 
 export function createEgressLedgerWriter(deps: {
-  db: Kysely<Database>;
+  /** The system connection's pool: the COPY needs a client of its own for its round trip. */
+  pool: pg.Pool;
   dal: EgressLedgerDal;
   metrics?: { written(n: number): void; dropped(n: number): void };
   maxBuffered?: number;
@@ -53,17 +57,29 @@ export function createEgressLedgerWriter(deps: {
     deps.metrics?.dropped(excess);
   }
 
+  async function write(batch: readonly Pending[]): Promise<void> {
+    const tuples = batch.map((p) => p.tuple);
+    const client = await deps.pool.connect();
+    try {
+      if (batch.some((p) => p.retried)) await deps.dal.copyInSkippingWritten(client, tuples);
+      else await deps.dal.copyIn(client, tuples);
+    } catch (error) {
+      // A connection that failed mid-COPY is not given back to the pool.
+      client.release(error as Error);
+      throw error;
+    }
+    client.release();
+  }
+
   /** Writes batches until the queue is empty; on a failure, keeps the rows and stops (returns false). */
   async function drain(): Promise<boolean> {
     while (queue.length > 0) {
       const batch = queue.splice(0, BATCH_ROWS);
       inFlight = batch.length;
       try {
-        await deps.dal.insert(
-          deps.db,
-          batch.map((p) => p.row),
-        );
+        await write(batch);
       } catch {
+        for (const p of batch) p.retried = true;
         queue = batch.concat(queue);
         dropOldest();
         return false;
@@ -92,14 +108,22 @@ export function createEgressLedgerWriter(deps: {
 
   return {
     /** Buffers one row; resolves true once it is committed, false if it was dropped. Never rejects. */
-    append(row: EgressLedgerRow): Promise<boolean> {
+    append(row: EgressLedgerEntry): Promise<boolean> {
       return new Promise<boolean>((resolve) => {
         if (stopped) {
           deps.metrics?.dropped(1);
           resolve(false);
           return;
         }
-        queue.push({ row, done: resolve });
+        let tuple: Buffer;
+        try {
+          tuple = encodeLedgerRow(row);
+        } catch {
+          deps.metrics?.dropped(1);
+          resolve(false);
+          return;
+        }
+        queue.push({ tuple, done: resolve, retried: false });
         dropOldest();
         highWater = Math.max(highWater, queue.length + inFlight);
         schedule();

@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createEgressLedgerDal,
+  type EgressLedgerRow,
+} from '../../src/modules/egress-ledger/egress-ledger-dal.ts';
+import { createEgressLedgerWriter } from '../../src/modules/egress-ledger/egress-ledger-writer.ts';
+import { createOrg, createProject, createTestApp, type TestApp, type TestOrg } from '../helpers/test-app.ts';
+
+/**
+ * The ledger writer's binary COPY on the real database: every column arrives as written (nulls,
+ * empty and several data classes, counts past 32 bits, the time to the millisecond, a writer-made
+ * time-ordered id), a batch retried after a commit whose answer was lost is not written twice, and
+ * a row its columns cannot hold is refused alone while the rest of its batch commits.
+ */
+const dal = createEgressLedgerDal();
+const NOW = new Date('2026-06-15T12:00:00.123Z');
+
+describe('the ledger writer’s COPY', () => {
+  let t: TestApp;
+  let org: TestOrg;
+  let projectId: string;
+  beforeAll(async () => {
+    t = await createTestApp();
+    org = await createOrg(t.app, 'Copy');
+    projectId = (await createProject(t.app, org)).id;
+  });
+  afterAll(() => t.close());
+  beforeEach(async () => {
+    await t.db.systemPool.query('DELETE FROM egress_ledger');
+  });
+
+  const row = (over: Partial<EgressLedgerRow> = {}): EgressLedgerRow => ({
+    id: randomUUID(),
+    org_id: org.id,
+    project_id: projectId,
+    vendor: 'openai',
+    host: 'api.openai.com',
+    purpose: 'llm',
+    data_classes: ['project_content'],
+    records: 1,
+    bytes_out: 100,
+    bytes_in: 50,
+    attempts: 1,
+    status: 200,
+    outcome: 'ok',
+    latency_ms: 12.5,
+    created_at: NOW,
+    ...over,
+  });
+  const stored = async () =>
+    (
+      await t.db.systemPool.query(
+        `SELECT id, org_id, project_id, vendor, host, purpose, data_classes, records,
+           bytes_out::text, bytes_in::text, attempts, status, outcome, latency_ms, created_at
+         FROM egress_ledger ORDER BY records`,
+      )
+    ).rows;
+
+  it('writes every column as given', async () => {
+    const writer = createEgressLedgerWriter({ pool: t.db.systemPool, dal });
+    const a = row({ records: 1, bytes_out: 5_000_000_123, bytes_in: 0 });
+    const b = row({
+      records: 2,
+      project_id: null,
+      status: null,
+      outcome: 'timeout',
+      attempts: 3,
+      data_classes: [],
+      host: 'tiktok-bucket.s3.us-east-1.amazonaws.com',
+      latency_ms: 0.25,
+      created_at: new Date('1999-12-31T23:59:59.999Z'),
+    });
+    const c = row({ records: 3, purpose: 'publishing', data_classes: ['generated_media', 'post_content'] });
+    expect(await Promise.all([a, b, c].map((r) => writer.append(r)))).toEqual([true, true, true]);
+    const text = (r: EgressLedgerRow) => ({
+      ...r,
+      data_classes: [...r.data_classes],
+      bytes_out: String(r.bytes_out),
+      bytes_in: String(r.bytes_in),
+    });
+    expect(await stored()).toEqual([text(a), text(b), text(c)]);
+    await writer.stop();
+  });
+
+  it('makes a time-ordered id for a row appended without one', async () => {
+    const writer = createEgressLedgerWriter({ pool: t.db.systemPool, dal });
+    const { id: _, ...noId } = row();
+    const first = writer.append({ ...noId, records: 1 });
+    const second = writer.append({ ...noId, records: 2, created_at: new Date(NOW.getTime() + 1) });
+    expect(await Promise.all([first, second])).toEqual([true, true]);
+    const ids = (await stored()).map((r) => r.id as string);
+    expect(ids).toHaveLength(2);
+    for (const id of ids)
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // The first 48 bits are the row's milliseconds.
+    expect(Number.parseInt(ids[0]?.replace('-', '').slice(0, 12) ?? '', 16)).toBe(NOW.getTime());
+    expect((ids[0] as string) < (ids[1] as string)).toBe(true);
+    await writer.stop();
+  });
+
+  it('writes a retried batch once even when the failed attempt had committed', async () => {
+    let lostAnswers = 1;
+    const writer = createEgressLedgerWriter({
+      pool: t.db.systemPool,
+      retryMs: 10,
+      dal: {
+        ...dal,
+        async copyIn(client, tuples) {
+          await dal.copyIn(client, tuples);
+          if (lostAnswers-- > 0) throw new Error('connection lost after the commit');
+        },
+      },
+    });
+    const rows = Array.from({ length: 5 }, (_, i) => row({ records: i }));
+    expect(await Promise.all(rows.map((r) => writer.append(r)))).toEqual(Array(5).fill(true));
+    expect(lostAnswers).toBe(0);
+    expect((await stored()).map((r) => r.id)).toEqual(rows.map((r) => r.id));
+    await writer.stop();
+  });
+
+  it('refuses a row its columns cannot hold, alone, and counts it as dropped', async () => {
+    const dropped: number[] = [];
+    const writer = createEgressLedgerWriter({
+      pool: t.db.systemPool,
+      dal,
+      metrics: { written: () => undefined, dropped: (n) => dropped.push(n) },
+    });
+    const results = await Promise.all([
+      writer.append(row({ records: 1 })),
+      writer.append(row({ records: 2, attempts: 70_000 })),
+      writer.append(row({ records: 3, id: 'not-a-uuid' })),
+      writer.append(row({ records: 4, bytes_out: -1 })),
+      writer.append(row({ records: 5 })),
+    ]);
+    expect(results).toEqual([true, false, false, false, true]);
+    expect(dropped).toEqual([1, 1, 1]);
+    expect((await stored()).map((r) => r.records)).toEqual([1, 5]);
+    await writer.stop();
+  });
+});
