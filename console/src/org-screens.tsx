@@ -270,19 +270,33 @@ export function Members({ account }: { account: Account }) {
                 <td>{m.mfa_enabled ? 'on' : 'off'}</td>
                 <td>
                   {admin && m.id !== account.id ? (
-                    <button
-                      type="button"
-                      className="secondary"
-                      onClick={() =>
-                        void a.run(async () => {
-                          await api('DELETE', `/console/api/members/${m.id}`);
-                          members.reload();
-                          return 'Member removed.';
-                        })
-                      }
-                    >
-                      Remove
-                    </button>
+                    <span className="actions">
+                      <button
+                        type="button"
+                        className="secondary"
+                        onClick={() =>
+                          void a.run(async () => {
+                            const r = await api('POST', `/console/api/members/${m.id}/end-sessions`);
+                            return `${r.ended} session(s) of ${m.email} ended.`;
+                          })
+                        }
+                      >
+                        End sessions
+                      </button>
+                      <button
+                        type="button"
+                        className="secondary"
+                        onClick={() =>
+                          void a.run(async () => {
+                            await api('DELETE', `/console/api/members/${m.id}`);
+                            members.reload();
+                            return 'Member removed.';
+                          })
+                        }
+                      >
+                        Remove
+                      </button>
+                    </span>
                   ) : null}
                 </td>
               </tr>

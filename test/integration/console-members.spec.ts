@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/lib/clock.ts';
 import { totpCode } from '../../src/modules/console-auth/console-totp.ts';
 import { databaseUrl, runCli } from '../helpers/cli.ts';
-import { consoleCall, member, STRONG_PASSWORD, signUp } from '../helpers/console-session.ts';
+import { consoleCall, member, STRONG_PASSWORD, sessionCookieOf, signUp } from '../helpers/console-session.ts';
 import { createOrg, createTestApp, type TestApp, type TestOrg } from '../helpers/test-app.ts';
 
 const clock = fixedClock(new Date('2026-12-01T09:00:00.000Z'));
@@ -89,6 +89,21 @@ describe('console members, invitations, org-required MFA, the CLI and the sweepe
       ).statusCode,
     ).toBe(200);
     expect((await consoleCall(t.app, admin, 'GET', '/console/api/invitations')).statusCode).toBe(403);
+    // An admin (here the owner) ends a member's sessions; the member signs in again.
+    const ended = await consoleCall(
+      t.app,
+      owner,
+      'POST',
+      `/console/api/members/${admin.accountId}/end-sessions`,
+    );
+    expect(ended.json()).toMatchObject({ ended: 1 });
+    expect((await consoleCall(t.app, admin, 'GET', '/console/api/session')).statusCode).toBe(401);
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/console/api/sign-in',
+      payload: { email: 'admin@acme.example', password: STRONG_PASSWORD },
+    });
+    Object.assign(admin, { cookie: sessionCookieOf(again), csrf: again.json().csrf_token });
     // Removing a member ends their sessions at once.
     expect(
       (await consoleCall(t.app, owner, 'DELETE', `/console/api/members/${admin.accountId}`)).statusCode,

@@ -351,6 +351,19 @@ export function registerConsoleAuthRoutes(app: AppInstance, deps: Deps): void {
       has_more: false,
     }),
   );
+  app.post(
+    '/console/api/members/:memberId/end-sessions',
+    {
+      config: session('admin'),
+      schema: {
+        tags,
+        summary: "End all of a member's sessions",
+        params: S.MemberParams,
+        response: { 200: S.Ack, ...mutationErrors },
+      },
+    },
+    (req) => inTenant(req, (scope, s) => members.endSessions(scope, s, req.params.memberId)),
+  );
   app.patch(
     '/console/api/members/:memberId',
     {

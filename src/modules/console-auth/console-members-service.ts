@@ -168,6 +168,21 @@ export function createConsoleMembersService(deps: {
       return { id, removed: true };
     },
 
+    /** Ends every session of a member at once (ASVS 7.4.5), e.g. a lost laptop. */
+    async endSessions(scope: TenantScope, actor: ActorRole, id: string) {
+      if (id === scope.actor.id)
+        throw new AppError('invalid_request', 'To end your own sessions, use My account (or sign out).');
+      const row = await member(scope, id);
+      assertMayGrant(actor, row.role);
+      const ended = await dal.deleteSessionsOf(scope.tx, id, null);
+      await auditLog.record(scope, {
+        action: 'console_account.sessions_ended',
+        resource: { type: 'console_account', id },
+        changes: { sessions: { before: ended, after: 0 } },
+      });
+      return { id, ended };
+    },
+
     async settings(scope: TenantScope) {
       return { mfa_required: await dal.mfaRequired(scope.tx) };
     },
