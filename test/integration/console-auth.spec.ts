@@ -365,6 +365,9 @@ describe('console accounts: invitations, passwords, sessions, roles', () => {
     await consoleCall(t.app, c, 'POST', '/v1/projects', { name: 'Canary' });
     await t.container.requestLog.flush();
     const logs = t.logs.join('\n');
+    // Sign-ins are logged, by outcome and account id only.
+    expect(logs).toContain('"event":"console.sign_in","outcome":"invalid_credentials"');
+    expect(logs).toContain(`"account_id":"${c.accountId}"`);
     for (const secret of [email, password, 'canary.invitee.7f3a', 'canary.rep.7f3a'])
       expect(logs).not.toContain(secret);
     const tables = await sql<{ table_name: string }>`SELECT table_name FROM information_schema.tables

@@ -114,7 +114,21 @@ export function registerConsoleAuthRoutes(app: AppInstance, deps: Deps): void {
     },
     async (req, reply) => {
       sessions.assertSameOrigin(req);
-      return signedIn(req, reply, await signIn.signIn(req.body, meta(req), req.id), 200);
+      // Every sign-in is logged (ASVS 16.3.1) by outcome and factor, never with the email or address.
+      let result: SignInResult;
+      try {
+        result = await signIn.signIn(req.body, meta(req), req.id);
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? 'error';
+        req.log.info({
+          event: 'console.sign_in',
+          outcome: code,
+          factor: req.body.code ? 'second' : 'password',
+        });
+        throw error;
+      }
+      req.log.info({ event: 'console.sign_in', outcome: 'ok', account_id: result.session.accountId });
+      return signedIn(req, reply, result, 200);
     },
   );
 
