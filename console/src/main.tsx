@@ -1,4 +1,4 @@
-import { StrictMode, useCallback, useEffect, useState } from 'react';
+import { StrictMode, useCallback, useEffect, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { api, setCsrf, whenSignedOut } from './api';
 import { AcceptInvitation, type Account, MfaSetup, SignIn } from './auth-screens';
@@ -33,6 +33,7 @@ function App() {
   const route = useHash();
   const [account, setAccount] = useState<Account | null | undefined>(undefined);
   const [notice, setNotice] = useState<string | undefined>();
+  const mainRef = useRef<HTMLElement>(null);
   const refresh = useCallback(() => {
     api<{ csrf_token: string; account: Account }>('GET', '/console/api/session')
       .then((r) => {
@@ -49,6 +50,13 @@ function App() {
     });
     refresh();
   }, [refresh]);
+
+  const page = route.split('/')[0] || 'projects';
+  // A new screen takes the keyboard focus (screen readers announce it; Tab continues from there).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on every screen change
+  useEffect(() => {
+    mainRef.current?.focus();
+  }, [page]);
 
   if (route.startsWith('invitation/'))
     return (
@@ -72,7 +80,6 @@ function App() {
       />
     );
 
-  const page = route.split('/')[0] || 'projects';
   const body =
     account.mfa_pending || route === 'account/mfa' ? (
       <MfaSetup
@@ -113,6 +120,9 @@ function App() {
   return (
     <div className="shell">
       <header>
+        <button type="button" className="skip" onClick={() => mainRef.current?.focus()}>
+          Skip to content
+        </button>
         <a className="brand" href="#/projects">
           Layers
         </a>
@@ -140,7 +150,9 @@ function App() {
           </a>
         ))}
       </nav>
-      <main>{body}</main>
+      <main ref={mainRef} tabIndex={-1}>
+        {body}
+      </main>
     </div>
   );
 }

@@ -32,6 +32,7 @@ describe('console in a real browser', () => {
   let base: string;
   let browser: Browser;
   let page: Page;
+  let totpSecret = '';
   const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
   beforeAll(async () => {
@@ -71,7 +72,8 @@ describe('console in a real browser', () => {
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.getByLabel('Your password (to confirm it is you)').fill(PASSWORD);
     await page.getByRole('button', { name: 'Continue' }).click();
-    const secret = (await page.getByTestId('totp-secret').textContent()) as string;
+    totpSecret = (await page.getByTestId('totp-secret').textContent()) as string;
+    const secret = totpSecret;
     await shot('01-mfa-enrolment');
     await page.getByLabel('The 6-digit code the app shows').fill(await totpCode(secret, clock.now()));
     await page.getByRole('button', { name: 'Turn on' }).click();
@@ -249,5 +251,22 @@ describe('console in a real browser', () => {
     await page.getByText('Your session has ended').waitFor();
     await page.getByRole('heading', { name: 'Sign in to Layers' }).waitFor();
     await shot('14-session-expired');
+
+    // Signing in again with the keyboard only: Tab between fields, Enter submits.
+    await page.getByLabel('Email').focus();
+    await page.keyboard.type('owner@acme.example');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Code from your authenticator app (or a recovery code)').waitFor();
+    clock.advance(30_000);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(await totpCode(totpSecret, clock.now()));
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    // Tab from the focused screen reaches the navigation in order, and Enter follows a link.
+    await page.getByRole('link', { name: 'Audit log' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
   });
 });
