@@ -29,10 +29,11 @@ export type FindingPlace = 'path' | 'query' | 'body';
 export type ContentFindings = { counts: Partial<Record<IdentifierKind, number>>; places: FindingPlace[] };
 
 const ALLOWED_FOR_CAPI: ReadonlySet<IdentifierKind> = new Set(['sha256', 'device_id']);
+const NONE: ReadonlySet<IdentifierKind> = new Set();
 
 /** The kinds a purpose may carry (the gateway also restricts `capi` to enabled destinations). */
 export function allowedKinds(purpose: EgressPurpose): ReadonlySet<IdentifierKind> {
-  return purpose === 'capi' ? ALLOWED_FOR_CAPI : new Set();
+  return purpose === 'capi' ? ALLOWED_FOR_CAPI : NONE;
 }
 
 const UUID_WHOLE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -44,7 +45,6 @@ const PHONE_EMBEDDED = /\+\d[\d\s().-]{5,22}\d/g;
 // Not part of a longer dotted number (1.2.3.4.5), but may be followed by a dot and a word (a file name).
 const IPV4_EMBEDDED = /(?<!\d)(?<!\d\.)(?:\d{1,3}\.){3}\d{1,3}(?!\d)(?!\.\d)/g;
 const TOKEN_SPLIT = /[\s,;()[\]{}<>"'`|]+/;
-const DIGIT_DOT_DIGIT = /\d\.\d/;
 const DIGIT = /\d/g;
 const MAX_DEPTH = 64;
 
@@ -67,11 +67,19 @@ function embeddedPhone(text: string): boolean {
 }
 
 function embeddedIp(text: string): boolean {
-  if (text.includes('.') && DIGIT_DOT_DIGIT.test(text))
-    for (const m of text.matchAll(IPV4_EMBEDDED)) if (isIP(m[0]) === 4) return true;
+  if (hasDigitDotDigit(text)) for (const m of text.matchAll(IPV4_EMBEDDED)) if (isIP(m[0]) === 4) return true;
   // IPv6 has no reliable in-text pattern: look at each token holding at least two colons.
   if (mayHoldIpv6(text))
     for (const token of text.split(TOKEN_SPLIT)) if (token.includes(':') && isIP(token) === 6) return true;
+  return false;
+}
+
+const isDigitCode = (c: number) => c >= 48 && c <= 57;
+
+/** A digit, a dot, a digit (where an IPv4 address could start): looked for at each dot only. */
+function hasDigitDotDigit(text: string): boolean {
+  for (let i = text.indexOf('.', 1); i !== -1; i = text.indexOf('.', i + 1))
+    if (isDigitCode(text.charCodeAt(i - 1)) && isDigitCode(text.charCodeAt(i + 1))) return true;
   return false;
 }
 
@@ -188,24 +196,26 @@ export function scanCall(url: URL, body: EgressBody | undefined): ContentFinding
   for (const segment of url.pathname.split('/')) {
     if (segment === '') continue;
     let decoded = segment;
-    try {
-      decoded = decodeURIComponent(segment);
-    } catch {
-      // not percent-encoding: scanned as it is
-    }
+    if (segment.includes('%'))
+      try {
+        decoded = decodeURIComponent(segment);
+      } catch {
+        // not percent-encoding: scanned as it is
+      }
     scanString(decoded, 'path', scan);
   }
-  scanPairs(url.searchParams, 'query', scan);
+  if (url.search !== '') scanPairs(url.searchParams, 'query', scan);
   if (body !== undefined) {
     if ('json' in body) scanJson(body.json, 'body', scan, 0);
     else if ('form' in body) scanPairs(Object.entries(body.form), 'body', scan);
     else if ('text' in body) scanString(body.text, 'body', scan);
   }
-  return { counts: scan.counts, places: [...scan.places] };
+  return { counts: scan.counts, places: scan.places.size === 0 ? [] : [...scan.places] };
 }
 
 /** The findings a purpose may not carry; empty when the call may leave. */
 export function refusedFindings(purpose: EgressPurpose, findings: ContentFindings): IdentifierKind[] {
+  if (findings.places.length === 0) return [];
   const allowed = allowedKinds(purpose);
   return (Object.keys(findings.counts) as IdentifierKind[]).filter((k) => !allowed.has(k));
 }

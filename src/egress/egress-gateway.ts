@@ -78,7 +78,10 @@ export function ledgerRowId(now: number): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${random.slice(15, 18)}-${random.slice(19)}`;
 }
 
-/** The response body, at most `max` bytes: a declared length is checked up front, a chunked body as it arrives. */
+/**
+ * The response body, at most `max` bytes: a declared length is checked up front, a chunked body as
+ * it arrives (read through its events: an async iterator costs a stream wrapper per call).
+ */
 async function readLimited(res: Dispatcher.ResponseData, max: number): Promise<Buffer> {
   const body = res.body;
   const declared = res.headers['content-length'];
@@ -90,18 +93,25 @@ async function readLimited(res: Dispatcher.ResponseData, max: number): Promise<B
     // undici fails a body that does not match its Content-Length, so this read is bounded.
     return Buffer.from(await body.arrayBuffer());
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > max) {
-      body.destroy();
-      throw new ResponseTooLarge();
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        body.destroy();
+        reject(new ResponseTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    body.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
+    body.on('error', reject);
+  });
 }
+
+/** How a refusal names the call (built only when a call is refused). */
+const what = (call: EgressCall, host: string) => `${call.vendor}/${call.purpose} to ${host}`;
 
 type Prepared = { body: Buffer | undefined; contentType: string | undefined };
 
@@ -167,20 +177,19 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
     }
     const host = url.hostname.toLowerCase().replace(/\.$/, '');
     const vendor = allowlist.vendor(call.vendor);
-    const what = `${call.vendor}/${call.purpose} to ${host}`;
     if (!vendor || !vendorClaimsHost(vendor, host))
       refuse(
         call,
         host,
         'host_not_allowed',
-        `Egress refused (${what}): no sub-processor names this host for this vendor.`,
+        `Egress refused (${what(call, host)}): no sub-processor names this host for this vendor.`,
       );
     if (!(EGRESS_PURPOSES as readonly string[]).includes(call.purpose) || !vendor.purposes.has(call.purpose))
       refuse(
         call,
         host,
         'purpose_not_allowed',
-        `Egress refused (${what}): the vendor is not a sub-processor for this purpose.`,
+        `Egress refused (${what(call, host)}): the vendor is not a sub-processor for this purpose.`,
       );
     if (call.purpose === 'capi') {
       const enabled = await destinations({ orgId: call.orgId, projectId: call.projectId });
@@ -189,7 +198,7 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
           call,
           host,
           'host_not_allowed',
-          `Egress refused (${what}): the project has enabled no destination at this host.`,
+          `Egress refused (${what(call, host)}): the project has enabled no destination at this host.`,
         );
     }
     if (url.protocol !== 'https:' || url.port !== '' || url.username !== '' || url.password !== '')
@@ -197,16 +206,21 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
         call,
         host,
         'invalid_call',
-        `Egress refused (${what}): vendor calls go to https on the default port, without credentials in the URL.`,
+        `Egress refused (${what(call, host)}): vendor calls go to https on the default port, without credentials in the URL.`,
       );
     if (!isId('org', call.orgId) || (call.projectId !== null && !isId('project', call.projectId)))
-      refuse(call, host, 'invalid_call', `Egress refused (${what}): the call names no valid org or project.`);
+      refuse(
+        call,
+        host,
+        'invalid_call',
+        `Egress refused (${what(call, host)}): the call names no valid org or project.`,
+      );
     if (!Number.isInteger(call.records) || call.records < 0)
       refuse(
         call,
         host,
         'invalid_call',
-        `Egress refused (${what}): the record count must be a whole number ≥ 0.`,
+        `Egress refused (${what(call, host)}): the record count must be a whole number ≥ 0.`,
       );
     for (const cls of call.dataClasses) {
       if (
@@ -217,7 +231,7 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
           call,
           host,
           'purpose_not_allowed',
-          `Egress refused (${what}): the purpose may not carry the data class '${String(cls).slice(0, 40)}'.`,
+          `Egress refused (${what(call, host)}): the purpose may not carry the data class '${String(cls).slice(0, 40)}'.`,
         );
     }
     if (call.body && 'bytes' in call.body && !call.dataClasses.includes('generated_media'))
@@ -225,17 +239,22 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
         call,
         host,
         'invalid_call',
-        `Egress refused (${what}): a bytes body must declare generated_media.`,
+        `Egress refused (${what(call, host)}): a bytes body must declare generated_media.`,
       );
     if (call.credentials?.form && !(call.body && 'form' in call.body))
-      refuse(call, host, 'invalid_call', `Egress refused (${what}): form credentials need a form body.`);
+      refuse(
+        call,
+        host,
+        'invalid_call',
+        `Egress refused (${what(call, host)}): form credentials need a form body.`,
+      );
     const refused = refusedFindings(call.purpose, scanCall(url, call.body));
     if (refused.length > 0)
       refuse(
         call,
         host,
         'content_refused',
-        `Egress refused (${what}): the call carries values that look like end-customer identifiers (${refused.join(', ')}), which this purpose may not send.`,
+        `Egress refused (${what(call, host)}): the call carries values that look like end-customer identifiers (${refused.join(', ')}), which this purpose may not send.`,
       );
     return { url, host };
   }
