@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/lib/clock.ts';
+import { createConsoleSignInService } from '../../src/modules/console-auth/console-sign-in-service.ts';
 import { totpCode } from '../../src/modules/console-auth/console-totp.ts';
 import { parsePasswordHash } from '../../src/modules/console-auth/password-hasher.ts';
 import { commonPasswordCount, passwordProblem } from '../../src/modules/console-auth/password-policy.ts';
@@ -342,6 +343,45 @@ describe('console accounts: invitations, passwords, sessions, roles', () => {
     } finally {
       await second.close();
     }
+  });
+
+  it('throttles per address too: many emails from one address lock that address, not others', async () => {
+    const signIn = createConsoleSignInService({
+      dal: t.container.consoleAuth.dal,
+      appDb: t.db.app,
+      systemDb: t.db.system,
+      envelope: t.container.envelope,
+      auditLog: t.container.auditLog,
+      clock,
+      throttle: { windowMs: 15 * 60_000, lockMs: 15 * 60_000, perAccount: 5, perAddress: 3 },
+    });
+    const from = (address: string, email: string) =>
+      signIn.signIn({ email, password: 'wrong password here' }, { address, userAgent: undefined }, null).then(
+        () => 200,
+        (e: { status: number }) => e.status,
+      );
+    for (let i = 0; i < 3; i++) expect(await from('203.0.113.9', `spray-${i}@example.com`)).toBe(401);
+    expect(await from('203.0.113.9', 'spray-fresh@example.com')).toBe(429);
+    expect(await from('198.51.100.7', 'spray-fresh@example.com')).toBe(401);
+  });
+
+  it("needs the CSRF token on the console's own state changes, and the password to start MFA set-up", async () => {
+    const admin = await member(t, org.id, 'csrf-admin@example.com', 'admin');
+    const noToken = await consoleCall(
+      t.app,
+      admin,
+      'POST',
+      '/console/api/invitations',
+      { email: 'n@example.com', role: 'viewer' },
+      { csrf: false },
+    );
+    expect(noToken.statusCode).toBe(403);
+    expect(noToken.json().error.code).toBe('csrf_token_invalid');
+    const wrongPw = await consoleCall(t.app, admin, 'POST', '/console/api/me/mfa/setup', {
+      password: 'not my password 123',
+    });
+    expect(wrongPw.statusCode).toBe(401);
+    expect(wrongPw.json().error.code).toBe('invalid_credentials');
   });
 
   it('canary: no email or password in logs, the request log or any stored row (only hashes and ciphertext)', async () => {
