@@ -115,6 +115,19 @@ async function buildOrg(t: TestApp, name: string, tag: string, owners: OwnerRegi
     payload: { url: 'https://hooks.example.com/spare', events: ['*'] },
   });
   ids.webhook?.push(spareWebhook.json().id);
+  const spareDestination = await t.app.inject({
+    method: 'POST',
+    url: `/v1/projects/${made.get('project')}/destinations`,
+    headers: bearer(org.secret),
+    payload: {
+      type: 'tiktok_events',
+      event_source_id: '7568899277611696136',
+      access_token: 'spare-destination-token',
+      event_map: { purchase: 'CompletePayment' },
+      enabled: false,
+    },
+  });
+  ids.destination?.push(spareDestination.json().id);
   const projectId = made.get('project') as string;
   const publishable = await createKey(t.app, org, { type: 'publishable', project_id: projectId });
   const revoked = await createKey(t.app, org, { type: 'secret' });
@@ -166,6 +179,7 @@ async function buildOrg(t: TestApp, name: string, tag: string, owners: OwnerRegi
       projectId,
       org.id,
       made.get('webhook') as string,
+      made.get('destination') as string,
       consoleWorld.sessionId,
       consoleWorld.accountId,
     ]),

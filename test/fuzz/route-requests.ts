@@ -55,7 +55,7 @@ const isTarget = (route: RouteEntry, name: string): boolean | 'offboard' =>
       (route.auth === 'admin' && route.method !== 'GET' && name === 'orgId');
 /** Fields that reference an object by id (a user id, event id or cursor names no object of the org). */
 const ID_FIELD = /(^id|_id|_ids|Id)$/;
-const FREE_IDS = new Set(['user_id', 'anonymous_id', 'event_id']);
+const FREE_IDS = new Set(['user_id', 'anonymous_id', 'event_id', 'pixel_id', 'event_source_id']);
 const isIdRef = (key: string) => ID_FIELD.test(key) && !FREE_IDS.has(key);
 const PAGE_CURSOR = new Set(['starting_after', 'ending_before', 'resource_id', 'actor_id']);
 const INGEST = '/v1/sdk/events';
@@ -253,6 +253,9 @@ function hintsFor(world: FuzzWorld, actor: FuzzRequest['actor'], destructive: bo
         { weight: 8, arbitrary: fc.constantFrom('DE', 'US', 'GB', 'FR', 'CH', 'BR') },
         { weight: 1, arbitrary: fc.constantFrom('XX', 'zz', 'ÅÅ') },
       );
+    // A platform's own ids (Meta dataset, TikTok app): numeric, never a Layers object.
+    if (name === 'pixel_id' || name === 'event_source_id')
+      return hostileSometimes(fc.stringMatching(/^[0-9]{6,20}$/));
     if (name === 'overrides.*') return fc.constantFrom('90d', '36h', '400d', '1h', '7d', '10000000d', '-1d');
     if (ID_FIELD.test(name) || PAGE_CURSOR.has(name)) {
       const kind = name === 'project_id' ? 'project' : name === 'webhook_id' ? 'webhook' : undefined;

@@ -1,7 +1,8 @@
 import { Type } from 'typebox';
 import { PageQuery, PathId, Timestamp } from '../../http/schemas.ts';
 
-const PlatformId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+/** Meta dataset / pixel ids and TikTok App ids (the event source of app events) are numeric. */
+const PlatformId = Type.String({ minLength: 1, maxLength: 32, pattern: '^[0-9]+$' });
 const AccessToken = Type.String({
   minLength: 8,
   maxLength: 1024,
@@ -16,7 +17,7 @@ const EventMap = Type.Record(Type.String({ minLength: 1, maxLength: 100 }), Even
     'SDK event name → the platform event name, e.g. {"purchase": "Purchase"} (TikTok: "CompletePayment")',
 });
 const TestEventCode = Type.Union(
-  [Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }), Type.Null()],
+  [Type.String({ minLength: 4, maxLength: 32, pattern: '^[A-Z0-9]+$' }), Type.Null()],
   {
     description:
       'Sent as the platform test event code. Meta does not drop test events: they reach Events Manager and count for ads.',
@@ -27,19 +28,25 @@ const Country = Type.Union([Type.String({ pattern: '^[A-Z]{2}$' }), Type.Null()]
     'ISO 3166-1 alpha-2 region for phone numbers written without a country code, when the event has no country from its IP',
 });
 
-export const CreateDestinationBody = Type.Object(
-  {
-    type: Type.Union([Type.Literal('meta_capi'), Type.Literal('tiktok_events')]),
-    pixel_id: Type.Optional(PlatformId),
-    event_source_id: Type.Optional(PlatformId),
-    access_token: AccessToken,
-    event_map: EventMap,
-    test_event_code: Type.Optional(TestEventCode),
-    default_phone_country: Type.Optional(Country),
-    enabled: Type.Boolean(),
-  },
-  { additionalProperties: false },
-);
+const CommonFields = {
+  access_token: AccessToken,
+  event_map: EventMap,
+  test_event_code: Type.Optional(TestEventCode),
+  default_phone_country: Type.Optional(Country),
+  enabled: Type.Boolean(),
+};
+
+/** One shape per platform: Meta names its dataset `pixel_id`, TikTok its app `event_source_id`. */
+export const CreateDestinationBody = Type.Union([
+  Type.Object(
+    { type: Type.Literal('meta_capi'), pixel_id: PlatformId, ...CommonFields },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { type: Type.Literal('tiktok_events'), event_source_id: PlatformId, ...CommonFields },
+    { additionalProperties: false },
+  ),
+]);
 
 export const UpdateDestinationBody = Type.Object(
   {

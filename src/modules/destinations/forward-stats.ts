@@ -63,7 +63,8 @@ type StatsRow = {
   age_histogram: number[];
 };
 
-const MAX_WINDOW_MS = 31 * 24 * 3_600_000;
+/** The stats' retention (class capi_forward_stats): the longest window a read covers. */
+const MAX_WINDOW_MS = 90 * 24 * 3_600_000;
 
 export function createForwardStats() {
   return {
@@ -98,13 +99,11 @@ export function createForwardStats() {
       q: { since?: string | undefined; until?: string | undefined },
     ) {
       const until = q.until ? new Date(q.until) : scope.now;
-      const since = q.since ? new Date(q.since) : new Date(until.getTime() - 24 * 3_600_000);
-      if (!(since.getTime() < until.getTime()))
+      const asked = q.since ? new Date(q.since) : new Date(until.getTime() - 24 * 3_600_000);
+      if (!(asked.getTime() < until.getTime()))
         throw new AppError('parameter_invalid', 'since must be before until.', { param: 'since' });
-      if (until.getTime() - since.getTime() > MAX_WINDOW_MS)
-        throw new AppError('parameter_invalid', 'since and until may be at most 31 days apart.', {
-          param: 'since',
-        });
+      // Hours older than the stats' retention are not kept: a longer window starts there.
+      const since = new Date(Math.max(asked.getTime(), until.getTime() - MAX_WINDOW_MS));
       const { rows } = await sql<StatsRow>`
         SELECT hour, queued, sent, rejected, dropped_too_old, dropped_not_consented, expired, erased, age_histogram
         FROM capi_forward_stats
