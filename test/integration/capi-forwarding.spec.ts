@@ -296,6 +296,35 @@ describe('Conversions API forwarding, end to end from POST /v1/sdk/events to the
     expect(meta.events.map((x) => x.event.event_id)).toEqual([e.event_id]);
   });
 
+  it('TikTok: a non-zero code inside an HTTP 200 is a failure (40105 pauses, 40100 is retried)', async () => {
+    const e = purchase('u_tiktok_codes');
+    await sendEvents(t.app, p.publishableKey, [e]);
+    tiktok.failNext(1, { status: 200, body: { code: 40100, message: 'QPS exceeded' } });
+    await t.container.forwarder.run({ org_id: p.org.id, destination_id: tiktokDst });
+    expect(tiktok.events).toHaveLength(0);
+    expect(await queued(t, tiktokDst)).toBe(1);
+    await sql`UPDATE capi_forward_queue SET next_attempt_at = now() - interval '1 second'`.execute(
+      t.db.system,
+    );
+    tiktok.failNext(1, { status: 200, body: { code: 40105, message: 'The access token is invalid' } });
+    await t.container.forwarder.run({ org_id: p.org.id, destination_id: tiktokDst });
+    const got = await t.app.inject({
+      method: 'GET',
+      url: `/v1/destinations/${tiktokDst}`,
+      headers: bearer(p.org.secret),
+    });
+    expect(got.json()).toMatchObject({ status: 'paused', paused_reason: 'invalid_token' });
+    expect(await queued(t, tiktokDst)).toBe(1);
+    await t.app.inject({
+      method: 'PATCH',
+      url: `/v1/destinations/${tiktokDst}`,
+      headers: bearer(p.org.secret),
+      payload: { access_token: TIKTOK_TOKEN },
+    });
+    await t.container.forwarder.run({ org_id: p.org.id, destination_id: tiktokDst });
+    expect(tiktok.events.map((x) => x.event.event_id)).toEqual([e.event_id]);
+  });
+
   it('a refused token pauses the destination with a webhook; a new token resumes it', async () => {
     const e = purchase('u_token');
     await sendEvents(t.app, p.publishableKey, [e]);
@@ -309,7 +338,7 @@ describe('Conversions API forwarding, end to end from POST /v1/sdk/events to the
     expect(got.json()).toMatchObject({ status: 'paused', paused_reason: 'invalid_token' });
     expect(JSON.stringify(got.json())).not.toContain(META_TOKEN);
     const { rows } = await sql<{ type: string; data: Record<string, unknown> }>`
-      SELECT type, data FROM webhook_events WHERE org_id = ${p.org.id} AND type = 'destination.paused'`.execute(
+      SELECT type, data FROM webhook_events WHERE org_id = ${p.org.id} AND type = 'destination.paused' AND data->>'id' = ${metaDst}`.execute(
       t.db.system,
     );
     expect(rows).toHaveLength(1);
