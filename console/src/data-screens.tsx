@@ -50,6 +50,7 @@ export function Projects({ account }: { account: Account }) {
               <th>Id</th>
               <th>Status</th>
               <th>Created</th>
+              <th />
             </tr>
           </thead>
           <tbody>
@@ -61,6 +62,29 @@ export function Projects({ account }: { account: Account }) {
                 </td>
                 <td>{p.status}</td>
                 <td>{when(p.created_at)}</td>
+                <td>
+                  {canWrite(account) && p.status === 'active' ? (
+                    <button
+                      type="button"
+                      className="secondary"
+                      onClick={() => {
+                        if (
+                          !window.confirm(
+                            `Delete ${p.name}? Its data is purged after the deletion grace period.`,
+                          )
+                        )
+                          return;
+                        void a.run(async () => {
+                          const r = await api('DELETE', `/v1/projects/${p.id}`);
+                          list.reload();
+                          return `Project scheduled for deletion on ${when(r.purge_after)}.`;
+                        });
+                      }}
+                    >
+                      Delete
+                    </button>
+                  ) : null}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -353,14 +377,27 @@ export function Webhooks({ account }: { account: Account }) {
 
 export function AuditLog() {
   const [action, setAction] = useState('');
+  const [resourceType, setResourceType] = useState('');
+  const [actorId, setActorId] = useState('');
+  const [since, setSince] = useState('');
   const [cursor, setCursor] = useState<string | undefined>();
   const [shown, setShown] = useState<string | undefined>();
   const q = new URLSearchParams({
     limit: '20',
     ...(action ? { action } : {}),
+    ...(resourceType ? { resource_type: resourceType } : {}),
+    ...(actorId ? { actor_id: actorId } : {}),
+    ...(since ? { since: new Date(since).toISOString() } : {}),
     ...(cursor ? { starting_after: cursor } : {}),
   });
-  const list = useLoad(() => api<List<any>>('GET', `/v1/audit-log?${q}`), [action, cursor]);
+  const list = useLoad(
+    () => api<List<any>>('GET', `/v1/audit-log?${q}`),
+    [action, resourceType, actorId, since, cursor],
+  );
+  const filter = (set: (v: string) => void) => (v: string) => {
+    setCursor(undefined);
+    set(v);
+  };
   const chain = useLoad(() =>
     api<{ ok: boolean; entries: number; broken?: { seq: number; reason: string } }>(
       'GET',
@@ -385,11 +422,21 @@ export function AuditLog() {
           label="Filter by action (e.g. project.created)"
           name="audit-action"
           value={action}
-          onChange={(v) => {
-            setCursor(undefined);
-            setAction(v);
-          }}
+          onChange={filter(setAction)}
         />
+        <Field
+          label="Resource type (e.g. api_key)"
+          name="audit-resource-type"
+          value={resourceType}
+          onChange={filter(setResourceType)}
+        />
+        <Field
+          label="Actor id (usr_… or key_…)"
+          name="audit-actor"
+          value={actorId}
+          onChange={filter(setActorId)}
+        />
+        <Field label="Since" name="audit-since" type="date" value={since} onChange={filter(setSince)} />
       </form>
       {list.loading ? (
         <Loading what="the audit log" />

@@ -132,6 +132,10 @@ describe('console in a real browser', () => {
       .getByRole('button', { name: 'Changes' })
       .click();
     await shot('07-audit-log');
+    await page.getByLabel('Resource type (e.g. api_key)').fill('api_key');
+    await page.getByRole('cell', { name: 'api_key.created' }).first().waitFor();
+    await expect.poll(() => page.getByRole('cell', { name: 'project.created' }).count()).toBe(0);
+    await page.getByLabel('Resource type (e.g. api_key)').fill('');
   });
 
   it('runs a DSR erasure by email hashed in the browser and shows the receipt', async () => {
