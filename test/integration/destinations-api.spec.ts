@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalHttpServer, startLocalHttpServer } from '../fakes/local-http-server.ts';
 import { dumpDatabase } from '../helpers/database-inspection.ts';
 import { sendEvents, trackEvent } from '../helpers/sdk-events.ts';
 import {
@@ -19,6 +20,7 @@ describe('destinations API (POST/GET/PATCH/DELETE, audit, token never shown)', (
   let t: TestApp;
   let p: SdkProject;
   let other: TestOrg;
+  let local: LocalHttpServer;
   const body = {
     type: 'meta_capi',
     pixel_id: '1234567890',
@@ -35,11 +37,16 @@ describe('destinations API (POST/GET/PATCH/DELETE, audit, token never shown)', (
     });
 
   beforeAll(async () => {
-    t = await createTestApp();
+    local = await startLocalHttpServer();
+    // Nothing leaves the test: the Meta host, once allowed, reaches this local server.
+    t = await createTestApp({ env: { LAYERS_EGRESS_REDIRECT: `graph.facebook.com=${local.url}` } });
     p = await createSdkProject(t.app);
     other = await createOrg(t.app, 'Other');
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t.close();
+    await local.close();
+  });
 
   it('creates, reads, lists and updates a destination; the token is stored only as ciphertext and never returned', async () => {
     const created = await post(p.org, p.projectId, body);
@@ -174,6 +181,40 @@ describe('destinations API (POST/GET/PATCH/DELETE, audit, token never shown)', (
       await t.app.inject({ method: 'GET', url: `/v1/destinations/${d.id}`, headers: bearer(q.org.secret) }),
       404,
     );
+  });
+
+  it('the egress gateway lets capi calls reach only the hosts of destinations the project enabled', async () => {
+    const q = await createSdkProject(t.app, 'Egress Co');
+    const call = (host: string, vendor: string) =>
+      t.container.egress.request({
+        orgId: q.org.id,
+        projectId: q.projectId,
+        vendor,
+        purpose: 'capi',
+        dataClasses: ['conversion_events'],
+        records: 1,
+        method: 'POST',
+        url: `https://${host}/v25.0/1/events`,
+        body: { json: { data: [] } },
+        maxAttempts: 1,
+      });
+    // No destination: refused before a socket opens.
+    await expect(call('graph.facebook.com', 'meta')).rejects.toMatchObject({ code: 'host_not_allowed' });
+    const d = (await post(q.org, q.projectId, { ...body, enabled: false })).json();
+    await expect(call('graph.facebook.com', 'meta')).rejects.toMatchObject({ code: 'host_not_allowed' });
+    await t.app.inject({
+      method: 'PATCH',
+      url: `/v1/destinations/${d.id}`,
+      headers: bearer(q.org.secret),
+      payload: { enabled: true },
+    });
+    expect(local.connections()).toBe(0);
+    // Enabled Meta: a TikTok host is still refused; the Meta host is reached.
+    await expect(call('business-api.tiktok.com', 'tiktok')).rejects.toMatchObject({
+      code: 'host_not_allowed',
+    });
+    await expect(call('graph.facebook.com', 'meta')).resolves.toMatchObject({ status: 200 });
+    expect(local.connections()).toBe(1);
   });
 
   it('a project without a destination queues nothing (and its statement is the plain ingest one)', async () => {
