@@ -292,10 +292,12 @@ export function createForwarder(deps: ForwarderDeps) {
         if (paused) return { sent: claimedTotal };
         if (claimed === 0 || Date.now() - started > RUN_BUDGET_MS) break;
       }
+      // Rows left for later (backoff, or another worker's lease): one job at their time, under its own
+      // key, so the key ingest wakes with stays free for fresh events.
       const next = await dal.nextDue(db, payload.destination_id);
       if (next)
         await enqueueJob(db, FORWARD_TASK, payload, {
-          jobKey: `${FORWARD_TASK}:${payload.destination_id}`,
+          jobKey: `${FORWARD_TASK}:${payload.destination_id}:later`,
           runAt: new Date(Math.max(next.getTime(), clock.now().getTime())),
         });
       return { sent: claimedTotal };
