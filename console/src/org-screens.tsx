@@ -562,6 +562,9 @@ export function MyAccount({
           type="button"
           className="danger"
           onClick={() =>
+            window.confirm(
+              'Delete your console account for good? Your sessions end and you cannot sign in again.',
+            ) &&
             void a.run(async () => {
               await api('POST', '/console/api/me/delete', reauth);
               signedOut('Your account was deleted.');
