@@ -9,6 +9,7 @@ import {
   type Allowlist,
   type DestinationLookup,
   noEnabledDestinations,
+  type RegisteredVendor,
   vendorClaimsHost,
 } from './egress-allowlist.ts';
 import { EgressError, type EgressErrorCode } from './egress-error.ts';
@@ -147,17 +148,16 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
     vendor: allowlist.vendor(call.vendor) ? call.vendor : 'unregistered',
     purpose: (EGRESS_PURPOSES as readonly string[]).includes(call.purpose) ? call.purpose : 'invalid',
   });
-  // Metric children per label set (a closed, small set), so a call does not hash its labels twice.
-  const children = new Map<string, { calls: { inc(): void }; duration: { observe(v: number): void } }>();
+  // Metric series per label set (a closed, small set), resolved once.
+  const children = new Map<string, { observe(seconds: number): void }>();
   function observe(l: { vendor: string; purpose: string }, outcome: string, seconds: number): void {
     const key = `${l.vendor}|${l.purpose}|${outcome}`;
     let c = children.get(key);
     if (!c) {
-      c = { calls: metrics.calls.labels({ ...l, outcome }), duration: metrics.duration.labels(l) };
+      c = metrics.callSeries({ ...l, outcome });
       children.set(key, c);
     }
-    c.calls.inc();
-    c.duration.observe(seconds);
+    c.observe(seconds);
   }
 
   function refuse(call: EgressCall, host: string, code: EgressErrorCode, message: string): never {
@@ -167,8 +167,8 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
     throw new EgressError(code, message, { vendor: l.vendor, purpose: l.purpose });
   }
 
-  /** Steps 1–3 of the module comment; returns the URL to send to (redirected or not). */
-  async function check(call: EgressCall): Promise<{ url: URL; host: string }> {
+  /** Step 1 of the module comment (the vendor names the host and the purpose); returns the parsed URL. */
+  function checkHost(call: EgressCall): { url: URL; host: string; vendor: RegisteredVendor } {
     let url: URL;
     try {
       url = new URL(call.url);
@@ -191,16 +191,23 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
         'purpose_not_allowed',
         `Egress refused (${what(call, host)}): the vendor is not a sub-processor for this purpose.`,
       );
-    if (call.purpose === 'capi') {
-      const enabled = await destinations({ orgId: call.orgId, projectId: call.projectId });
-      if (!enabled.some((d) => d.vendor === vendor.id && d.hosts.includes(host)))
-        refuse(
-          call,
-          host,
-          'host_not_allowed',
-          `Egress refused (${what(call, host)}): the project has enabled no destination at this host.`,
-        );
-    }
+    return { url, host, vendor };
+  }
+
+  /** A `capi` call goes only to a destination the project enabled (asked after the vendor checks). */
+  async function checkDestination(call: EgressCall, vendor: RegisteredVendor, host: string): Promise<void> {
+    const enabled = await destinations({ orgId: call.orgId, projectId: call.projectId });
+    if (!enabled.some((d) => d.vendor === vendor.id && d.hosts.includes(host)))
+      refuse(
+        call,
+        host,
+        'host_not_allowed',
+        `Egress refused (${what(call, host)}): the project has enabled no destination at this host.`,
+      );
+  }
+
+  /** The rest of step 2, and step 3. */
+  function checkCall(call: EgressCall, url: URL, host: string): void {
     if (url.protocol !== 'https:' || url.port !== '' || url.username !== '' || url.password !== '')
       refuse(
         call,
@@ -256,7 +263,6 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
         'content_refused',
         `Egress refused (${what(call, host)}): the call carries values that look like end-customer identifiers (${refused.join(', ')}), which this purpose may not send.`,
       );
-    return { url, host };
   }
 
   function target(url: URL, host: string, call: EgressCall): string {
@@ -395,7 +401,9 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
   return {
     /** Checks, sends and records one vendor call; throws EgressError on refusal or failure. */
     async request(call: EgressCall): Promise<EgressResponse> {
-      const { url, host } = await check(call);
+      const { url, host, vendor } = checkHost(call);
+      if (call.purpose === 'capi') await checkDestination(call, vendor, host);
+      checkCall(call, url, host);
       return send(call, url, host);
     },
     /** Which identifier kinds a body would be refused for (for adapters' own tests and messages). */

@@ -173,6 +173,14 @@ describe('the egress allowlist', () => {
     const row = JSON.stringify(h.rows);
     for (const leak of ['q-value-123', 'sk-header-value-123', 'summer sale', '/v1/responses', '127.0.0.1'])
       expect(row).not.toContain(leak);
+    // Counted and timed by vendor, purpose (and outcome), as /metrics reads them.
+    await h.gateway.request(call);
+    const text = await h.registry.metrics();
+    expect(text).toContain('layers_egress_calls_total{vendor="openai",purpose="llm",outcome="ok"} 2');
+    expect(text).toContain('layers_egress_call_duration_seconds_count{vendor="openai",purpose="llm"} 2');
+    expect(text).toContain(
+      'layers_egress_call_duration_seconds_bucket{vendor="openai",purpose="llm",le="+Inf"} 2',
+    );
     await h.gateway.close();
   });
 
@@ -283,6 +291,9 @@ describe('timeouts and bounded retries', () => {
     );
     const fits = await h.gateway.request(llmCall({ maxResponseBytes: 5_000 }));
     expect(fits.body.length).toBe(5_000);
+    server.answer({ body: 'y'.repeat(5_000), chunked: true });
+    const chunked = await h.gateway.request(llmCall({ maxResponseBytes: 5_000 }));
+    expect(chunked.body.toString()).toBe('y'.repeat(5_000));
     await h.gateway.close();
   });
 
