@@ -17,8 +17,8 @@ import { isIP } from 'node:net';
  * - `context.ip` (only if it is an IP address; then dropped by the pipeline), `context.device`:
  *   `advertisingId` → `idfa` (iOS) or `gaid` (Android) by `device.type` / `os.name` (the all-zero id of
  *   a device with tracking limited is dropped), `adTrackingEnabled` → `ad_tracking_enabled`, `model`;
- *   `context.os`, `context.app` (its `namespace`, else `name`, becomes `app_id`), `locale`, `timezone`,
- *   `library`. Every other context field (userAgent, page, screen, network, location, campaign…) and
+ *   `context.os`, `context.app` (its `namespace`, else `name`, becomes `app_id`), `locale`, `timezone`.
+ *   Every other context field (library, userAgent, page, screen, network, location, campaign…) and
  *   `integrations` are not kept.
  */
 export type JsonObject = Record<string, unknown>;
@@ -96,7 +96,6 @@ function mapContext(context: JsonObject | undefined): { context: JsonObject; app
   }
   if (context.locale !== undefined) out.locale = context.locale;
   if (context.timezone !== undefined) out.timezone = context.timezone;
-  if (context.library !== undefined) out.library = context.library;
   return { context: out, appId };
 }
 
