@@ -16,6 +16,7 @@ import * as consoleAccounts from './0016-console-accounts.ts';
 import * as socialAccounts from './0017-social-accounts.ts';
 import * as generationsMedia from './0018-generations-media.ts';
 import * as capiForwarding from './0019-capi-forwarding.ts';
+import * as egressLedgerNarrower from './0020-egress-ledger-narrower.ts';
 
 /** Forward-only once landed: add a new file, never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '0015-anonymous-ids': anonymousIds,
   '0017-social-accounts': socialAccounts,
   '0018-generations-media': generationsMedia,
+  '0020-egress-ledger-narrower': egressLedgerNarrower,
 };
