@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Registry } from 'prom-client';
 import { Agent, request } from 'undici';
 import { loadConfig } from '../src/config.ts';
@@ -39,6 +41,32 @@ const PROMPT = {
   instructions: 'You write short, upbeat social captions for a retail brand. Answer with JSON.',
   input: `Product: trail running shoe, breathable mesh, recycled sole. Audience: weekend runners. Tone: warm, concise. Call to action: shop the summer collection. Language: en. ${'Keep it under 150 characters and avoid hashtags beyond two. '.repeat(12)}`,
 };
+
+/**
+ * CPU time (10 ms ticks, from /proc) of a process, or of a PostgreSQL postmaster and its children:
+ * on a shared box the CPU each side spends per call is steadier than calls/s.
+ */
+function ticksOf(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
+}
+function clusterTicks(postmaster: number): number {
+  let sum = ticksOf(postmaster);
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.split(' ')[1] === String(postmaster))
+        sum += ticksOf(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return sum;
+}
 
 async function closedLoop(seconds: number, one: () => Promise<void>): Promise<number> {
   const end = performance.now() + seconds * 1000;
@@ -110,11 +138,26 @@ export async function run(): Promise<BenchResult[]> {
     const baseline: number[] = [];
     const gated: number[] = [];
     const awaited: number[] = [];
-    for (let i = 0; i < 2; i++) {
-      baseline.push(await closedLoop(SECONDS, direct));
-      gated.push(await closedLoop(SECONDS, through));
+    const postmaster = Number(
+      readFileSync(path.join(platform.dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0],
+    );
+    const cpu: string[] = [];
+    // One phase; its CPU per call is read after the ledger rows it appended are committed.
+    const phase = async (name: string, one: () => Promise<void>): Promise<number> => {
+      const t0 = [process.cpuUsage(), ticksOf(receiver.pid as number), clusterTicks(postmaster)] as const;
+      const rate = await closedLoop(SECONDS, one);
       await writer.flush();
-      awaited.push(await closedLoop(SECONDS, accounted));
+      const used = process.cpuUsage(t0[0]);
+      const perCall = (ms: number) => ((ms * 1000) / (rate * SECONDS)).toFixed(1);
+      cpu.push(
+        `  ${name.padEnd(9)} bench ${perCall((used.user + used.system) / 1000)}, receiver ${perCall((ticksOf(receiver.pid as number) - t0[1]) * 10)}, postgres ${perCall((clusterTicks(postmaster) - t0[2]) * 10)}`,
+      );
+      return rate;
+    };
+    for (let i = 0; i < 2; i++) {
+      baseline.push(await phase('direct', direct));
+      gated.push(await phase('gateway', through));
+      awaited.push(await phase('awaited', accounted));
     }
     await writer.flush();
     const rows = Number((await pool.query('SELECT count(*) AS n FROM egress_ledger')).rows[0].n);
@@ -130,6 +173,8 @@ export async function run(): Promise<BenchResult[]> {
         `ratio                           ${r}  (goal ≥ 0.8)`,
         `… each awaiting its ledger row  ${a.toFixed(0).padStart(7)} calls/s  (phases: ${awaited.map((x) => x.toFixed(0)).join(', ')}; ratio ${ratio(a, b)})`,
         `ledger rows unacknowledged at once, at most: ${atRisk} (${CONCURRENCY} calls in flight; rows of calls that did not wait)`,
+        'CPU µs per call, by phase (the ledger rows of a phase committed before it is read):',
+        ...cpu,
         '',
       ].join('\n'),
     );
