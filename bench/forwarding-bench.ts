@@ -1,5 +1,5 @@
 import { startMetaCapiFake } from '../test/fakes/meta-capi/meta-capi-fake.ts';
-import { load, ratio, startPlatform } from './bench-support.ts';
+import { load, ratio, startPlatform, startProcess, stopProcess } from './bench-support.ts';
 import type { BenchResult } from './run.ts';
 
 /**
@@ -11,7 +11,8 @@ import type { BenchResult } from './run.ts';
  *      a phone and a consented IDFA: hashes, device ids and an encrypted queue row per event)
  *      vs (a): goal ≥ 0.8
  *  (c) end to end: events of (b) per second from the first POST until the Meta fake (127.0.0.1) has
- *      accepted the last of them, forwarded by the same `layers serve` process's worker
+ *      accepted the last of them, forwarded by a `layers worker` process (the API runs as
+ *      `layers serve --role api`, as the scale-out path runs them)
  *      vs (b): goal ≥ 0.9 (forwarding keeps up with ingest)
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -56,10 +57,23 @@ async function api(base: string, secret: string, path: string, body: unknown) {
 
 export async function run(): Promise<BenchResult[]> {
   const meta = await startMetaCapiFake({ token: TOKEN, keep: false });
+  // As the scale-out path runs it: `layers serve --role api` and a `layers worker` process on the
+  // same database (one Node process doing both would put forwarding on ingest's event loop).
+  // BENCH_ROLE=api: no worker at all (ingest alone, to see where (b)'s time goes).
+  const apiOnly = process.env.BENCH_ROLE === 'api';
+  const redirect = `graph.facebook.com=${meta.url}`;
   const platform = await startPlatform({
-    LAYERS_EGRESS_REDIRECT: `graph.facebook.com=${meta.url}`,
+    LAYERS_EGRESS_REDIRECT: redirect,
     LOG_LEVEL: 'warn',
+    LAYERS_ROLE: 'api',
   });
+  const worker = apiOnly
+    ? undefined
+    : startProcess(['src/main.ts', 'worker'], {
+        LAYERS_DATA_DIR: platform.dataDir,
+        LAYERS_EGRESS_REDIRECT: redirect,
+        LOG_LEVEL: 'warn',
+      });
   try {
     // A second project with one Meta destination.
     const project = (await api(platform.base, platform.secret, '/v1/projects', {
@@ -93,7 +107,7 @@ export async function run(): Promise<BenchResult[]> {
     await post(key.secret, 'warm-b', 2);
     const deadline = Date.now() + 60_000;
     let warmed = meta.accepted();
-    while (Date.now() < deadline) {
+    while (!apiOnly && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
       if (meta.accepted() === warmed) break;
       warmed = meta.accepted();
@@ -109,7 +123,7 @@ export async function run(): Promise<BenchResult[]> {
     const ingested = Math.round(b.rps * SECONDS) * BATCH;
     // Wait until the fake has accepted everything (b) committed (autocannon's count is an average:
     // wait for the count to stop moving once it is close).
-    const wait = Date.now() + 5 * 60_000;
+    const wait = Date.now() + (apiOnly ? 0 : 5 * 60_000);
     let last = -1;
     while (Date.now() < wait) {
       const now = meta.accepted() - before;
@@ -155,6 +169,7 @@ export async function run(): Promise<BenchResult[]> {
       },
     ];
   } finally {
+    if (worker) await stopProcess(worker);
     await platform.stop();
     await meta.close();
   }

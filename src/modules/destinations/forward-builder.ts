@@ -5,7 +5,7 @@ import type { ValidEvent } from '../ingest/event-validator.ts';
 import type { ForwardQueueRow } from '../ingest/ingest-dal.ts';
 import { suppressionHash } from '../subjects/subject-hashes.ts';
 import type { DestinationType, ForwardEvent } from './forward-event.ts';
-import { countryHash, externalIdHash, phoneHashFor } from './forward-identifiers.ts';
+import { countryHash, e164, externalIdHash, phoneHash } from './forward-identifiers.ts';
 
 /** An enabled destination as ingest sees it (cached per project with the project's policy). */
 export type ForwardTarget = {
@@ -107,9 +107,16 @@ export function buildForwardRows(
   // Erasure finds a row by SHA-256 of project:user id (or of the anonymous id it was sent under).
   const anonymousId = (prepared as { anonymous_id?: string | null }).anonymous_id ?? null;
   const subject = suppressionHash(input.projectId, userId ?? anonymousId ?? valid.event_id);
+  // One parse per region (most events: one), whatever the number of destinations.
+  const numbers = new Map<string | null, string | undefined>();
+  const numberIn = (region: string | null) => {
+    if (!rawPhone) return undefined;
+    if (!numbers.has(region)) numbers.set(region, e164(rawPhone, region));
+    return numbers.get(region);
+  };
   return mapped.map((t) => {
-    const region = country ?? t.default_phone_country;
-    const phone = rawPhone ? phoneHashFor(t.type, rawPhone, region) : undefined;
+    const number = numberIn(country ?? t.default_phone_country);
+    const phone = number ? phoneHash(t.type, number) : undefined;
     const event: ForwardEvent = {
       ...base,
       name: t.event_map[name] as string,

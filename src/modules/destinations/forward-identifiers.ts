@@ -29,10 +29,13 @@ export function e164(raw: string, region: string | null): string | undefined {
   return parsed.number;
 }
 
+/** The destination's hash of an E.164 number: Meta the digits without `+`, TikTok with it. */
+export const phoneHash = (type: DestinationType, number: string) =>
+  sha256Hex(type === 'meta_capi' ? number.slice(1) : number);
+
 export function phoneHashFor(type: DestinationType, raw: string, region: string | null): string | undefined {
   const number = e164(raw, region);
-  if (!number) return undefined;
-  return sha256Hex(type === 'meta_capi' ? number.slice(1) : number);
+  return number ? phoneHash(type, number) : undefined;
 }
 
 export const externalIdHash = (projectId: string, userId: string) => sha256Hex(`${projectId}:${userId}`);
