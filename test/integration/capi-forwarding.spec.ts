@@ -116,6 +116,12 @@ describe('Conversions API forwarding, end to end from POST /v1/sdk/events to the
     expect(res.accepted).toBe(2);
     // Committed with the event: one row per mapped destination, nothing for the unmapped event.
     expect(await queued(t)).toBe(2);
+    // …and each destination's forwarder job was woken by the same statement.
+    const { rows: jobs } = await t.db.systemPool.query(
+      `SELECT j.payload->>'destination_id' AS d FROM graphile_worker._private_jobs j
+       JOIN graphile_worker._private_tasks k ON k.id = j.task_id WHERE k.identifier = 'capi.forward'`,
+    );
+    expect(jobs.map((j: { d: string }) => j.d).sort()).toEqual([metaDst, tiktokDst].sort());
     const during = await dumpDatabase(t.db.systemPool);
     for (const canary of [IDFA, IDFA.toLowerCase(), 'canary.person@example.com', '6505551212'])
       expect(during.toLowerCase()).not.toContain(canary.toLowerCase());

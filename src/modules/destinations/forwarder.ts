@@ -294,7 +294,11 @@ export function createForwarder(deps: ForwarderDeps) {
       }
       // Rows left for later (backoff, or another worker's lease): one job at their time, under its own
       // key, so the key ingest wakes with stays free for fresh events.
-      const next = await dal.nextDue(db, payload.destination_id);
+      // A run that drained the queue looks again a second later: events an ingest commit queued
+      // without waking the job (it had woken it just before) are not left for the minute sweep.
+      const next =
+        (await dal.nextDue(db, payload.destination_id)) ??
+        (claimedTotal > 0 ? new Date(clock.now().getTime() + 1_000) : null);
       if (next)
         await enqueueJob(db, FORWARD_TASK, payload, {
           jobKey: `${FORWARD_TASK}:${payload.destination_id}:later`,

@@ -111,11 +111,12 @@ s AS (
   GROUP BY q.project_id, q.destination_id
   ON CONFLICT (destination_id, hour) DO UPDATE SET queued = capi_forward_stats.queued + excluded.queued,
     dropped_not_consented = capi_forward_stats.dropped_not_consented + excluded.dropped_not_consented
-  RETURNING layers_enqueue_capi_forward($1, ARRAY[capi_forward_stats.destination_id])
+  RETURNING CASE WHEN capi_forward_stats.destination_id = ANY(${p(9)}::text[])
+    THEN (SELECT 1 FROM layers_enqueue_capi_forward($1, ARRAY[capi_forward_stats.destination_id])) END
 )
 SELECT project_id, event_id, suppressed FROM ib`;
 
-const forwardValues = (rows: readonly ForwardQueueRow[]) => [
+const forwardValues = (rows: readonly ForwardQueueRow[], wake: readonly string[]) => [
   col([...rows], (r) => r.id),
   col([...rows], (r) => r.project_id),
   col([...rows], (r) => r.destination_id),
@@ -124,6 +125,7 @@ const forwardValues = (rows: readonly ForwardQueueRow[]) => [
   col([...rows], (r) => r.event_time.toISOString()),
   col([...rows], (r) => r.encrypted_payload),
   col([...rows], (r) => r.no_consent),
+  [...wake],
 ];
 
 export function createIngestDal() {
@@ -155,6 +157,8 @@ export function createIngestDal() {
       profiles: ProfileUpdate[],
       /** Forward-queue rows of these events (projects with an enabled destination only). */
       forward: readonly ForwardQueueRow[] = [],
+      /** Destinations whose forwarder job to wake (the writer spares a destination it woke just now). */
+      wake: readonly string[] = [],
     ): Promise<WrittenKey[]> {
       const forwarding = forward.length > 0;
       const links = linksOf(rows);
@@ -191,7 +195,7 @@ export function createIngestDal() {
           links.project,
           links.anonymous,
           links.user,
-          ...(forwarding ? forwardValues(forward) : []),
+          ...(forwarding ? forwardValues(forward, wake) : []),
         ],
       });
       return inserted;

@@ -57,8 +57,28 @@ function forwardOf(rows: ForwardingRow[]): ForwardQueueRow[] {
   return out;
 }
 
+/**
+ * A destination's forwarder job is woken at most this often per process (each wake is an upsert of
+ * the same job row, which concurrent commits would queue on); rows a wake spared are picked up by
+ * the job that is already due or running, or by the one it re-arms a second after it drains.
+ */
+const WAKE_EVERY_MS = 200;
+
 export function createIngestWriter(deps: { pool: pg.Pool; dal: IngestDal; clock: Clock }) {
   const queue: Pending[] = [];
+  const lastWake = new Map<string, number>();
+  function wakeList(forward: readonly ForwardQueueRow[]): string[] {
+    if (forward.length === 0) return [];
+    const now = Date.now();
+    const out: string[] = [];
+    for (const id of new Set(forward.map((f) => f.destination_id))) {
+      if (now - (lastWake.get(id) ?? 0) < WAKE_EVERY_MS) continue;
+      lastWake.set(id, now);
+      out.push(id);
+    }
+    if (lastWake.size > 10_000) lastWake.clear();
+    return out;
+  }
   let queuedRows = 0;
   let running = 0;
   const idle: Array<() => void> = [];
@@ -116,6 +136,7 @@ export function createIngestWriter(deps: { pool: pg.Pool; dal: IngestDal; clock:
     // The first copy of each event (ingest_batch stores that one) gives the profiles and queue rows.
     const unique = firstOccurrences(rows);
     const profiles = foldProfiles(unique);
+    const forward = forwardOf(unique);
     try {
       return await deps.dal.writeBatch(
         deps.pool,
@@ -124,7 +145,8 @@ export function createIngestWriter(deps: { pool: pg.Pool; dal: IngestDal; clock:
         monthStart(receivedAt),
         rows,
         profiles,
-        forwardOf(unique),
+        forward,
+        wakeList(forward),
       );
     } catch (error) {
       if (!isRefusedData(error)) throw error;
