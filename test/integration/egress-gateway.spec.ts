@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseEgressRedirects } from '../../src/config.ts';
 import type { EnabledDestination } from '../../src/egress/egress-allowlist.ts';
@@ -295,6 +297,28 @@ describe('timeouts and bounded retries', () => {
     const chunked = await h.gateway.request(llmCall({ maxResponseBytes: 5_000 }));
     expect(chunked.body.toString()).toBe('y'.repeat(5_000));
     await h.gateway.close();
+  });
+
+  it('cuts a body that keeps arriving at the call’s deadline (no idle timeout would)', async () => {
+    const drip = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const tick = setInterval(() => res.write('x'), 20);
+      res.on('close', () => clearInterval(tick));
+      setTimeout(() => res.end(), 3_000).unref();
+    });
+    await new Promise<void>((r) => drip.listen(0, '127.0.0.1', () => r()));
+    const { port } = drip.address() as AddressInfo;
+    const h = testGateway({ redirects: { 'api.openai.com': `http://127.0.0.1:${port}` } });
+    try {
+      const e = await refusal(h.gateway.request(llmCall({ timeoutMs: 300, maxAttempts: 1 })));
+      expect(e.code).toBe('timeout');
+      expect(h.rows[0]).toMatchObject({ outcome: 'timeout', status: null, attempts: 1 });
+    } finally {
+      await h.gateway.close();
+      drip.closeAllConnections();
+      await new Promise((r) => drip.close(r));
+    }
   });
 
   it('retries a refused connection for any call: nothing was sent', async () => {
