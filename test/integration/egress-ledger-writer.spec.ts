@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { newId } from '../../src/lib/ids.ts';
 import {
   createEgressLedgerDal,
   type EgressLedgerRow,
@@ -11,7 +12,8 @@ import { createOrg, createProject, createTestApp, type TestApp, type TestOrg } f
  * The ledger writer's binary COPY on the real database: every column arrives as written (nulls,
  * empty and several data classes, counts past 32 bits, the time to the millisecond, a writer-made
  * time-ordered id), a batch retried after a commit whose answer was lost is not written twice, and
- * a row its columns cannot hold is refused alone while the rest of its batch commits.
+ * a row its columns cannot hold, or naming an org that does not exist, is refused alone while the
+ * rest of its batch commits.
  */
 const dal = createEgressLedgerDal();
 const NOW = new Date('2026-06-15T12:00:00.123Z');
@@ -116,6 +118,25 @@ describe('the ledger writer’s COPY', () => {
     expect(await Promise.all(rows.map((r) => writer.append(r)))).toEqual(Array(5).fill(true));
     expect(lostAnswers).toBe(0);
     expect((await stored()).map((r) => r.id)).toEqual(rows.map((r) => r.id));
+    await writer.stop();
+  });
+
+  it('leaves out a row naming an org that does not exist, instead of failing its batch again and again', async () => {
+    const dropped: number[] = [];
+    const writer = createEgressLedgerWriter({
+      pool: t.db.systemPool,
+      dal,
+      retryMs: 10,
+      metrics: { written: () => undefined, dropped: (n) => dropped.push(n) },
+    });
+    const results = await Promise.all([
+      writer.append(row({ records: 1 })),
+      writer.append(row({ records: 2, org_id: newId('org') })),
+      writer.append(row({ records: 3 })),
+    ]);
+    expect(results).toEqual([true, false, true]);
+    expect(dropped).toEqual([1]);
+    expect((await stored()).map((r) => r.records)).toEqual([1, 3]);
     await writer.stop();
   });
 
