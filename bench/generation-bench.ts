@@ -13,6 +13,10 @@ const RENDER_SECONDS = Number(process.env.BENCH_RENDER_SECONDS ?? 60);
 const CONNECTIONS = 10;
 // Generations kept queued ahead of the worker, so rendering never pauses during the measurement.
 const QUEUE_AHEAD = 3;
+// Optional fixed request rate (autocannon overallRate) for both phases; unset: closed loop, which
+// saturates a small machine and leaves a nice-10 render almost no CPU (renders yield to the API).
+const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
+const rate = RATE === undefined ? {} : { overallRate: RATE };
 
 const BRIEF = {
   product: 'Acme Cold Brew',
@@ -56,7 +60,13 @@ export async function run(): Promise<BenchResult[]> {
     const aloneS = (performance.now() - t0) / 1000;
     await load({ url: listUrl, headers: auth, seconds: 2, connections: CONNECTIONS });
 
-    const idle = await load({ url: listUrl, headers: auth, seconds: IDLE_SECONDS, connections: CONNECTIONS });
+    const idle = await load({
+      url: listUrl,
+      headers: auth,
+      seconds: IDLE_SECONDS,
+      connections: CONNECTIONS,
+      ...rate,
+    });
 
     // Rendering phase: keep QUEUE_AHEAD generations pending, count those that finish inside the window.
     let stop = false;
@@ -86,6 +96,7 @@ export async function run(): Promise<BenchResult[]> {
       headers: auth,
       seconds: RENDER_SECONDS,
       connections: CONNECTIONS,
+      ...rate,
     });
     const elapsedMin = (performance.now() - began) / 60_000;
     stop = true;
