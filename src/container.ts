@@ -269,8 +269,7 @@ export function createContainer({
     clock,
     ...(logger ? { logger } : {}),
   });
-  // A killed worker's batch is claimed again after the job watchdog's time (at least the call timeout + 5 s).
-  const forwarder = destinations.forwarder(egress, logger, config.jobWatchdogMs);
+  const forwarder = destinations.forwarder(egress, logger);
   // Content generation and media (modules/generation, modules/media).
   const { media, generations } = createGenerationModule({
     config,

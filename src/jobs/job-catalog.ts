@@ -57,8 +57,8 @@ export const JOB_CATALOG: readonly JobDefinition[] = [
     payload: CronPayload,
     maxAttempts: 3,
     cron: '* * * * *',
-    // After a worker start, once the batches a killed worker held have left their lease.
-    startupDelayMs: (container) => container.forwarder.leaseMs + 1_000,
+    // Soon after a worker start: a killed worker's destination locks died with its connections.
+    startupDelayMs: (container) => container.forwarder.recoveryDelayMs,
     async run(_payload, { container, logger }) {
       const { expired, woken } = await container.forwarder.sweep();
       if (expired > 0 || woken > 0) logger.info({ expired, woken }, 'capi forward queue swept');

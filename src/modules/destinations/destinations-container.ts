@@ -57,9 +57,8 @@ export function createDestinations(deps: {
     forwardTargets: dal.forwardTargets,
     buildRows,
     lookup,
-    forwarder(egress: Pick<EgressGateway, 'request'>, logger?: Logger, leaseMs?: number) {
+    forwarder(egress: Pick<EgressGateway, 'request'>, logger?: Logger) {
       return createForwarder({
-        ...(leaseMs === undefined ? {} : { leaseMs }),
         db: deps.dbs.system,
         dal: createForwardQueueDal(),
         stats,

@@ -5,9 +5,10 @@ import type { DestinationRow } from './destinations-dal.ts';
 
 /**
  * The forwarder's SQL on `capi_forward_queue` (system connection; every statement names the org or
- * the destination). A batch is claimed with a lease (committed at once: no transaction stays open
- * across the platform call); a worker killed mid-batch leaves its lease to expire, and the rows are
- * claimed again and sent again with the same event ids (the platforms deduplicate on them).
+ * the destination). One worker at a time forwards a destination, under a session advisory lock (no
+ * transaction stays open across the platform call); a worker killed mid-batch loses the lock with
+ * its connection, and the next one sends the batch again with the same event ids (the platforms
+ * deduplicate on them).
  */
 export type ClaimedRow = {
   id: string;
@@ -35,22 +36,36 @@ export function createForwardQueueDal() {
       return rows[0];
     },
 
-    async claim(
-      db: Db,
-      destinationId: string,
-      now: Date,
-      leaseMs: number,
-      limit: number,
-    ): Promise<ClaimedRow[]> {
+    /**
+     * The destination's due rows, oldest first. Only the holder of the destination's forwarder lock
+     * reads them (`tryLock`), so nothing is written to claim them: a claim costs a read, not a
+     * rewrite of every row.
+     */
+    async due(db: Db, destinationId: string, now: Date, limit: number): Promise<ClaimedRow[]> {
       const { rows } = await sql<ClaimedRow>`
-        UPDATE capi_forward_queue SET lease_until = ${new Date(now.getTime() + leaseMs)}, attempts = attempts + 1
-        WHERE id IN (
-          SELECT id FROM capi_forward_queue
-          WHERE destination_id = ${destinationId} AND next_attempt_at <= ${now}
-            AND (lease_until IS NULL OR lease_until < ${now})
-          ORDER BY next_attempt_at, id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-        RETURNING id, org_id, project_id, event_id, encrypted_payload, attempts, created_at`.execute(db);
+        SELECT id, org_id, project_id, event_id, encrypted_payload, attempts, created_at FROM capi_forward_queue
+        WHERE destination_id = ${destinationId} AND next_attempt_at <= ${now}
+        ORDER BY next_attempt_at, id LIMIT ${limit}`.execute(db);
       return rows;
+    },
+
+    /**
+     * The destination's forwarder lock: a session advisory lock on the connection `db` is bound to.
+     * One worker forwards a destination at a time; a killed worker's connection closes and its lock
+     * with it, so the next worker takes over at once (and resends what it had not settled).
+     */
+    async tryLock(db: Db, destinationId: string): Promise<boolean> {
+      const { rows } = await sql<{ ok: boolean }>`
+        SELECT pg_try_advisory_lock(hashtextextended(${`capi.forward:${destinationId}`}, 0)) AS ok`.execute(
+        db,
+      );
+      return rows[0]?.ok === true;
+    },
+
+    async unlock(db: Db, destinationId: string): Promise<void> {
+      await sql`SELECT pg_advisory_unlock(hashtextextended(${`capi.forward:${destinationId}`}, 0))`.execute(
+        db,
+      );
     },
 
     /** Deletes rows whose fate is decided (sent, rejected, dropped); returns how many were still there. */
@@ -60,19 +75,20 @@ export function createForwardQueueDal() {
       return Number(r.numAffectedRows ?? 0);
     },
 
-    /** Gives rows back for a later attempt (a retryable failure, a pause). */
-    async release(db: Db, ids: readonly string[], nextAttemptAt: Date): Promise<void> {
+    /** Puts rows off for a later attempt (a retryable failure, counted; a pause, not counted). */
+    async release(db: Db, ids: readonly string[], nextAttemptAt: Date, failed: boolean): Promise<void> {
       if (ids.length === 0) return;
       await sql`
-        UPDATE capi_forward_queue SET lease_until = NULL, next_attempt_at = ${nextAttemptAt}
+        UPDATE capi_forward_queue SET next_attempt_at = ${nextAttemptAt}, attempts = attempts + ${failed ? 1 : 0}
         WHERE id = ANY(${ids}::uuid[])`.execute(db);
     },
 
     /** When the destination's next row becomes due (none: null). */
     async nextDue(db: Db, destinationId: string): Promise<Date | null> {
       const { rows } = await sql<{ at: Date | null }>`
-        SELECT min(greatest(next_attempt_at, coalesce(lease_until, next_attempt_at))) AS at
-        FROM capi_forward_queue WHERE destination_id = ${destinationId}`.execute(db);
+        SELECT min(next_attempt_at) AS at FROM capi_forward_queue WHERE destination_id = ${destinationId}`.execute(
+        db,
+      );
       return rows[0]?.at ?? null;
     },
 
@@ -81,8 +97,9 @@ export function createForwardQueueDal() {
       const { rows } = await sql<{ org_id: string; id: string }>`
         SELECT d.org_id, d.id FROM destinations d
         WHERE d.enabled AND d.status = 'active' AND EXISTS (
-          SELECT 1 FROM capi_forward_queue q WHERE q.destination_id = d.id AND q.next_attempt_at <= ${now}
-            AND (q.lease_until IS NULL OR q.lease_until < ${now}))`.execute(db);
+          SELECT 1 FROM capi_forward_queue q WHERE q.destination_id = d.id AND q.next_attempt_at <= ${now})`.execute(
+        db,
+      );
       return rows;
     },
 

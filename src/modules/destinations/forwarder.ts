@@ -31,7 +31,8 @@ import type { ClaimedRow, ForwardQueueDal } from './forward-queue-dal.ts';
 import type { ForwardStats } from './forward-stats.ts';
 
 /**
- * The forwarder (job `capi.forward`, one destination per run): claims up to 1,000 due rows, decrypts
+ * The forwarder (job `capi.forward`, one destination per run, one run per destination at a time under
+ * a session advisory lock that dies with a killed worker's connection): reads up to 1,000 due rows, decrypts
  * them, checks each event alone (Meta drops events older than 7 days — counted — and an event it
  * would refuse is rejected here instead of sinking the batch), sends the rest in one request through
  * the egress gateway, and settles the batch:
@@ -45,7 +46,6 @@ import type { ForwardStats } from './forward-stats.ts';
  * - bad token: the destination is paused (status `paused`, webhook `destination.paused`); its rows
  *   wait for a new token (PATCH) or expire.
  */
-export const FORWARD_LEASE_MS = 60_000;
 export const FORWARD_MAX_AGE_MS = 72 * 3_600_000;
 const RUN_BUDGET_MS = 20_000;
 const CALL_TIMEOUT_MS = 10_000;
@@ -62,8 +62,6 @@ export type ForwarderDeps = {
   clock: Clock;
   logger?: Pick<Logger, 'info' | 'warn'>;
   random?: () => number;
-  /** How long a claimed batch is held (default 60 s); longer than a call's timeout, so no live batch is re-claimed. */
-  leaseMs?: number;
 };
 
 type Decoded = { row: ClaimedRow; event: ForwardEvent };
@@ -84,7 +82,6 @@ const platformOf = (type: DestinationRow['type']) =>
 export function createForwarder(deps: ForwarderDeps) {
   const { db, dal, envelope, clock } = deps;
   const random = deps.random ?? Math.random;
-  const leaseMs = Math.max(deps.leaseMs ?? FORWARD_LEASE_MS, CALL_TIMEOUT_MS + 5_000);
 
   function check(d: DestinationRow, e: ForwardEvent, nowS: number): EventCheck {
     return d.type === 'meta_capi' ? checkMetaEvent(e, nowS) : checkTikTokEvent(e);
@@ -202,13 +199,14 @@ export function createForwarder(deps: ForwarderDeps) {
         ...s.rejected.map((x) => x.row.id),
         ...s.tooOld.map((r) => r.id),
       ]);
-      const maxAttempts = Math.max(0, ...s.retry.map((r) => r.attempts));
-      // Held by a refused token: due at once when a new token resumes the destination.
-      const delay = s.badToken ? 0 : backoffMs(maxAttempts, s.retryAfterMs);
+      const attempts = 1 + Math.max(0, ...s.retry.map((r) => r.attempts));
+      // Held by a refused token: due at once when a new token resumes the destination (not a failure).
+      const delay = s.badToken ? 0 : backoffMs(attempts, s.retryAfterMs);
       await dal.release(
         tx,
         s.retry.map((r) => r.id),
         new Date(now.getTime() + delay),
+        !s.badToken,
       );
       await deps.stats.add(tx, {
         orgId: d.org_id,
@@ -243,7 +241,7 @@ export function createForwarder(deps: ForwarderDeps) {
   ): Promise<{ claimed: number; paused: boolean }> {
     const now = clock.now();
     const max = platformOf(d.type).max;
-    const rows = await dal.claim(db, d.id, now, leaseMs, max);
+    const rows = await dal.due(db, d.id, now, max);
     if (rows.length === 0) return { claimed: 0, paused: false };
     const s: Settlement = { sent: [], rejected: [], tooOld: [], retry: [] };
     const sendable: Decoded[] = [];
@@ -275,24 +273,41 @@ export function createForwarder(deps: ForwarderDeps) {
     return { claimed: rows.length, paused: s.badToken !== undefined };
   }
 
-  return {
-    /** How long a killed worker's batch waits before it is claimed again. */
-    leaseMs,
+  /** Batches until the queue has nothing due, the budget is spent or the destination stops. */
+  async function drain(payload: { org_id: string; destination_id: string }): Promise<number | 'stopped'> {
+    const started = Date.now();
+    let claimedTotal = 0;
+    for (;;) {
+      const d = await dal.destination(db, payload.org_id, payload.destination_id);
+      if (!d || !d.enabled || d.status !== 'active') return 'stopped';
+      const token = envelope.decrypt(d.token, { orgId: d.org_id, recordId: d.id, field: TOKEN_FIELD });
+      const { claimed, paused } = await forwardBatch(d, token);
+      claimedTotal += claimed;
+      if (paused) return 'stopped';
+      if (claimed === 0 || Date.now() - started > RUN_BUDGET_MS) return claimedTotal;
+    }
+  }
 
-    /** The job: forwards the destination's due rows for up to ~20 s, then re-arms itself if more wait. */
+  return {
+    /** How soon after a worker start the sweep looks for work a killed worker left. */
+    recoveryDelayMs: 2_000,
+
+    /**
+     * The job: under the destination's lock (another worker already on it: nothing to do, it drains
+     * and looks again), forwards the due rows for up to ~20 s, then re-arms itself if more wait.
+     */
     async run(payload: { org_id: string; destination_id: string }): Promise<{ sent: number }> {
-      const started = Date.now();
-      let claimedTotal = 0;
-      for (;;) {
-        const d = await dal.destination(db, payload.org_id, payload.destination_id);
-        if (!d || !d.enabled || d.status !== 'active') return { sent: claimedTotal };
-        const token = envelope.decrypt(d.token, { orgId: d.org_id, recordId: d.id, field: TOKEN_FIELD });
-        const { claimed, paused } = await forwardBatch(d, token);
-        claimedTotal += claimed;
-        if (paused) return { sent: claimedTotal };
-        if (claimed === 0 || Date.now() - started > RUN_BUDGET_MS) break;
-      }
-      // Rows left for later (backoff, or another worker's lease): one job at their time, under its own
+      const outcome = await db.connection().execute(async (conn) => {
+        if (!(await dal.tryLock(conn, payload.destination_id))) return 'stopped' as const;
+        try {
+          return await drain(payload);
+        } finally {
+          await dal.unlock(conn, payload.destination_id);
+        }
+      });
+      if (outcome === 'stopped') return { sent: 0 };
+      const claimedTotal = outcome;
+      // Rows left for later (backoff): one job at their time, under its own
       // key, so the key ingest wakes with stays free for fresh events.
       // A run that drained the queue looks again a second later: events an ingest commit queued
       // without waking the job (it had woken it just before) are not left for the minute sweep.
@@ -309,7 +324,7 @@ export function createForwarder(deps: ForwarderDeps) {
 
     /**
      * The sweep (every minute, and after a worker start): rows queued more than 72 hours ago are
-     * deleted and counted as expired; destinations with rows due (a killed worker's lease ran out, a
+     * deleted and counted as expired; destinations with rows due (a killed worker left them, a
      * backoff ended) get a forward job.
      */
     async sweep(): Promise<{ expired: number; woken: number }> {
