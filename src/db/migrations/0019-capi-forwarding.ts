@@ -52,7 +52,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       encrypted_payload text NOT NULL,
       attempts integer NOT NULL DEFAULT 0,
       next_attempt_at timestamptz NOT NULL,
-      lease_until timestamptz,
       created_at timestamptz NOT NULL
     )`.execute(db);
   // The forwarder claims a destination's due rows oldest first; the sweeper deletes by age; erasure by subject.
