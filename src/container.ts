@@ -35,7 +35,6 @@ import { createOrgsDal } from './modules/orgs/orgs-dal.ts';
 import { createOrgsService } from './modules/orgs/orgs-service.ts';
 import { createProfilesDal } from './modules/profiles/profiles-dal.ts';
 import { createProfilesService } from './modules/profiles/profiles-service.ts';
-import { createSegmentService } from './modules/segment/segment-service.ts';
 import { createProjectsDal } from './modules/projects/projects-dal.ts';
 import { createProjectsService } from './modules/projects/projects-service.ts';
 import { createRequestLogWriter } from './modules/request-log/request-log-writer.ts';
@@ -46,6 +45,7 @@ import { createRetentionOverridesDal } from './modules/retention/retention-overr
 import { createRetentionService } from './modules/retention/retention-service.ts';
 import { createRetentionSweeper } from './modules/retention/retention-sweeper.ts';
 import { createSweeperDals } from './modules/retention/sweeper-dals.ts';
+import { createSegmentService } from './modules/segment/segment-service.ts';
 import { createSocialAccountsModule } from './modules/social-accounts/social-accounts-module.ts';
 import { createDataSubjectRequestsDal } from './modules/subjects/data-subject-requests-dal.ts';
 import { createErasureExecutor } from './modules/subjects/erasure-executor.ts';
@@ -158,7 +158,14 @@ export function createContainer({
   });
   // Conversions API destinations (modules/destinations): the partner API, ingest's forward rows,
   // the gateway's lookup of enabled destinations, and the forwarder (below, once the gateway exists).
-  const destinations = createDestinations({ dbs, envelope, auditLog, projects, events: webhookEvents, clock });
+  const destinations = createDestinations({
+    dbs,
+    envelope,
+    auditLog,
+    projects,
+    events: webhookEvents,
+    clock,
+  });
   const ingestDal = createIngestDal();
   const ingestWriter = createIngestWriter({ pool: dbs.appPool, dal: ingestDal, clock });
   const projectPolicies = createProjectPolicyCache({

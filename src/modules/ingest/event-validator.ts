@@ -227,7 +227,8 @@ function validateContext(
  * 1–64 characters is ignored (not forwarded), never a rejection.
  */
 function shortText(value: unknown, _field: string): string | null {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 64 || !storableText(value)) return null;
+  if (typeof value !== 'string' || value.length === 0 || value.length > 64 || !storableText(value))
+    return null;
   return value;
 }
 

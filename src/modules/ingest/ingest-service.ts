@@ -117,7 +117,11 @@ export function createIngestService(deps: {
                 targets: policy.destinations,
               })
             : [];
-        const row: ForwardingRow = { ...prepared.event, id: newId('event', now.getTime()), project_id: projectId };
+        const row: ForwardingRow = {
+          ...prepared.event,
+          id: newId('event', now.getTime()),
+          project_id: projectId,
+        };
         if (forward.length > 0) row.forward = forward;
         rows.push(row);
         rowIndex.push(index);
