@@ -152,11 +152,15 @@ describe('the ledger writer’s COPY', () => {
       writer.append(row({ records: 2, attempts: 70_000 })),
       writer.append(row({ records: 3, id: 'not-a-uuid' })),
       writer.append(row({ records: 4, bytes_out: -1 })),
-      writer.append(row({ records: 5 })),
+      // What the table's CHECK constraints refuse.
+      writer.append(row({ records: 5, vendor: 'Not A Vendor' })),
+      writer.append(row({ records: 6, host: 'h'.repeat(254) })),
+      writer.append(row({ records: 7, attempts: 0 })),
+      writer.append(row({ records: 8 })),
     ]);
-    expect(results).toEqual([true, false, false, false, true]);
-    expect(dropped).toEqual([1, 1, 1]);
-    expect((await stored()).map((r) => r.records)).toEqual([1, 5]);
+    expect(results).toEqual([true, false, false, false, false, false, false, true]);
+    expect(dropped).toEqual([1, 1, 1, 1, 1, 1]);
+    expect((await stored()).map((r) => r.records)).toEqual([1, 8]);
     await writer.stop();
   });
 });

@@ -1,5 +1,6 @@
 import { randomFillSync } from 'node:crypto';
 import type pg from 'pg';
+import { EGRESS_PURPOSES } from '../../egress/egress-types.ts';
 import type { EgressLedgerEntry } from './egress-ledger-dal.ts';
 
 /**
@@ -21,6 +22,16 @@ export const COPY_TRAILER = Buffer.from([0xff, 0xff]);
 /** PostgreSQL's timestamps count microseconds from 2000-01-01T00:00:00Z. */
 const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
 const TWO_32 = 2 ** 32;
+const VENDOR = /^[a-z][a-z0-9_]{1,39}$/;
+const PURPOSES: ReadonlySet<string> = new Set(EGRESS_PURPOSES);
+const OUTCOMES: ReadonlySet<string> = new Set([
+  'ok',
+  'http_error',
+  'rate_limited',
+  'timeout',
+  'network_error',
+  'response_too_large',
+]);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Random bytes for ids, drawn from the system's CSPRNG 4,000 at a time. */
@@ -67,6 +78,17 @@ export function encodeLedgerRow(row: EgressLedgerEntry): Buffer {
   if (!Number.isFinite(createdMs)) throw new RangeError('ledger row time is not a date');
   for (const n of [row.records, row.bytes_out, row.bytes_in])
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError('ledger row count is not a whole number');
+  // The table's CHECK constraints (migration 0014), so that one row cannot fail its whole batch.
+  if (
+    !VENDOR.test(row.vendor) ||
+    row.host.length < 1 ||
+    row.host.length > 253 ||
+    !PURPOSES.has(row.purpose) ||
+    !OUTCOMES.has(row.outcome) ||
+    !(row.attempts >= 1) ||
+    !(row.latency_ms >= 0)
+  )
+    throw new RangeError('ledger row breaks a constraint of its table');
   const org = Buffer.byteLength(row.org_id);
   const project = row.project_id === null ? -1 : Buffer.byteLength(row.project_id);
   const vendor = Buffer.byteLength(row.vendor);
