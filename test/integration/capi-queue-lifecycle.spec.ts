@@ -71,6 +71,13 @@ describe('the forward queue: 72 h expiry, erasure, partnership end', () => {
       headers: bearer(p.org.secret),
     });
     expect(stats.json().data.reduce((a: number, h: { expired: number }) => a + h.expired, 0)).toBe(2);
+    // …and counted as queued in the hour they were queued (72 h earlier), once they left the queue.
+    const queuedHour = await t.app.inject({
+      method: 'GET',
+      url: `/v1/destinations/${p.destinationId}/stats?since=${new Date(clock.now().getTime() - 73 * 3_600_000).toISOString()}&until=${new Date(clock.now().getTime() - 71 * 3_600_000).toISOString()}`,
+      headers: bearer(p.org.secret),
+    });
+    expect(queuedHour.json().data.reduce((a: number, h: { queued: number }) => a + h.queued, 0)).toBe(2);
   });
 
   it("a DSR erasure deletes the user's queued rows, and only theirs", async () => {

@@ -71,6 +71,12 @@ describe('tenant isolation in the database', () => {
         `INSERT INTO org_purge_schedule (org_id, data_class, purge_at) VALUES ($1, 'sdk_events', now())`,
         [org.id],
       );
+      // Counted by the forwarder (system connection) as queued events leave the queue.
+      await t.db.systemPool.query(
+        `INSERT INTO capi_forward_stats (org_id, project_id, destination_id, hour, sent)
+         SELECT org_id, project_id, id, date_trunc('hour', now()), 1 FROM destinations WHERE org_id = $1`,
+        [org.id],
+      );
       // Appended by the egress gateway's ledger writer (system connection) for each vendor call.
       await t.db.systemPool.query(
         `INSERT INTO egress_ledger (id, org_id, vendor, host, purpose, data_classes, records, bytes_out, bytes_in,

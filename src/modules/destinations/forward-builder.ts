@@ -61,7 +61,7 @@ function platformOf(valid: ValidEvent): 'ios' | 'android' | undefined {
  * Builds, at ingest and while the raw values are in memory, the encrypted forward-queue rows of one
  * stored event: one per enabled destination that maps the event's name. The raw email and phone are
  * read from `valid.traits` and never leave this function except as the destination's hash.
- * `no_consent` marks rows whose device ids were withheld (the app said tracking is not allowed).
+ * `withheld` in the payload marks events whose device ids were not queued (tracking not allowed).
  */
 export function buildForwardRows(
   envelope: Envelope,
@@ -119,6 +119,7 @@ export function buildForwardRows(
     const phone = number ? phoneHash(t.type, number) : undefined;
     const event: ForwardEvent = {
       ...base,
+      ...(hasIds && !consented ? { withheld: true as const } : {}),
       name: t.event_map[name] as string,
       hashes: {
         ...optional('email', prepared.email_sha256 ?? undefined),
@@ -141,7 +142,6 @@ export function buildForwardRows(
         recordId: id,
         field: PAYLOAD_FIELD,
       }),
-      no_consent: hasIds && !consented,
     };
   });
 }

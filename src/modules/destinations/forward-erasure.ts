@@ -35,6 +35,7 @@ export async function eraseQueuedEvents(
         destinationId: g.destination_id,
         at: new Date(),
         erased: g.n,
+        left: [{ queuedAt: g.hour, n: g.n }],
       });
     }
   }

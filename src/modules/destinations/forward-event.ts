@@ -29,6 +29,8 @@ export type ForwardEvent = {
     app_version?: string;
     app_build?: string;
   };
+  /** The event carried device ids the app said may not be used for ad tracking: not queued, counted. */
+  withheld?: true;
   /** Conversion values from the event's properties (a fixed list of fields, after the PII guard). */
   custom: {
     value?: number;

@@ -105,25 +105,34 @@ export function createForwardQueueDal() {
 
     /** Deletes up to `limit` rows queued before `cutoff`; returns the count per destination. */
     async expire(db: Db, cutoff: Date, limit: number) {
-      const { rows } = await sql<{ org_id: string; project_id: string; destination_id: string; n: string }>`
+      const { rows } = await sql<{
+        org_id: string;
+        project_id: string;
+        destination_id: string;
+        hour: Date;
+        n: string;
+      }>`
         WITH gone AS (
           DELETE FROM capi_forward_queue WHERE id IN (
             SELECT id FROM capi_forward_queue WHERE created_at < ${cutoff} LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-          RETURNING org_id, project_id, destination_id)
-        SELECT org_id, project_id, destination_id, count(*) AS n FROM gone GROUP BY 1, 2, 3`.execute(db);
+          RETURNING org_id, project_id, destination_id, created_at)
+        SELECT org_id, project_id, destination_id, date_trunc('hour', created_at) AS hour, count(*) AS n
+        FROM gone GROUP BY 1, 2, 3, 4`.execute(db);
       return rows.map((r) => ({ ...r, n: Number(r.n) }));
     },
 
     /** A DSR erasure: up to `limit` of the user's queued rows (tenant transaction), counted per destination. */
     async eraseSubject(tx: TenantDb, orgId: string, projectId: string, subjectHash: string, limit: number) {
-      const { rows } = await sql<{ destination_id: string; n: string }>`
+      const { rows } = await sql<{ destination_id: string; hour: Date; n: string }>`
         WITH gone AS (
           DELETE FROM capi_forward_queue WHERE id IN (
             SELECT id FROM capi_forward_queue
             WHERE org_id = ${orgId} AND project_id = ${projectId} AND subject_hash = ${subjectHash} LIMIT ${limit})
-          RETURNING destination_id)
-        SELECT destination_id, count(*) AS n FROM gone GROUP BY 1`.execute(tx);
-      return rows.map((r) => ({ destination_id: r.destination_id, n: Number(r.n) }));
+          RETURNING destination_id, created_at)
+        SELECT destination_id, date_trunc('hour', created_at) AS hour, count(*) AS n FROM gone GROUP BY 1, 2`.execute(
+        tx,
+      );
+      return rows.map((r) => ({ destination_id: r.destination_id, hour: r.hour, n: Number(r.n) }));
     },
 
     async pause(db: Db, orgId: string, id: string, now: Date): Promise<boolean> {

@@ -4,8 +4,9 @@ import { AppError } from '../../lib/errors.ts';
 import type { TenantScope } from '../../lib/scope.ts';
 
 /**
- * Forwarding counts per destination and hour (class capi_forward_stats: counts only). `queued` and
- * `dropped_not_consented` are added by the ingest statement itself; the forwarder adds what it sent,
+ * Forwarding counts per destination and hour (class capi_forward_stats: counts only). `queued` (and
+ * `dropped_not_consented`) count an event in the hour it was queued, added when it leaves the queue
+ * (so the ingest commit writes no counter row that concurrent commits would wait on); the forwarder adds what it sent,
  * rejected and dropped in the transaction that deletes those rows; the sweeper adds what expired and
  * an erasure what it deleted. Queue age is a histogram of seconds from ingest to the platform's
  * acceptance; p99 is read as the upper bound of the bucket holding the 99th percentile.
@@ -47,6 +48,11 @@ export type StatsDelta = {
   expired?: number;
   erased?: number;
   agesS?: readonly number[];
+  /**
+   * Rows leaving the queue (any way): each is counted as `queued` in the hour it was queued (and as
+   * `dropped_not_consented` there when its device ids were withheld).
+   */
+  left?: readonly { queuedAt: Date; withheld?: boolean; n?: number }[];
 };
 
 const hourOf = (d: Date) => new Date(Math.floor(d.getTime() / 3_600_000) * 3_600_000);
@@ -71,12 +77,32 @@ export function createForwardStats() {
     /** Adds to the hour's counts, in the caller's transaction (the one that deleted the rows counted). */
     async add(db: Kysely<Database>, d: StatsDelta): Promise<void> {
       const hist = d.agesS && d.agesS.length > 0 ? ageHistogram(d.agesS) : [];
+      const hour = hourOf(d.at).getTime();
+      const queued = new Map<number, { n: number; withheld: number }>([[hour, { n: 0, withheld: 0 }]]);
+      for (const l of d.left ?? []) {
+        const h = hourOf(l.queuedAt).getTime();
+        const entry = queued.get(h) ?? { n: 0, withheld: 0 };
+        entry.n += l.n ?? 1;
+        if (l.withheld) entry.withheld += l.n ?? 1;
+        queued.set(h, entry);
+      }
+      for (const [h, q] of queued) {
+        if (h === hour || q.n === 0) continue;
+        await sql`
+          INSERT INTO capi_forward_stats AS s (org_id, project_id, destination_id, hour, queued, dropped_not_consented)
+          VALUES (${d.orgId}, ${d.projectId}, ${d.destinationId}, ${new Date(h)}, ${q.n}, ${q.withheld})
+          ON CONFLICT (destination_id, hour) DO UPDATE SET queued = s.queued + excluded.queued,
+            dropped_not_consented = s.dropped_not_consented + excluded.dropped_not_consented`.execute(db);
+      }
+      const here = queued.get(hour) as { n: number; withheld: number };
       await sql`
-        INSERT INTO capi_forward_stats AS s (org_id, project_id, destination_id, hour, sent, rejected,
-          dropped_too_old, expired, erased, age_histogram)
-        VALUES (${d.orgId}, ${d.projectId}, ${d.destinationId}, ${hourOf(d.at)}, ${d.sent ?? 0},
+        INSERT INTO capi_forward_stats AS s (org_id, project_id, destination_id, hour, queued, dropped_not_consented,
+          sent, rejected, dropped_too_old, expired, erased, age_histogram)
+        VALUES (${d.orgId}, ${d.projectId}, ${d.destinationId}, ${new Date(hour)}, ${here.n}, ${here.withheld}, ${d.sent ?? 0},
           ${JSON.stringify(d.rejected ?? {})}::jsonb, ${d.tooOld ?? 0}, ${d.expired ?? 0}, ${d.erased ?? 0}, ${hist}::int[])
         ON CONFLICT (destination_id, hour) DO UPDATE SET
+          queued = s.queued + excluded.queued,
+          dropped_not_consented = s.dropped_not_consented + excluded.dropped_not_consented,
           sent = s.sent + excluded.sent,
           dropped_too_old = s.dropped_too_old + excluded.dropped_too_old,
           expired = s.expired + excluded.expired,

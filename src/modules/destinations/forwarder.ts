@@ -72,6 +72,8 @@ type Settlement = {
   retry: ClaimedRow[];
   retryAfterMs?: number;
   badToken?: string;
+  /** Rows whose event's device ids were withheld (no consent), for the stats. */
+  withheld: Set<string>;
 };
 
 const platformOf = (type: DestinationRow['type']) =>
@@ -217,6 +219,10 @@ export function createForwarder(deps: ForwarderDeps) {
         rejected: rejectedByCode,
         tooOld: s.tooOld.length,
         agesS: s.sent.map((x) => Math.max(0, (now.getTime() - x.row.created_at.getTime()) / 1000)),
+        left: [...s.sent.map((x) => x.row), ...s.rejected.map((x) => x.row), ...s.tooOld].map((r) => ({
+          queuedAt: r.created_at,
+          withheld: s.withheld.has(r.id),
+        })),
       });
       if (s.badToken && (await dal.pause(tx, d.org_id, d.id, now))) {
         await deps.events.emit(systemScope(tx, d.org_id, now), 'destination.paused', {
@@ -243,7 +249,7 @@ export function createForwarder(deps: ForwarderDeps) {
     const max = platformOf(d.type).max;
     const rows = await dal.due(db, d.id, now, max);
     if (rows.length === 0) return { claimed: 0, paused: false };
-    const s: Settlement = { sent: [], rejected: [], tooOld: [], retry: [] };
+    const s: Settlement = { sent: [], rejected: [], tooOld: [], retry: [], withheld: new Set() };
     const sendable: Decoded[] = [];
     const nowS = Math.floor(now.getTime() / 1000);
     for (const row of rows) {
@@ -260,6 +266,7 @@ export function createForwarder(deps: ForwarderDeps) {
         s.rejected.push({ row, code: 'undecryptable' });
         continue;
       }
+      if (event.withheld) s.withheld.add(row.id);
       const verdict = check(d, event, nowS);
       if (verdict.ok) sendable.push({ row, event });
       else if ('drop' in verdict) s.tooOld.push(row);
@@ -340,6 +347,7 @@ export function createForwarder(deps: ForwarderDeps) {
               destinationId: g.destination_id,
               at: now,
               expired: g.n,
+              left: [{ queuedAt: g.hour, n: g.n }],
             });
           return rows.reduce((a, g) => a + g.n, 0);
         });

@@ -78,18 +78,17 @@ export type ForwardQueueRow = {
   subject_hash: string;
   event_time: Date;
   encrypted_payload: string;
-  /** The event carried device ids the app said may not be used for ad tracking (withheld, counted). */
-  no_consent: boolean;
 };
 
 const BASE_PARAMS = Math.max(...[...WRITE_BATCH.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
 
 /**
- * ingest_batch as a CTE, then the queue rows of the events it reports inserted, the hour's queued
- * counts, and a wake-up of each destination's forwarder job (in the RETURNING of the counts, which a
- * data-modifying CTE evaluates whether or not it is read): one statement, one commit. (The tenant
- * setting the RLS checks of these inserts read is set by ingest_batch, which has returned all its
- * rows before the join produces one.)
+ * ingest_batch as a CTE, then the queue rows of the events it reports inserted, then a wake-up of
+ * the destinations' forwarder jobs that got rows (the `woken` column: an uncorrelated subquery,
+ * evaluated once): one statement, one commit. (The tenant setting the RLS checks of these inserts
+ * read is set by ingest_batch, which has returned all its rows before the join produces one.) The
+ * hour's `queued` count is added when a row leaves the queue (forward-stats.ts), so concurrent
+ * commits never queue on one counter row.
  */
 const p = (n: number) => `$${BASE_PARAMS + n}`;
 const WRITE_BATCH_FORWARDING = `WITH ib AS (${WRITE_BATCH}),
@@ -98,23 +97,15 @@ q AS (
     encrypted_payload, next_attempt_at, created_at)
   SELECT u.id, $1, u.project_id, u.destination_id, u.event_id, u.subject_hash, u.event_time, u.payload, $2::timestamptz, $2::timestamptz
   FROM unnest(${p(1)}::uuid[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::text[], ${p(6)}::timestamptz[],
-    ${p(7)}::text[], ${p(8)}::boolean[]) AS u(id, project_id, destination_id, event_id, subject_hash, event_time, payload, no_consent)
+    ${p(7)}::text[]) AS u(id, project_id, destination_id, event_id, subject_hash, event_time, payload)
   JOIN ib ON ib.project_id = u.project_id AND ib.event_id = u.event_id AND NOT ib.suppressed
-  RETURNING project_id, destination_id, event_id
-),
-s AS (
-  INSERT INTO capi_forward_stats (org_id, project_id, destination_id, hour, queued, dropped_not_consented)
-  SELECT $1, q.project_id, q.destination_id, date_trunc('hour', $2::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
-    count(*), count(*) FILTER (WHERE u.no_consent)
-  FROM q JOIN unnest(${p(3)}::text[], ${p(4)}::text[], ${p(8)}::boolean[]) AS u(destination_id, event_id, no_consent)
-    ON u.destination_id = q.destination_id AND u.event_id = q.event_id
-  GROUP BY q.project_id, q.destination_id
-  ON CONFLICT (destination_id, hour) DO UPDATE SET queued = capi_forward_stats.queued + excluded.queued,
-    dropped_not_consented = capi_forward_stats.dropped_not_consented + excluded.dropped_not_consented
-  RETURNING CASE WHEN capi_forward_stats.destination_id = ANY(${p(9)}::text[])
-    THEN (SELECT 1 FROM layers_enqueue_capi_forward($1, ARRAY[capi_forward_stats.destination_id])) END
+  RETURNING destination_id
 )
-SELECT project_id, event_id, suppressed FROM ib`;
+SELECT project_id, event_id, suppressed,
+  (SELECT count(*) FROM unnest(${p(8)}::text[]) AS d(id)
+     CROSS JOIN LATERAL layers_enqueue_capi_forward($1, ARRAY[d.id])
+   WHERE EXISTS (SELECT 1 FROM q WHERE q.destination_id = d.id)) AS woken
+FROM ib`;
 
 const forwardValues = (rows: readonly ForwardQueueRow[], wake: readonly string[]) => [
   col([...rows], (r) => r.id),
@@ -124,7 +115,6 @@ const forwardValues = (rows: readonly ForwardQueueRow[], wake: readonly string[]
   col([...rows], (r) => r.subject_hash),
   col([...rows], (r) => r.event_time.toISOString()),
   col([...rows], (r) => r.encrypted_payload),
-  col([...rows], (r) => r.no_consent),
   [...wake],
 ];
 
