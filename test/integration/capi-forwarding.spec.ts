@@ -198,11 +198,10 @@ describe('Conversions API forwarding, end to end from POST /v1/sdk/events to the
     (event.context as { device: Record<string, unknown> }).device.ad_tracking_enabled = false;
     await sendEvents(t.app, p.publishableKey, [event]);
     await t.container.forwarder.run({ org_id: p.org.id, destination_id: metaDst });
-    const user = meta.events[0]?.event.user_data as Record<string, unknown>;
-    expect(user.madid).toBeUndefined();
-    expect(
-      (meta.events[0]?.event.app_data as { advertiser_tracking_enabled: number }).advertiser_tracking_enabled,
-    ).toBe(0);
+    expect(meta.events).toHaveLength(1);
+    const sent = meta.events[0]!.event;
+    expect((sent.user_data as Record<string, unknown>).madid).toBeUndefined();
+    expect((sent.app_data as { advertiser_tracking_enabled: number }).advertiser_tracking_enabled).toBe(0);
     expect(JSON.stringify(meta.events)).not.toContain(IDFA.toLowerCase());
     const stats = await t.app.inject({
       method: 'GET',

@@ -286,7 +286,7 @@ export function createForwarder(deps: ForwarderDeps) {
     let claimedTotal = 0;
     for (;;) {
       const d = await dal.destination(db, payload.org_id, payload.destination_id);
-      if (!d || !d.enabled || d.status !== 'active') return 'stopped';
+      if (!d?.enabled || d.status !== 'active') return 'stopped';
       const token = envelope.decrypt(d.token, { orgId: d.org_id, recordId: d.id, field: TOKEN_FIELD });
       const { claimed, paused } = await forwardBatch(d, token);
       claimedTotal += claimed;
