@@ -23,9 +23,14 @@ describe('operations endpoints', () => {
     }
     const hidden = new Set(['GET /openapi.json', 'GET /metrics']);
     for (const route of t.app.routeCatalog) {
-      // CORS preflights are protocol plumbing, not API operations.
+      // CORS preflights are protocol plumbing, not API operations; the docs and the console's own
+      // pages are HTML for people (the console's API under /console/api/ is documented).
+      const consolePage =
+        route.url === '/console' ||
+        (route.url.startsWith('/console/') && !route.url.startsWith('/console/api/'));
       if (
         route.url.startsWith('/docs') ||
+        consolePage ||
         route.method === 'OPTIONS' ||
         hidden.has(`${route.method} ${route.url}`)
       )

@@ -48,6 +48,8 @@ const COVERED_HERE_OR_ELSEWHERE: Record<string, string> = {
   deletion_records: 'retention-partnership-end.spec.ts (kept)',
   webhook_deliveries: 'webhook-retention.spec.ts',
   egress_ledger: 'egress-retention.spec.ts',
+  console_accounts:
+    'console-members.spec.ts (sweeper: expired sessions and invitations) and console-auth.spec.ts (partnership end)',
 };
 
 describe('every data class has a retention boundary test', () => {
@@ -341,7 +343,12 @@ describe('classes without a table yet, on stand-in tables', () => {
         now: clock.now(),
       }),
     );
-    expect(summary.deleted_now).toEqual({ social_accounts: 2, capi_forward_queue: 0, capi_destinations: 0 });
+    expect(summary.deleted_now).toEqual({
+      social_accounts: 2,
+      capi_forward_queue: 0,
+      capi_destinations: 0,
+      console_accounts: 0,
+    });
     expect(summary.scheduled.sdk_events).toBe(plusMs(clock.now(), 30 * DAY_MS).toISOString());
     expect(await count(t.db.systemPool, `SELECT 1 FROM standin_social`)).toBe(1);
     const { rows } = await t.db.systemPool.query(
