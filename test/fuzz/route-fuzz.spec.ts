@@ -31,6 +31,9 @@ const NEEDS_WHAT_NO_DRAW_HAS = new Set([
   'POST /v1/platform-callbacks/meta/data-deletion',
   'GET /v1/platform-callbacks/meta/data-deletion/:code',
   'POST /v1/platform-callbacks/tiktok',
+  // A media URL's own signature (HMAC of id and expiry with a server key). Proven in
+  // test/integration/generation-default.spec.ts (valid, expired, tampered, another media's).
+  'GET /media/:mediaId',
 ]);
 
 describe('route fuzz (every route in the catalog, two orgs, hostile input)', () => {
