@@ -177,9 +177,16 @@ describe('a fresh checkout under a 0700 directory, started with npm start', () =
     const server = npmStart({
       PORT: String(port),
       LAYERS_DATA_DIR: path.join(dataDir, 'fresh'), // not created yet, as on a new machine
+      LOG_LEVEL: 'info', // the start-up's last line says when the worker is running too
       DATABASE_URL: databaseUrl({ ...db.superuser, host: '127.0.0.1', port: proxy.port }),
     });
     await waitForReady(port, server.npm, 45_000);
+    // Ready answers once HTTP listens; the job worker starts after it. Wait for the whole start-up
+    // (its last log line), so that what the deadline abandons is the drain, not the worker's start.
+    const startDeadline = Date.now() + 30_000;
+    while (!server.output().includes('startup_ms') && Date.now() < startDeadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(server.output()).toContain('startup_ms');
     const pids = server.track(await processTree(server.npm.pid as number));
 
     // The database's host vanishes (no byte passes, nothing is refused) while a request needs it.
