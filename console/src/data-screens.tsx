@@ -3,9 +3,22 @@ import { useState } from 'react';
 import { api } from './api';
 import type { Account } from './auth-screens';
 import { hashIdentifier } from './identifiers';
-import { CopyButton, Empty, Field, Loading, Notice, useAction, useLoad, when } from './ui';
+import {
+  CopyButton,
+  Empty,
+  Field,
+  type List,
+  Loaded,
+  Loading,
+  Notice,
+  Outcome,
+  RunButton,
+  Table,
+  useAction,
+  useLoad,
+  when,
+} from './ui';
 
-type List<T> = { data: T[]; has_more: boolean };
 const canWrite = (a: Account) => a.role !== 'viewer';
 
 export function Projects({ account }: { account: Account }) {
@@ -34,62 +47,44 @@ export function Projects({ account }: { account: Account }) {
           </button>
         </form>
       ) : null}
-      <Notice>{a.error}</Notice>
-      <Notice kind="ok">{a.ok}</Notice>
-      {list.loading ? (
-        <Loading what="projects" />
-      ) : list.error ? (
-        <Notice>{list.error}</Notice>
-      ) : list.data?.data.length === 0 ? (
-        <Empty>No projects yet.</Empty>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Id</th>
-              <th>Status</th>
-              <th>Created</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {list.data?.data.map((p) => (
-              <tr key={p.id}>
-                <td>{p.name}</td>
-                <td>
-                  <code>{p.id}</code>
-                </td>
-                <td>{p.status}</td>
-                <td>{when(p.created_at)}</td>
-                <td>
-                  {canWrite(account) && p.status === 'active' ? (
-                    <button
-                      type="button"
-                      className="secondary"
-                      onClick={() => {
-                        if (
-                          !window.confirm(
-                            `Delete ${p.name}? Its data is purged after the deletion grace period.`,
-                          )
+      <Outcome action={a} />
+      <Loaded state={list} what="projects" empty="No projects yet.">
+        <Table head={['Name', 'Id', 'Status', 'Created', '']}>
+          {list.data?.data.map((p) => (
+            <tr key={p.id}>
+              <td>{p.name}</td>
+              <td>
+                <code>{p.id}</code>
+              </td>
+              <td>{p.status}</td>
+              <td>{when(p.created_at)}</td>
+              <td>
+                {canWrite(account) && p.status === 'active' ? (
+                  <button
+                    type="button"
+                    className="secondary"
+                    onClick={() => {
+                      if (
+                        !window.confirm(
+                          `Delete ${p.name}? Its data is purged after the deletion grace period.`,
                         )
-                          return;
-                        void a.run(async () => {
-                          const r = await api('DELETE', `/v1/projects/${p.id}`);
-                          list.reload();
-                          return `Project scheduled for deletion on ${when(r.purge_after)}.`;
-                        });
-                      }}
-                    >
-                      Delete
-                    </button>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+                      )
+                        return;
+                      void a.run(async () => {
+                        const r = await api('DELETE', `/v1/projects/${p.id}`);
+                        list.reload();
+                        return `Project scheduled for deletion on ${when(r.purge_after)}.`;
+                      });
+                    }}
+                  >
+                    Delete
+                  </button>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </Table>
+      </Loaded>
     </section>
   );
 }
@@ -163,54 +158,34 @@ export function ApiKeys({ account }: { account: Account }) {
           </button>
         </div>
       ) : null}
-      {keys.loading ? (
-        <Loading what="keys" />
-      ) : keys.error ? (
-        <Notice>{keys.error}</Notice>
-      ) : keys.data?.data.length === 0 ? (
-        <Empty>No keys yet.</Empty>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Prefix</th>
-              <th>Type</th>
-              <th>Status</th>
-              <th />
+      <Loaded state={keys} what="keys" empty="No keys yet.">
+        <Table head={['Name', 'Prefix', 'Type', 'Status', '']}>
+          {keys.data?.data.map((k) => (
+            <tr key={k.id}>
+              <td>{k.name}</td>
+              <td>
+                <code>{`${k.type === 'secret' ? 'lyr_sk_' : 'lyr_pk_'}…${k.last4}`}</code>
+              </td>
+              <td>{k.type}</td>
+              <td>{k.revoked_at ? 'revoked' : 'active'}</td>
+              <td>
+                {!k.revoked_at && canWrite(account) ? (
+                  <RunButton
+                    action={a}
+                    fn={async () => {
+                      await api('DELETE', `/v1/api-keys/${k.id}`);
+                      keys.reload();
+                      return 'Key revoked.';
+                    }}
+                  >
+                    Revoke
+                  </RunButton>
+                ) : null}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {keys.data?.data.map((k) => (
-              <tr key={k.id}>
-                <td>{k.name}</td>
-                <td>
-                  <code>{`${k.type === 'secret' ? 'lyr_sk_' : 'lyr_pk_'}…${k.last4}`}</code>
-                </td>
-                <td>{k.type}</td>
-                <td>{k.revoked_at ? 'revoked' : 'active'}</td>
-                <td>
-                  {!k.revoked_at && canWrite(account) ? (
-                    <button
-                      type="button"
-                      className="secondary"
-                      onClick={() =>
-                        void a.run(async () => {
-                          await api('DELETE', `/v1/api-keys/${k.id}`);
-                          keys.reload();
-                          return 'Key revoked.';
-                        })
-                      }
-                    >
-                      Revoke
-                    </button>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+          ))}
+        </Table>
+      </Loaded>
     </section>
   );
 }
@@ -250,8 +225,7 @@ export function Webhooks({ account }: { account: Account }) {
           </button>
         </form>
       ) : null}
-      <Notice>{a.error}</Notice>
-      <Notice kind="ok">{a.ok}</Notice>
+      <Outcome action={a} />
       {secret ? (
         <div className="reveal" role="status">
           <p>
@@ -259,69 +233,48 @@ export function Webhooks({ account }: { account: Account }) {
           </p>
         </div>
       ) : null}
-      {hooks.loading ? (
-        <Loading what="webhooks" />
-      ) : hooks.error ? (
-        <Notice>{hooks.error}</Notice>
-      ) : hooks.data?.data.length === 0 ? (
-        <Empty>No webhook endpoints yet.</Empty>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>URL</th>
-              <th>Status</th>
-              <th />
+      <Loaded state={hooks} what="webhooks" empty="No webhook endpoints yet.">
+        <Table head={['URL', 'Status', '']}>
+          {hooks.data?.data.map((h) => (
+            <tr key={h.id}>
+              <td className="wrap">{h.url}</td>
+              <td>{h.status ?? (h.disabled_at ? 'disabled' : 'enabled')}</td>
+              <td className="actions">
+                <button type="button" className="secondary" onClick={() => setOpen(h.id)}>
+                  Deliveries
+                </button>
+                {canWrite(account) ? (
+                  <>
+                    <RunButton
+                      action={a}
+                      fn={async () => {
+                        await api('POST', `/v1/webhooks/${h.id}/test`, {});
+                        deliveries.reload();
+                        return 'Test event queued.';
+                      }}
+                    >
+                      Send test
+                    </RunButton>
+                    <RunButton
+                      action={a}
+                      fn={async () => {
+                        const r = await api<{ secret: string }>(
+                          'POST',
+                          `/v1/webhooks/${h.id}/rotate-secret`,
+                          {},
+                        );
+                        setSecret(r.secret);
+                      }}
+                    >
+                      Rotate secret
+                    </RunButton>
+                  </>
+                ) : null}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {hooks.data?.data.map((h) => (
-              <tr key={h.id}>
-                <td className="wrap">{h.url}</td>
-                <td>{h.status ?? (h.disabled_at ? 'disabled' : 'enabled')}</td>
-                <td className="actions">
-                  <button type="button" className="secondary" onClick={() => setOpen(h.id)}>
-                    Deliveries
-                  </button>
-                  {canWrite(account) ? (
-                    <>
-                      <button
-                        type="button"
-                        className="secondary"
-                        onClick={() =>
-                          void a.run(async () => {
-                            await api('POST', `/v1/webhooks/${h.id}/test`, {});
-                            deliveries.reload();
-                            return 'Test event queued.';
-                          })
-                        }
-                      >
-                        Send test
-                      </button>
-                      <button
-                        type="button"
-                        className="secondary"
-                        onClick={() =>
-                          void a.run(async () => {
-                            const r = await api<{ secret: string }>(
-                              'POST',
-                              `/v1/webhooks/${h.id}/rotate-secret`,
-                              {},
-                            );
-                            setSecret(r.secret);
-                          })
-                        }
-                      >
-                        Rotate secret
-                      </button>
-                    </>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+          ))}
+        </Table>
+      </Loaded>
       {open ? (
         <div>
           <h2>Deliveries</h2>
@@ -330,44 +283,30 @@ export function Webhooks({ account }: { account: Account }) {
           ) : deliveries.data?.data.length === 0 ? (
             <Empty>No deliveries yet.</Empty>
           ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th>Event</th>
-                  <th>Status</th>
-                  <th>Attempts</th>
-                  <th>Next retry</th>
-                  <th />
+            <Table head={['Event', 'Status', 'Attempts', 'Next retry', '']}>
+              {deliveries.data?.data.map((d) => (
+                <tr key={d.id}>
+                  <td>{d.event_type ?? d.type}</td>
+                  <td>{d.status}</td>
+                  <td>{d.attempts ?? d.attempt_count}</td>
+                  <td>{when(d.next_attempt_at)}</td>
+                  <td>
+                    {canWrite(account) && d.status !== 'succeeded' ? (
+                      <RunButton
+                        action={a}
+                        fn={async () => {
+                          await api('POST', `/v1/webhooks/${open}/deliveries/${d.id}/retry`, {});
+                          deliveries.reload();
+                          return 'Retry queued.';
+                        }}
+                      >
+                        Retry
+                      </RunButton>
+                    ) : null}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {deliveries.data?.data.map((d) => (
-                  <tr key={d.id}>
-                    <td>{d.event_type ?? d.type}</td>
-                    <td>{d.status}</td>
-                    <td>{d.attempts ?? d.attempt_count}</td>
-                    <td>{when(d.next_attempt_at)}</td>
-                    <td>
-                      {canWrite(account) && d.status !== 'succeeded' ? (
-                        <button
-                          type="button"
-                          className="secondary"
-                          onClick={() =>
-                            void a.run(async () => {
-                              await api('POST', `/v1/webhooks/${open}/deliveries/${d.id}/retry`, {});
-                              deliveries.reload();
-                              return 'Retry queued.';
-                            })
-                          }
-                        >
-                          Retry
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )}
         </div>
       ) : null}
@@ -438,58 +377,41 @@ export function AuditLog() {
         />
         <Field label="Since" name="audit-since" type="date" value={since} onChange={filter(setSince)} />
       </form>
-      {list.loading ? (
-        <Loading what="the audit log" />
-      ) : list.error ? (
-        <Notice>{list.error}</Notice>
-      ) : list.data?.data.length === 0 ? (
-        <Empty>No entries match.</Empty>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>Action</th>
-              <th>Actor</th>
-              <th>Resource</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {list.data?.data.map((e) => (
-              <>
-                <tr key={e.id}>
-                  <td>{when(e.created_at)}</td>
-                  <td>{e.action}</td>
-                  <td>
-                    {e.actor.type} <code>{e.actor.id}</code>
-                  </td>
-                  <td>
-                    <code>{e.resource.id}</code>
-                  </td>
-                  <td>
-                    <button
-                      type="button"
-                      className="secondary"
-                      aria-expanded={shown === e.id}
-                      onClick={() => setShown(shown === e.id ? undefined : e.id)}
-                    >
-                      Changes
-                    </button>
+      <Loaded state={list} what="the audit log" empty="No entries match.">
+        <Table head={['When', 'Action', 'Actor', 'Resource', '']}>
+          {list.data?.data.map((e) => (
+            <>
+              <tr key={e.id}>
+                <td>{when(e.created_at)}</td>
+                <td>{e.action}</td>
+                <td>
+                  {e.actor.type} <code>{e.actor.id}</code>
+                </td>
+                <td>
+                  <code>{e.resource.id}</code>
+                </td>
+                <td>
+                  <button
+                    type="button"
+                    className="secondary"
+                    aria-expanded={shown === e.id}
+                    onClick={() => setShown(shown === e.id ? undefined : e.id)}
+                  >
+                    Changes
+                  </button>
+                </td>
+              </tr>
+              {shown === e.id ? (
+                <tr key={`${e.id}-c`}>
+                  <td colSpan={5}>
+                    <pre>{JSON.stringify(e.changes, null, 2)}</pre>
                   </td>
                 </tr>
-                {shown === e.id ? (
-                  <tr key={`${e.id}-c`}>
-                    <td colSpan={5}>
-                      <pre>{JSON.stringify(e.changes, null, 2)}</pre>
-                    </td>
-                  </tr>
-                ) : null}
-              </>
-            ))}
-          </tbody>
-        </table>
-      )}
+              ) : null}
+            </>
+          ))}
+        </Table>
+      </Loaded>
       {list.data?.has_more ? (
         <button type="button" className="secondary" onClick={() => setCursor(list.data?.data.at(-1)?.id)}>
           Older entries
@@ -571,8 +493,7 @@ export function DataSubjects() {
           Find
         </button>
       </form>
-      <Notice>{a.error}</Notice>
-      <Notice kind="info">{a.ok}</Notice>
+      <Outcome action={a} okKind="info" />
       {users?.map((u) => (
         <div key={u} className="card">
           <p>
@@ -590,22 +511,20 @@ export function DataSubjects() {
               <input type="checkbox" checked={suppress} onChange={(e) => setSuppress(e.target.checked)} />{' '}
               Also refuse their future events
             </label>
-            <button
-              type="button"
+            <RunButton
+              action={a}
               className="danger"
-              onClick={() =>
-                void a.run(async () => {
-                  const r = await api(
-                    'DELETE',
-                    `/v1/projects/${pid}/events/users/${encodeURIComponent(u)}${suppress ? '?suppress=true' : ''}`,
-                  );
-                  setReceipt(r);
-                  await poll(r.id);
-                })
-              }
+              fn={async () => {
+                const r = await api(
+                  'DELETE',
+                  `/v1/projects/${pid}/events/users/${encodeURIComponent(u)}${suppress ? '?suppress=true' : ''}`,
+                );
+                setReceipt(r);
+                await poll(r.id);
+              }}
             >
               Erase this user
-            </button>
+            </RunButton>
           </p>
         </div>
       ))}

@@ -2,9 +2,20 @@
 import { useState } from 'react';
 import { api } from './api';
 import { type Account, MfaSetup } from './auth-screens';
-import { Empty, Field, Loading, Notice, useAction, useLoad, when } from './ui';
-
-type List<T> = { data: T[]; has_more: boolean };
+import {
+  Empty,
+  Field,
+  type List,
+  Loaded,
+  Loading,
+  Notice,
+  Outcome,
+  RunButton,
+  Table,
+  useAction,
+  useLoad,
+  when,
+} from './ui';
 
 export function Retention() {
   const r = useLoad(() => api<any>('GET', '/v1/data-protection/retention'));
@@ -12,30 +23,17 @@ export function Retention() {
   return (
     <section>
       <h1>Retention</h1>
-      {r.loading ? (
-        <Loading what="retention" />
-      ) : r.error ? (
-        <Notice>{r.error}</Notice>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>Data class</th>
-              <th>Effective retention</th>
-              <th>Set by</th>
+      <Loaded state={r} what="retention">
+        <Table head={['Data class', 'Effective retention', 'Set by']}>
+          {rows.map((c) => (
+            <tr key={c.data_class ?? c.name}>
+              <td>{c.title ?? c.data_class ?? c.name}</td>
+              <td>{c.retention}</td>
+              <td>{c.source === 'contract' ? 'your contract' : 'default'}</td>
             </tr>
-          </thead>
-          <tbody>
-            {rows.map((c) => (
-              <tr key={c.data_class ?? c.name}>
-                <td>{c.title ?? c.data_class ?? c.name}</td>
-                <td>{c.retention}</td>
-                <td>{c.source === 'contract' ? 'your contract' : 'default'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+          ))}
+        </Table>
+      </Loaded>
     </section>
   );
 }
@@ -55,32 +53,18 @@ export function Subprocessors() {
   return (
     <section>
       <h1>Sub-processors</h1>
-      {subs.loading ? (
-        <Loading what="sub-processors" />
-      ) : subs.error ? (
-        <Notice>{subs.error}</Notice>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Purpose</th>
-              <th>Data</th>
-              <th>Location</th>
+      <Loaded state={subs} what="sub-processors">
+        <Table head={['Name', 'Purpose', 'Data', 'Location']}>
+          {list.map((s) => (
+            <tr key={s.id ?? s.name}>
+              <td>{s.name}</td>
+              <td>{s.purpose}</td>
+              <td>{(s.data_categories ?? []).join('; ')}</td>
+              <td>{s.location}</td>
             </tr>
-          </thead>
-          <tbody>
-            {list.map((s) => (
-              <tr key={s.id ?? s.name}>
-                <td>{s.name}</td>
-                <td>{s.purpose}</td>
-                <td>{(s.data_categories ?? []).join('; ')}</td>
-                <td>{s.location}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+          ))}
+        </Table>
+      </Loaded>
       <h2>Calls per vendor per day (last 30 days)</h2>
       {egress.loading ? (
         <Loading what="the egress roll-up" />
@@ -227,83 +211,63 @@ export function Members({ account }: { account: Account }) {
   return (
     <section>
       <h1>Members</h1>
-      {members.loading ? (
-        <Loading what="members" />
-      ) : members.error ? (
-        <Notice>{members.error}</Notice>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>Email</th>
-              <th>Role</th>
-              <th>2FA</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {members.data?.data.map((m) => (
-              <tr key={m.id}>
-                <td>{m.email}</td>
-                <td>
-                  {admin && m.id !== account.id && (m.role !== 'owner' || account.role === 'owner') ? (
-                    <select
-                      aria-label={`Role of ${m.email}`}
-                      value={m.role}
-                      onChange={(e) =>
-                        void a.run(async () => {
-                          await api('PATCH', `/console/api/members/${m.id}`, { role: e.target.value });
-                          members.reload();
-                          return 'Role changed.';
-                        })
-                      }
+      <Loaded state={members} what="members">
+        <Table head={['Email', 'Role', '2FA', '']}>
+          {members.data?.data.map((m) => (
+            <tr key={m.id}>
+              <td>{m.email}</td>
+              <td>
+                {admin && m.id !== account.id && (m.role !== 'owner' || account.role === 'owner') ? (
+                  <select
+                    aria-label={`Role of ${m.email}`}
+                    value={m.role}
+                    onChange={(e) =>
+                      void a.run(async () => {
+                        await api('PATCH', `/console/api/members/${m.id}`, { role: e.target.value });
+                        members.reload();
+                        return 'Role changed.';
+                      })
+                    }
+                  >
+                    {account.role === 'owner' ? <option value="owner">owner</option> : null}
+                    <option value="admin">admin</option>
+                    <option value="developer">developer</option>
+                    <option value="viewer">viewer</option>
+                  </select>
+                ) : (
+                  m.role
+                )}
+              </td>
+              <td>{m.mfa_enabled ? 'on' : 'off'}</td>
+              <td>
+                {admin && m.id !== account.id ? (
+                  <span className="actions">
+                    <RunButton
+                      action={a}
+                      fn={async () => {
+                        const r = await api('POST', `/console/api/members/${m.id}/end-sessions`);
+                        return `${r.ended} session(s) of ${m.email} ended.`;
+                      }}
                     >
-                      {account.role === 'owner' ? <option value="owner">owner</option> : null}
-                      <option value="admin">admin</option>
-                      <option value="developer">developer</option>
-                      <option value="viewer">viewer</option>
-                    </select>
-                  ) : (
-                    m.role
-                  )}
-                </td>
-                <td>{m.mfa_enabled ? 'on' : 'off'}</td>
-                <td>
-                  {admin && m.id !== account.id ? (
-                    <span className="actions">
-                      <button
-                        type="button"
-                        className="secondary"
-                        onClick={() =>
-                          void a.run(async () => {
-                            const r = await api('POST', `/console/api/members/${m.id}/end-sessions`);
-                            return `${r.ended} session(s) of ${m.email} ended.`;
-                          })
-                        }
-                      >
-                        End sessions
-                      </button>
-                      <button
-                        type="button"
-                        className="secondary"
-                        onClick={() =>
-                          void a.run(async () => {
-                            await api('DELETE', `/console/api/members/${m.id}`);
-                            members.reload();
-                            return 'Member removed.';
-                          })
-                        }
-                      >
-                        Remove
-                      </button>
-                    </span>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+                      End sessions
+                    </RunButton>
+                    <RunButton
+                      action={a}
+                      fn={async () => {
+                        await api('DELETE', `/console/api/members/${m.id}`);
+                        members.reload();
+                        return 'Member removed.';
+                      }}
+                    >
+                      Remove
+                    </RunButton>
+                  </span>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </Table>
+      </Loaded>
       {account.role === 'owner' ? (
         <label className="check">
           <input
@@ -379,18 +343,15 @@ export function Members({ account }: { account: Account }) {
               {invites.data?.data.map((i) => (
                 <li key={i.id}>
                   {i.email} ({i.role}), until {when(i.expires_at)}{' '}
-                  <button
-                    type="button"
-                    className="secondary"
-                    onClick={() =>
-                      void a.run(async () => {
-                        await api('DELETE', `/console/api/invitations/${i.id}`);
-                        invites.reload();
-                      })
-                    }
+                  <RunButton
+                    action={a}
+                    fn={async () => {
+                      await api('DELETE', `/console/api/invitations/${i.id}`);
+                      invites.reload();
+                    }}
                   >
                     Revoke
-                  </button>
+                  </RunButton>
                 </li>
               ))}
             </ul>
@@ -399,8 +360,7 @@ export function Members({ account }: { account: Account }) {
       ) : (
         <p className="muted">Only owners and admins manage members.</p>
       )}
-      <Notice>{a.error}</Notice>
-      <Notice kind="ok">{a.ok}</Notice>
+      <Outcome action={a} />
     </section>
   );
 }
@@ -439,19 +399,16 @@ export function MyAccount({
               {s.current ? 'This browser' : (s.user_agent ?? 'Unknown browser')} — since {when(s.created_at)},
               last used {when(s.last_seen_at)}
               {!s.current ? (
-                <button
-                  type="button"
-                  className="secondary"
-                  onClick={() =>
-                    void a.run(async () => {
-                      await api('DELETE', `/console/api/me/sessions/${s.id}`);
-                      sessions.reload();
-                      return 'Session ended.';
-                    })
-                  }
+                <RunButton
+                  action={a}
+                  fn={async () => {
+                    await api('DELETE', `/console/api/me/sessions/${s.id}`);
+                    sessions.reload();
+                    return 'Session ended.';
+                  }}
                 >
                   End
-                </button>
+                </RunButton>
               ) : null}
             </li>
           ))}
@@ -501,60 +458,48 @@ export function MyAccount({
         >
           Change password
         </button>
-        <button
-          type="button"
-          className="secondary"
-          onClick={() =>
-            void a.run(async () => {
-              await api('POST', '/console/api/me/email', { ...reauth, new_email: newEmail });
-              refresh();
-              return 'Email address changed.';
-            })
-          }
+        <RunButton
+          action={a}
+          fn={async () => {
+            await api('POST', '/console/api/me/email', { ...reauth, new_email: newEmail });
+            refresh();
+            return 'Email address changed.';
+          }}
         >
           Change email
-        </button>
+        </RunButton>
         {account.mfa_enabled ? (
           <>
-            <button
-              type="button"
-              className="secondary"
-              onClick={() =>
-                void a.run(async () => {
-                  setCodes((await api('POST', '/console/api/me/recovery-codes', reauth)).recovery_codes);
-                })
-              }
+            <RunButton
+              action={a}
+              fn={async () => {
+                setCodes((await api('POST', '/console/api/me/recovery-codes', reauth)).recovery_codes);
+              }}
             >
               New recovery codes
-            </button>
-            <button
-              type="button"
-              className="secondary"
-              onClick={() =>
-                void a.run(async () => {
-                  await api('POST', '/console/api/me/mfa/disable', reauth);
-                  refresh();
-                  return 'Two-factor authentication is off.';
-                })
-              }
+            </RunButton>
+            <RunButton
+              action={a}
+              fn={async () => {
+                await api('POST', '/console/api/me/mfa/disable', reauth);
+                refresh();
+                return 'Two-factor authentication is off.';
+              }}
             >
               Turn two-factor off
-            </button>
+            </RunButton>
           </>
         ) : null}
-        <button
-          type="button"
-          className="secondary"
-          onClick={() =>
-            void a.run(async () => {
-              const r = await api('POST', '/console/api/me/sessions/revoke-others');
-              sessions.reload();
-              return `${r.ended} other session(s) ended.`;
-            })
-          }
+        <RunButton
+          action={a}
+          fn={async () => {
+            const r = await api('POST', '/console/api/me/sessions/revoke-others');
+            sessions.reload();
+            return `${r.ended} other session(s) ended.`;
+          }}
         >
           End my other sessions
-        </button>
+        </RunButton>
         <a className="button secondary" href="/console/api/me/export" download="layers-account.json">
           Download my data
         </a>
@@ -586,8 +531,7 @@ export function MyAccount({
           </ul>
         </div>
       ) : null}
-      <Notice>{a.error}</Notice>
-      <Notice kind="ok">{a.ok}</Notice>
+      <Outcome action={a} />
     </section>
   );
 }

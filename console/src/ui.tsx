@@ -122,3 +122,78 @@ export function CopyButton({ text }: { text: string }) {
     </button>
   );
 }
+
+export type List<T> = { data: T[]; has_more: boolean };
+
+/** What useLoad answers, as the screens render it. */
+type LoadState = { data?: unknown; error?: string; loading: boolean };
+
+/** Loading, then the error, then (given `empty`) the empty sentence for a list with no rows, else the content. */
+export function Loaded({
+  state,
+  what,
+  empty,
+  children,
+}: {
+  state: LoadState;
+  what: string;
+  empty?: ReactNode;
+  children: ReactNode;
+}) {
+  if (state.loading) return <Loading what={what} />;
+  if (state.error) return <Notice>{state.error}</Notice>;
+  if (empty !== undefined && (state.data as List<unknown> | undefined)?.data.length === 0)
+    return <Empty>{empty}</Empty>;
+  return <>{children}</>;
+}
+
+/** A table with one header row (an empty string is a blank header cell). */
+export function Table({ head, children }: { head: string[]; children: ReactNode }) {
+  return (
+    <table>
+      <thead>
+        <tr>
+          {head.map((h) => (
+            <th key={h}>{h || null}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
+}
+
+/** The error and the success sentence of a useAction form. */
+export function Outcome({
+  action,
+  okKind = 'ok',
+}: {
+  action: { error?: string; ok?: string };
+  okKind?: 'ok' | 'info';
+}) {
+  return (
+    <>
+      <Notice>{action.error}</Notice>
+      <Notice kind={okKind}>{action.ok}</Notice>
+    </>
+  );
+}
+
+/** A button that runs a useAction step. */
+export function RunButton({
+  action,
+  fn,
+  className = 'secondary',
+  children,
+}: {
+  action: { run: (fn: () => Promise<unknown>) => Promise<void> };
+  fn: () => Promise<unknown>;
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <button type="button" className={className} onClick={() => void action.run(fn)}>
+      {children}
+    </button>
+  );
+}
