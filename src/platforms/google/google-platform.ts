@@ -1,7 +1,7 @@
+import { postTokenForm, requireRefreshToken, tokenSetOf } from '../oauth-token.ts';
 import { callJson, oauthErrorInfo, type VendorErrorInfo } from '../platform-http.ts';
 import {
   type CallContext,
-  expiryFrom,
   type PlatformDeps,
   PlatformError,
   type PostMetrics,
@@ -63,33 +63,19 @@ export function createGooglePlatform(
 
   async function token(ctx: CallContext, form: Record<string, string>, secret: Record<string, string>) {
     const creds = requireApp();
-    const body = await callJson<TokenResponse>(
-      egress,
-      {
-        ...ctx,
-        vendor: 'google',
-        purpose: 'oauth',
-        dataClasses: ['oauth_credentials'],
-        records: 1,
-        method: 'POST',
-        url: GOOGLE_TOKEN_URL,
-        body: { form: { client_id: creds.clientId, ...form } },
-        credentials: { form: { client_secret: creds.clientSecret, ...secret } },
-      },
-      oauthErrorInfo,
-    );
+    const body = await postTokenForm<TokenResponse>(egress, ctx, {
+      vendor: 'google',
+      url: GOOGLE_TOKEN_URL,
+      form: { client_id: creds.clientId, ...form },
+      secret: { client_secret: creds.clientSecret, ...secret },
+    });
     if (!body.access_token)
       throw new PlatformError('transient', 'google oauth call failed (transient: no_token)');
     return body;
   }
 
-  const tokensOf = (b: TokenResponse, previousRefresh: string | null): TokenSet => ({
-    accessToken: b.access_token as string,
-    refreshToken: b.refresh_token ?? previousRefresh,
-    expiresAt: expiryFrom(now(), b.expires_in),
-    refreshExpiresAt: expiryFrom(now(), b.refresh_token_expires_in),
-    scopes: (b.scope ?? '').split(' ').filter(Boolean),
-  });
+  const tokensOf = (b: TokenResponse, previousRefresh: string | null): TokenSet =>
+    tokenSetOf(now, b, b.refresh_token_expires_in, ' ', previousRefresh);
 
   function youtube<T>(
     ctx: CallContext,
@@ -161,14 +147,9 @@ export function createGooglePlatform(
     },
 
     async refresh(ctx, credentials) {
-      if (!credentials.refreshToken)
-        throw new PlatformError('reauth', 'google oauth call failed (reauth: no_refresh_token)');
-      const body = await token(
-        ctx,
-        { grant_type: 'refresh_token' },
-        { refresh_token: credentials.refreshToken },
-      );
-      return tokensOf(body, credentials.refreshToken);
+      const refreshToken = requireRefreshToken('google', credentials);
+      const body = await token(ctx, { grant_type: 'refresh_token' }, { refresh_token: refreshToken });
+      return tokensOf(body, refreshToken);
     },
 
     async revoke(ctx, credentials) {

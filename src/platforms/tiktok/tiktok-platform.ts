@@ -1,7 +1,7 @@
+import { postTokenForm, requireRefreshToken, tokenSetOf } from '../oauth-token.ts';
 import { callJson, oauthErrorInfo, type VendorErrorInfo } from '../platform-http.ts';
 import {
   type CallContext,
-  expiryFrom,
   type PlatformDeps,
   PlatformError,
   type PostMetrics,
@@ -61,34 +61,20 @@ export function createTikTokPlatform(
 
   async function tokenCall(ctx: CallContext, form: Record<string, string>, secret: Record<string, string>) {
     const creds = requireApp();
-    const body = await callJson<TokenResponse>(
-      egress,
-      {
-        ...ctx,
-        vendor: 'tiktok',
-        purpose: 'oauth',
-        dataClasses: ['oauth_credentials'],
-        records: 1,
-        method: 'POST',
-        url: TIKTOK_TOKEN_URL,
-        headers: { 'cache-control': 'no-cache' },
-        body: { form: { client_key: creds.clientKey, ...form } },
-        credentials: { form: { client_secret: creds.clientSecret, ...secret } },
-      },
-      oauthErrorInfo,
-    );
+    const body = await postTokenForm<TokenResponse>(egress, ctx, {
+      vendor: 'tiktok',
+      url: TIKTOK_TOKEN_URL,
+      headers: { 'cache-control': 'no-cache' },
+      form: { client_key: creds.clientKey, ...form },
+      secret: { client_secret: creds.clientSecret, ...secret },
+    });
     if (!body.access_token || !body.open_id)
       throw new PlatformError('transient', 'tiktok oauth call failed (transient: incomplete_token_response)');
     return body;
   }
 
-  const tokensOf = (body: TokenResponse, previousRefresh: string | null): TokenSet => ({
-    accessToken: body.access_token as string,
-    refreshToken: body.refresh_token ?? previousRefresh,
-    expiresAt: expiryFrom(now(), body.expires_in),
-    refreshExpiresAt: expiryFrom(now(), body.refresh_expires_in),
-    scopes: (body.scope ?? '').split(',').filter(Boolean),
-  });
+  const tokensOf = (body: TokenResponse, previousRefresh: string | null): TokenSet =>
+    tokenSetOf(now, body, body.refresh_expires_in, ',', previousRefresh);
 
   return {
     vendor: 'tiktok',
@@ -144,14 +130,9 @@ export function createTikTokPlatform(
     },
 
     async refresh(ctx, credentials) {
-      if (!credentials.refreshToken)
-        throw new PlatformError('reauth', 'tiktok oauth call failed (reauth: no_refresh_token)');
-      const body = await tokenCall(
-        ctx,
-        { grant_type: 'refresh_token' },
-        { refresh_token: credentials.refreshToken },
-      );
-      return tokensOf(body, credentials.refreshToken);
+      const refreshToken = requireRefreshToken('tiktok', credentials);
+      const body = await tokenCall(ctx, { grant_type: 'refresh_token' }, { refresh_token: refreshToken });
+      return tokensOf(body, refreshToken);
     },
 
     async revoke(ctx, credentials) {
