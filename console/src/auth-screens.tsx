@@ -1,6 +1,6 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, setCsrf } from './api';
-import { Field, Notice, useAction } from './ui';
+import { Field, Notice, RunForm, useAction } from './ui';
 
 export type Account = {
   id: string;
@@ -110,15 +110,14 @@ export function AcceptInvitation({ token, onSignedIn }: { token: string; onSigne
       <p>
         You were invited as <strong>{info.role}</strong> with the email <strong>{info.email}</strong>.
       </p>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void a.run(async () => {
-            const res = await api<SessionAnswer>('POST', '/console/api/sign-up', { token, password });
-            setCsrf(res.csrf_token);
-            window.location.hash = '#/account/mfa';
-            onSignedIn(res.account);
-          });
+      <RunForm
+        action={a}
+        submit={a.busy ? 'Creating your account…' : 'Create account'}
+        fn={async () => {
+          const res = await api<SessionAnswer>('POST', '/console/api/sign-up', { token, password });
+          setCsrf(res.csrf_token);
+          window.location.hash = '#/account/mfa';
+          onSignedIn(res.account);
         }}
       >
         <Field
@@ -132,10 +131,7 @@ export function AcceptInvitation({ token, onSignedIn }: { token: string; onSigne
           required
         />
         <Notice>{a.error}</Notice>
-        <button type="submit" disabled={a.busy}>
-          {a.busy ? 'Creating your account…' : 'Create account'}
-        </button>
-      </form>
+      </RunForm>
     </main>
   );
 }
@@ -175,11 +171,10 @@ export function MfaSetup({ account, onDone }: { account: Account; onDone: () => 
         <Notice kind="info">Your organisation requires two-factor authentication before you continue.</Notice>
       ) : null}
       {!setup ? (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            void a.run(async () => setSetup(await api('POST', '/console/api/me/mfa/setup', { password })));
-          }}
+        <RunForm
+          action={a}
+          submit="Continue"
+          fn={async () => setSetup(await api('POST', '/console/api/me/mfa/setup', { password }))}
         >
           <Field
             label="Your password (to confirm it is you)"
@@ -191,20 +186,16 @@ export function MfaSetup({ account, onDone }: { account: Account; onDone: () => 
             required
           />
           <Notice>{a.error}</Notice>
-          <button type="submit" disabled={a.busy}>
-            Continue
-          </button>
-        </form>
+        </RunForm>
       ) : (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            void a.run(async () => {
-              const res = await api<{ recovery_codes: string[] }>('POST', '/console/api/me/mfa/confirm', {
-                code,
-              });
-              setCodes(res.recovery_codes);
+        <RunForm
+          action={a}
+          submit="Turn on"
+          fn={async () => {
+            const res = await api<{ recovery_codes: string[] }>('POST', '/console/api/me/mfa/confirm', {
+              code,
             });
+            setCodes(res.recovery_codes);
           }}
         >
           <p>Add this key to your authenticator app (choose "enter a setup key"; time-based, 6 digits):</p>
@@ -226,10 +217,7 @@ export function MfaSetup({ account, onDone }: { account: Account; onDone: () => 
             required
           />
           <Notice>{a.error}</Notice>
-          <button type="submit" disabled={a.busy}>
-            Turn on
-          </button>
-        </form>
+        </RunForm>
       )}
     </section>
   );

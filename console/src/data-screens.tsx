@@ -13,6 +13,7 @@ import {
   Notice,
   Outcome,
   RunButton,
+  RunForm,
   Table,
   useAction,
   useLoad,
@@ -29,23 +30,19 @@ export function Projects({ account }: { account: Account }) {
     <section>
       <h1>Projects</h1>
       {canWrite(account) ? (
-        <form
+        <RunForm
+          action={a}
           className="inline"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void a.run(async () => {
-              await api('POST', '/v1/projects', { name });
-              setName('');
-              list.reload();
-              return 'Project created.';
-            });
+          submit="Create project"
+          fn={async () => {
+            await api('POST', '/v1/projects', { name });
+            setName('');
+            list.reload();
+            return 'Project created.';
           }}
         >
           <Field label="New project name" name="project-name" value={name} onChange={setName} required />
-          <button type="submit" disabled={a.busy}>
-            Create project
-          </button>
-        </form>
+        </RunForm>
       ) : null}
       <Outcome action={a} />
       <Loaded state={list} what="projects" empty="No projects yet.">
@@ -100,20 +97,19 @@ export function ApiKeys({ account }: { account: Account }) {
   return (
     <section>
       <h1>API keys</h1>
-      <form
+      <RunForm
+        action={a}
         className="inline"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void a.run(async () => {
-            const res = await api<{ secret: string }>('POST', '/v1/api-keys', {
-              name,
-              type,
-              ...(type === 'publishable' ? { project_id: projectId } : {}),
-            });
-            setShown(res.secret);
-            setName('');
-            keys.reload();
+        submit="Create key"
+        fn={async () => {
+          const res = await api<{ secret: string }>('POST', '/v1/api-keys', {
+            name,
+            type,
+            ...(type === 'publishable' ? { project_id: projectId } : {}),
           });
+          setShown(res.secret);
+          setName('');
+          keys.reload();
         }}
       >
         <Field label="Key name" name="key-name" value={name} onChange={setName} required />
@@ -137,10 +133,7 @@ export function ApiKeys({ account }: { account: Account }) {
             </select>
           </div>
         ) : null}
-        <button type="submit" disabled={a.busy}>
-          Create key
-        </button>
-      </form>
+      </RunForm>
       {!canWrite(account) ? (
         <p className="muted">Your role can see keys but not create or revoke them.</p>
       ) : null}
@@ -207,23 +200,19 @@ export function Webhooks({ account }: { account: Account }) {
     <section>
       <h1>Webhooks</h1>
       {canWrite(account) ? (
-        <form
+        <RunForm
+          action={a}
           className="inline"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void a.run(async () => {
-              const res = await api<{ secret: string }>('POST', '/v1/webhooks', { url, events: ['*'] });
-              setSecret(res.secret);
-              setUrl('');
-              hooks.reload();
-            });
+          submit="Add endpoint"
+          fn={async () => {
+            const res = await api<{ secret: string }>('POST', '/v1/webhooks', { url, events: ['*'] });
+            setSecret(res.secret);
+            setUrl('');
+            hooks.reload();
           }}
         >
           <Field label="Endpoint URL (https)" name="webhook-url" value={url} onChange={setUrl} required />
-          <button type="submit" disabled={a.busy}>
-            Add endpoint
-          </button>
-        </form>
+        </RunForm>
       ) : null}
       <Outcome action={a} />
       {secret ? (
@@ -451,23 +440,23 @@ export function DataSubjects() {
         Emails and phone numbers are hashed in your browser (trimmed and lower-cased; digits only) — only the
         SHA-256 is sent.
       </p>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void a.run(async () => {
-            setReceipt(undefined);
-            if (kind === 'user_id') {
-              setUsers([value.trim()]);
-              return;
-            }
-            const hash = await hashIdentifier(kind, value);
-            if (!hash) throw new Error(`Enter an ${kind === 'email' ? 'email address' : 'phone number'}.`);
-            const res = await api<{ user_ids: string[] }>('POST', `/v1/projects/${pid}/users/lookup`, {
-              [`${kind}_sha256`]: hash,
-            });
-            setUsers(res.user_ids);
-            return res.user_ids.length === 0 ? 'No user matches in this project.' : undefined;
+      <RunForm
+        action={a}
+        disabled={!pid}
+        submit="Find"
+        fn={async () => {
+          setReceipt(undefined);
+          if (kind === 'user_id') {
+            setUsers([value.trim()]);
+            return;
+          }
+          const hash = await hashIdentifier(kind, value);
+          if (!hash) throw new Error(`Enter an ${kind === 'email' ? 'email address' : 'phone number'}.`);
+          const res = await api<{ user_ids: string[] }>('POST', `/v1/projects/${pid}/users/lookup`, {
+            [`${kind}_sha256`]: hash,
           });
+          setUsers(res.user_ids);
+          return res.user_ids.length === 0 ? 'No user matches in this project.' : undefined;
         }}
       >
         <div className="field">
@@ -489,10 +478,7 @@ export function DataSubjects() {
           </select>
         </div>
         <Field label="Value" name="dsr-value" value={value} onChange={setValue} required />
-        <button type="submit" disabled={a.busy || !pid}>
-          Find
-        </button>
-      </form>
+      </RunForm>
       <Outcome action={a} okKind="info" />
       {users?.map((u) => (
         <div key={u} className="card">

@@ -11,6 +11,7 @@ import {
   Notice,
   Outcome,
   RunButton,
+  RunForm,
   Table,
   useAction,
   useLoad,
@@ -130,23 +131,23 @@ export function Dpa({ account }: { account: Account }) {
   return (
     <section>
       <h1>Data processing agreement</h1>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void a.run(async () =>
-            setAnswer(
-              await api('POST', '/v1/dpa-requests', {
-                signatory_entity: entity,
-                countries_of_processing: countries
-                  .split(/[,\s]+/)
-                  .filter(Boolean)
-                  .map((c) => c.toUpperCase()),
-                governing_law: law,
-                special_requirements: [],
-              }),
-            ),
-          );
-        }}
+      <RunForm
+        action={a}
+        disabled={account.role !== 'owner' && account.role !== 'admin'}
+        submit="Request DPA"
+        fn={async () =>
+          setAnswer(
+            await api('POST', '/v1/dpa-requests', {
+              signatory_entity: entity,
+              countries_of_processing: countries
+                .split(/[,\s]+/)
+                .filter(Boolean)
+                .map((c) => c.toUpperCase()),
+              governing_law: law,
+              special_requirements: [],
+            }),
+          )
+        }
       >
         <Field label="Signatory entity" name="dpa-entity" value={entity} onChange={setEntity} required />
         <Field
@@ -157,10 +158,7 @@ export function Dpa({ account }: { account: Account }) {
           required
         />
         <Field label="Governing law" name="dpa-law" value={law} onChange={setLaw} required />
-        <button type="submit" disabled={a.busy || (account.role !== 'owner' && account.role !== 'admin')}>
-          Request DPA
-        </button>
-      </form>
+      </RunForm>
       <Notice>{a.error}</Notice>
       {answer ? (
         <div className="card" role="status">
@@ -292,16 +290,15 @@ export function Members({ account }: { account: Account }) {
       {admin ? (
         <>
           <h2>Invite someone</h2>
-          <form
+          <RunForm
+            action={a}
             className="inline"
-            onSubmit={(e) => {
-              e.preventDefault();
-              void a.run(async () => {
-                const r = await api('POST', '/console/api/invitations', { email, role });
-                setLink(r.url);
-                setEmail('');
-                invites.reload();
-              });
+            submit="Create invitation"
+            fn={async () => {
+              const r = await api('POST', '/console/api/invitations', { email, role });
+              setLink(r.url);
+              setEmail('');
+              invites.reload();
             }}
           >
             <Field
@@ -321,10 +318,7 @@ export function Members({ account }: { account: Account }) {
                 <option value="viewer">Viewer</option>
               </select>
             </div>
-            <button type="submit" disabled={a.busy}>
-              Create invitation
-            </button>
-          </form>
+          </RunForm>
           {link ? (
             <div className="reveal" role="status">
               <p>Send this one-time link (valid 24 hours):</p>

@@ -197,3 +197,35 @@ export function RunButton({
     </button>
   );
 }
+
+/** A form whose submit runs a useAction step; its button is disabled while the step runs (or when `disabled`). */
+export function RunForm({
+  action,
+  fn,
+  submit,
+  className,
+  disabled,
+  children,
+}: {
+  action: { busy: boolean; run: (fn: () => Promise<unknown>) => Promise<void> };
+  fn: () => Promise<unknown>;
+  submit: ReactNode;
+  className?: string;
+  disabled?: boolean;
+  children: ReactNode;
+}) {
+  return (
+    <form
+      className={className}
+      onSubmit={(e) => {
+        e.preventDefault();
+        void action.run(fn);
+      }}
+    >
+      {children}
+      <button type="submit" disabled={action.busy || disabled}>
+        {submit}
+      </button>
+    </form>
+  );
+}
