@@ -1,14 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MetaFake, startMetaFake } from '../fakes/meta/meta-fake.ts';
 import { callbackUri, followCallback, PUBLIC_URL, startConnect } from '../helpers/social-accounts.ts';
-import {
-  bearer,
-  createOrg,
-  createProject,
-  createTestApp,
-  type TestApp,
-  type TestOrg,
-} from '../helpers/test-app.ts';
+import { closeSocialApp, startSocialApp } from '../helpers/social-app.ts';
+import { bearer, type TestApp, type TestOrg } from '../helpers/test-app.ts';
 
 /**
  * Meta end to end against the fake: one Facebook Login for Business that grants three Pages and two
@@ -25,26 +19,17 @@ describe('social accounts: Meta (Facebook Pages and Instagram)', () => {
   const SECRET = 'meta_app_secret_canary';
 
   beforeAll(async () => {
-    fake = await startMetaFake({
-      appId: APP_ID,
-      appSecret: SECRET,
-      redirectUris: [callbackUri('instagram'), callbackUri('facebook')],
-    });
-    t = await createTestApp({
-      env: {
-        META_APP_ID: APP_ID,
-        META_APP_SECRET: SECRET,
-        LAYERS_PUBLIC_URL: PUBLIC_URL,
-        LAYERS_EGRESS_REDIRECT: `graph.facebook.com=${fake.url}`,
-      },
-    });
-    org = await createOrg(t.app);
-    projectId = (await createProject(t.app, org)).id;
+    ({ fake, t, org, projectId } = await startSocialApp(
+      await startMetaFake({
+        appId: APP_ID,
+        appSecret: SECRET,
+        redirectUris: [callbackUri('instagram'), callbackUri('facebook')],
+      }),
+      ['graph.facebook.com'],
+      { META_APP_ID: APP_ID, META_APP_SECRET: SECRET },
+    ));
   });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
+  afterAll(() => closeSocialApp(t, fake));
 
   function grant(userId: string, pages: number, igs: number) {
     fake.control.pagesByUser.set(

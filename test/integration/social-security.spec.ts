@@ -11,13 +11,13 @@ import {
 import { startTikTokFake, type TikTokFake } from '../fakes/tiktok/tiktok-fake.ts';
 import { databaseUrl, runCli } from '../helpers/cli.ts';
 import { dumpDatabase } from '../helpers/database-inspection.ts';
-import { callbackUri, followCallback, PUBLIC_URL, startConnect } from '../helpers/social-accounts.ts';
+import { callbackUri, followCallback, startConnect } from '../helpers/social-accounts.ts';
+import { closeSocialApp, startSocialApp } from '../helpers/social-app.ts';
 import {
   ADMIN_TOKEN,
   bearer,
   createOrg,
   createProject,
-  createTestApp,
   type TestApp,
   type TestOrg,
 } from '../helpers/test-app.ts';
@@ -37,26 +37,13 @@ describe('social accounts: secrets, rotation, callbacks, offboarding', () => {
   const responses: string[] = [];
 
   beforeAll(async () => {
-    fake = await startTikTokFake({
-      clientKey: KEY,
-      clientSecret: SECRET,
-      redirectUris: [callbackUri('tiktok')],
-    });
-    t = await createTestApp({
-      env: {
-        TIKTOK_CLIENT_KEY: KEY,
-        TIKTOK_CLIENT_SECRET: SECRET,
-        LAYERS_PUBLIC_URL: PUBLIC_URL,
-        LAYERS_EGRESS_REDIRECT: `open.tiktokapis.com=${fake.url}`,
-      },
-    });
-    org = await createOrg(t.app);
-    projectId = (await createProject(t.app, org)).id;
+    ({ fake, t, org, projectId } = await startSocialApp(
+      await startTikTokFake({ clientKey: KEY, clientSecret: SECRET, redirectUris: [callbackUri('tiktok')] }),
+      ['open.tiktokapis.com'],
+      { TIKTOK_CLIENT_KEY: KEY, TIKTOK_CLIENT_SECRET: SECRET },
+    ));
   });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
+  afterAll(() => closeSocialApp(t, fake));
 
   async function connect(openId: string): Promise<string> {
     const back = await followCallback(

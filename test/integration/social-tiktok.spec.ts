@@ -2,15 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/lib/clock.ts';
 import { startTikTokFake, type TikTokFake } from '../fakes/tiktok/tiktok-fake.ts';
 import { createSecondInstance } from '../helpers/second-instance.ts';
-import { callbackUri, followCallback, PUBLIC_URL, startConnect } from '../helpers/social-accounts.ts';
-import {
-  bearer,
-  createOrg,
-  createProject,
-  createTestApp,
-  type TestApp,
-  type TestOrg,
-} from '../helpers/test-app.ts';
+import { callbackUri, followCallback, startConnect } from '../helpers/social-accounts.ts';
+import { closeSocialApp, startSocialApp } from '../helpers/social-app.ts';
+import { bearer, createProject, type TestApp, type TestOrg } from '../helpers/test-app.ts';
 
 /**
  * TikTok end to end against the fake: connect through the callback, tokens stored only as
@@ -26,26 +20,13 @@ describe('social accounts: TikTok', () => {
   const SECRET = 'tt_client_secret_canary_1';
 
   beforeAll(async () => {
-    fake = await startTikTokFake({
-      clientKey: KEY,
-      clientSecret: SECRET,
-      redirectUris: [callbackUri('tiktok')],
-    });
-    t = await createTestApp({
-      env: {
-        TIKTOK_CLIENT_KEY: KEY,
-        TIKTOK_CLIENT_SECRET: SECRET,
-        LAYERS_PUBLIC_URL: PUBLIC_URL,
-        LAYERS_EGRESS_REDIRECT: `open.tiktokapis.com=${fake.url}`,
-      },
-    });
-    org = await createOrg(t.app);
-    projectId = (await createProject(t.app, org)).id;
+    ({ fake, t, org, projectId } = await startSocialApp(
+      await startTikTokFake({ clientKey: KEY, clientSecret: SECRET, redirectUris: [callbackUri('tiktok')] }),
+      ['open.tiktokapis.com'],
+      { TIKTOK_CLIENT_KEY: KEY, TIKTOK_CLIENT_SECRET: SECRET },
+    ));
   });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
+  afterAll(() => closeSocialApp(t, fake));
 
   async function connect(openId: string): Promise<string> {
     const authUrl = await startConnect(t, org, projectId, 'tiktok');

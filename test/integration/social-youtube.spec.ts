@@ -1,14 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GoogleFake, startGoogleFake } from '../fakes/google/google-fake.ts';
-import { callbackUri, followCallback, PUBLIC_URL, startConnect } from '../helpers/social-accounts.ts';
-import {
-  bearer,
-  createOrg,
-  createProject,
-  createTestApp,
-  type TestApp,
-  type TestOrg,
-} from '../helpers/test-app.ts';
+import { callbackUri, followCallback, startConnect } from '../helpers/social-accounts.ts';
+import { closeSocialApp, startSocialApp } from '../helpers/social-app.ts';
+import { bearer, type TestApp, type TestOrg } from '../helpers/test-app.ts';
 
 /** Google (YouTube) end to end against the fake: offline access, refresh without rotation, revoke, sync. */
 describe('social accounts: YouTube', () => {
@@ -18,26 +12,17 @@ describe('social accounts: YouTube', () => {
   let projectId: string;
 
   beforeAll(async () => {
-    fake = await startGoogleFake({
-      clientId: 'gclient.apps.googleusercontent.com',
-      clientSecret: 'gsecret_canary',
-      redirectUris: [callbackUri('youtube')],
-    });
-    t = await createTestApp({
-      env: {
-        GOOGLE_CLIENT_ID: 'gclient.apps.googleusercontent.com',
-        GOOGLE_CLIENT_SECRET: 'gsecret_canary',
-        LAYERS_PUBLIC_URL: PUBLIC_URL,
-        LAYERS_EGRESS_REDIRECT: `oauth2.googleapis.com=${fake.url},www.googleapis.com=${fake.url}`,
-      },
-    });
-    org = await createOrg(t.app);
-    projectId = (await createProject(t.app, org)).id;
+    ({ fake, t, org, projectId } = await startSocialApp(
+      await startGoogleFake({
+        clientId: 'gclient.apps.googleusercontent.com',
+        clientSecret: 'gsecret_canary',
+        redirectUris: [callbackUri('youtube')],
+      }),
+      ['oauth2.googleapis.com', 'www.googleapis.com'],
+      { GOOGLE_CLIENT_ID: 'gclient.apps.googleusercontent.com', GOOGLE_CLIENT_SECRET: 'gsecret_canary' },
+    ));
   });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
+  afterAll(() => closeSocialApp(t, fake));
 
   async function connect(channel: string): Promise<string> {
     const back = await followCallback(
