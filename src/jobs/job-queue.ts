@@ -11,35 +11,41 @@ import { APP_ROLE } from '../db/tenancy-sql.ts';
  */
 export async function ensureJobQueue(pool: pg.Pool, db: Kysely<unknown>): Promise<void> {
   await runMigrations({ pgPool: pool });
-  await sql`
-    CREATE OR REPLACE FUNCTION public.layers_enqueue_job(
-      p_task text, p_payload json, p_job_key text DEFAULT NULL, p_run_at timestamptz DEFAULT NULL, p_max_attempts int DEFAULT NULL)
-    RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-      SELECT FROM graphile_worker.add_job(p_task, p_payload, job_key := p_job_key, run_at := p_run_at, max_attempts := p_max_attempts)
-    $$`.execute(db);
-  await sql`REVOKE ALL ON FUNCTION public.layers_enqueue_job(text, json, text, timestamptz, int) FROM PUBLIC`.execute(
+  await createEnqueueFunction(
     db,
+    'layers_enqueue_job',
+    'p_task text, p_payload json, p_job_key text DEFAULT NULL, p_run_at timestamptz DEFAULT NULL, p_max_attempts int DEFAULT NULL',
+    'text, json, text, timestamptz, int',
+    'p_task, p_payload, job_key := p_job_key, run_at := p_run_at, max_attempts := p_max_attempts',
   );
-  await sql
-    .raw(
-      `GRANT EXECUTE ON FUNCTION public.layers_enqueue_job(text, json, text, timestamptz, int) TO ${APP_ROLE}`,
-    )
-    .execute(db);
   // The same with a named queue: jobs of one queue run one at a time (generation renders use one).
-  await sql`
-    CREATE OR REPLACE FUNCTION public.layers_enqueue_queued_job(
-      p_task text, p_payload json, p_queue_name text, p_job_key text, p_max_attempts int)
-    RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-      SELECT FROM graphile_worker.add_job(p_task, p_payload, queue_name := p_queue_name, job_key := p_job_key, max_attempts := p_max_attempts)
-    $$`.execute(db);
-  await sql`REVOKE ALL ON FUNCTION public.layers_enqueue_queued_job(text, json, text, text, int) FROM PUBLIC`.execute(
+  await createEnqueueFunction(
     db,
+    'layers_enqueue_queued_job',
+    'p_task text, p_payload json, p_queue_name text, p_job_key text, p_max_attempts int',
+    'text, json, text, text, int',
+    'p_task, p_payload, queue_name := p_queue_name, job_key := p_job_key, max_attempts := p_max_attempts',
   );
+}
+
+/** A SECURITY DEFINER wrapper around add_job that only the app role may execute. */
+async function createEnqueueFunction(
+  db: Kysely<unknown>,
+  name: string,
+  params: string,
+  signature: string,
+  addJobArgs: string,
+): Promise<void> {
   await sql
-    .raw(
-      `GRANT EXECUTE ON FUNCTION public.layers_enqueue_queued_job(text, json, text, text, int) TO ${APP_ROLE}`,
-    )
+    .raw(`
+    CREATE OR REPLACE FUNCTION public.${name}(
+      ${params})
+    RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+      SELECT FROM graphile_worker.add_job(${addJobArgs})
+    $$`)
     .execute(db);
+  await sql.raw(`REVOKE ALL ON FUNCTION public.${name}(${signature}) FROM PUBLIC`).execute(db);
+  await sql.raw(`GRANT EXECUTE ON FUNCTION public.${name}(${signature}) TO ${APP_ROLE}`).execute(db);
 }
 
 export type EnqueueOptions = { jobKey?: string; runAt?: Date; maxAttempts?: number; queueName?: string };

@@ -36,29 +36,7 @@ export const piiCheck: Check = {
       const { rows } = await sql<{ id: string | null; org_id: string; value: unknown }>`
         SELECT ${has_id ? sql.ref('id') : sql`NULL`} AS id, org_id, ${sql.ref(column)} AS value
         FROM ${sql.table(table)} WHERE ${sql.ref(column)}::text ~ ${PREFILTER}`.execute(db);
-      const found = new Map<string, { n: number; samples: string[] }>();
-      for (const row of rows) {
-        const kind = offence(row.value);
-        if (!kind) continue;
-        const key = `${row.org_id}\u0000${kind}`;
-        const entry = found.get(key) ?? { n: 0, samples: [] };
-        entry.n += 1;
-        if (row.id && entry.samples.length < MAX_SAMPLES) entry.samples.push(row.id);
-        found.set(key, entry);
-      }
-      for (const [key, { n, samples }] of found) {
-        const [org, kind] = key.split('\u0000') as [string, string];
-        violations.push({
-          message: `${table}.${column}: ${n} row(s) hold a raw ${kind} (org ${org}${
-            samples.length ? `, e.g. ${samples.join(', ')}` : ''
-          })`,
-          table,
-          column,
-          org_id: org,
-          kind,
-          rows: n,
-        });
-      }
+      violations.push(...tally(table, column, rows, (value) => offence(value)));
     }
     violations.push(...(await envelopeViolations(db, tables)));
     return violations;
@@ -83,36 +61,52 @@ async function envelopeViolations(db: VerifyContext['db'], tables: string[]): Pr
     const { rows } = await sql<{ id: string | null; org_id: string; value: string }>`
       SELECT ${has_id ? sql.ref('id') : sql`NULL`} AS id, org_id, ${sql.ref(column)} AS value
       FROM ${sql.table(table)} WHERE ${sql.ref(column)} ~ ${TEXT_PREFILTER}`.execute(db);
-    const found = new Map<string, { n: number; samples: string[] }>();
-    for (const row of rows) {
-      const r = guardText(row.value, { mode: 'hash', path: column, nationalPhones: column !== 'user_id' });
-      const kind = !r.ok
-        ? undefined
-        : r.report.hashed > 0
-          ? 'email address or phone number'
-          : r.report.dropped > 0
-            ? 'IP address'
-            : undefined;
-      if (!kind) continue;
-      const key = `${row.org_id}\u0000${kind}`;
-      const entry = found.get(key) ?? { n: 0, samples: [] };
-      entry.n += 1;
-      if (row.id && entry.samples.length < MAX_SAMPLES) entry.samples.push(row.id);
-      found.set(key, entry);
-    }
-    for (const [key, { n, samples }] of found) {
-      const [org, kind] = key.split('\u0000') as [string, string];
-      violations.push({
-        message: `${table}.${column}: ${n} row(s) hold a raw ${kind} (org ${org}${
-          samples.length ? `, e.g. ${samples.join(', ')}` : ''
-        })`,
-        table,
-        column,
-        org_id: org,
-        kind,
-        rows: n,
-      });
-    }
+    violations.push(
+      ...tally(table, column, rows, (value) => {
+        const r = guardText(value, { mode: 'hash', path: column, nationalPhones: column !== 'user_id' });
+        return !r.ok
+          ? undefined
+          : r.report.hashed > 0
+            ? 'email address or phone number'
+            : r.report.dropped > 0
+              ? 'IP address'
+              : undefined;
+      }),
+    );
+  }
+  return violations;
+}
+
+/** One violation per org and kind of offence among a column's rows, with up to MAX_SAMPLES row ids. */
+function tally<V>(
+  table: string,
+  column: string,
+  rows: { id: string | null; org_id: string; value: V }[],
+  kindOf: (value: V) => string | undefined,
+): Violation[] {
+  const found = new Map<string, { n: number; samples: string[] }>();
+  for (const row of rows) {
+    const kind = kindOf(row.value);
+    if (!kind) continue;
+    const key = `${row.org_id}\u0000${kind}`;
+    const entry = found.get(key) ?? { n: 0, samples: [] };
+    entry.n += 1;
+    if (row.id && entry.samples.length < MAX_SAMPLES) entry.samples.push(row.id);
+    found.set(key, entry);
+  }
+  const violations: Violation[] = [];
+  for (const [key, { n, samples }] of found) {
+    const [org, kind] = key.split('\u0000') as [string, string];
+    violations.push({
+      message: `${table}.${column}: ${n} row(s) hold a raw ${kind} (org ${org}${
+        samples.length ? `, e.g. ${samples.join(', ')}` : ''
+      })`,
+      table,
+      column,
+      org_id: org,
+      kind,
+      rows: n,
+    });
   }
   return violations;
 }
