@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../src/config.ts';
@@ -7,7 +8,10 @@ import { createEgressMetrics } from '../../src/egress/egress-metrics.ts';
 import type { EgressCall } from '../../src/egress/egress-types.ts';
 import { createLogger } from '../../src/http/logging.ts';
 import { newId } from '../../src/lib/ids.ts';
-import type { EgressLedgerEntry } from '../../src/modules/egress-ledger/egress-ledger-dal.ts';
+import type {
+  EgressLedgerEntry,
+  EgressLedgerRow,
+} from '../../src/modules/egress-ledger/egress-ledger-dal.ts';
 import { loadSubprocessors } from '../../src/privacy/subprocessors.ts';
 
 /**
@@ -75,5 +79,26 @@ export function llmCall(overrides: Partial<EgressCall> = {}): EgressCall {
     url: 'https://api.openai.com/v1/responses',
     body: { json: { model: 'gpt-test', input: 'Write a caption for a summer sale on sandals.' } },
     ...overrides,
+  };
+}
+
+/** A ledger row as the writer stores it: one successful LLM call for the org, unless overridden. */
+export function ledgerRow(over: Partial<EgressLedgerRow> & Pick<EgressLedgerRow, 'org_id'>): EgressLedgerRow {
+  return {
+    id: randomUUID(),
+    project_id: null,
+    vendor: 'openai',
+    host: 'api.openai.com',
+    purpose: 'llm',
+    data_classes: ['project_content'],
+    records: 1,
+    bytes_out: 100,
+    bytes_in: 50,
+    attempts: 1,
+    status: 200,
+    outcome: 'ok',
+    latency_ms: 12.5,
+    created_at: new Date(),
+    ...over,
   };
 }

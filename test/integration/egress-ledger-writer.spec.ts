@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { newId } from '../../src/lib/ids.ts';
 import {
@@ -6,6 +5,7 @@ import {
   type EgressLedgerRow,
 } from '../../src/modules/egress-ledger/egress-ledger-dal.ts';
 import { createEgressLedgerWriter } from '../../src/modules/egress-ledger/egress-ledger-writer.ts';
+import { ledgerRow } from '../helpers/egress-harness.ts';
 import { createOrg, createProject, createTestApp, type TestApp, type TestOrg } from '../helpers/test-app.ts';
 
 /**
@@ -32,24 +32,8 @@ describe('the ledger writer’s COPY', () => {
     await t.db.systemPool.query('DELETE FROM egress_ledger');
   });
 
-  const row = (over: Partial<EgressLedgerRow> = {}): EgressLedgerRow => ({
-    id: randomUUID(),
-    org_id: org.id,
-    project_id: projectId,
-    vendor: 'openai',
-    host: 'api.openai.com',
-    purpose: 'llm',
-    data_classes: ['project_content'],
-    records: 1,
-    bytes_out: 100,
-    bytes_in: 50,
-    attempts: 1,
-    status: 200,
-    outcome: 'ok',
-    latency_ms: 12.5,
-    created_at: NOW,
-    ...over,
-  });
+  const row = (over: Partial<EgressLedgerRow> = {}): EgressLedgerRow =>
+    ledgerRow({ org_id: org.id, project_id: projectId, created_at: NOW, ...over });
   const stored = async () =>
     (
       await t.db.systemPool.query(

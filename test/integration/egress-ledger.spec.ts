@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EgressCall } from '../../src/egress/egress-types.ts';
@@ -9,7 +9,7 @@ import {
 } from '../../src/modules/egress-ledger/egress-ledger-dal.ts';
 import { createEgressLedgerWriter } from '../../src/modules/egress-ledger/egress-ledger-writer.ts';
 import { type LocalHttpServer, startLocalHttpServer } from '../fakes/local-http-server.ts';
-import { llmCall, testGateway } from '../helpers/egress-harness.ts';
+import { ledgerRow, llmCall, testGateway } from '../helpers/egress-harness.ts';
 import {
   bearer,
   createKey,
@@ -39,26 +39,8 @@ const CANARY = {
 const NOW = new Date('2026-06-15T12:00:00.000Z');
 const dal = createEgressLedgerDal();
 
-function row(orgId: string, over: Partial<EgressLedgerRow> = {}): EgressLedgerRow {
-  return {
-    id: randomUUID(),
-    org_id: orgId,
-    project_id: null,
-    vendor: 'openai',
-    host: 'api.openai.com',
-    purpose: 'llm',
-    data_classes: ['project_content'],
-    records: 1,
-    bytes_out: 100,
-    bytes_in: 50,
-    attempts: 1,
-    status: 200,
-    outcome: 'ok',
-    latency_ms: 12.5,
-    created_at: NOW,
-    ...over,
-  };
-}
+const row = (orgId: string, over: Partial<EgressLedgerRow> = {}): EgressLedgerRow =>
+  ledgerRow({ org_id: orgId, created_at: NOW, ...over });
 
 describe('the egress ledger', () => {
   const clock = fixedClock(NOW);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY_MS, fixedClock } from '../../src/lib/clock.ts';
 import {
@@ -7,6 +6,7 @@ import {
 } from '../../src/modules/egress-ledger/egress-ledger-dal.ts';
 import { runVerify } from '../../src/modules/verify/verify-service.ts';
 import { dataClass } from '../../src/privacy/data-classes.ts';
+import { ledgerRow } from '../helpers/egress-harness.ts';
 import { partnerOrg } from '../helpers/retention-fixtures.ts';
 import { createOrg, createTestApp, type TestApp } from '../helpers/test-app.ts';
 
@@ -18,26 +18,8 @@ import { createOrg, createTestApp, type TestApp } from '../helpers/test-app.ts';
  */
 const dal = createEgressLedgerDal();
 
-function row(orgId: string, over: Partial<EgressLedgerRow> = {}): EgressLedgerRow {
-  return {
-    id: randomUUID(),
-    org_id: orgId,
-    project_id: null,
-    vendor: 'openai',
-    host: 'api.openai.com',
-    purpose: 'llm',
-    data_classes: ['project_content'],
-    records: 1,
-    bytes_out: 100,
-    bytes_in: 50,
-    attempts: 1,
-    status: 200,
-    outcome: 'ok',
-    latency_ms: 12.5,
-    created_at: new Date(),
-    ...over,
-  };
-}
+const row = (orgId: string, over: Partial<EgressLedgerRow> = {}): EgressLedgerRow =>
+  ledgerRow({ org_id: orgId, ...over });
 
 describe('egress_ledger retention: the sweeper and layers verify', () => {
   const now = new Date('2027-08-01T00:00:00.000Z');
