@@ -56,6 +56,27 @@ export type PostRow = Selectable<PostMetadataTable>;
 
 type Db = Kysely<Database>;
 
+/** One account of an org, by id (what to select is the caller's). */
+const accountById = (db: Db, orgId: string, id: string) =>
+  socialDb(db).selectFrom('social_accounts').where('org_id', '=', orgId).where('id', '=', id);
+
+/** How many accounts of a grant still hold an access token, leaving out those whose `column` is `not`. */
+async function liveAccountsOfGrantExcept(
+  db: Db,
+  grantUserId: string,
+  column: 'id' | 'org_id',
+  not: string,
+): Promise<number> {
+  const r = await socialDb(db)
+    .selectFrom('social_accounts')
+    .select(sql<string>`count(*)`.as('n'))
+    .where('grant_user_id', '=', grantUserId)
+    .where(column, '<>', not)
+    .where('encrypted_access_token', 'is not', null)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
 export function createSocialAccountsDal() {
   return {
     async insertState(tx: Db, row: Insertable<SocialOauthStatesTable>): Promise<void> {
@@ -118,12 +139,7 @@ export function createSocialAccountsDal() {
     },
 
     async findById(tx: Db, orgId: string, id: string): Promise<SocialAccountRow | undefined> {
-      return socialDb(tx)
-        .selectFrom('social_accounts')
-        .select(PUBLIC_COLUMNS)
-        .where('org_id', '=', orgId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return accountById(tx, orgId, id).select(PUBLIC_COLUMNS).executeTakeFirst();
     },
 
     /** The row with its ciphertext, optionally locked (FOR UPDATE) for the transaction. */
@@ -133,11 +149,7 @@ export function createSocialAccountsDal() {
       id: string,
       lock = false,
     ): Promise<SocialAccountSecrets | undefined> {
-      let q = socialDb(tx)
-        .selectFrom('social_accounts')
-        .select(SECRET_COLUMNS)
-        .where('org_id', '=', orgId)
-        .where('id', '=', id);
+      let q = accountById(tx, orgId, id).select(SECRET_COLUMNS);
       if (lock) q = q.forUpdate();
       return q.executeTakeFirst();
     },
@@ -172,26 +184,12 @@ export function createSocialAccountsDal() {
 
     /** Other live accounts (any org) that use the same platform grant (several Pages of one Meta login). */
     async liveAccountsOfGrant(db: Db, grantUserId: string, exceptId: string): Promise<number> {
-      const r = await socialDb(db)
-        .selectFrom('social_accounts')
-        .select(sql<string>`count(*)`.as('n'))
-        .where('grant_user_id', '=', grantUserId)
-        .where('id', '<>', exceptId)
-        .where('encrypted_access_token', 'is not', null)
-        .executeTakeFirstOrThrow();
-      return Number(r.n);
+      return liveAccountsOfGrantExcept(db, grantUserId, 'id', exceptId);
     },
 
     /** Live accounts of a grant outside one org (offboarding keeps a grant other orgs still use). */
     async liveAccountsOfGrantOutsideOrg(db: Db, grantUserId: string, orgId: string): Promise<number> {
-      const r = await socialDb(db)
-        .selectFrom('social_accounts')
-        .select(sql<string>`count(*)`.as('n'))
-        .where('grant_user_id', '=', grantUserId)
-        .where('org_id', '<>', orgId)
-        .where('encrypted_access_token', 'is not', null)
-        .executeTakeFirstOrThrow();
-      return Number(r.n);
+      return liveAccountsOfGrantExcept(db, grantUserId, 'org_id', orgId);
     },
 
     async deletePostsOfAccounts(db: Db, accountIds: string[]): Promise<number> {
