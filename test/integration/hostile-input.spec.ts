@@ -242,36 +242,23 @@ describe('router-level errors follow the error contract and never echo the path 
       404,
       ['canary'],
     );
-    expectContractError(
-      await t.app.inject({
-        method: 'POST',
-        url: '/v1/projects?q=canary',
-        headers: { ...secret(), 'content-type': 'text/plain' },
-        payload: 'canary',
-      }),
-      415,
-      ['canary'],
-    );
-    expectContractError(
-      await t.app.inject({
-        method: 'POST',
-        url: '/v1/projects?q=canary',
-        headers: { ...secret(), 'content-type': 'application/json' },
-        payload: '{"name": canary',
-      }),
-      400,
-      ['canary'],
-    );
-    expectContractError(
-      await t.app.inject({
-        method: 'POST',
-        url: '/v1/projects?q=canary',
-        headers: { ...secret(), 'content-type': 'application/json' },
-        payload: JSON.stringify({ name: `canary${'x'.repeat(1024 * 1024)}` }),
-      }),
-      413,
-      ['canary'],
-    );
+    const bodies: [contentType: string, payload: string, status: number][] = [
+      ['text/plain', 'canary', 415],
+      ['application/json', '{"name": canary', 400],
+      ['application/json', JSON.stringify({ name: `canary${'x'.repeat(1024 * 1024)}` }), 413],
+    ];
+    for (const [contentType, payload, status] of bodies) {
+      expectContractError(
+        await t.app.inject({
+          method: 'POST',
+          url: '/v1/projects?q=canary',
+          headers: { ...secret(), 'content-type': contentType },
+          payload,
+        }),
+        status,
+        ['canary'],
+      );
+    }
   });
 });
 
