@@ -59,6 +59,24 @@ async function queued(t: TestApp, destinationId?: string): Promise<number> {
   return Number(rows[0]?.n);
 }
 
+/** The destination's latest hour of forwarding stats. */
+async function latestStatsHour(t: TestApp, p: SdkProject, destinationId: string) {
+  return (
+    await t.app.inject({
+      method: 'GET',
+      url: `/v1/destinations/${destinationId}/stats`,
+      headers: bearer(p.org.secret),
+    })
+  )
+    .json()
+    .data.at(-1);
+}
+
+/** Every queued row is due again now. */
+async function makeQueueDue(t: TestApp): Promise<void> {
+  await sql`UPDATE capi_forward_queue SET next_attempt_at = now() - interval '1 second'`.execute(t.db.system);
+}
+
 describe('Conversions API forwarding, end to end from POST /v1/sdk/events to the platforms', () => {
   let t: TestApp;
   let meta: MetaFake;
@@ -230,15 +248,7 @@ describe('Conversions API forwarding, end to end from POST /v1/sdk/events to the
     await t.container.forwarder.run({ org_id: p.org.id, destination_id: metaDst });
     expect(meta.events.map((e) => e.event.event_id)).toEqual([fresh.event_id]);
     expect(meta.refused).toHaveLength(0);
-    const hour = (
-      await t.app.inject({
-        method: 'GET',
-        url: `/v1/destinations/${metaDst}/stats`,
-        headers: bearer(p.org.secret),
-      })
-    )
-      .json()
-      .data.at(-1);
+    const hour = await latestStatsHour(t, p, metaDst);
     expect(hour.dropped.too_old).toBeGreaterThanOrEqual(1);
     expect(await queued(t, metaDst)).toBe(0);
   });
@@ -267,15 +277,7 @@ describe('Conversions API forwarding, end to end from POST /v1/sdk/events to the
     expect(meta.events).toHaveLength(1);
     expect([a.event_id, b.event_id]).toContain(meta.events[0]?.event.event_id);
     expect(await queued(t, metaDst)).toBe(0);
-    const hour = (
-      await t.app.inject({
-        method: 'GET',
-        url: `/v1/destinations/${metaDst}/stats`,
-        headers: bearer(p.org.secret),
-      })
-    )
-      .json()
-      .data.at(-1);
+    const hour = await latestStatsHour(t, p, metaDst);
     expect(hour.rejected['100/2804019']).toBe(1);
     expect(hour.rejected['invalid_event:missing_os_version']).toBe(1);
   });
@@ -294,9 +296,7 @@ describe('Conversions API forwarding, end to end from POST /v1/sdk/events to the
     expect(rows[0]!.attempts).toBe(1);
     expect(rows[0]!.next_attempt_at.getTime()).toBeGreaterThan(Date.now());
     // Due again: sent with the same event id.
-    await sql`UPDATE capi_forward_queue SET next_attempt_at = now() - interval '1 second'`.execute(
-      t.db.system,
-    );
+    await makeQueueDue(t);
     await t.container.forwarder.run({ org_id: p.org.id, destination_id: metaDst });
     expect(meta.events.map((x) => x.event.event_id)).toEqual([e.event_id]);
   });
@@ -308,9 +308,7 @@ describe('Conversions API forwarding, end to end from POST /v1/sdk/events to the
     await t.container.forwarder.run({ org_id: p.org.id, destination_id: tiktokDst });
     expect(tiktok.events).toHaveLength(0);
     expect(await queued(t, tiktokDst)).toBe(1);
-    await sql`UPDATE capi_forward_queue SET next_attempt_at = now() - interval '1 second'`.execute(
-      t.db.system,
-    );
+    await makeQueueDue(t);
     tiktok.failNext(1, { status: 200, body: { code: 40105, message: 'The access token is invalid' } });
     await t.container.forwarder.run({ org_id: p.org.id, destination_id: tiktokDst });
     const got = await t.app.inject({
