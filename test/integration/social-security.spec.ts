@@ -8,11 +8,11 @@ import {
   generateKeyEncryptionKey,
   parseKeyEncryptionKeys,
 } from '../../src/lib/envelope-crypto.ts';
-import { startTikTokFake, type TikTokFake } from '../fakes/tiktok/tiktok-fake.ts';
+import type { TikTokFake } from '../fakes/tiktok/tiktok-fake.ts';
 import { databaseUrl, runCli } from '../helpers/cli.ts';
 import { dumpDatabase } from '../helpers/database-inspection.ts';
-import { callbackUri, followCallback, startConnect } from '../helpers/social-accounts.ts';
-import { closeSocialApp, startSocialApp } from '../helpers/social-app.ts';
+import { followCallback, startConnect } from '../helpers/social-accounts.ts';
+import { closeSocialApp, startTikTokApp } from '../helpers/social-app.ts';
 import {
   ADMIN_TOKEN,
   bearer,
@@ -37,11 +37,7 @@ describe('social accounts: secrets, rotation, callbacks, offboarding', () => {
   const responses: string[] = [];
 
   beforeAll(async () => {
-    ({ fake, t, org, projectId } = await startSocialApp(
-      await startTikTokFake({ clientKey: KEY, clientSecret: SECRET, redirectUris: [callbackUri('tiktok')] }),
-      ['open.tiktokapis.com'],
-      { TIKTOK_CLIENT_KEY: KEY, TIKTOK_CLIENT_SECRET: SECRET },
-    ));
+    ({ fake, t, org, projectId } = await startTikTokApp(KEY, SECRET));
   });
   afterAll(() => closeSocialApp(t, fake));
 

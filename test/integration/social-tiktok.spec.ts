@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/lib/clock.ts';
-import { startTikTokFake, type TikTokFake } from '../fakes/tiktok/tiktok-fake.ts';
+import type { TikTokFake } from '../fakes/tiktok/tiktok-fake.ts';
 import { createSecondInstance } from '../helpers/second-instance.ts';
 import { callbackUri, followCallback, startConnect } from '../helpers/social-accounts.ts';
-import { closeSocialApp, startSocialApp } from '../helpers/social-app.ts';
+import { closeSocialApp, startTikTokApp } from '../helpers/social-app.ts';
 import { bearer, createProject, type TestApp, type TestOrg } from '../helpers/test-app.ts';
 
 /**
@@ -20,11 +20,7 @@ describe('social accounts: TikTok', () => {
   const SECRET = 'tt_client_secret_canary_1';
 
   beforeAll(async () => {
-    ({ fake, t, org, projectId } = await startSocialApp(
-      await startTikTokFake({ clientKey: KEY, clientSecret: SECRET, redirectUris: [callbackUri('tiktok')] }),
-      ['open.tiktokapis.com'],
-      { TIKTOK_CLIENT_KEY: KEY, TIKTOK_CLIENT_SECRET: SECRET },
-    ));
+    ({ fake, t, org, projectId } = await startTikTokApp(KEY, SECRET));
   });
   afterAll(() => closeSocialApp(t, fake));
 
