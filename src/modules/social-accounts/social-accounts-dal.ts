@@ -1,4 +1,11 @@
-import { type Insertable, type Kysely, type Selectable, sql, type Updateable } from 'kysely';
+import {
+  type DeleteResult,
+  type Insertable,
+  type Kysely,
+  type Selectable,
+  sql,
+  type Updateable,
+} from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { type PageParams, paginate } from '../../lib/pagination.ts';
 import type { SocialPlatformName } from '../../platforms/social-platform.ts';
@@ -56,6 +63,10 @@ export type PostRow = Selectable<PostMetadataTable>;
 
 type Db = Kysely<Database>;
 
+/** Runs a delete, answering how many rows it removed. */
+const deletedRows = async (q: { executeTakeFirst(): Promise<DeleteResult> }): Promise<number> =>
+  Number((await q.executeTakeFirst()).numDeletedRows);
+
 /** One account of an org, by id (what to select is the caller's). */
 const accountById = (db: Db, orgId: string, id: string) =>
   socialDb(db).selectFrom('social_accounts').where('org_id', '=', orgId).where('id', '=', id);
@@ -93,11 +104,7 @@ export function createSocialAccountsDal() {
     },
 
     async deleteExpiredStates(db: Db, now: Date): Promise<number> {
-      const r = await socialDb(db)
-        .deleteFrom('social_oauth_states')
-        .where('expires_at', '<=', now)
-        .executeTakeFirst();
-      return Number(r.numDeletedRows);
+      return deletedRows(socialDb(db).deleteFrom('social_oauth_states').where('expires_at', '<=', now));
     },
 
     async findIdentity(
@@ -194,11 +201,9 @@ export function createSocialAccountsDal() {
 
     async deletePostsOfAccounts(db: Db, accountIds: string[]): Promise<number> {
       if (accountIds.length === 0) return 0;
-      const r = await socialDb(db)
-        .deleteFrom('post_metadata')
-        .where('social_account_id', 'in', accountIds)
-        .executeTakeFirst();
-      return Number(r.numDeletedRows);
+      return deletedRows(
+        socialDb(db).deleteFrom('post_metadata').where('social_account_id', 'in', accountIds),
+      );
     },
 
     /** Active accounts (system connection) whose token expires before `before` and may be refreshed now. */
