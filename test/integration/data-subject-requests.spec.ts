@@ -1,38 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dumpDatabase } from '../helpers/database-inspection.ts';
 import { sha256 } from '../helpers/hash.ts';
 import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
-import {
-  bearer,
-  createKey,
-  createOrg,
-  createProject,
-  createSdkProject,
-  createTestApp,
-  type TestApp,
-  type TestOrg,
-} from '../helpers/test-app.ts';
+import { useSdkProjectApp } from '../helpers/sdk-project-app.ts';
+import { bearer, createKey, createOrg, createProject } from '../helpers/test-app.ts';
 
 describe('data-subject requests', () => {
-  let t: TestApp;
-  let org: TestOrg;
-  let projectId: string;
-  let pk: string;
-  beforeAll(async () => {
-    t = await createTestApp();
-    ({ org, projectId, publishableKey: pk } = await createSdkProject(t.app));
-  });
-  afterAll(() => t.close());
+  const s = useSdkProjectApp();
 
-  const exportUser = (userId: string, accept = 'application/json', pid = projectId, secret = org.secret) =>
-    t.app.inject({
+  const exportUser = (
+    userId: string,
+    accept = 'application/json',
+    pid = s.projectId,
+    secret = s.org.secret,
+  ) =>
+    s.t.app.inject({
       method: 'GET',
       url: `/v1/projects/${pid}/events/users/${userId}`,
       headers: { ...bearer(secret), accept },
     });
 
-  async function erase(userId: string, pid = projectId, secret = org.secret, suppress = false) {
-    const res = await t.app.inject({
+  async function erase(userId: string, pid = s.projectId, secret = s.org.secret, suppress = false) {
+    const res = await s.t.app.inject({
       method: 'DELETE',
       url: `/v1/projects/${pid}/events/users/${userId}${suppress ? '?suppress=true' : ''}`,
       headers: bearer(secret),
@@ -50,15 +39,15 @@ describe('data-subject requests', () => {
   }
 
   /** What the worker does with the `dsr.erase` job; run inline here, as a real process in the crash test. */
-  async function runErasureJob(dsrId: string, orgId = org.id) {
-    const { rows } = await t.db.systemPool.query(
+  async function runErasureJob(dsrId: string, orgId = s.org.id) {
+    const { rows } = await s.t.db.systemPool.query(
       `SELECT j.payload FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks t ON t.id = j.task_id
        WHERE t.identifier = 'dsr.erase' AND j.payload->>'dsr_id' = $1`,
       [dsrId],
     );
     expect(rows).toHaveLength(1);
     expect(JSON.stringify(rows[0].payload)).not.toMatch(/u_/);
-    await t.container.erasure.run(orgId, dsrId);
+    await s.t.container.erasure.run(orgId, dsrId);
   }
 
   it('exports exactly what was ingested (minus what ingest drops), as JSON and as streamed NDJSON', async () => {
@@ -79,7 +68,7 @@ describe('data-subject requests', () => {
       ),
       trackEvent('u_export', 'refund', { price: 9.99 }, { timestamp: '2026-11-01T10:02:00.000Z' }),
     ];
-    await sendEvents(t.app, pk, events);
+    await sendEvents(s.t.app, s.pk, events);
     const json = await exportUser('u_export');
     expect(json.statusCode).toBe(200);
     const body = json.json();
@@ -119,13 +108,13 @@ describe('data-subject requests', () => {
   it('streams users with thousands of events, each exactly once, oldest first (microsecond timestamps included)', async () => {
     // Rows written by other means than the SDK (imports, backfills) can carry microseconds; all
     // 2,250 rows here share one millisecond and must still come out once each, in time order.
-    await t.db.systemPool.query(
+    await s.t.db.systemPool.query(
       `INSERT INTO sdk_events (id, org_id, project_id, event_id, type, event, user_id, timestamp, received_at, received_month, properties, traits)
        SELECT 'evt_many_' || g, $1, $2, 'many-' || g, 'track', 'view', 'u_many',
               '2026-11-02T10:00:00.000Z'::timestamptz + (g % 1000 || ' microseconds')::interval, now(),
               date_trunc('month', now())::date, '{}', '{}'
        FROM generate_series(1, 2250) g`,
-      [org.id, projectId],
+      [s.org.id, s.projectId],
     );
     const nd = await exportUser('u_many', 'application/x-ndjson');
     const lines = nd.body.trim().split('\n');
@@ -141,31 +130,32 @@ describe('data-subject requests', () => {
   });
 
   it('erases exactly one user in one project: not the same user_id in another project or org', async () => {
-    const other = await createOrg(t.app, 'Other org');
-    const otherProject = (await createProject(t.app, other)).id;
-    const otherPk = (await createKey(t.app, other, { type: 'publishable', project_id: otherProject })).secret;
-    const sibling = (await createProject(t.app, org, 'Sibling')).id;
-    const siblingPk = (await createKey(t.app, org, { type: 'publishable', project_id: sibling })).secret;
+    const other = await createOrg(s.t.app, 'Other org');
+    const otherProject = (await createProject(s.t.app, other)).id;
+    const otherPk = (await createKey(s.t.app, other, { type: 'publishable', project_id: otherProject }))
+      .secret;
+    const sibling = (await createProject(s.t.app, s.org, 'Sibling')).id;
+    const siblingPk = (await createKey(s.t.app, s.org, { type: 'publishable', project_id: sibling })).secret;
     const user = 'u_erase_7f3c91';
     const email = 'erase-me-7f3c91@example.com';
-    await sendEvents(t.app, pk, [
+    await sendEvents(s.t.app, s.pk, [
       identifyEvent(user, { email, phone: '+1 415 555 0199' }),
       trackEvent(user, 'a'),
       trackEvent(user, 'b'),
     ]);
-    await sendEvents(t.app, siblingPk, [
+    await sendEvents(s.t.app, siblingPk, [
       identifyEvent(user, { email: 'sibling@example.com' }),
       trackEvent(user, 'a'),
     ]);
-    await sendEvents(t.app, otherPk, [
+    await sendEvents(s.t.app, otherPk, [
       identifyEvent(user, { email: 'other@example.com' }),
       trackEvent(user, 'a'),
     ]);
     // A replayable response naming the user (lookup) is part of what is held.
-    const lookup = await t.app.inject({
+    const lookup = await s.t.app.inject({
       method: 'POST',
-      url: `/v1/projects/${projectId}/users/lookup`,
-      headers: { ...bearer(org.secret), 'idempotency-key': 'lookup-before-erasure' },
+      url: `/v1/projects/${s.projectId}/users/lookup`,
+      headers: { ...bearer(s.org.secret), 'idempotency-key': 'lookup-before-erasure' },
       payload: { email: ` ${email.toUpperCase()} ` },
     });
     expect(lookup.json()).toEqual({ user_ids: [user] });
@@ -173,10 +163,10 @@ describe('data-subject requests', () => {
     const dsr = await erase(user);
     await runErasureJob(dsr.id);
 
-    const status = await t.app.inject({
+    const status = await s.t.app.inject({
       method: 'GET',
       url: `/v1/data-subject-requests/${dsr.id}`,
-      headers: bearer(org.secret),
+      headers: bearer(s.org.secret),
     });
     expect(status.json()).toMatchObject({
       status: 'completed',
@@ -190,11 +180,11 @@ describe('data-subject requests', () => {
     expect((await exportUser(user, 'application/json', otherProject, other.secret)).statusCode).toBe(200);
 
     // Nothing left anywhere in the database that names this user in this project, or carries their hashes.
-    const dump = (await dumpDatabase(t.db.systemPool)).split('\n');
+    const dump = (await dumpDatabase(s.t.db.systemPool)).split('\n');
     const naming = dump.filter((line) => line.includes(user));
     expect(naming.length).toBeGreaterThan(0);
     for (const line of naming) {
-      expect(line.includes(projectId), line).toBe(false);
+      expect(line.includes(s.projectId), line).toBe(false);
       expect(line.includes(sibling) || line.includes(otherProject), line).toBe(true);
     }
     const all = dump.join('\n');
@@ -204,22 +194,22 @@ describe('data-subject requests', () => {
   });
 
   it('is idempotent and audited without personal data', async () => {
-    await sendEvents(t.app, pk, [trackEvent('u_twice', 'x')]);
+    await sendEvents(s.t.app, s.pk, [trackEvent('u_twice', 'x')]);
     const dsr = await erase('u_twice');
     await runErasureJob(dsr.id);
-    await t.container.erasure.run(org.id, dsr.id);
+    await s.t.container.erasure.run(s.org.id, dsr.id);
     const got = (
-      await t.app.inject({
+      await s.t.app.inject({
         method: 'GET',
         url: `/v1/data-subject-requests/${dsr.id}`,
-        headers: bearer(org.secret),
+        headers: bearer(s.org.secret),
       })
     ).json();
     expect(got.receipt.erased.sdk_events).toBe(1);
-    const audit = await t.app.inject({
+    const audit = await s.t.app.inject({
       method: 'GET',
       url: `/v1/audit-log?resource_id=${dsr.id}`,
-      headers: bearer(org.secret),
+      headers: bearer(s.org.secret),
     });
     expect(
       audit
@@ -228,61 +218,62 @@ describe('data-subject requests', () => {
         .sort(),
     ).toEqual(['data_subject_request.completed', 'data_subject_request.created']);
     expect(audit.body).not.toContain('u_twice');
-    const { rows } = await t.db.systemPool.query('SELECT user_id FROM data_subject_requests WHERE id = $1', [
-      dsr.id,
-    ]);
+    const { rows } = await s.t.db.systemPool.query(
+      'SELECT user_id FROM data_subject_requests WHERE id = $1',
+      [dsr.id],
+    );
     expect(rows[0].user_id).toBeNull();
   });
 
   it('suppression refuses future events for the user until it is lifted', async () => {
-    await sendEvents(t.app, pk, [trackEvent('u_quiet', 'x')]);
-    const dsr = await erase('u_quiet', projectId, org.secret, true);
+    await sendEvents(s.t.app, s.pk, [trackEvent('u_quiet', 'x')]);
+    const dsr = await erase('u_quiet', s.projectId, s.org.secret, true);
     await runErasureJob(dsr.id);
-    t.container.suppressions.forget(projectId);
-    const refused = await sendEvents(t.app, pk, [
+    s.t.container.suppressions.forget(s.projectId);
+    const refused = await sendEvents(s.t.app, s.pk, [
       trackEvent('u_quiet', 'again'),
       trackEvent('u_loud', 'fine'),
     ]);
     expect(refused.accepted).toBe(1);
     expect(refused.rejected).toEqual([{ index: 0, code: 'user_suppressed', message: expect.any(String) }]);
 
-    const list = await t.app.inject({
+    const list = await s.t.app.inject({
       method: 'GET',
-      url: `/v1/projects/${projectId}/suppressions`,
-      headers: bearer(org.secret),
+      url: `/v1/projects/${s.projectId}/suppressions`,
+      headers: bearer(s.org.secret),
     });
     expect(list.json().data).toEqual([
       expect.objectContaining({
-        subject_sha256: sha256(`${projectId}:u_quiet`),
+        subject_sha256: sha256(`${s.projectId}:u_quiet`),
         data_subject_request_id: dsr.id,
       }),
     ]);
     expect(list.body).not.toContain('u_quiet');
 
-    const lifted = await t.app.inject({
+    const lifted = await s.t.app.inject({
       method: 'DELETE',
-      url: `/v1/projects/${projectId}/suppressions/u_quiet`,
-      headers: bearer(org.secret),
+      url: `/v1/projects/${s.projectId}/suppressions/u_quiet`,
+      headers: bearer(s.org.secret),
     });
     expect(lifted.statusCode).toBe(200);
-    expect((await sendEvents(t.app, pk, [trackEvent('u_quiet', 'back')])).accepted).toBe(1);
-    const again = await t.app.inject({
+    expect((await sendEvents(s.t.app, s.pk, [trackEvent('u_quiet', 'back')])).accepted).toBe(1);
+    const again = await s.t.app.inject({
       method: 'DELETE',
-      url: `/v1/projects/${projectId}/suppressions/u_quiet`,
-      headers: bearer(org.secret),
+      url: `/v1/projects/${s.projectId}/suppressions/u_quiet`,
+      headers: bearer(s.org.secret),
     });
     expect(again.statusCode).toBe(404);
   });
 
   it('looks users up by email, phone or their SHA-256 with the ingest normalization', async () => {
-    await sendEvents(t.app, pk, [
+    await sendEvents(s.t.app, s.pk, [
       identifyEvent('u_look', { email: 'Look@Example.com', phone: '+44 (20) 7946-0000' }),
     ]);
     const lookup = (payload: object) =>
-      t.app.inject({
+      s.t.app.inject({
         method: 'POST',
-        url: `/v1/projects/${projectId}/users/lookup`,
-        headers: bearer(org.secret),
+        url: `/v1/projects/${s.projectId}/users/lookup`,
+        headers: bearer(s.org.secret),
         payload,
       });
     for (const payload of [

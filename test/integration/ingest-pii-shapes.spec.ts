@@ -1,40 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sha256 } from '../helpers/hash.ts';
 import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
-import {
-  bearer,
-  createKey,
-  createSdkProject,
-  createTestApp,
-  type TestApp,
-  type TestOrg,
-} from '../helpers/test-app.ts';
+import { useSdkProjectApp } from '../helpers/sdk-project-app.ts';
+import { bearer, createKey } from '../helpers/test-app.ts';
 
 /**
  * The shapes of personal data the PII guard once let through into stored events (issue 13,
  * item 10), end to end: what reaches the database, and what each envelope field does.
  */
 describe('ingest: personal data in every shape and field', () => {
-  let t: TestApp;
-  let org: TestOrg;
-  let projectId: string;
-  let pk: string;
-  beforeAll(async () => {
-    t = await createTestApp();
-    ({ org, projectId, publishableKey: pk } = await createSdkProject(t.app));
-  });
-  afterAll(() => t.close());
+  const s = useSdkProjectApp();
 
   const storedText = async (userId: string) => {
-    const { rows } = await t.db.systemPool.query<{ row: string }>(
+    const { rows } = await s.t.db.systemPool.query<{ row: string }>(
       `SELECT row_to_json(e)::text AS row FROM sdk_events e WHERE project_id = $1 AND user_id = $2`,
-      [projectId, userId],
+      [s.projectId, userId],
     );
     return rows.map((r) => r.row).join('\n');
   };
 
   it('stores none of the shapes raw: national phones, phone arrays and plural keys, ip:port, bracketed IPv6, X-Forwarded-For lists, %40 emails', async () => {
-    const result = await sendEvents(t.app, pk, [
+    const result = await sendEvents(s.t.app, s.pk, [
       trackEvent('u_shapes', 'signup', {
         contact: '020 7946 0958',
         phones: ['(650) 555-0143', 16505550143],
@@ -59,7 +45,7 @@ describe('ingest: personal data in every shape and field', () => {
   });
 
   it('an email address or international phone number as user_id is stored as its hash, and found by lookup', async () => {
-    const result = await sendEvents(t.app, pk, [
+    const result = await sendEvents(s.t.app, s.pk, [
       trackEvent(' Canary.User@Example.org', 'purchase'),
       trackEvent('canary.user%40example.org', 'purchase'),
       trackEvent('+1 650 555 0177', 'purchase'),
@@ -68,10 +54,10 @@ describe('ingest: personal data in every shape and field', () => {
     ]);
     expect(result).toEqual({ accepted: 5, duplicates: 0, rejected: [] });
     const emailHash = sha256('canary.user@example.org');
-    const { rows } = await t.db.systemPool.query<{ user_id: string; email_sha256: string | null }>(
+    const { rows } = await s.t.db.systemPool.query<{ user_id: string; email_sha256: string | null }>(
       `SELECT user_id, email_sha256, phone_sha256 FROM sdk_events WHERE project_id = $1 AND event = 'purchase'
        ORDER BY user_id`,
-      [projectId],
+      [s.projectId],
     );
     expect(rows.map((r) => r.user_id).sort()).toEqual(
       ['123-456-7890', `auth0|${emailHash}`, emailHash, emailHash, sha256('16505550177')].sort(),
@@ -79,23 +65,23 @@ describe('ingest: personal data in every shape and field', () => {
     expect(rows.find((r) => r.user_id === emailHash)?.email_sha256).toBe(emailHash);
     expect(JSON.stringify(rows).toLowerCase()).not.toContain('canary.user');
 
-    const lookup = await t.app.inject({
+    const lookup = await s.t.app.inject({
       method: 'POST',
-      url: `/v1/projects/${projectId}/users/lookup`,
-      headers: bearer(org.secret),
+      url: `/v1/projects/${s.projectId}/users/lookup`,
+      headers: bearer(s.org.secret),
       payload: { email: 'canary.user@example.org' },
     });
     expect(lookup.json().user_ids).toContain(emailHash);
-    const profile = await t.app.inject({
+    const profile = await s.t.app.inject({
       method: 'GET',
-      url: `/v1/projects/${projectId}/users/${emailHash}`,
-      headers: bearer(org.secret),
+      url: `/v1/projects/${s.projectId}/users/${emailHash}`,
+      headers: bearer(s.org.secret),
     });
     expect(profile.statusCode).toBe(200);
   });
 
   it('refuses an IP address as user_id, and personal data in event or app_id, in any project', async () => {
-    const result = await sendEvents(t.app, pk, [
+    const result = await sendEvents(s.t.app, s.pk, [
       trackEvent('81.2.69.160', 'x'),
       trackEvent('session-[2001:db8::1]:80', 'x'),
       trackEvent('u_ok', 'Signed up: canary@example.org'),
@@ -116,15 +102,15 @@ describe('ingest: personal data in every shape and field', () => {
 
   it('in a reject-mode project refuses an email or phone as user_id and every new shape, storing nothing', async () => {
     const strict = (
-      await t.app.inject({
+      await s.t.app.inject({
         method: 'POST',
         url: '/v1/projects',
-        headers: bearer(org.secret),
+        headers: bearer(s.org.secret),
         payload: { name: 'Strict', pii_policy: 'reject' },
       })
     ).json();
-    const spk = (await createKey(t.app, org, { type: 'publishable', project_id: strict.id })).secret;
-    const result = await sendEvents(t.app, spk, [
+    const spk = (await createKey(s.t.app, s.org, { type: 'publishable', project_id: strict.id })).secret;
+    const result = await sendEvents(s.t.app, spk, [
       trackEvent('canary@example.org', 'x'),
       trackEvent('+16505550177', 'x'),
       trackEvent('u_r', 'x', { contact: '020 7946 0958' }),
@@ -141,7 +127,7 @@ describe('ingest: personal data in every shape and field', () => {
     ]);
     // IPs are dropped in both modes, not refused.
     expect(result.accepted).toBe(1);
-    const { rows } = await t.db.systemPool.query<{ properties: unknown }>(
+    const { rows } = await s.t.db.systemPool.query<{ properties: unknown }>(
       'SELECT properties FROM sdk_events WHERE project_id = $1',
       [strict.id],
     );
@@ -151,44 +137,46 @@ describe('ingest: personal data in every shape and field', () => {
   it('the user routes take the id as it was sent: export, erasure and suppression reach an email user id', async () => {
     const sent = 'Canary.Erase@Example.org';
     const stored = sha256('canary.erase@example.org');
-    expect((await sendEvents(t.app, pk, [trackEvent(sent, 'a'), trackEvent(sent, 'b')])).accepted).toBe(2);
-    const path = `/v1/projects/${projectId}/events/users/${encodeURIComponent(sent)}`;
+    expect((await sendEvents(s.t.app, s.pk, [trackEvent(sent, 'a'), trackEvent(sent, 'b')])).accepted).toBe(
+      2,
+    );
+    const path = `/v1/projects/${s.projectId}/events/users/${encodeURIComponent(sent)}`;
 
-    const exported = await t.app.inject({ method: 'GET', url: path, headers: bearer(org.secret) });
+    const exported = await s.t.app.inject({ method: 'GET', url: path, headers: bearer(s.org.secret) });
     expect(exported.statusCode).toBe(200);
     expect(exported.json().events).toHaveLength(2);
     expect(exported.body.toLowerCase()).not.toContain('canary.erase');
-    const profile = await t.app.inject({
+    const profile = await s.t.app.inject({
       method: 'GET',
-      url: `/v1/projects/${projectId}/users/${encodeURIComponent(sent)}`,
-      headers: bearer(org.secret),
+      url: `/v1/projects/${s.projectId}/users/${encodeURIComponent(sent)}`,
+      headers: bearer(s.org.secret),
     });
     expect(profile.json().user_id).toBe(stored);
 
-    const erasure = await t.app.inject({
+    const erasure = await s.t.app.inject({
       method: 'DELETE',
       url: `${path}?suppress=true`,
-      headers: bearer(org.secret),
+      headers: bearer(s.org.secret),
     });
     expect(erasure.statusCode).toBe(202);
-    const { rows: held } = await t.db.systemPool.query<{ user_id: string }>(
+    const { rows: held } = await s.t.db.systemPool.query<{ user_id: string }>(
       'SELECT user_id FROM data_subject_requests WHERE id = $1',
       [erasure.json().id],
     );
     expect(held[0]?.user_id).toBe(stored); // the raw address is not kept even while the erasure runs
-    await t.container.erasure.run(org.id, erasure.json().id);
-    const { rows } = await t.db.systemPool.query<{ n: number }>(
+    await s.t.container.erasure.run(s.org.id, erasure.json().id);
+    const { rows } = await s.t.db.systemPool.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM sdk_events WHERE project_id = $1 AND user_id = $2',
-      [projectId, stored],
+      [s.projectId, stored],
     );
     expect(rows[0]?.n).toBe(0);
-    const after = await sendEvents(t.app, pk, [trackEvent(` ${sent.toUpperCase()}`, 'c')]);
+    const after = await sendEvents(s.t.app, s.pk, [trackEvent(` ${sent.toUpperCase()}`, 'c')]);
     expect(after).toMatchObject({ accepted: 0, rejected: [{ index: 0, code: 'user_suppressed' }] });
 
-    const lifted = await t.app.inject({
+    const lifted = await s.t.app.inject({
       method: 'DELETE',
-      url: `/v1/projects/${projectId}/suppressions/${encodeURIComponent(sent)}`,
-      headers: bearer(org.secret),
+      url: `/v1/projects/${s.projectId}/suppressions/${encodeURIComponent(sent)}`,
+      headers: bearer(s.org.secret),
     });
     expect(lifted.statusCode).toBe(200);
   });

@@ -1,37 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sha256 } from '../helpers/hash.ts';
 import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
-import {
-  bearer,
-  createKey,
-  createOrg,
-  createProject,
-  createSdkProject,
-  createTestApp,
-  type TestApp,
-  type TestOrg,
-} from '../helpers/test-app.ts';
+import { useSdkProjectApp } from '../helpers/sdk-project-app.ts';
+import { bearer, createKey, createOrg, createProject, createTestApp } from '../helpers/test-app.ts';
 
 describe('SDK ingest', () => {
-  let t: TestApp;
-  let org: TestOrg;
-  let projectId: string;
-  let pk: string;
-  beforeAll(async () => {
-    t = await createTestApp();
-    ({ org, projectId, publishableKey: pk } = await createSdkProject(t.app));
-  });
-  afterAll(() => t.close());
+  const s = useSdkProjectApp();
 
   const profile = async (userId: string) =>
-    t.app.inject({
+    s.t.app.inject({
       method: 'GET',
-      url: `/v1/projects/${projectId}/users/${userId}`,
-      headers: bearer(org.secret),
+      url: `/v1/projects/${s.projectId}/users/${userId}`,
+      headers: bearer(s.org.secret),
     });
 
   it('stores events, answers after commit, and builds the current-state profile', async () => {
-    const result = await sendEvents(t.app, pk, [
+    const result = await sendEvents(s.t.app, s.pk, [
       identifyEvent(
         'u_1',
         { email: ' Person@Example.com ', phone: '+1 (650) 555-1212', plan: 'pro' },
@@ -40,9 +24,9 @@ describe('SDK ingest', () => {
       trackEvent('u_1', 'purchase', { price: 9.99 }),
     ]);
     expect(result).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
-    const { rows } = await t.db.systemPool.query(
+    const { rows } = await s.t.db.systemPool.query(
       'SELECT count(*)::int AS n FROM sdk_events WHERE project_id = $1',
-      [projectId],
+      [s.projectId],
     );
     expect(rows[0].n).toBe(2);
 
@@ -60,7 +44,7 @@ describe('SDK ingest', () => {
   });
 
   it('hashes alike the variants the page promises to match (lower-case + trim; digits only)', async () => {
-    await sendEvents(t.app, pk, [
+    await sendEvents(s.t.app, s.pk, [
       identifyEvent('u_vec', { email: 'Person@Example.com', phone: '16505551212' }),
       identifyEvent('u_vec', { email: ' person@example.com ', phone: '+1 (650) 555-1212' }),
       identifyEvent('u_vec', { email_sha256: sha256('person@example.com').toUpperCase() }),
@@ -74,16 +58,16 @@ describe('SDK ingest', () => {
 
   it('deduplicates by event_id: a retried batch is accepted again and counted as duplicates', async () => {
     const batch = [trackEvent('u_2', 'a'), trackEvent('u_2', 'b'), trackEvent('u_2', 'c')];
-    expect(await sendEvents(t.app, pk, batch)).toMatchObject({ accepted: 3, duplicates: 0 });
-    expect(await sendEvents(t.app, pk, batch)).toMatchObject({ accepted: 0, duplicates: 3 });
+    expect(await sendEvents(s.t.app, s.pk, batch)).toMatchObject({ accepted: 3, duplicates: 0 });
+    expect(await sendEvents(s.t.app, s.pk, batch)).toMatchObject({ accepted: 0, duplicates: 3 });
     const copy = trackEvent('u_2', 'd');
-    expect(await sendEvents(t.app, pk, [copy, copy])).toMatchObject({ accepted: 1, duplicates: 1 });
+    expect(await sendEvents(s.t.app, s.pk, [copy, copy])).toMatchObject({ accepted: 1, duplicates: 1 });
     const both = await Promise.all([
-      sendEvents(t.app, pk, [copy, trackEvent('u_2', 'e')]),
-      sendEvents(t.app, pk, [copy]),
+      sendEvents(s.t.app, s.pk, [copy, trackEvent('u_2', 'e')]),
+      sendEvents(s.t.app, s.pk, [copy]),
     ]);
     expect(both[0].accepted + both[1].accepted).toBe(1);
-    const { rows } = await t.db.systemPool.query(
+    const { rows } = await s.t.db.systemPool.query(
       'SELECT count(*)::int AS n FROM sdk_events WHERE user_id = $1',
       ['u_2'],
     );
@@ -91,16 +75,16 @@ describe('SDK ingest', () => {
   });
 
   it('scopes event_id dedup and user ids to the project', async () => {
-    const other = await createProject(t.app, org, 'Other');
-    const pk2 = (await createKey(t.app, org, { type: 'publishable', project_id: other.id })).secret;
+    const other = await createProject(s.t.app, s.org, 'Other');
+    const pk2 = (await createKey(s.t.app, s.org, { type: 'publishable', project_id: other.id })).secret;
     const event = trackEvent('u_shared', 'x');
-    expect((await sendEvents(t.app, pk, [event])).accepted).toBe(1);
-    expect((await sendEvents(t.app, pk2, [event])).accepted).toBe(1);
+    expect((await sendEvents(s.t.app, s.pk, [event])).accepted).toBe(1);
+    expect((await sendEvents(s.t.app, pk2, [event])).accepted).toBe(1);
   });
 
   it('rejects bad events one by one with clear codes, and stores the good ones', async () => {
     const future = new Date(Date.now() + 25 * 3_600_000).toISOString();
-    const result = await sendEvents(t.app, pk, [
+    const result = await sendEvents(s.t.app, s.pk, [
       trackEvent('u_3', 'ok'),
       { ...trackEvent('u_3', 'x'), event_id: undefined },
       { ...trackEvent('u_3', 'x'), type: 'page' },
@@ -133,10 +117,10 @@ describe('SDK ingest', () => {
   it('answers 413 for a batch over 500 KB or an event over 32 KB, storing nothing', async () => {
     const big = 'x'.repeat(5000);
     const hugeBatch = Array.from({ length: 110 }, () => trackEvent('u_4', 'big', { a: big }));
-    const res1 = await t.app.inject({
+    const res1 = await s.t.app.inject({
       method: 'POST',
       url: '/v1/sdk/events',
-      headers: bearer(pk),
+      headers: bearer(s.pk),
       payload: { batch: hugeBatch },
     });
     expect(res1.statusCode).toBe(413);
@@ -147,15 +131,15 @@ describe('SDK ingest', () => {
       d: 'y'.repeat(8000),
       e: 'y'.repeat(1000),
     });
-    const res2 = await t.app.inject({
+    const res2 = await s.t.app.inject({
       method: 'POST',
       url: '/v1/sdk/events',
-      headers: bearer(pk),
+      headers: bearer(s.pk),
       payload: { batch: [trackEvent('u_4', 'small'), fatEvent] },
     });
     expect(res2.statusCode).toBe(413);
     expect(res2.json().error.param).toBe('batch[1]');
-    const { rows } = await t.db.systemPool.query(
+    const { rows } = await s.t.db.systemPool.query(
       'SELECT count(*)::int AS n FROM sdk_events WHERE user_id = $1',
       ['u_4'],
     );
@@ -164,13 +148,18 @@ describe('SDK ingest', () => {
 
   it('refuses malformed batches with 400 and keys of the wrong type with 403', async () => {
     for (const payload of [{}, { batch: [] }, { batch: 'x' }, { events: [] }]) {
-      const res = await t.app.inject({ method: 'POST', url: '/v1/sdk/events', headers: bearer(pk), payload });
+      const res = await s.t.app.inject({
+        method: 'POST',
+        url: '/v1/sdk/events',
+        headers: bearer(s.pk),
+        payload,
+      });
       expect(res.statusCode).toBe(400);
     }
-    const res = await t.app.inject({
+    const res = await s.t.app.inject({
       method: 'POST',
       url: '/v1/sdk/events',
-      headers: bearer(org.secret),
+      headers: bearer(s.org.secret),
       payload: { batch: [trackEvent('u', 'x')] },
     });
     expect(res.statusCode).toBe(403);
@@ -178,28 +167,28 @@ describe('SDK ingest', () => {
 
   it('rectification: a corrected identify updates current state; past events stay as they were', async () => {
     const t0 = Date.now();
-    await sendEvents(t.app, pk, [
+    await sendEvents(s.t.app, s.pk, [
       identifyEvent('u_5', { name: 'Jon', plan: 'free' }, { timestamp: new Date(t0 - 2000).toISOString() }),
     ]);
-    await sendEvents(t.app, pk, [
+    await sendEvents(s.t.app, s.pk, [
       identifyEvent('u_5', { name: 'John' }, { timestamp: new Date(t0 - 1000).toISOString() }),
     ]);
     // An older identify arriving late does not overwrite newer state, but fills what is missing.
-    await sendEvents(t.app, pk, [
+    await sendEvents(s.t.app, s.pk, [
       identifyEvent('u_5', { name: 'J.', city: 'Leeds' }, { timestamp: new Date(t0 - 5000).toISOString() }),
     ]);
     expect((await profile('u_5')).json().properties).toEqual({ name: 'John', plan: 'free', city: 'Leeds' });
-    const { rows } = await t.db.systemPool.query(
+    const { rows } = await s.t.db.systemPool.query(
       `SELECT traits->>'name' AS name FROM sdk_events WHERE user_id = 'u_5' ORDER BY timestamp`,
     );
     expect(rows.map((r) => r.name)).toEqual(['J.', 'Jon', 'John']);
   });
 
   it('events are immutable: the app role cannot update them', async () => {
-    const client = await t.db.appPool.connect();
+    const client = await s.t.db.appPool.connect();
     try {
       await client.query('BEGIN');
-      await client.query(`SELECT set_config('app.org_id', $1, true)`, [org.id]);
+      await client.query(`SELECT set_config('app.org_id', $1, true)`, [s.org.id]);
       await expect(client.query(`UPDATE sdk_events SET event = 'changed'`)).rejects.toThrow(
         /permission denied/,
       );
@@ -210,20 +199,24 @@ describe('SDK ingest', () => {
   });
 
   it('refuses events for a project pending deletion', async () => {
-    const doomed = await createProject(t.app, org, 'Doomed');
-    const dpk = (await createKey(t.app, org, { type: 'publishable', project_id: doomed.id })).secret;
-    await t.app.inject({ method: 'DELETE', url: `/v1/projects/${doomed.id}`, headers: bearer(org.secret) });
-    const result = await sendEvents(t.app, dpk, [trackEvent('u', 'x')]);
+    const doomed = await createProject(s.t.app, s.org, 'Doomed');
+    const dpk = (await createKey(s.t.app, s.org, { type: 'publishable', project_id: doomed.id })).secret;
+    await s.t.app.inject({
+      method: 'DELETE',
+      url: `/v1/projects/${doomed.id}`,
+      headers: bearer(s.org.secret),
+    });
+    const result = await sendEvents(s.t.app, dpk, [trackEvent('u', 'x')]);
     expect(result.accepted).toBe(0);
     expect(result.rejected[0]?.code).toBe('project_inactive');
   });
 
   it('404s for users that do not exist and for other orgs', async () => {
     expect((await profile('nobody')).statusCode).toBe(404);
-    const other = await createOrg(t.app, 'Nosy');
-    const res = await t.app.inject({
+    const other = await createOrg(s.t.app, 'Nosy');
+    const res = await s.t.app.inject({
       method: 'GET',
-      url: `/v1/projects/${projectId}/users/u_1`,
+      url: `/v1/projects/${s.projectId}/users/u_1`,
       headers: bearer(other.secret),
     });
     expect(res.statusCode).toBe(404);

@@ -1,34 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createKey,
-  createSdkProject,
-  createTestApp,
-  type TestApp,
-  type TestOrg,
-} from '../helpers/test-app.ts';
+import { useSdkProjectApp } from '../helpers/sdk-project-app.ts';
+import { createKey, createSdkProject, createTestApp, type TestApp } from '../helpers/test-app.ts';
 
 /** The Segment HTTP Tracking API at /segment/v1/*: field mapping, auth, limits and answers. */
 const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` });
 
 describe('Segment-compatible ingest', () => {
-  let t: TestApp;
-  let org: TestOrg;
-  let projectId: string;
-  let pk: string;
-  beforeAll(async () => {
-    t = await createTestApp();
-    ({ org, projectId, publishableKey: pk } = await createSdkProject(t.app));
-  });
-  afterAll(() => t.close());
+  const s = useSdkProjectApp();
 
-  const post = (url: string, payload: unknown, headers: Record<string, string> = basic(pk)) =>
-    t.app.inject({ method: 'POST', url, headers, payload: payload as object });
+  const post = (url: string, payload: unknown, headers: Record<string, string> = basic(s.pk)) =>
+    s.t.app.inject({ method: 'POST', url, headers, payload: payload as object });
   const row = async (eventId: string) =>
     (
-      await t.db.systemPool.query(
+      await s.t.db.systemPool.query(
         `SELECT type, event, user_id, anonymous_id, app_id, timestamp, properties, traits, email_sha256, geo_country
          FROM sdk_events WHERE project_id = $1 AND event_id = $2`,
-        [projectId, eventId],
+        [s.projectId, eventId],
       )
     ).rows[0];
 
@@ -88,9 +75,9 @@ describe('Segment-compatible ingest', () => {
       user_id: 'u_alias',
       anonymous_id: 'anon-alias-1',
     });
-    const { rows: links } = await t.db.systemPool.query(
+    const { rows: links } = await s.t.db.systemPool.query(
       'SELECT anonymous_id, user_id FROM anonymous_ids WHERE project_id = $1 ORDER BY anonymous_id',
-      [projectId],
+      [s.projectId],
     );
     expect(links).toEqual([
       { anonymous_id: 'anon-alias-1', user_id: 'u_alias' },
@@ -107,7 +94,7 @@ describe('Segment-compatible ingest', () => {
       context: { device: { advertisingId: idfa, adTrackingEnabled: true, type: 'ios', model: 'iPhone16,1' } },
     });
     expect(res.statusCode, res.body).toBe(200);
-    const { rows } = await t.db.systemPool.query(
+    const { rows } = await s.t.db.systemPool.query(
       'SELECT to_jsonb(e)::text AS j FROM sdk_events e WHERE event_id = $1',
       ['m-device-1'],
     );
@@ -125,12 +112,12 @@ describe('Segment-compatible ingest', () => {
   });
 
   it('browser form: text/plain JSON with writeKey in the body, and CORS', async () => {
-    const res = await t.app.inject({
+    const res = await s.t.app.inject({
       method: 'POST',
       url: '/segment/v1/t',
       headers: { 'content-type': 'text/plain', origin: 'https://shop.example' },
       payload: JSON.stringify({
-        writeKey: pk,
+        writeKey: s.pk,
         messageId: 'm-browser-1',
         anonymousId: 'anon-b',
         event: 'Viewed',
@@ -139,36 +126,36 @@ describe('Segment-compatible ingest', () => {
     expect(res.statusCode, res.body).toBe(200);
     expect(res.headers['access-control-allow-origin']).toBe('*');
     expect(await row('m-browser-1')).toMatchObject({ event: 'Viewed', anonymous_id: 'anon-b' });
-    const preflight = await t.app.inject({ method: 'OPTIONS', url: '/segment/v1/batch' });
+    const preflight = await s.t.app.inject({ method: 'OPTIONS', url: '/segment/v1/batch' });
     expect(preflight.statusCode).toBe(204);
     // text/plain stays refused elsewhere.
-    const native = await t.app.inject({
+    const native = await s.t.app.inject({
       method: 'POST',
       url: '/v1/sdk/events',
-      headers: { 'content-type': 'text/plain', authorization: `Bearer ${pk}` },
+      headers: { 'content-type': 'text/plain', authorization: `Bearer ${s.pk}` },
       payload: '{"batch":[]}',
     });
     expect(native.statusCode).toBe(415);
   });
 
   it('auth: a secret key is refused (403), a bad key or none 401', async () => {
-    expect((await post('/segment/v1/batch', { batch: [] }, basic(org.secret))).statusCode).toBe(403);
+    expect((await post('/segment/v1/batch', { batch: [] }, basic(s.org.secret))).statusCode).toBe(403);
     expect((await post('/segment/v1/batch', { batch: [] }, basic('lyr_pk_not-a-key'))).statusCode).toBe(401);
     expect((await post('/segment/v1/batch', { batch: [] }, {})).statusCode).toBe(401);
-    const revoked = await createKey(t.app, org, { type: 'publishable', project_id: projectId });
-    await t.app.inject({
+    const revoked = await createKey(s.t.app, s.org, { type: 'publishable', project_id: s.projectId });
+    await s.t.app.inject({
       method: 'DELETE',
       url: `/v1/api-keys/${revoked.id}`,
-      headers: { authorization: `Bearer ${org.secret}` },
+      headers: { authorization: `Bearer ${s.org.secret}` },
     });
     expect((await post('/segment/v1/batch', { batch: [] }, basic(revoked.secret))).statusCode).toBe(401);
   });
 
   it('400 only for a body that can never succeed; a refused message is named inside the 200; 413 for size', async () => {
-    const bad = await t.app.inject({
+    const bad = await s.t.app.inject({
       method: 'POST',
       url: '/segment/v1/batch',
-      headers: { ...basic(pk), 'content-type': 'application/json' },
+      headers: { ...basic(s.pk), 'content-type': 'application/json' },
       payload: '{"batch": [',
     });
     expect(bad.statusCode).toBe(400);
