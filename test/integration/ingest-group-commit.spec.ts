@@ -1,25 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/lib/clock.ts';
 import { newId } from '../../src/lib/ids.ts';
 import { createIngestDal, type EventRow, type IngestDal } from '../../src/modules/ingest/ingest-dal.ts';
 import { createIngestWriter } from '../../src/modules/ingest/ingest-writer.ts';
-import { createSdkProject, createTestApp, type TestApp } from '../helpers/test-app.ts';
+import { useSdkProjectApp } from '../helpers/sdk-project-app.ts';
 
 /**
  * The group-commit writer against the real database. The DAL is the real one, wrapped only to count
  * flushes and to hold the first one open, so the test can see which writes share a commit.
  */
 describe('ingest group commit', () => {
-  let t: TestApp;
-  let orgId: string;
-  let projectId: string;
-  beforeAll(async () => {
-    t = await createTestApp();
-    const sdk = await createSdkProject(t.app);
-    orgId = sdk.org.id;
-    projectId = sdk.projectId;
-  });
-  afterAll(() => t.close());
+  const s = useSdkProjectApp();
 
   let n = 0;
   const rows = (count: number): EventRow[] =>
@@ -27,7 +18,7 @@ describe('ingest group commit', () => {
       n += 1;
       return {
         id: newId('event'),
-        project_id: projectId,
+        project_id: s.projectId,
         event_id: `gc-${n}`,
         type: 'track',
         event: 'view',
@@ -75,21 +66,21 @@ describe('ingest group commit', () => {
   }
 
   const storedCount = async (prefix: string[]) => {
-    const { rows: found } = await t.db.systemPool.query<{ n: number }>(
+    const { rows: found } = await s.t.db.systemPool.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM sdk_events WHERE project_id = $1 AND event_id = ANY($2)',
-      [projectId, prefix],
+      [s.projectId, prefix],
     );
     return found[0]?.n;
   };
 
   it('small writes that arrive during a flush wait for it and then share one commit', async () => {
     const observed = observedDal();
-    const writer = createIngestWriter({ pool: t.db.appPool, dal: observed.dal, clock: systemClock });
+    const writer = createIngestWriter({ pool: s.t.db.appPool, dal: observed.dal, clock: systemClock });
     const first = rows(1);
-    const firstWrite = writer.write(orgId, first);
+    const firstWrite = writer.write(s.org.id, first);
     await new Promise((r) => setImmediate(r));
     const small = Array.from({ length: 20 }, () => rows(1));
-    const smallWrites = small.map((r) => writer.write(orgId, r));
+    const smallWrites = small.map((r) => writer.write(s.org.id, r));
     await new Promise((r) => setTimeout(r, 50));
     expect(observed.flushes).toEqual([1]); // 20 rows waiting are not worth a second concurrent commit
     observed.release();
@@ -103,9 +94,9 @@ describe('ingest group commit', () => {
 
   it('once enough rows wait during a flush, they get a commit of their own alongside it', async () => {
     const observed = observedDal();
-    const writer = createIngestWriter({ pool: t.db.appPool, dal: observed.dal, clock: systemClock });
+    const writer = createIngestWriter({ pool: s.t.db.appPool, dal: observed.dal, clock: systemClock });
     const first = rows(1);
-    const firstWrite = writer.write(orgId, first);
+    const firstWrite = writer.write(s.org.id, first);
     // Batches of 10 arriving one tick apart: the 20th brings the queue to 200 rows.
     const batches: EventRow[][] = [];
     const writes: Promise<{ inserted: Set<string> }>[] = [];
@@ -113,7 +104,7 @@ describe('ingest group commit', () => {
       await new Promise((r) => setImmediate(r));
       const batch = rows(10);
       batches.push(batch);
-      writes.push(writer.write(orgId, batch));
+      writes.push(writer.write(s.org.id, batch));
     }
     const outcomes = await Promise.all(writes); // all while the first flush is still held
     expect(outcomes.every((o) => o.inserted.size === 10)).toBe(true);

@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/lib/clock.ts';
 import { newId } from '../../src/lib/ids.ts';
 import { createIngestDal, type EventRow, type IngestDal } from '../../src/modules/ingest/ingest-dal.ts';
 import { createIngestWriter } from '../../src/modules/ingest/ingest-writer.ts';
 import { identifyEvent, trackEvent } from '../helpers/sdk-events.ts';
-import { bearer, createSdkProject, createTestApp, type TestApp } from '../helpers/test-app.ts';
+import { useSdkProjectApp } from '../helpers/sdk-project-app.ts';
+import { bearer } from '../helpers/test-app.ts';
 
 /**
  * Poison batches: one event PostgreSQL cannot store must cost only that event, never the group
@@ -12,26 +13,15 @@ import { bearer, createSdkProject, createTestApp, type TestApp } from '../helper
  * retry the same batch forever).
  */
 describe('ingest: events PostgreSQL would refuse', () => {
-  let t: TestApp;
-  let orgId: string;
-  let projectId: string;
-  let pk: string;
-  beforeAll(async () => {
-    t = await createTestApp();
-    const sdk = await createSdkProject(t.app);
-    orgId = sdk.org.id;
-    projectId = sdk.projectId;
-    pk = sdk.publishableKey;
-  });
-  afterAll(() => t.close());
+  const s = useSdkProjectApp();
 
   const post = (batch: unknown[]) =>
-    t.app.inject({ method: 'POST', url: '/v1/sdk/events', headers: bearer(pk), payload: { batch } });
+    s.t.app.inject({ method: 'POST', url: '/v1/sdk/events', headers: bearer(s.pk), payload: { batch } });
 
   const stored = async (userId: string) => {
-    const { rows } = await t.db.systemPool.query<{ n: number }>(
+    const { rows } = await s.t.db.systemPool.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM sdk_events WHERE project_id = $1 AND user_id = $2',
-      [projectId, userId],
+      [s.projectId, userId],
     );
     return rows[0]?.n;
   };
@@ -69,10 +59,10 @@ describe('ingest: events PostgreSQL would refuse', () => {
   });
 
   it('refuses a number that overflowed a double instead of storing null', async () => {
-    const res = await t.app.inject({
+    const res = await s.t.app.inject({
       method: 'POST',
       url: '/v1/sdk/events',
-      headers: { ...bearer(pk), 'content-type': 'application/json' },
+      headers: { ...bearer(s.pk), 'content-type': 'application/json' },
       payload: `{"batch":[${JSON.stringify(trackEvent('u_poison_2', 'n')).replace('"properties":{}', '"properties":{"big":1e400}')},${JSON.stringify(trackEvent('u_poison_2', 'ok', { big: 1.7976931348623157e308 }))}]}`,
     });
     expect(res.statusCode).toBe(200);
@@ -107,22 +97,22 @@ describe('ingest: events PostgreSQL would refuse', () => {
     // A stand-in for any value validation did not foresee: the database refuses events named
     // "poison" with a data exception. Events named "hold" wait for a lock the test holds, so the
     // test knows when a flush is in flight and the next requests queue up behind it.
-    await t.db.systemPool.query(`
+    await s.t.db.systemPool.query(`
       CREATE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         IF NEW.event = 'hold' THEN PERFORM pg_advisory_xact_lock(7341, 12); END IF;
         IF NEW.event = 'poison' THEN RAISE EXCEPTION 'refused by the test' USING ERRCODE = '22023'; END IF;
         RETURN NEW;
       END $$`);
-    await t.db.systemPool.query(
+    await s.t.db.systemPool.query(
       'CREATE TRIGGER test_poison BEFORE INSERT ON sdk_events FOR EACH ROW EXECUTE FUNCTION test_poison()',
     );
-    const lock = await t.db.systemPool.connect();
+    const lock = await s.t.db.systemPool.connect();
     try {
       await lock.query('SELECT pg_advisory_lock(7341, 12)');
       const blocker = post([trackEvent('u_hold', 'hold')]);
       await until(async () => {
-        const { rows } = await t.db.systemPool.query(
+        const { rows } = await s.t.db.systemPool.query(
           `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'`,
         );
         return rows.length > 0;
@@ -137,7 +127,7 @@ describe('ingest: events PostgreSQL would refuse', () => {
       ];
       const mixed = post(mixedBatch);
       // All five wait for the one flush after the held one.
-      await until(async () => t.container.ingestWriter.waiting() === 5);
+      await until(async () => s.t.container.ingestWriter.waiting() === 5);
       await lock.query('SELECT pg_advisory_unlock(7341, 12)');
 
       expect((await blocker).statusCode).toBe(200);
@@ -167,8 +157,8 @@ describe('ingest: events PostgreSQL would refuse', () => {
     } finally {
       await lock.query('SELECT pg_advisory_unlock_all()');
       lock.release();
-      await t.db.systemPool.query('DROP TRIGGER test_poison ON sdk_events');
-      await t.db.systemPool.query('DROP FUNCTION test_poison()');
+      await s.t.db.systemPool.query('DROP TRIGGER test_poison ON sdk_events');
+      await s.t.db.systemPool.query('DROP FUNCTION test_poison()');
     }
   });
 
@@ -178,7 +168,7 @@ describe('ingest: events PostgreSQL would refuse', () => {
       n += 1;
       return {
         id: newId('event'),
-        project_id: projectId,
+        project_id: s.projectId,
         event_id: `poison-${n}`,
         type: 'track',
         event: 'view',
@@ -216,8 +206,8 @@ describe('ingest: events PostgreSQL would refuse', () => {
 
     it('splits a refused flush until only the rows PostgreSQL refuses are left out', async () => {
       const observed = observedDal();
-      const writer = createIngestWriter({ pool: t.db.appPool, dal: observed.dal, clock: systemClock });
-      const first = writer.write(orgId, [row()]);
+      const writer = createIngestWriter({ pool: s.t.db.appPool, dal: observed.dal, clock: systemClock });
+      const first = writer.write(s.org.id, [row()]);
       await new Promise((r) => setImmediate(r));
       const good = Array.from({ length: 6 }, () => [row(), row()]);
       const bad = [
@@ -226,7 +216,7 @@ describe('ingest: events PostgreSQL would refuse', () => {
         row({ user_id: 'nul\u0000in text' }),
         row({ timestamp: new Date('0000-06-01T00:00:00Z') }),
       ];
-      const writes = [...good, bad].map((rows) => writer.write(orgId, rows));
+      const writes = [...good, bad].map((rows) => writer.write(s.org.id, rows));
       await until(async () => writer.waiting() === 7);
       observed.release();
       await first;
@@ -242,9 +232,9 @@ describe('ingest: events PostgreSQL would refuse', () => {
       expect(observed.flushes[1]).toBe(16);
       expect(observed.flushes.length).toBeLessThan(2 + 2 * 4 * Math.ceil(Math.log2(16)));
       const ids = [...good.flat(), ...bad].map((r) => r.event_id);
-      const { rows } = await t.db.systemPool.query<{ n: number }>(
+      const { rows } = await s.t.db.systemPool.query<{ n: number }>(
         'SELECT count(*)::int AS n FROM sdk_events WHERE project_id = $1 AND event_id = ANY($2)',
-        [projectId, ids],
+        [s.projectId, ids],
       );
       expect(rows[0]?.n).toBe(13);
     });
@@ -257,8 +247,8 @@ describe('ingest: events PostgreSQL would refuse', () => {
           throw Object.assign(new Error('connection terminated'), { code: '57P01' });
         },
       };
-      const writer = createIngestWriter({ pool: t.db.appPool, dal, clock: systemClock });
-      await expect(writer.write(orgId, [row(), row()])).rejects.toThrow('connection terminated');
+      const writer = createIngestWriter({ pool: s.t.db.appPool, dal, clock: systemClock });
+      await expect(writer.write(s.org.id, [row(), row()])).rejects.toThrow('connection terminated');
     });
   });
 });
