@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/lib/clock.ts';
 import { newId } from '../../src/lib/ids.ts';
-import { createIngestDal, type EventRow, type IngestDal } from '../../src/modules/ingest/ingest-dal.ts';
+import type { EventRow } from '../../src/modules/ingest/ingest-dal.ts';
 import { createIngestWriter } from '../../src/modules/ingest/ingest-writer.ts';
+import { heldIngestDal } from '../helpers/held-ingest-dal.ts';
 import { useSdkProjectApp } from '../helpers/sdk-project-app.ts';
 
 /**
@@ -34,37 +35,6 @@ describe('ingest group commit', () => {
       };
     });
 
-  /** The real DAL; the first flush waits for `release` before it writes. */
-  function observedDal() {
-    const real = createIngestDal();
-    const flushes: number[] = [];
-    let inFlight = 0;
-    let maxInFlight = 0;
-    let release!: () => void;
-    const firstHeld = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let first = true;
-    const dal: IngestDal = {
-      ...real,
-      async writeBatch(pool, org, receivedAt, month, batch, profiles) {
-        flushes.push(batch.length);
-        inFlight += 1;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        try {
-          if (first) {
-            first = false;
-            await firstHeld;
-          }
-          return await real.writeBatch(pool, org, receivedAt, month, batch, profiles);
-        } finally {
-          inFlight -= 1;
-        }
-      },
-    };
-    return { dal, flushes, release, maxInFlight: () => maxInFlight };
-  }
-
   const storedCount = async (prefix: string[]) => {
     const { rows: found } = await s.t.db.systemPool.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM sdk_events WHERE project_id = $1 AND event_id = ANY($2)',
@@ -74,7 +44,7 @@ describe('ingest group commit', () => {
   };
 
   it('small writes that arrive during a flush wait for it and then share one commit', async () => {
-    const observed = observedDal();
+    const observed = heldIngestDal();
     const writer = createIngestWriter({ pool: s.t.db.appPool, dal: observed.dal, clock: systemClock });
     const first = rows(1);
     const firstWrite = writer.write(s.org.id, first);
@@ -93,7 +63,7 @@ describe('ingest group commit', () => {
   });
 
   it('once enough rows wait during a flush, they get a commit of their own alongside it', async () => {
-    const observed = observedDal();
+    const observed = heldIngestDal();
     const writer = createIngestWriter({ pool: s.t.db.appPool, dal: observed.dal, clock: systemClock });
     const first = rows(1);
     const firstWrite = writer.write(s.org.id, first);

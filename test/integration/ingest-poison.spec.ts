@@ -3,6 +3,7 @@ import { systemClock } from '../../src/lib/clock.ts';
 import { newId } from '../../src/lib/ids.ts';
 import { createIngestDal, type EventRow, type IngestDal } from '../../src/modules/ingest/ingest-dal.ts';
 import { createIngestWriter } from '../../src/modules/ingest/ingest-writer.ts';
+import { heldIngestDal } from '../helpers/held-ingest-dal.ts';
 import { identifyEvent, trackEvent } from '../helpers/sdk-events.ts';
 import { useSdkProjectApp } from '../helpers/sdk-project-app.ts';
 import { bearer } from '../helpers/test-app.ts';
@@ -185,27 +186,8 @@ describe('ingest: events PostgreSQL would refuse', () => {
       };
     };
 
-    /** The real DAL, counting the statements it is asked to run; the first waits for `release`. */
-    function observedDal() {
-      const real = createIngestDal();
-      const flushes: number[] = [];
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      const dal: IngestDal = {
-        ...real,
-        async writeBatch(pool, org, receivedAt, month, batch, profiles) {
-          flushes.push(batch.length);
-          if (flushes.length === 1) await held;
-          return real.writeBatch(pool, org, receivedAt, month, batch, profiles);
-        },
-      };
-      return { dal, flushes, release };
-    }
-
     it('splits a refused flush until only the rows PostgreSQL refuses are left out', async () => {
-      const observed = observedDal();
+      const observed = heldIngestDal();
       const writer = createIngestWriter({ pool: s.t.db.appPool, dal: observed.dal, clock: systemClock });
       const first = writer.write(s.org.id, [row()]);
       await new Promise((r) => setImmediate(r));
