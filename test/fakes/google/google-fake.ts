@@ -40,6 +40,24 @@ export async function startGoogleFake(opts: {
     body: { error: { code: status, message: reason, errors: [{ reason, domain: 'youtube' }] } },
   });
 
+  /** A token answer for a channel: a new access token, and a new refresh token only `withRefresh`. */
+  function issue(channel: string, withRefresh: boolean): FakeReply {
+    const at = randomToken('ya29.');
+    access.set(at, channel);
+    const rt = withRefresh ? randomToken('1//') : undefined;
+    if (rt) refresh.set(rt, channel);
+    return {
+      status: 200,
+      body: {
+        access_token: at,
+        expires_in: 3599,
+        ...(rt ? { refresh_token: rt } : {}),
+        scope: 'https://www.googleapis.com/auth/youtube.readonly',
+        token_type: 'Bearer',
+      },
+    };
+  }
+
   function route(req: FakeRequest): FakeReply {
     if (req.path === '/token' || req.path === '/revoke') {
       if (req.method !== 'POST') return { status: 404, body: {} };
@@ -65,37 +83,14 @@ export async function startGoogleFake(opts: {
           return oauthError('redirect_uri_mismatch', 'Bad Request');
         if (s256(f.get('code_verifier') ?? '') !== entry.challenge)
           return oauthError('invalid_grant', 'Invalid code verifier.');
-        const at = randomToken('ya29.');
-        const rt = randomToken('1//');
-        access.set(at, entry.channelId);
-        refresh.set(rt, entry.channelId);
-        return {
-          status: 200,
-          body: {
-            access_token: at,
-            expires_in: 3599,
-            refresh_token: rt,
-            scope: 'https://www.googleapis.com/auth/youtube.readonly',
-            token_type: 'Bearer',
-          },
-        };
+        return issue(entry.channelId, true);
       }
       if (f.get('grant_type') === 'refresh_token') {
         counts.refresh++;
         const channel = refresh.get(f.get('refresh_token') ?? '');
         if (!channel) return oauthError('invalid_grant', 'Token has been expired or revoked.');
-        const at = randomToken('ya29.');
-        access.set(at, channel);
         // Google does not rotate: no refresh_token in a refresh answer.
-        return {
-          status: 200,
-          body: {
-            access_token: at,
-            expires_in: 3599,
-            scope: 'https://www.googleapis.com/auth/youtube.readonly',
-            token_type: 'Bearer',
-          },
-        };
+        return issue(channel, false);
       }
       return oauthError('unsupported_grant_type', 'Invalid grant_type');
     }
