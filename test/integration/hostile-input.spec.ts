@@ -2,13 +2,8 @@ import { connect } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendEvents, trackEvent } from '../helpers/sdk-events.ts';
-import {
-  bearer,
-  createSdkProject,
-  createTestApp,
-  type SdkProject,
-  type TestApp,
-} from '../helpers/test-app.ts';
+import { useSdkProjectApp } from '../helpers/sdk-project-app.ts';
+import { bearer, createSdkProject, createTestApp, type TestApp } from '../helpers/test-app.ts';
 
 /**
  * Input an attacker (or a careless client) sends: NUL and lone surrogates, nesting deep enough to
@@ -35,24 +30,18 @@ function expectContractError(res: LightMyRequestResponse, status: number, leaked
 }
 
 describe('hostile input never answers 5xx', () => {
-  let t: TestApp;
-  let sdk: SdkProject;
-  beforeAll(async () => {
-    t = await createTestApp();
-    sdk = await createSdkProject(t.app);
-  });
-  afterAll(() => t.close());
+  const s = useSdkProjectApp();
 
   const call = (method: string, url: string, payload?: unknown, headers: Record<string, string> = {}) =>
-    t.app.inject({
+    s.t.app.inject({
       method: method as 'GET',
       url,
-      headers: { ...bearer(sdk.org.secret), ...headers },
+      headers: { ...bearer(s.org.secret), ...headers },
       ...(payload === undefined ? {} : { payload: payload as object }),
     });
 
   it('refuses NUL in path parameters with a 400 naming the parameter', async () => {
-    const p = sdk.projectId;
+    const p = s.projectId;
     for (const [method, url] of [
       ['GET', `/v1/projects/${p}/events/users/a%00b`],
       ['DELETE', `/v1/projects/${p}/events/users/a%00b`],
@@ -70,7 +59,7 @@ describe('hostile input never answers 5xx', () => {
       ['/v1/api-keys?ending_before=x%00', 'ending_before'],
       ['/v1/audit-log?action=%00', 'action'],
       ['/v1/audit-log?resource_id=proj_%00', 'resource_id'],
-      [`/v1/projects/${sdk.projectId}/suppressions?starting_after=%00`, 'starting_after'],
+      [`/v1/projects/${s.projectId}/suppressions?starting_after=%00`, 'starting_after'],
     ] as const) {
       const error = expectContractError(await call('GET', url), 400);
       expect(error.param, url).toBe(param);
@@ -86,9 +75,9 @@ describe('hostile input never answers 5xx', () => {
       const error = expectContractError(await call('GET', url), 400);
       expect(error.param, url).toBe('limit');
     }
-    const res = await t.app.inject({
+    const res = await s.t.app.inject({
       method: 'PUT',
-      url: `/admin/v1/orgs/${sdk.org.id}/retention`,
+      url: `/admin/v1/orgs/${s.org.id}/retention`,
       headers: {
         authorization: 'Bearer test-admin-token-0123456789abcdef',
         'content-type': 'application/json',
@@ -125,10 +114,10 @@ describe('hostile input never answers 5xx', () => {
     const filler = trackEvent('u_filler', 'pad', { pad: 'x'.repeat(8_000) });
     const payload = `{"batch":[${JSON.stringify(filler)},{"event_id":"e1","type":"track","event":"x","user_id":"u","timestamp":"${new Date().toISOString()}","properties":{"deep":${deep}}}]}`;
     expect(payload.length).toBeGreaterThan(32 * 1024);
-    const res = await t.app.inject({
+    const res = await s.t.app.inject({
       method: 'POST',
       url: '/v1/sdk/events',
-      headers: { ...bearer(sdk.publishableKey), 'content-type': 'application/json' },
+      headers: { ...bearer(s.pk), 'content-type': 'application/json' },
       payload,
     });
     expectContractError(res, 400);
@@ -136,44 +125,38 @@ describe('hostile input never answers 5xx', () => {
 });
 
 describe('every user id that ingest accepts is reachable by the DSR routes', () => {
-  let t: TestApp;
-  let sdk: SdkProject;
-  beforeAll(async () => {
-    t = await createTestApp();
-    sdk = await createSdkProject(t.app);
-  });
-  afterAll(() => t.close());
+  const s = useSdkProjectApp();
 
   it('exports, erases with suppression and lifts the suppression of a 256-character user id', async () => {
     // The longest id ingest takes, with characters that need percent-encoding (3- and 4-byte UTF-8).
     const userId = `u/?#%&+ é€😀${'ü'.repeat(256)}`.slice(0, 256);
     expect(userId.length).toBe(256);
-    expect((await sendEvents(t.app, sdk.publishableKey, [trackEvent(userId, 'purchase')])).accepted).toBe(1);
-    const path = `/v1/projects/${sdk.projectId}/events/users/${encodeURIComponent(userId)}`;
+    expect((await sendEvents(s.t.app, s.pk, [trackEvent(userId, 'purchase')])).accepted).toBe(1);
+    const path = `/v1/projects/${s.projectId}/events/users/${encodeURIComponent(userId)}`;
     expect(path.length).toBeGreaterThan(1500);
-    const headers = bearer(sdk.org.secret);
+    const headers = bearer(s.org.secret);
 
-    const exported = await t.app.inject({ method: 'GET', url: path, headers });
+    const exported = await s.t.app.inject({ method: 'GET', url: path, headers });
     expect(exported.statusCode, exported.body).toBe(200);
     expect(exported.json().user_id).toBe(userId);
     expect(exported.json().events).toHaveLength(1);
 
-    const profile = await t.app.inject({
+    const profile = await s.t.app.inject({
       method: 'GET',
-      url: `/v1/projects/${sdk.projectId}/users/${encodeURIComponent(userId)}`,
+      url: `/v1/projects/${s.projectId}/users/${encodeURIComponent(userId)}`,
       headers,
     });
     expect(profile.statusCode, profile.body).not.toBe(414);
 
-    const erased = await t.app.inject({ method: 'DELETE', url: `${path}?suppress=true`, headers });
+    const erased = await s.t.app.inject({ method: 'DELETE', url: `${path}?suppress=true`, headers });
     expect(erased.statusCode, erased.body).toBe(202);
-    await t.container.erasure.run(sdk.org.id, erased.json().id);
-    const gone = await t.app.inject({ method: 'GET', url: path, headers });
+    await s.t.container.erasure.run(s.org.id, erased.json().id);
+    const gone = await s.t.app.inject({ method: 'GET', url: path, headers });
     expect(gone.statusCode, gone.body).toBe(404);
 
-    const lifted = await t.app.inject({
+    const lifted = await s.t.app.inject({
       method: 'DELETE',
-      url: `/v1/projects/${sdk.projectId}/suppressions/${encodeURIComponent(userId)}`,
+      url: `/v1/projects/${s.projectId}/suppressions/${encodeURIComponent(userId)}`,
       headers,
     });
     expect(lifted.statusCode, lifted.body).toBe(200);
@@ -183,7 +166,7 @@ describe('every user id that ingest accepts is reachable by the DSR routes', () 
     // A URL's "." and ".." segments (also as %2E) are resolved away by every client (WHATWG URL, curl):
     // the DSR routes could never be reached for such a user, so ingest must not accept them.
     expect(new URL('http://h/v1/projects/p/events/users/%2E%2E').pathname).toBe('/v1/projects/p/events/');
-    const result = await sendEvents(t.app, sdk.publishableKey, [
+    const result = await sendEvents(s.t.app, s.pk, [
       trackEvent('.', 'purchase'),
       trackEvent('..', 'purchase'),
       trackEvent('...', 'purchase'),
@@ -197,48 +180,42 @@ describe('every user id that ingest accepts is reachable by the DSR routes', () 
 
   it('answers a path parameter longer than any id with an error in the contract, not echoing the path', async () => {
     const userId = `canary-user-${'z'.repeat(3000)}`;
-    const res = await t.app.inject({
+    const res = await s.t.app.inject({
       method: 'GET',
-      url: `/v1/projects/${sdk.projectId}/events/users/${userId}?q=canary-query`,
-      headers: bearer(sdk.org.secret),
+      url: `/v1/projects/${s.projectId}/events/users/${userId}?q=canary-query`,
+      headers: bearer(s.org.secret),
     });
     expect(res.statusCode).toBeGreaterThanOrEqual(400);
     expect(res.statusCode).toBeLessThan(500);
-    expectContractError(res, res.statusCode, ['canary', sdk.projectId]);
+    expectContractError(res, res.statusCode, ['canary', s.projectId]);
   });
 });
 
 describe('router-level errors follow the error contract and never echo the path or query', () => {
-  let t: TestApp;
-  let sdk: SdkProject;
-  beforeAll(async () => {
-    t = await createTestApp();
-    sdk = await createSdkProject(t.app);
-  });
-  afterAll(() => t.close());
+  const s = useSdkProjectApp();
 
-  const secret = () => bearer(sdk.org.secret);
+  const secret = () => bearer(s.org.secret);
 
   it('malformed percent-encoding in the path → 400', async () => {
     for (const url of [
       `/v1/projects/canary%zz`,
       `/v1/projects/${'%ED%A0%80'}canary`,
-      `/v1/projects/${sdk.projectId}/events/users/canary%E0%A4%A?x=canary`,
+      `/v1/projects/${s.projectId}/events/users/canary%E0%A4%A?x=canary`,
     ]) {
-      const res = await t.app.inject({ method: 'GET', url, headers: secret() });
+      const res = await s.t.app.inject({ method: 'GET', url, headers: secret() });
       expectContractError(res, 400, ['canary', '%']);
     }
   });
 
   it('a path the docs will not serve (a backslash) → 404, not 500', async () => {
     for (const url of ['/docs/static/%5C', '/docs/static/..%5C..%5Cpackage.json']) {
-      expectContractError(await t.app.inject({ method: 'GET', url }), 404, ['package.json']);
+      expectContractError(await s.t.app.inject({ method: 'GET', url }), 404, ['package.json']);
     }
   });
 
   it('unknown route → 404, unsupported media type → 415, bad JSON → 400, too large → 413', async () => {
     expectContractError(
-      await t.app.inject({ method: 'GET', url: '/v1/canary-route?q=canary', headers: secret() }),
+      await s.t.app.inject({ method: 'GET', url: '/v1/canary-route?q=canary', headers: secret() }),
       404,
       ['canary'],
     );
@@ -249,7 +226,7 @@ describe('router-level errors follow the error contract and never echo the path 
     ];
     for (const [contentType, payload, status] of bodies) {
       expectContractError(
-        await t.app.inject({
+        await s.t.app.inject({
           method: 'POST',
           url: '/v1/projects?q=canary',
           headers: { ...secret(), 'content-type': contentType },
