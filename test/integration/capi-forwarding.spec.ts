@@ -72,6 +72,15 @@ async function latestStatsHour(t: TestApp, p: SdkProject, destinationId: string)
     .data.at(-1);
 }
 
+/** GET /v1/destinations/:id with the org's secret key. */
+function getDestination(t: TestApp, p: SdkProject, destinationId: string) {
+  return t.app.inject({
+    method: 'GET',
+    url: `/v1/destinations/${destinationId}`,
+    headers: bearer(p.org.secret),
+  });
+}
+
 /** Every queued row is due again now. */
 async function makeQueueDue(t: TestApp): Promise<void> {
   await sql`UPDATE capi_forward_queue SET next_attempt_at = now() - interval '1 second'`.execute(t.db.system);
@@ -311,11 +320,7 @@ describe('Conversions API forwarding, end to end from POST /v1/sdk/events to the
     await makeQueueDue(t);
     tiktok.failNext(1, { status: 200, body: { code: 40105, message: 'The access token is invalid' } });
     await t.container.forwarder.run({ org_id: p.org.id, destination_id: tiktokDst });
-    const got = await t.app.inject({
-      method: 'GET',
-      url: `/v1/destinations/${tiktokDst}`,
-      headers: bearer(p.org.secret),
-    });
+    const got = await getDestination(t, p, tiktokDst);
     expect(got.json()).toMatchObject({ status: 'paused', paused_reason: 'invalid_token' });
     expect(await queued(t, tiktokDst)).toBe(1);
     await t.app.inject({
@@ -333,11 +338,7 @@ describe('Conversions API forwarding, end to end from POST /v1/sdk/events to the
     await sendEvents(t.app, p.publishableKey, [e]);
     meta.setToken('another-token-entirely');
     await t.container.forwarder.run({ org_id: p.org.id, destination_id: metaDst });
-    const got = await t.app.inject({
-      method: 'GET',
-      url: `/v1/destinations/${metaDst}`,
-      headers: bearer(p.org.secret),
-    });
+    const got = await getDestination(t, p, metaDst);
     expect(got.json()).toMatchObject({ status: 'paused', paused_reason: 'invalid_token' });
     expect(JSON.stringify(got.json())).not.toContain(META_TOKEN);
     const { rows } = await sql<{ type: string; data: Record<string, unknown> }>`
