@@ -1,4 +1,5 @@
-import { createIngestDal, type IngestDal } from '../../src/modules/ingest/ingest-dal.ts';
+import { newId } from '../../src/lib/ids.ts';
+import { createIngestDal, type EventRow, type IngestDal } from '../../src/modules/ingest/ingest-dal.ts';
 
 /**
  * The real ingest DAL, wrapped to record the size of each flush and how many run at once; the
@@ -32,4 +33,30 @@ export function heldIngestDal() {
     },
   };
   return { dal, flushes, release, maxInFlight: () => maxInFlight };
+}
+
+/** A stored-event row as the ingest writer takes it: a 'view' track event with nothing else set. */
+export function viewRow(
+  projectId: string,
+  eventId: string,
+  userId: string,
+  patch: Partial<EventRow> = {},
+): EventRow {
+  return {
+    id: newId('event'),
+    project_id: projectId,
+    event_id: eventId,
+    type: 'track',
+    event: 'view',
+    user_id: userId,
+    timestamp: new Date(),
+    app_id: null,
+    properties: {},
+    traits: {},
+    email_sha256: null,
+    phone_sha256: null,
+    geo_country: null,
+    geo_region: null,
+    ...patch,
+  };
 }

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/lib/clock.ts';
-import { newId } from '../../src/lib/ids.ts';
 import type { EventRow } from '../../src/modules/ingest/ingest-dal.ts';
 import { createIngestWriter } from '../../src/modules/ingest/ingest-writer.ts';
-import { heldIngestDal } from '../helpers/held-ingest-dal.ts';
+import { heldIngestDal, viewRow } from '../helpers/held-ingest-dal.ts';
 import { useSdkProjectApp } from '../helpers/sdk-project-app.ts';
 
 /**
@@ -17,22 +16,7 @@ describe('ingest group commit', () => {
   const rows = (count: number): EventRow[] =>
     Array.from({ length: count }, () => {
       n += 1;
-      return {
-        id: newId('event'),
-        project_id: s.projectId,
-        event_id: `gc-${n}`,
-        type: 'track',
-        event: 'view',
-        user_id: `u_${n % 7}`,
-        timestamp: new Date(),
-        app_id: null,
-        properties: {},
-        traits: {},
-        email_sha256: null,
-        phone_sha256: null,
-        geo_country: null,
-        geo_region: null,
-      };
+      return viewRow(s.projectId, `gc-${n}`, `u_${n % 7}`);
     });
 
   const storedCount = async (prefix: string[]) => {

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/lib/clock.ts';
-import { newId } from '../../src/lib/ids.ts';
 import { createIngestDal, type EventRow, type IngestDal } from '../../src/modules/ingest/ingest-dal.ts';
 import { createIngestWriter } from '../../src/modules/ingest/ingest-writer.ts';
-import { heldIngestDal } from '../helpers/held-ingest-dal.ts';
+import { heldIngestDal, viewRow } from '../helpers/held-ingest-dal.ts';
 import { identifyEvent, trackEvent } from '../helpers/sdk-events.ts';
 import { useSdkProjectApp } from '../helpers/sdk-project-app.ts';
 import { bearer } from '../helpers/test-app.ts';
@@ -167,23 +166,7 @@ describe('ingest: events PostgreSQL would refuse', () => {
     let n = 0;
     const row = (patch: Partial<EventRow> = {}): EventRow => {
       n += 1;
-      return {
-        id: newId('event'),
-        project_id: s.projectId,
-        event_id: `poison-${n}`,
-        type: 'track',
-        event: 'view',
-        user_id: 'u_writer',
-        timestamp: new Date(),
-        app_id: null,
-        properties: {},
-        traits: {},
-        email_sha256: null,
-        phone_sha256: null,
-        geo_country: null,
-        geo_region: null,
-        ...patch,
-      };
+      return viewRow(s.projectId, `poison-${n}`, 'u_writer', patch);
     };
 
     it('splits a refused flush until only the rows PostgreSQL refuses are left out', async () => {
