@@ -127,3 +127,15 @@ export function toDate(v: unknown): Date | null {
   }
   return null;
 }
+
+/** A vendor's list of posts as PostMetrics, newest first as listed; an item without an id is skipped. */
+export function postsOf<T>(
+  items: T[] | undefined,
+  idOf: (item: T) => unknown,
+  metrics: (item: T, id: string) => Omit<PostMetrics, 'platformPostId'>,
+): PostMetrics[] {
+  return (items ?? []).flatMap((item) => {
+    const id = toText(idOf(item), 200);
+    return id ? [{ platformPostId: id, ...metrics(item, id) }] : [];
+  });
+}

@@ -5,6 +5,7 @@ import {
   type PlatformDeps,
   PlatformError,
   type PostMetrics,
+  postsOf,
   type SocialPlatform,
   type TokenSet,
   toCount,
@@ -205,22 +206,19 @@ export function createGooglePlatform(
         'metrics',
         ids.length,
       );
-      return (videos.items ?? []).flatMap((v) => {
-        const videoId = toText(v.id, 200);
-        if (!videoId) return [];
-        return [
-          {
-            platformPostId: videoId,
-            caption: toText(v.snippet?.title),
-            permalink: `https://www.youtube.com/watch?v=${encodeURIComponent(videoId)}`,
-            publishedAt: toDate(v.snippet?.publishedAt),
-            views: toCount(v.statistics?.viewCount),
-            likes: toCount(v.statistics?.likeCount),
-            comments: toCount(v.statistics?.commentCount),
-            shares: null,
-          },
-        ];
-      });
+      return postsOf(
+        videos.items,
+        (v) => v.id,
+        (v, videoId) => ({
+          caption: toText(v.snippet?.title),
+          permalink: `https://www.youtube.com/watch?v=${encodeURIComponent(videoId)}`,
+          publishedAt: toDate(v.snippet?.publishedAt),
+          views: toCount(v.statistics?.viewCount),
+          likes: toCount(v.statistics?.likeCount),
+          comments: toCount(v.statistics?.commentCount),
+          shares: null,
+        }),
+      );
     },
   };
 }

@@ -7,6 +7,7 @@ import {
   type PlatformDeps,
   PlatformError,
   type PostMetrics,
+  postsOf,
   type SocialPlatform,
   type StoredCredentials,
   toCount,
@@ -221,22 +222,19 @@ export function createMetaPlatform(
           credentials.accessToken,
           opts,
         );
-        return (res.data ?? []).flatMap((m) => {
-          const postId = toText(m.id, 200);
-          if (!postId) return [];
-          return [
-            {
-              platformPostId: postId,
-              caption: toText(m.caption),
-              permalink: toText(m.permalink, 2048),
-              publishedAt: toDate(m.timestamp),
-              views: null,
-              likes: toCount(m.like_count),
-              comments: toCount(m.comments_count),
-              shares: null,
-            },
-          ];
-        });
+        return postsOf(
+          res.data,
+          (m) => m.id,
+          (m) => ({
+            caption: toText(m.caption),
+            permalink: toText(m.permalink, 2048),
+            publishedAt: toDate(m.timestamp),
+            views: null,
+            likes: toCount(m.like_count),
+            comments: toCount(m.comments_count),
+            shares: null,
+          }),
+        );
       }
       const res = await graph<{ data?: Record<string, unknown>[] }>(
         ctx,
@@ -247,22 +245,19 @@ export function createMetaPlatform(
       );
       const summary = (v: unknown) =>
         toCount((v as { summary?: { total_count?: unknown } } | undefined)?.summary?.total_count);
-      return (res.data ?? []).flatMap((p) => {
-        const postId = toText(p.id, 200);
-        if (!postId) return [];
-        return [
-          {
-            platformPostId: postId,
-            caption: toText(p.message),
-            permalink: toText(p.permalink_url, 2048),
-            publishedAt: toDate(p.created_time),
-            views: null,
-            likes: summary(p.likes),
-            comments: summary(p.comments),
-            shares: toCount((p.shares as { count?: unknown } | undefined)?.count),
-          },
-        ];
-      });
+      return postsOf(
+        res.data,
+        (p) => p.id,
+        (p) => ({
+          caption: toText(p.message),
+          permalink: toText(p.permalink_url, 2048),
+          publishedAt: toDate(p.created_time),
+          views: null,
+          likes: summary(p.likes),
+          comments: summary(p.comments),
+          shares: toCount((p.shares as { count?: unknown } | undefined)?.count),
+        }),
+      );
     },
   };
 }

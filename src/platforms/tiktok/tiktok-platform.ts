@@ -5,6 +5,7 @@ import {
   type PlatformDeps,
   PlatformError,
   type PostMetrics,
+  postsOf,
   type SocialPlatform,
   type StoredCredentials,
   type TokenSet,
@@ -175,22 +176,19 @@ export function createTikTokPlatform(
         },
         apiErrorInfo,
       );
-      return (res.data?.videos ?? []).flatMap((v) => {
-        const id = toText(v.id, 200);
-        if (!id) return [];
-        return [
-          {
-            platformPostId: id,
-            caption: toText(v.video_description) ?? toText(v.title),
-            permalink: toText(v.share_url, 2048),
-            publishedAt: toDate(v.create_time),
-            views: toCount(v.view_count),
-            likes: toCount(v.like_count),
-            comments: toCount(v.comment_count),
-            shares: toCount(v.share_count),
-          },
-        ];
-      });
+      return postsOf(
+        res.data?.videos,
+        (v) => v.id,
+        (v) => ({
+          caption: toText(v.video_description) ?? toText(v.title),
+          permalink: toText(v.share_url, 2048),
+          publishedAt: toDate(v.create_time),
+          views: toCount(v.view_count),
+          likes: toCount(v.like_count),
+          comments: toCount(v.comment_count),
+          shares: toCount(v.share_count),
+        }),
+      );
     },
   };
 }
