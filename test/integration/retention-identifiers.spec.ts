@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dateStoredIdentifiers } from '../../src/db/migrations/0013-profile-identifier-months.ts';
 import { DAY_MS, fixedClock } from '../../src/lib/clock.ts';
 import { dataClass } from '../../src/privacy/data-classes.ts';
+import { sha256 } from '../helpers/hash.ts';
 import { at, partnerOrg, plusMs, sdkProject, tableExists } from '../helpers/retention-fixtures.ts';
 import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
 import { bearer, createOrg, createProject, createTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -15,7 +15,6 @@ import { bearer, createOrg, createProject, createTestApp, type TestApp } from '.
  * lookup stops matching it. Driven with a fixed clock through the retention sweeper.
  */
 const EVENTS = dataClass('sdk_events').defaultMs as number;
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 describe('hashed identifiers on profiles follow the events that carried them', () => {
   const clock = fixedClock(at('2026-01-15T12:00:00.000Z'));
