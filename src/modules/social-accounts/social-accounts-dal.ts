@@ -67,6 +67,9 @@ type Db = Kysely<Database>;
 const deletedRows = async (q: { executeTakeFirst(): Promise<DeleteResult> }): Promise<number> =>
   Number((await q.executeTakeFirst()).numDeletedRows);
 
+/** Accounts of any org (system connection) as their id and org. */
+const accountRefs = (db: Db) => socialDb(db).selectFrom('social_accounts').select(['id', 'org_id']);
+
 /** One account of an org, by id (what to select is the caller's). */
 const accountById = (db: Db, orgId: string, id: string) =>
   socialDb(db).selectFrom('social_accounts').where('org_id', '=', orgId).where('id', '=', id);
@@ -213,9 +216,7 @@ export function createSocialAccountsDal() {
       now: Date,
       limit: number,
     ): Promise<{ id: string; org_id: string }[]> {
-      return socialDb(db)
-        .selectFrom('social_accounts')
-        .select(['id', 'org_id'])
+      return accountRefs(db)
         .where('status', '=', 'active')
         .where('token_expires_at', '<', before)
         .where('encrypted_refresh_token', 'is not', null)
@@ -246,11 +247,7 @@ export function createSocialAccountsDal() {
       db: Db,
       by: { platforms: SocialPlatformName[]; platformUserId?: string; grantUserId?: string },
     ): Promise<{ id: string; org_id: string }[]> {
-      let q = socialDb(db)
-        .selectFrom('social_accounts')
-        .select(['id', 'org_id'])
-        .where('platform', 'in', by.platforms)
-        .where('status', '<>', 'revoked');
+      let q = accountRefs(db).where('platform', 'in', by.platforms).where('status', '<>', 'revoked');
       if (by.platformUserId !== undefined) q = q.where('platform_user_id', '=', by.platformUserId);
       if (by.grantUserId !== undefined) q = q.where('grant_user_id', '=', by.grantUserId);
       return q.execute();
@@ -263,9 +260,7 @@ export function createSocialAccountsDal() {
       staleBefore: Date,
       limit: number,
     ): Promise<{ id: string; org_id: string }[]> {
-      return socialDb(db)
-        .selectFrom('social_accounts')
-        .select(['id', 'org_id'])
+      return accountRefs(db)
         .where('status', '=', 'active')
         .where((eb) => eb.or([eb('sync_not_before', 'is', null), eb('sync_not_before', '<=', now)]))
         .where((eb) => eb.or([eb('last_synced_at', 'is', null), eb('last_synced_at', '<', staleBefore)]))
