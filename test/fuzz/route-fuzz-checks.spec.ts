@@ -96,6 +96,14 @@ describe('route fuzz checks', () => {
     expect(checkResponse(request(), response(200, `text with ${A_PROJECT}`), w)).toHaveLength(1);
     // A user only A ever names: in a lookup's user_ids (free text otherwise) it is A's data.
     expect(checkResponse(request(), response(200, { user_ids: ['u_private_a'] }), w)).toHaveLength(1);
+    // B's SDK sent A's id as an event property in an earlier request: B's own data, exported to B.
+    expect(
+      checkResponse(
+        request(),
+        response(200, { events: [{ id: 'evt_1', properties: { project_id: A_PROJECT } }] }),
+        w,
+      ),
+    ).toEqual([]);
     // B named its own object after A's id: an echo of what B wrote, not a leak.
     expect(
       checkResponse(

@@ -23,6 +23,9 @@ const NEEDS_WHAT_NO_DRAW_HAS = new Set([
   'POST /console/api/me/mfa/disable',
   'POST /console/api/me/recovery-codes',
   'POST /console/api/me/delete',
+  // Re-authentication with the account's current password (and a TOTP code once MFA is on), which
+  // random draws rarely make: a long run with a fresh seed can miss it. Proven in console-members.spec.ts.
+  'POST /console/api/me/email',
   // A one-time OAuth state a connect issued and the platform's code for it; a platform's own
   // signature (Meta signed_request, TikTok-Signature) or a confirmation code it was given. Proven in
   // test/integration/social-*.spec.ts.

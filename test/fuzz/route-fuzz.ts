@@ -63,6 +63,12 @@ function contractProblems(res: LightMyRequestResponse): string[] {
 const ID_KEY = /^(id|.+_id|.+_ids|secret)$/;
 /** Id-named fields whose values the partner chooses (a user id can be any text, even an id of ours). */
 const FREE_ID_KEYS = new Set(['user_id', 'anonymous_id', 'event_id', 'user_ids']);
+/**
+ * Free-form JSON an org's own SDK sent (an event's properties, traits and context, a profile's
+ * properties): any key, any value, so an `*_id` there is the org's own text even when it names
+ * another org's object (earlier fuzz requests send such values), never an id Layers answered with.
+ */
+const FREE_JSON_KEYS = new Set(['properties', 'traits', 'context']);
 const SECRET = /^(lyr_(sk|pk)_|whsec_)/;
 
 /** The values of id fields in a JSON answer (or each line of NDJSON); undefined when it is not JSON. */
@@ -81,7 +87,7 @@ function idFieldValues(body: string): string[] | undefined {
   const visit = (v: unknown, key: string) => {
     if (typeof v === 'string') {
       if (ID_KEY.test(key) && !FREE_ID_KEYS.has(key)) out.push(v);
-    } else if (typeof v === 'object' && v !== null) {
+    } else if (typeof v === 'object' && v !== null && !FREE_JSON_KEYS.has(key)) {
       for (const [k, child] of Object.entries(v)) visit(child, Array.isArray(v) ? key : k);
     }
   };
