@@ -61,8 +61,8 @@ function contractProblems(res: LightMyRequestResponse): string[] {
 }
 
 const ID_KEY = /^(id|.+_id|.+_ids|secret)$/;
-/** Id-named fields whose values the partner chooses (a user id can be any text, even an id of ours). */
-const FREE_ID_KEYS = new Set(['user_id', 'anonymous_id', 'event_id', 'user_ids']);
+/** Id-named fields whose values the partner chooses (a user or app id can be any text, even an id of ours). */
+const FREE_ID_KEYS = new Set(['user_id', 'anonymous_id', 'event_id', 'app_id', 'user_ids']);
 /**
  * Free-form JSON an org's own SDK sent (an event's properties, traits and context, a profile's
  * properties): any key, any value, so an `*_id` there is the org's own text even when it names
