@@ -132,6 +132,9 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<P
     LAYERS_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
     LAYERS_RATE_LIMIT_SECRET_PER_S: '1000000',
     LAYERS_RATE_LIMIT_PUBLISHABLE_PER_S: '1000000',
+    // The per-org limits too: a bench's many clients share one org, and measure capacity, not quota.
+    LAYERS_RATE_LIMIT_ORG_SECRET_PER_S: '1000000',
+    LAYERS_RATE_LIMIT_ORG_PUBLISHABLE_PER_S: '1000000',
     ...env,
   });
   const base = `http://127.0.0.1:${port}`;

@@ -26,7 +26,7 @@ const BRIEF = {
 };
 
 export async function run(): Promise<BenchResult[]> {
-  const platform = await startPlatform({ LOG_LEVEL: 'warn', LAYERS_RATE_LIMIT_ORG_SECRET_PER_S: '1000000' });
+  const platform = await startPlatform({ LOG_LEVEL: 'warn' });
   try {
     const auth = { authorization: `Bearer ${platform.secret}` };
     const listUrl = `${platform.base}/v1/projects`;

@@ -63,16 +63,22 @@ export class PlatformError extends Error {
   readonly kind: PlatformErrorKind;
   readonly vendorCode: string | null;
   readonly retryAfterMs: number | null;
+  /**
+   * The API's error code when the adapter knows better than the kind (publishing and ads:
+   * `media_rejected`, `publishing_cap_reached`, …; see publishing-port.ts); null otherwise.
+   */
+  readonly apiCode: string | null;
   constructor(
     kind: PlatformErrorKind,
     message: string,
-    opts: { vendorCode?: string | null; retryAfterMs?: number | null } = {},
+    opts: { vendorCode?: string | null; retryAfterMs?: number | null; apiCode?: string | null } = {},
   ) {
     super(message);
     this.name = 'PlatformError';
     this.kind = kind;
     this.vendorCode = opts.vendorCode ?? null;
     this.retryAfterMs = opts.retryAfterMs ?? null;
+    this.apiCode = opts.apiCode ?? null;
   }
 }
 

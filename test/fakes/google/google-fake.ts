@@ -145,6 +145,11 @@ export async function startGoogleFake(opts: {
     ...server,
     counts,
     control,
+    /** The channel whose Bearer access token a request carries (undefined: none or dead); for extensions. */
+    channelOf(req: FakeRequest): string | undefined {
+      const auth = String(req.headers.authorization ?? '');
+      return auth.startsWith('Bearer ') ? access.get(auth.slice(7)) : undefined;
+    },
     authorize(authorizationUrl: string, channelId = 'UCbrand0001'): string {
       const u = new URL(authorizationUrl);
       const q = u.searchParams;

@@ -155,6 +155,9 @@ export async function startMetaFake(opts: { appId: string; appSecret: string; re
     ...server,
     counts,
     control,
+    /** The `access_token` + `appsecret_proof` check of every Graph call, for extensions: who, or the error reply. */
+    checkToken,
+    graphVersion: V,
     authorize(authorizationUrl: string, userId: string): string {
       const u = new URL(authorizationUrl);
       const q = u.searchParams;

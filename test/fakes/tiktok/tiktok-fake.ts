@@ -161,6 +161,8 @@ export async function startTikTokFake(opts: {
     ...server,
     counts,
     control,
+    /** Whose Bearer access token a request carries (undefined: none, expired or revoked); for extensions. */
+    tokenOwner: bearer,
     /** The user consents at www.tiktok.com: checks the authorize URL, answers the redirect to our callback. */
     authorize(authorizationUrl: string, openId = 'open_tt_1'): string {
       const u = new URL(authorizationUrl);
