@@ -57,7 +57,7 @@ describe('social accounts: TikTok', () => {
       platform_user_id: 'open_tt_connect',
       handle: 'brand',
       status: 'active',
-      scopes: ['user.info.basic', 'user.info.profile', 'video.list'],
+      scopes: ['user.info.basic', 'user.info.profile', 'video.list', 'video.publish'],
     });
     expect(JSON.stringify(body)).not.toMatch(/act\.|rft\./);
     const r = await row(id);
@@ -82,7 +82,7 @@ describe('social accounts: TikTok', () => {
       {
         platform: 'tiktok',
         configured: true,
-        scopes: ['user.info.basic', 'user.info.profile', 'video.list'],
+        scopes: ['user.info.basic', 'user.info.profile', 'video.list', 'video.publish'],
       },
       expect.objectContaining({ platform: 'instagram', configured: false }),
       expect.objectContaining({ platform: 'facebook', configured: false }),

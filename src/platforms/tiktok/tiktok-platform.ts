@@ -26,7 +26,8 @@ export const TIKTOK_TOKEN_URL = 'https://open.tiktokapis.com/v2/oauth/token/';
 export const TIKTOK_REVOKE_URL = 'https://open.tiktokapis.com/v2/oauth/revoke/';
 const USER_INFO_URL = 'https://open.tiktokapis.com/v2/user/info/';
 const VIDEO_LIST_URL = 'https://open.tiktokapis.com/v2/video/list/';
-const SCOPES = ['user.info.basic', 'user.info.profile', 'video.list'] as const;
+// video.publish: Direct Post (creator_info, video/init, status/fetch; tiktok-publisher.ts).
+const SCOPES = ['user.info.basic', 'user.info.profile', 'video.list', 'video.publish'] as const;
 const VIDEO_FIELDS =
   'id,title,video_description,create_time,share_url,view_count,like_count,comment_count,share_count';
 

@@ -32,7 +32,7 @@ export async function startTikTokFake(opts: {
     { challenge: string; redirectUri: string; openId: string; scope: string; used: boolean }
   >();
   const access = new Map<string, { openId: string }>();
-  const refresh = new Map<string, { openId: string; current: boolean }>();
+  const refresh = new Map<string, { openId: string; scope: string; current: boolean }>();
   const counts = { refresh: 0, revoke: 0, tokenExchange: 0, videoList: 0 };
   const control = {
     refreshDelayMs: 0,
@@ -54,7 +54,7 @@ export async function startTikTokFake(opts: {
     const accessToken = randomToken('act.');
     const refreshToken = randomToken('rft.');
     access.set(accessToken, { openId });
-    refresh.set(refreshToken, { openId, current: true });
+    refresh.set(refreshToken, { openId, scope, current: true });
     return {
       status: 200,
       body: {
@@ -113,7 +113,8 @@ export async function startTikTokFake(opts: {
         if (!old?.current) return oauthError(400, 'invalid_grant', 'Refresh token is invalid or expired.');
         // Rotation: the previous refresh token stops working once a new one is issued.
         old.current = false;
-        return issue(old.openId, 'user.info.basic,user.info.profile,video.list');
+        // A refresh keeps the scopes the user granted.
+        return issue(old.openId, old.scope);
       }
       return oauthError(400, 'unsupported_grant_type', 'grant_type');
     }
