@@ -25,7 +25,11 @@ export const GOOGLE_AUTHORIZE_URL = 'https://accounts.google.com/o/oauth2/v2/aut
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 export const GOOGLE_REVOKE_URL = 'https://oauth2.googleapis.com/revoke';
 const YOUTUBE = 'https://www.googleapis.com/youtube/v3';
-const SCOPES = ['https://www.googleapis.com/auth/youtube.readonly'] as const;
+/** Reading the channel's videos, and uploading to it (videos.insert: youtube-publisher.ts). */
+const SCOPES = [
+  'https://www.googleapis.com/auth/youtube.readonly',
+  'https://www.googleapis.com/auth/youtube.upload',
+] as const;
 
 type TokenResponse = {
   access_token?: string;
@@ -35,7 +39,8 @@ type TokenResponse = {
   scope?: string;
 };
 
-function apiErrorInfo(status: number, body: unknown): VendorErrorInfo {
+/** The YouTube Data API's error body (`{"error": {"code", "errors": [{"reason"}]}}`), also for uploads. */
+export function youtubeErrorInfo(status: number, body: unknown): VendorErrorInfo {
   const err = (body as { error?: { code?: unknown; errors?: { reason?: unknown }[] } } | null)?.error;
   if (!err || typeof err !== 'object')
     return status === 401 ? { kind: 'reauth', code: '401' } : { code: null };
@@ -97,7 +102,7 @@ export function createGooglePlatform(
         url: `${YOUTUBE}${path}`,
         headers: { authorization: `Bearer ${accessToken}` },
       },
-      apiErrorInfo,
+      youtubeErrorInfo,
     );
   }
 

@@ -29,6 +29,8 @@ export async function startGoogleFake(opts: {
   >();
   const access = new Map<string, string>();
   const refresh = new Map<string, string>();
+  /** The scopes each channel's grant holds (the authorize URL's): token answers echo them, as Google's do. */
+  const granted = new Map<string, string>();
   const counts = { refresh: 0, revoke: 0 };
   const control = { videos: [] as { id: string; title: string; views: number }[] };
   const oauthError = (error: string, description: string): FakeReply => ({
@@ -52,7 +54,7 @@ export async function startGoogleFake(opts: {
         access_token: at,
         expires_in: 3599,
         ...(rt ? { refresh_token: rt } : {}),
-        scope: 'https://www.googleapis.com/auth/youtube.readonly',
+        scope: granted.get(channel) ?? '',
         token_type: 'Bearer',
       },
     };
@@ -166,6 +168,7 @@ export async function startGoogleFake(opts: {
       if (q.get('code_challenge_method') !== 'S256' || !q.get('code_challenge')) problems.push('pkce');
       if (problems.length > 0)
         throw new Error(`google fake refused the authorize URL: ${problems.join(', ')}`);
+      granted.set(channelId, q.get('scope') as string);
       const code = randomToken('4/0A');
       codes.set(code, { challenge: q.get('code_challenge') as string, redirectUri, channelId, used: false });
       const back = new URL(redirectUri);
