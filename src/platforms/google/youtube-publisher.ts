@@ -141,13 +141,15 @@ function sessionUri(location: string | string[] | undefined): string {
   return url.href;
 }
 
-export const createYouTubePublisher: PublisherFactory = (
-  deps: PlatformDeps & {
-    /** Seals the session URI in the checkpoint (the container's envelope). */
-    envelope?: Sealer;
-    /** Tests only: smaller chunks (a multiple of 256 KiB). */
-    chunkBytes?: number;
-  },
+export type YouTubePublisherDeps = PlatformDeps & {
+  /** Seals the session URI in the checkpoint: the container's envelope (without it, every step refuses). */
+  envelope?: Sealer;
+  /** Tests only: smaller chunks (a multiple of 256 KiB). */
+  chunkBytes?: number;
+};
+
+export const createYouTubePublisher: PublisherFactory & ((deps: YouTubePublisherDeps) => SocialPublisher) = (
+  deps: YouTubePublisherDeps,
 ): SocialPublisher => {
   const { egress, envelope } = deps;
   const chunkBytes = deps.chunkBytes ?? DEFAULT_CHUNK_BYTES;
