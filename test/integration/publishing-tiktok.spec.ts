@@ -1,0 +1,455 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { newId } from '../../src/lib/ids.ts';
+import type {
+  PublicationCheckpoint,
+  PublishableMedia,
+  PublishStep,
+  SocialPublisher,
+} from '../../src/platforms/publishing-port.ts';
+import { PlatformError, type StoredCredentials } from '../../src/platforms/social-platform.ts';
+import { createTikTokPlatform } from '../../src/platforms/tiktok/tiktok-platform.ts';
+import { createTikTokPublisher } from '../../src/platforms/tiktok/tiktok-publisher.ts';
+import { startTikTokFake, type TikTokFake } from '../fakes/tiktok/tiktok-fake.ts';
+import { type TikTokPublishingFake, useTikTokPublishing } from '../fakes/tiktok/tiktok-publishing-fake.ts';
+import { testGateway } from '../helpers/egress-harness.ts';
+import { callbackUri } from '../helpers/social-accounts.ts';
+
+const run = promisify(execFile);
+const KEY = 'tt_pub_client_key';
+const SECRET = 'tt_pub_client_secret_canary';
+/** The publisher sends nothing keyed by it (TikTok has no idempotency key). */
+const PUBLICATION_ID = 'pub_tiktok_spec';
+
+/** An MP4 made by ffmpeg: `seconds` of noise at a bitrate that makes the file about `megabytes`. */
+async function mp4(seconds: number, megabytes: number): Promise<Buffer> {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'layers-tiktok-')), 'v.mp4');
+  const bitrate = Math.ceil((megabytes * 8 * 1024) / seconds);
+  await run('ffmpeg', [
+    '-loglevel',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    `nullsrc=s=640x360:r=25,geq=random(1)*255:128:128`,
+    '-t',
+    String(seconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-b:v',
+    `${bitrate}k`,
+    '-minrate',
+    `${bitrate}k`,
+    '-maxrate',
+    `${bitrate}k`,
+    '-bufsize',
+    `${bitrate}k`,
+    '-pix_fmt',
+    'yuv420p',
+    '-movflags',
+    '+faststart',
+    file,
+  ]);
+  return readFileSync(file);
+}
+
+function mediaOf(buf: Buffer, over: Partial<PublishableMedia> = {}): PublishableMedia {
+  return {
+    id: newId('media'),
+    kind: 'video',
+    contentType: 'video/mp4',
+    bytes: buf.length,
+    sha256: createHash('sha256').update(buf).digest('hex'),
+    width: 640,
+    height: 360,
+    durationMs: 2000,
+    read: async (start, end) => buf.subarray(start, end),
+    publicUrl: () => {
+      throw new Error('TikTok FILE_UPLOAD never asks for a public URL');
+    },
+    ...over,
+  };
+}
+
+/**
+ * TikTok publishing through a real egress gateway against the fake: the step loop as the job runs it,
+ * each TikTok failure as its PlatformError, restarts from every older checkpoint, a real multi-chunk
+ * MP4, and checkpoints without tokens or upload URLs.
+ */
+describe('publishing: TikTok publisher', () => {
+  let fake: TikTokFake;
+  let tt: TikTokPublishingFake;
+  let harness: ReturnType<typeof testGateway>;
+  let small: Buffer;
+  let large: Buffer;
+  const ctx = { orgId: newId('org'), projectId: newId('project') };
+  const publisher = (): SocialPublisher =>
+    createTikTokPublisher({ egress: harness.gateway, now: () => new Date() });
+
+  beforeAll(async () => {
+    fake = await startTikTokFake({
+      clientKey: KEY,
+      clientSecret: SECRET,
+      redirectUris: [callbackUri('tiktok')],
+    });
+    tt = useTikTokPublishing(fake);
+    // The API host and the upload host both lead to the one fake (paths do not overlap).
+    harness = testGateway({
+      redirects: { 'open.tiktokapis.com': fake.url, 'open-upload.tiktokapis.com': fake.url },
+    });
+    [small, large] = await Promise.all([mp4(2, 0.3), mp4(4, 21)]);
+  }, 120_000);
+  afterAll(() => fake.close());
+  beforeEach(() => {
+    Object.assign(tt.control, {
+      unaudited: false,
+      dailyCap: 15,
+      activeUserCap: Number.POSITIVE_INFINITY,
+      rateLimit: { creatorInfo: 0, init: 0, status: 0 },
+      processingPolls: 0,
+      failNext: null,
+      failChunk: null,
+    });
+    tt.control.revoked.clear();
+    // The fake keeps every request's bytes; each test looks at its own.
+    fake.requests.length = 0;
+  });
+
+  /** A connected TikTok user: the real adapter's OAuth flow against the fake. */
+  async function connected(openId: string): Promise<StoredCredentials> {
+    const platform = createTikTokPlatform({
+      egress: harness.gateway,
+      now: () => new Date(),
+      credentials: { clientKey: KEY, clientSecret: SECRET },
+    });
+    const verifier = 'v'.repeat(64);
+    const redirectUri = callbackUri('tiktok');
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const back = new URL(
+      fake.authorize(
+        platform.authorizationUrl({ state: 's', codeChallenge: challenge, redirectUri }),
+        openId,
+      ),
+    );
+    const [identity] = await platform.connect(ctx, {
+      code: back.searchParams.get('code') as string,
+      codeVerifier: verifier,
+      redirectUri,
+    });
+    if (!identity) throw new Error('no identity');
+    return {
+      platform: 'tiktok',
+      platformUserId: identity.platformUserId,
+      grantUserId: null,
+      accessToken: identity.tokens.accessToken,
+      refreshToken: identity.tokens.refreshToken,
+    };
+  }
+
+  type Run = { steps: PublishStep[]; checkpoints: PublicationCheckpoint[]; last: PublishStep };
+
+  /** The job's loop: step, keep the checkpoint, step again, until published (at most `max` steps). */
+  async function drive(
+    p: SocialPublisher,
+    creds: StoredCredentials,
+    media: PublishableMedia,
+    opts: { privacy?: string | null; from?: PublicationCheckpoint; max?: number; caption?: string } = {},
+  ): Promise<Run> {
+    const steps: PublishStep[] = [];
+    const checkpoints: PublicationCheckpoint[] = [opts.from ?? {}];
+    for (let i = 0; i < (opts.max ?? 50); i++) {
+      const s = await p.step(ctx, creds, {
+        publicationId: PUBLICATION_ID,
+        media,
+        caption: opts.caption ?? 'Cold brew, bold mornings #coffee',
+        privacy: opts.privacy ?? null,
+        checkpoint: checkpoints.at(-1) as PublicationCheckpoint,
+      });
+      steps.push(s);
+      checkpoints.push(s.checkpoint);
+      if (s.status === 'published') return { steps, checkpoints, last: s };
+    }
+    return { steps, checkpoints, last: steps.at(-1) as PublishStep };
+  }
+
+  async function failure(promise: Promise<unknown>): Promise<PlatformError> {
+    const error = await promise.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(PlatformError);
+    return error as PlatformError;
+  }
+
+  it('publishes a small video: creator_info, init, one whole chunk, polling; the 19-digit post id exactly', async () => {
+    const creds = await connected('open_tt_small');
+    const before = tt.posts.length;
+    const marker = fake.requests.length;
+    const { steps, last } = await drive(publisher(), creds, mediaOf(small));
+    expect(steps.map((s) => s.status)).toEqual(['uploading', 'processing', 'published']);
+    expect(tt.posts.length - before).toBe(1);
+    const post = tt.posts.at(-1);
+    expect(post?.sha256).toBe(createHash('sha256').update(small).digest('hex'));
+    expect(last).toMatchObject({
+      status: 'published',
+      platformPostId: post?.postId,
+      permalink: `https://www.tiktok.com/@brand/video/${post?.postId}`,
+    });
+    expect(post?.postId).toMatch(/^\d{19}$/);
+    const paths = fake.requests.slice(marker).map((r) => `${r.method} ${r.path}`);
+    expect(paths).toEqual([
+      'POST /v2/post/publish/creator_info/query/',
+      'POST /v2/post/publish/video/init/',
+      'PUT /video/',
+      'POST /v2/post/publish/status/fetch/',
+    ]);
+    const init = JSON.parse(fake.requests.slice(marker)[1]?.body ?? '{}');
+    expect(init).toEqual({
+      post_info: {
+        title: 'Cold brew, bold mornings #coffee',
+        privacy_level: 'PUBLIC_TO_EVERYONE',
+        disable_comment: false,
+        disable_duet: false,
+        disable_stitch: false,
+      },
+      source_info: {
+        source: 'FILE_UPLOAD',
+        video_size: small.length,
+        chunk_size: small.length,
+        total_chunk_count: 1,
+      },
+    });
+    // Every call went through the gateway as publishing, to the two TikTok hosts.
+    const rows = harness.rows.slice(-4);
+    expect(rows.map((r) => [r.purpose, r.host])).toEqual([
+      ['publishing', 'open.tiktokapis.com'],
+      ['publishing', 'open.tiktokapis.com'],
+      ['publishing', 'open-upload.tiktokapis.com'],
+      ['publishing', 'open.tiktokapis.com'],
+    ]);
+    expect(rows[2]?.data_classes).toEqual(['generated_media']);
+  });
+
+  it('uploads a real 21 MB MP4 in two in-order chunks with exact Content-Range headers', async () => {
+    const creds = await connected('open_tt_large');
+    const size = large.length;
+    expect(size).toBeGreaterThan(20_000_000);
+    const before = tt.posts.length;
+    const marker = tt.chunkRequests().length;
+    const { steps, last } = await drive(publisher(), creds, mediaOf(large));
+    expect(steps.map((s) => s.status)).toEqual(['uploading', 'uploading', 'processing', 'published']);
+    const chunks = tt.chunkRequests().slice(marker);
+    expect(chunks.map((c) => c.headers['content-range'])).toEqual([
+      `bytes 0-9999999/${size}`,
+      `bytes 10000000-${size - 1}/${size}`,
+    ]);
+    expect(chunks.map((c) => Number(c.headers['content-length']))).toEqual([10_000_000, size - 10_000_000]);
+    expect(chunks.every((c) => c.headers['content-type'] === 'video/mp4')).toBe(true);
+    const init = fake.requests.filter((r) => r.path === '/v2/post/publish/video/init/').at(-1);
+    expect(JSON.parse(init?.body ?? '{}').source_info).toEqual({
+      source: 'FILE_UPLOAD',
+      video_size: size,
+      chunk_size: 10_000_000,
+      total_chunk_count: Math.floor(size / 10_000_000),
+    });
+    expect(tt.posts.length - before).toBe(1);
+    expect(tt.posts.at(-1)?.sha256).toBe(createHash('sha256').update(large).digest('hex'));
+    expect(last.status === 'published' && last.platformPostId).toBe(tt.posts.at(-1)?.postId);
+  });
+
+  it('restarted from every older checkpoint (a new process, or the same one after a lost store) posts once', async () => {
+    const creds = await connected('open_tt_crash');
+    const media = mediaOf(large);
+    const reference = await drive(publisher(), creds, media);
+    expect(reference.last.status).toBe('published');
+    // Step k ran at TikTok, then its checkpoint was lost: the job resumes from the one before it.
+    for (let k = 0; k < reference.steps.length; k++) {
+      for (const restart of ['new process', 'same process'] as const) {
+        const before = tt.posts.length;
+        const first = publisher();
+        const ran = await drive(first, creds, media, { max: k + 1 });
+        const resumed = await drive(restart === 'new process' ? publisher() : first, creds, media, {
+          from: ran.checkpoints[k] as PublicationCheckpoint,
+        });
+        expect(resumed.last.status, `${restart}, step ${k}`).toBe('published');
+        expect(tt.posts.length - before, `${restart}, step ${k}`).toBe(1);
+        expect(resumed.last.status === 'published' && resumed.last.platformPostId).toBe(
+          tt.posts.at(-1)?.postId,
+        );
+      }
+    }
+  }, 120_000);
+
+  it('keeps no token, upload URL or upload token in any checkpoint', async () => {
+    const creds = await connected('open_tt_clean');
+    const { checkpoints } = await drive(publisher(), creds, mediaOf(large));
+    const text = JSON.stringify(checkpoints);
+    expect(text).not.toContain(creds.accessToken as string);
+    expect(text).not.toMatch(/https?:|upload_token|upload_url|act\.|rft\./);
+    for (const cp of checkpoints)
+      for (const v of Object.values(cp))
+        expect(['string', 'number', 'boolean', 'object']).toContain(typeof v);
+  });
+
+  it('an upload URL that expired mid-upload: TikTok is asked, the unfinished publish is abandoned, one post', async () => {
+    const creds = await connected('open_tt_expire');
+    const p = publisher();
+    const media = mediaOf(large);
+    const before = tt.posts.length;
+    const unfinished = tt.unfinished();
+    const first = await drive(p, creds, media, { max: 2 });
+    expect(first.last).toMatchObject({ status: 'uploading', checkpoint: { next_chunk: 1 } });
+    tt.expireUploads();
+    const rest = await drive(p, creds, media, { from: first.last.checkpoint });
+    expect(rest.last.status).toBe('published');
+    expect(tt.posts.length - before).toBe(1);
+    expect(tt.unfinished() - unfinished).toBe(1);
+  });
+
+  it('a chunk answered 503 is sent again by the gateway: one post, the bytes whole', async () => {
+    const creds = await connected('open_tt_503');
+    tt.control.failChunk = 1;
+    const before = tt.posts.length;
+    const { last } = await drive(publisher(), creds, mediaOf(large));
+    expect(last.status).toBe('published');
+    expect(tt.posts.length - before).toBe(1);
+    expect(tt.posts.at(-1)?.sha256).toBe(createHash('sha256').update(large).digest('hex'));
+  });
+
+  it('PROCESSING for a while: polls after the retry the step asks, then published', async () => {
+    const creds = await connected('open_tt_slow');
+    tt.control.processingPolls = 3;
+    const { steps } = await drive(publisher(), creds, mediaOf(small));
+    expect(steps.map((s) => s.status)).toEqual([
+      'uploading',
+      'processing',
+      'processing',
+      'processing',
+      'processing',
+      'published',
+    ]);
+    for (const s of steps.slice(1, -1))
+      expect(s.status !== 'published' && s.retryAfterMs).toBeGreaterThanOrEqual(2000);
+  });
+
+  it('maps each TikTok failure to its kind, API code and TikTok code', async () => {
+    const creds = await connected('open_tt_errors');
+    const media = mediaOf(small);
+    const step = (privacy: string | null = null, m = media, checkpoint: PublicationCheckpoint = {}) =>
+      publisher().step(ctx, creds, {
+        publicationId: PUBLICATION_ID,
+        media: m,
+        caption: 'x',
+        privacy,
+        checkpoint,
+      });
+    const before = tt.posts.length;
+
+    tt.control.rateLimit.init = 1;
+    expect(await failure(step())).toMatchObject({ kind: 'rate_limited', vendorCode: 'rate_limit_exceeded' });
+
+    tt.control.dailyCap = 0;
+    expect(await failure(step())).toMatchObject({
+      kind: 'refused',
+      apiCode: 'publishing_cap_reached',
+      vendorCode: 'spam_risk_too_many_posts',
+    });
+    tt.control.dailyCap = 15;
+
+    tt.control.activeUserCap = 0;
+    expect(await failure(step())).toMatchObject({
+      apiCode: 'publishing_cap_reached',
+      vendorCode: 'reached_active_user_cap',
+    });
+    tt.control.activeUserCap = Number.POSITIVE_INFINITY;
+
+    tt.control.unaudited = true;
+    const unaudited = await failure(step());
+    expect(unaudited).toMatchObject({
+      kind: 'refused',
+      apiCode: 'privacy_level_not_allowed',
+      vendorCode: 'unaudited_client_can_only_post_to_private_accounts',
+    });
+    expect(unaudited.message).toMatch(/not audited.*SELF_ONLY/);
+    tt.control.unaudited = false;
+
+    // A level this (public) account does not offer, and one that is no TikTok level: refused before init.
+    const inits = fake.requests.filter((r) => r.path === '/v2/post/publish/video/init/').length;
+    expect(await failure(step('FOLLOWER_OF_CREATOR'))).toMatchObject({
+      apiCode: 'privacy_level_not_allowed',
+    });
+    expect(await failure(step('<script>'))).toMatchObject({ apiCode: 'privacy_level_not_allowed' });
+    expect((await failure(step('<script>'))).message).not.toContain('<script>');
+    expect(fake.requests.filter((r) => r.path === '/v2/post/publish/video/init/').length).toBe(inits);
+
+    expect(await failure(step(null, mediaOf(small, { durationMs: 700_000 })))).toMatchObject({
+      apiCode: 'media_rejected',
+    });
+    const requests = fake.requests.length;
+    expect(
+      await failure(step(null, mediaOf(small, { kind: 'image', contentType: 'image/png' }))),
+    ).toMatchObject({
+      kind: 'refused',
+      apiCode: 'unsupported_media',
+    });
+    expect(fake.requests.length).toBe(requests);
+
+    tt.control.revoked.add('open_tt_errors');
+    expect(await failure(step())).toMatchObject({ kind: 'reauth', vendorCode: 'access_token_invalid' });
+    tt.control.revoked.clear();
+    expect(tt.posts.length).toBe(before);
+  });
+
+  it('a token revoked mid-flow fails the next TikTok call with reauth; a FAILED publish says why', async () => {
+    const creds = await connected('open_tt_revoked');
+    const p = publisher();
+    const media = mediaOf(small);
+    const started = await drive(p, creds, media, { max: 2 });
+    expect(started.last.status).toBe('processing');
+    tt.control.revoked.add('open_tt_revoked');
+    expect(
+      await failure(
+        p.step(ctx, creds, {
+          publicationId: PUBLICATION_ID,
+          media,
+          caption: 'x',
+          privacy: null,
+          checkpoint: started.last.checkpoint,
+        }),
+      ),
+    ).toMatchObject({ kind: 'reauth', vendorCode: 'access_token_invalid' });
+    tt.control.revoked.clear();
+
+    tt.control.failNext = 'file_format_check_failed';
+    const before = tt.posts.length;
+    const failed = await failure(drive(p, creds, media));
+    expect(failed).toMatchObject({
+      kind: 'refused',
+      apiCode: 'media_rejected',
+      vendorCode: 'file_format_check_failed',
+    });
+    expect(tt.posts.length).toBe(before);
+  });
+
+  it('an unaudited app posts SELF_ONLY from a private account: published with the publish id, no permalink', async () => {
+    const creds = await connected('open_tt_private');
+    tt.setCreator('open_tt_private', { privateAccount: true, commentDisabled: true });
+    tt.control.unaudited = true;
+    const { last } = await drive(publisher(), creds, mediaOf(small), { privacy: 'private' });
+    const post = tt.posts.at(-1);
+    expect(post).toMatchObject({ openId: 'open_tt_private', privacyLevel: 'SELF_ONLY' });
+    expect(last).toMatchObject({ status: 'published', platformPostId: post?.publishId, permalink: null });
+    const init = fake.requests.filter((r) => r.path === '/v2/post/publish/video/init/').at(-1);
+    expect(JSON.parse(init?.body ?? '{}').post_info).toMatchObject({
+      privacy_level: 'SELF_ONLY',
+      disable_comment: true,
+    });
+  });
+});
