@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEnvelope } from '../../src/lib/envelope-crypto.ts';
 import { newId } from '../../src/lib/ids.ts';
 import { createGooglePlatform } from '../../src/platforms/google/google-platform.ts';
-import { createYouTubePublisher } from '../../src/platforms/google/youtube-publisher.ts';
+import { createYouTubePublisher, untilQuotaReset } from '../../src/platforms/google/youtube-publisher.ts';
 import type {
   PublicationCheckpoint,
   PublishableMedia,
@@ -289,7 +289,11 @@ describe('publishing: YouTube resumable upload, the publisher against the fake t
 
   it.each([
     [403, 'quotaExceeded', { kind: 'rate_limited', vendorCode: 'quotaExceeded', apiCode: null }],
-    [403, 'rateLimitExceeded', { kind: 'rate_limited', vendorCode: 'rateLimitExceeded', apiCode: null }],
+    [
+      403,
+      'rateLimitExceeded',
+      { kind: 'rate_limited', vendorCode: 'rateLimitExceeded', apiCode: null, retryAfterMs: null },
+    ],
     [
       400,
       'uploadLimitExceeded',
@@ -313,6 +317,19 @@ describe('publishing: YouTube resumable upload, the publisher against the fake t
     uploads.control.failSession = { status, reason };
     await expect(publisher.step(ctx, creds, request(newId('media'), {}))).rejects.toMatchObject(expected);
     expect(uploads.videos).toHaveLength(videos);
+  });
+
+  it('a spent daily quota is retried when it resets at midnight Pacific Time', async () => {
+    // 08:00Z is midnight PST (December): a full day to wait; 20:30Z is 12:30 PST.
+    expect(untilQuotaReset(new Date('2026-12-01T08:00:00Z'))).toBe(24 * 3600_000);
+    expect(untilQuotaReset(new Date('2026-12-01T20:30:00Z'))).toBe(11.5 * 3600_000);
+    // July: PDT, midnight is 07:00Z.
+    expect(untilQuotaReset(new Date('2026-07-01T06:59:59Z'))).toBe(1000);
+    const creds = await connect('UCyt00008');
+    uploads.control.failSession = { status: 403, reason: 'quotaExceeded' };
+    const error = await publisher.step(ctx, creds, request(newId('media'), {})).catch((e) => e);
+    expect(error.retryAfterMs).toBeGreaterThan(0);
+    expect(error.retryAfterMs).toBeLessThanOrEqual(24 * 3600_000);
   });
 
   it('a grant revoked mid-upload fails the next step as reauth (authError)', async () => {

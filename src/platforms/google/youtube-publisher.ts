@@ -82,14 +82,36 @@ function refused(message: string, vendorCode: string | null, apiCode: string): P
   return new PlatformError('refused', `youtube publishing refused (${message})`, { vendorCode, apiCode });
 }
 
-/** The PlatformError with the API code YouTube's reason maps to, if it has one. */
-function withApiCode(error: unknown): unknown {
+/**
+ * Milliseconds until the next midnight in Pacific Time, when YouTube's daily quota resets (on the
+ * days clocks change this is off by the hour, which only moves one retry).
+ */
+export function untilQuotaReset(now: Date): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: 'America/Los_Angeles',
+    hourCycle: 'h23',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(now);
+  const part = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const elapsed =
+    ((part('hour') * 60 + part('minute')) * 60 + part('second')) * 1000 + now.getUTCMilliseconds();
+  return 24 * 3600 * 1000 - elapsed;
+}
+
+/**
+ * The PlatformError with the API code YouTube's reason maps to, if it has one; a spent daily quota
+ * is retried when it resets, not before.
+ */
+function withApiCode(error: unknown, now: Date): unknown {
   if (!(error instanceof PlatformError) || error.apiCode || !error.vendorCode) return error;
-  const apiCode = API_CODES[error.vendorCode];
-  if (!apiCode) return error;
+  const apiCode = API_CODES[error.vendorCode] ?? null;
+  const quota = error.vendorCode === 'quotaExceeded' && error.retryAfterMs === null;
+  if (!apiCode && !quota) return error;
   return new PlatformError(error.kind, error.message, {
     vendorCode: error.vendorCode,
-    retryAfterMs: error.retryAfterMs,
+    retryAfterMs: quota ? untilQuotaReset(now) : error.retryAfterMs,
     apiCode,
   });
 }
@@ -182,7 +204,7 @@ export const createYouTubePublisher: PublisherFactory & ((deps: YouTubePublisher
       return { status: res.status, headers: res.headers, body };
     } catch (error) {
       if (failedStatus === 404 || failedStatus === 410) return 'gone';
-      throw withApiCode(error);
+      throw withApiCode(error, deps.now());
     }
   }
 
