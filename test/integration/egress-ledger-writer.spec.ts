@@ -11,9 +11,9 @@ import { createOrg, createProject, createTestApp, type TestApp, type TestOrg } f
 /**
  * The ledger writer's binary COPY on the real database: every column arrives as written (nulls,
  * empty and several data classes, counts past 32 bits, the time to the millisecond, a writer-made
- * time-ordered id), a batch retried after a commit whose answer was lost is not written twice, and
- * a row its columns cannot hold, or naming an org that does not exist, is refused alone while the
- * rest of its batch commits.
+ * time-ordered id), a batch retried after a commit whose answer was lost is not written twice, a
+ * row its columns cannot hold is refused alone while the rest of its batch commits, and no row holds
+ * up its batch on a foreign key (migration 0023).
  */
 const dal = createEgressLedgerDal();
 const NOW = new Date('2026-06-15T12:00:00.123Z');
@@ -105,23 +105,46 @@ describe('the ledger writer’s COPY', () => {
     await writer.stop();
   });
 
-  it('leaves out a row naming an org that does not exist, instead of failing its batch again and again', async () => {
+  it('writes a row naming an org the database does not know with its batch, first try and retried', async () => {
+    // Org ids come from the authenticated context; the ledger has no foreign key to orgs (0023),
+    // so such a row can neither fail its batch nor be left out of a retried one.
+    let lostAnswers = 1;
     const dropped: number[] = [];
     const writer = createEgressLedgerWriter({
       pool: t.db.systemPool,
-      dal,
       retryMs: 10,
       metrics: { written: () => undefined, dropped: (n) => dropped.push(n) },
+      dal: {
+        ...dal,
+        async copyIn(client, tuples) {
+          await dal.copyIn(client, tuples);
+          if (lostAnswers-- > 0) throw new Error('connection lost after the commit');
+        },
+      },
     });
-    const results = await Promise.all([
-      writer.append(row({ records: 1 })),
-      writer.append(row({ records: 2, org_id: newId('org') })),
-      writer.append(row({ records: 3 })),
+    const unknown = newId('org');
+    const first = [row({ records: 1 }), row({ records: 2, org_id: unknown }), row({ records: 3 })];
+    expect(await Promise.all(first.map((r) => writer.append(r)))).toEqual([true, true, true]);
+    expect(lostAnswers).toBe(0);
+    const second = [row({ records: 4, org_id: unknown }), row({ records: 5 })];
+    expect(await Promise.all(second.map((r) => writer.append(r)))).toEqual([true, true]);
+    expect(dropped).toEqual([]);
+    expect((await stored()).map((r) => [r.records, r.org_id])).toEqual([
+      [1, org.id],
+      [2, unknown],
+      [3, org.id],
+      [4, unknown],
+      [5, org.id],
     ]);
-    expect(results).toEqual([true, false, true]);
-    expect(dropped).toEqual([1]);
-    expect((await stored()).map((r) => r.records)).toEqual([1, 3]);
     await writer.stop();
+  });
+
+  it('the table still refuses the vendor names the writer refuses (0023 rewrote that CHECK)', async () => {
+    const insert = (vendor: string) => dal.insert(t.db.system, [row({ vendor })]);
+    for (const ok of ['ab', 'a_1', `a${'b'.repeat(39)}`]) await insert(ok);
+    for (const bad of ['a', `a${'b'.repeat(40)}`, 'Openai', '1ab', '_ab', 'open-ai', 'opén', 'ab\n'])
+      await expect(insert(bad), bad).rejects.toMatchObject({ code: '23514' });
+    expect((await stored()).map((r) => r.vendor).sort()).toEqual(['a_1', 'ab', `a${'b'.repeat(39)}`]);
   });
 
   it('refuses a row its columns cannot hold, alone, and counts it as dropped', async () => {

@@ -7,14 +7,15 @@ import {
 import { runVerify } from '../../src/modules/verify/verify-service.ts';
 import { dataClass } from '../../src/privacy/data-classes.ts';
 import { ledgerRow } from '../helpers/egress-harness.ts';
-import { partnerOrg } from '../helpers/retention-fixtures.ts';
+import { offboard, partnerOrg } from '../helpers/retention-fixtures.ts';
 import { createOrg, createTestApp, type TestApp } from '../helpers/test-app.ts';
 
 /**
  * The egress_ledger data class: 13 months from creation by default, a partner's contract value
  * within 90 days–7 years, enforced by the retention sweeper to the millisecond; `layers verify`
  * reports rows past retention (through the class's purger) and ledger hosts the sub-processor list
- * does not name.
+ * does not name; at a partnership end the org's rows go after the grace period, by org id (the
+ * ledger has no foreign key to orgs since 0023: the purge must not depend on one).
  */
 const dal = createEgressLedgerDal();
 
@@ -98,5 +99,25 @@ describe('egress_ledger retention: the sweeper and layers verify', () => {
       'departed_vendor api.departed.example 1',
       'openai api.openai.example 1',
     ]);
+  });
+
+  // Last in this file: it moves the clock.
+  it('purges an offboarded org’s rows 30 days after its partnership ended, not before, and nobody else’s', async () => {
+    const gone = await createOrg(t.app, 'Offboarded');
+    const staying = await createOrg(t.app, 'Still a partner');
+    const ended = clock.now();
+    const recent = new Date(ended.getTime() - DAY_MS);
+    const goneRows = [row(gone.id, { created_at: recent }), row(gone.id, { created_at: recent })];
+    const stayingRow = row(staying.id, { created_at: recent });
+    await dal.insert(t.db.system, [...goneRows, stayingRow]);
+    await offboard(t, gone.id);
+
+    clock.set(new Date(ended.getTime() + 30 * DAY_MS));
+    await t.container.retentionSweeper.sweep();
+    expect(await ids(gone.id)).toHaveLength(2);
+    clock.set(new Date(ended.getTime() + 30 * DAY_MS + 1));
+    await t.container.retentionSweeper.sweep();
+    expect(await ids(gone.id)).toEqual([]);
+    expect(await ids(staying.id)).toEqual([stayingRow.id]);
   });
 });

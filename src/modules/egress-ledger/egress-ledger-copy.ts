@@ -219,12 +219,6 @@ class CopyIn {
   handleCopyData(): void {}
 }
 
-/** The id of an encoded tuple (it follows the field count and its length), as a uuid string. */
-export function tupleId(tuple: Buffer): string {
-  const hex = tuple.toString('hex', 6, 22);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
 /** Runs `copySql` (a COPY … FROM STDIN (FORMAT binary)) on `client` with these tuples. */
 export function copyTuplesIn(
   client: pg.ClientBase,

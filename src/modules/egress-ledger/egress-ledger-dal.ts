@@ -56,10 +56,8 @@ export function createEgressLedgerDal() {
     /**
      * A retried batch (the last attempt may have committed, and only its answer was lost): the tuples
      * are copied into a temporary table first and inserted from there, skipping ids already written.
-     * Rows naming an org that does not exist (which would fail the whole batch on the foreign key,
-     * again and again) are left out; their ids are returned.
      */
-    async copyInSkippingWritten(client: pg.ClientBase, tuples: readonly Buffer[]): Promise<Set<string>> {
+    async copyInSkippingWritten(client: pg.ClientBase, tuples: readonly Buffer[]): Promise<void> {
       await client.query('BEGIN');
       try {
         await client.query(
@@ -70,14 +68,10 @@ export function createEgressLedgerDal() {
           `COPY egress_ledger_retry (${COPY_COLUMNS}) FROM STDIN (FORMAT binary)`,
           tuples,
         );
-        const { rows } = await client.query<{ id: string }>(
-          'DELETE FROM egress_ledger_retry r WHERE NOT EXISTS (SELECT 1 FROM orgs o WHERE o.id = r.org_id) RETURNING id',
-        );
         await client.query(
           `INSERT INTO egress_ledger (${COPY_COLUMNS}) SELECT ${COPY_COLUMNS} FROM egress_ledger_retry ON CONFLICT (id) DO NOTHING`,
         );
         await client.query('COMMIT');
-        return new Set(rows.map((r) => r.id));
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { encodeLedgerRow, tupleId } from './egress-ledger-copy.ts';
+import { encodeLedgerRow } from './egress-ledger-copy.ts';
 import type { EgressLedgerDal, EgressLedgerEntry } from './egress-ledger-dal.ts';
 
 /**
@@ -25,9 +25,9 @@ import type { EgressLedgerDal, EgressLedgerEntry } from './egress-ledger-dal.ts'
  * - While the database is unreachable, rows stay buffered and the batch is retried every
  *   RETRY_MS; past MAX_BUFFERED rows the oldest are dropped, their promises resolve false, and the
  *   drop is counted (`layers_egress_ledger_dropped_total`). A failed batch may have committed with
- *   only its answer lost, so its rows are retried in a way that skips ids already written. A
- *   retried row naming an org that does not exist (the foreign key would fail every attempt of its
- *   batch, and the rows of every other org with it) is left out: `false`, counted as dropped.
+ *   only its answer lost, so its rows are retried in a way that skips ids already written. No row
+ *   can fail every attempt of its batch: what the table's CHECKs refuse is refused at append, and
+ *   the table has no foreign key (migration 0023: org ids come from the authenticated context).
  */
 const BATCH_ROWS = 2_000;
 const MAX_BUFFERED = 50_000;
@@ -59,13 +59,12 @@ export function createEgressLedgerWriter(deps: {
     deps.metrics?.dropped(excess);
   }
 
-  /** Writes a batch; returns the ids of rows left out because their org does not exist. */
-  async function write(batch: readonly Pending[]): Promise<Set<string> | undefined> {
+  /** Writes a batch in one COPY (a retried one skipping rows already written), committed on return. */
+  async function write(batch: readonly Pending[]): Promise<void> {
     const tuples = batch.map((p) => p.tuple);
     const client = await deps.pool.connect();
-    let refused: Set<string> | undefined;
     try {
-      if (batch.some((p) => p.retried)) refused = await deps.dal.copyInSkippingWritten(client, tuples);
+      if (batch.some((p) => p.retried)) await deps.dal.copyInSkippingWritten(client, tuples);
       else await deps.dal.copyIn(client, tuples);
     } catch (error) {
       // A connection that failed mid-COPY is not given back to the pool.
@@ -73,7 +72,6 @@ export function createEgressLedgerWriter(deps: {
       throw error;
     }
     client.release();
-    return refused;
   }
 
   /** Writes batches until the queue is empty; on a failure, keeps the rows and stops (returns false). */
@@ -81,9 +79,8 @@ export function createEgressLedgerWriter(deps: {
     while (queue.length > 0) {
       const batch = queue.splice(0, BATCH_ROWS);
       inFlight = batch.length;
-      let refused: Set<string> | undefined;
       try {
-        refused = await write(batch);
+        await write(batch);
       } catch {
         for (const p of batch) p.retried = true;
         queue = batch.concat(queue);
@@ -91,17 +88,6 @@ export function createEgressLedgerWriter(deps: {
         return false;
       } finally {
         inFlight = 0;
-      }
-      if (refused && refused.size > 0) {
-        let written = 0;
-        for (const p of batch) {
-          const ok = !refused.has(tupleId(p.tuple));
-          if (ok) written++;
-          p.done(ok);
-        }
-        deps.metrics?.written(written);
-        deps.metrics?.dropped(batch.length - written);
-        continue;
       }
       deps.metrics?.written(batch.length);
       for (const p of batch) p.done(true);
