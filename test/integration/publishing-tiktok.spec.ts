@@ -5,6 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createEnvelope,
+  generateKeyEncryptionKey,
+  parseKeyEncryptionKeys,
+} from '../../src/lib/envelope-crypto.ts';
 import { newId } from '../../src/lib/ids.ts';
 import type {
   PublicationCheckpoint,
@@ -90,8 +95,14 @@ describe('publishing: TikTok publisher', () => {
   let small: Buffer;
   let large: Buffer;
   const ctx = { orgId: newId('org'), projectId: newId('project') };
-  const publisher = (): SocialPublisher =>
-    createTikTokPublisher({ egress: harness.gateway, now: () => new Date() });
+  const envelope = createEnvelope(parseKeyEncryptionKeys(generateKeyEncryptionKey()));
+  /** As the container makes it with its envelope (`sealed`), or without one (memory only). */
+  const publisher = (sealed = false): SocialPublisher =>
+    createTikTokPublisher({
+      egress: harness.gateway,
+      now: () => new Date(),
+      ...(sealed ? { envelope } : {}),
+    });
 
   beforeAll(async () => {
     fake = await startTikTokFake({
@@ -160,13 +171,19 @@ describe('publishing: TikTok publisher', () => {
     p: SocialPublisher,
     creds: StoredCredentials,
     media: PublishableMedia,
-    opts: { privacy?: string | null; from?: PublicationCheckpoint; max?: number; caption?: string } = {},
+    opts: {
+      privacy?: string | null;
+      from?: PublicationCheckpoint;
+      max?: number;
+      caption?: string;
+      publicationId?: string;
+    } = {},
   ): Promise<Run> {
     const steps: PublishStep[] = [];
     const checkpoints: PublicationCheckpoint[] = [opts.from ?? {}];
     for (let i = 0; i < (opts.max ?? 50); i++) {
       const s = await p.step(ctx, creds, {
-        publicationId: PUBLICATION_ID,
+        publicationId: opts.publicationId ?? PUBLICATION_ID,
         media,
         caption: opts.caption ?? 'Cold brew, bold mornings #coffee',
         privacy: opts.privacy ?? null,
@@ -266,30 +283,62 @@ describe('publishing: TikTok publisher', () => {
 
   it('restarted from every older checkpoint (a new process, or the same one after a lost store) posts once', async () => {
     const creds = await connected('open_tt_crash');
+    // 17 posts from one account here: above TikTok's daily cap, which is not what this test is about.
+    tt.control.dailyCap = 100;
     const media = mediaOf(large);
     const reference = await drive(publisher(), creds, media);
     expect(reference.last.status).toBe('published');
     // Step k ran at TikTok, then its checkpoint was lost: the job resumes from the one before it.
     for (let k = 0; k < reference.steps.length; k++) {
-      for (const restart of ['new process', 'same process'] as const) {
-        const before = tt.posts.length;
-        const first = publisher();
-        const ran = await drive(first, creds, media, { max: k + 1 });
-        const resumed = await drive(restart === 'new process' ? publisher() : first, creds, media, {
-          from: ran.checkpoints[k] as PublicationCheckpoint,
-        });
-        expect(resumed.last.status, `${restart}, step ${k}`).toBe('published');
-        expect(tt.posts.length - before, `${restart}, step ${k}`).toBe(1);
-        expect(resumed.last.status === 'published' && resumed.last.platformPostId).toBe(
-          tt.posts.at(-1)?.postId,
-        );
-      }
+      for (const sealed of [false, true])
+        for (const restart of ['new process', 'same process'] as const) {
+          const what = `${restart}${sealed ? ', sealed' : ''}, step ${k}`;
+          const before = tt.posts.length;
+          const first = publisher(sealed);
+          const ran = await drive(first, creds, media, { max: k + 1 });
+          const resumed = await drive(restart === 'new process' ? publisher(sealed) : first, creds, media, {
+            from: ran.checkpoints[k] as PublicationCheckpoint,
+          });
+          expect(resumed.last.status, what).toBe('published');
+          expect(tt.posts.length - before, what).toBe(1);
+          expect(resumed.last.status === 'published' && resumed.last.platformPostId, what).toBe(
+            tt.posts.at(-1)?.postId,
+          );
+        }
     }
   }, 120_000);
 
+  it('with the envelope, another worker goes on with the upload; a checkpoint of another publication does not open', async () => {
+    const creds = await connected('open_tt_sealed');
+    const media = mediaOf(large);
+    const before = { posts: tt.posts.length, unfinished: tt.unfinished() };
+    const first = await drive(publisher(true), creds, media, { max: 2 });
+    expect(first.last).toMatchObject({ status: 'uploading', checkpoint: { next_chunk: 1 } });
+    expect(first.last.checkpoint.upload_session).toMatch(/^lenc1:/);
+    const inits = () => fake.requests.filter((r) => r.path === '/v2/post/publish/video/init/').length;
+    const initsBefore = inits();
+    const rest = await drive(publisher(true), creds, media, { from: first.last.checkpoint });
+    expect(rest.last.status).toBe('published');
+    expect(inits()).toBe(initsBefore);
+    expect(tt.posts.length - before.posts).toBe(1);
+    expect(tt.unfinished()).toBe(before.unfinished);
+
+    // The same checkpoint under another publication id: the seal does not open, TikTok is asked, init again.
+    const moved = await drive(publisher(true), creds, media, { max: 2, publicationId: 'pub_tiktok_other' });
+    const again = await drive(publisher(true), creds, media, {
+      from: moved.last.checkpoint,
+      publicationId: 'pub_tiktok_spec_copy',
+    });
+    expect(again.last.status).toBe('published');
+    expect(tt.posts.length - before.posts).toBe(2);
+    expect(tt.unfinished()).toBe(before.unfinished + 1);
+  });
+
   it('keeps no token, upload URL or upload token in any checkpoint', async () => {
     const creds = await connected('open_tt_clean');
-    const { checkpoints } = await drive(publisher(), creds, mediaOf(large));
+    const plain = await drive(publisher(), creds, mediaOf(large));
+    const sealed = await drive(publisher(true), creds, mediaOf(large));
+    const checkpoints = [...plain.checkpoints, ...sealed.checkpoints];
     const text = JSON.stringify(checkpoints);
     expect(text).not.toContain(creds.accessToken as string);
     expect(text).not.toMatch(/https?:|upload_token|upload_url|act\.|rft\./);

@@ -1,13 +1,20 @@
 import { EgressError } from '../../egress/egress-error.ts';
 import type { EgressCall, EgressResponse } from '../../egress/egress-types.ts';
+import type { Envelope } from '../../lib/envelope-crypto.ts';
 import type {
   PublicationCheckpoint,
   PublishableMedia,
   PublisherFactory,
   PublishRequest,
   PublishStep,
+  SocialPublisher,
 } from '../publishing-port.ts';
-import { type CallContext, PlatformError, type PlatformErrorKind } from '../social-platform.ts';
+import {
+  type CallContext,
+  type PlatformDeps,
+  PlatformError,
+  type PlatformErrorKind,
+} from '../social-platform.ts';
 
 /**
  * TikTok Content Posting API, Direct Post with FILE_UPLOAD (developers.tiktok.com:
@@ -19,11 +26,12 @@ import { type CallContext, PlatformError, type PlatformErrorKind } from '../soci
  * 2. one chunk per step, `PUT upload_url` in order with `Content-Range` (206 until the last, 201);
  * 3. `status/fetch` until PUBLISH_COMPLETE (or FAILED with its `fail_reason`).
  *
- * The `upload_url` carries an `upload_token`: a credential, so it stays in this process's memory and
- * never in a checkpoint. A step that finds no upload URL for its `publish_id` (a restart, another
- * worker, the URL expired) asks TikTok first: an upload TikTok has whole is polled, never sent again;
- * an unfinished one is abandoned (TikTok never posts a publish whose upload did not complete) and the
- * video is initialised again.
+ * The `upload_url` carries an `upload_token`: a credential. It is kept in this process's memory and,
+ * when the container gives the envelope, sealed in the checkpoint (AAD: org, publication, field), so
+ * another worker can go on with the upload; never in clear. A step that finds no upload URL for its
+ * `publish_id` (a restart without the envelope, a seal that does not open, the URL expired) asks TikTok
+ * first: an upload TikTok has whole is polled, never sent again; an unfinished one is abandoned (TikTok
+ * never posts a publish whose upload did not complete) and the video is initialised again.
  *
  * Photos are not supported: TikTok takes photo posts only by PULL_FROM_URL from a domain verified in
  * the app's developer portal, which a Layers deployment's signed media URLs are not; an image is
@@ -205,6 +213,8 @@ type Checkpoint = {
   privacyLevel: string;
   username: string | null;
   inits: number;
+  /** The upload URL sealed with the envelope; null without one. */
+  sealedUpload: string | null;
 };
 
 function readCheckpoint(cp: PublicationCheckpoint, media: PublishableMedia): Checkpoint {
@@ -236,6 +246,7 @@ function readCheckpoint(cp: PublicationCheckpoint, media: PublishableMedia): Che
     privacyLevel,
     username: typeof cp.creator_username === 'string' ? cp.creator_username : null,
     inits: int(cp.inits) ?? 1,
+    sealedUpload: typeof cp.upload_session === 'string' ? cp.upload_session : null,
   };
 }
 
@@ -250,6 +261,7 @@ function writeCheckpoint(phase: 'uploading' | 'processing', c: Checkpoint): Publ
     privacy_level: c.privacyLevel,
     creator_username: c.username,
     inits: c.inits,
+    upload_session: c.sealedUpload,
   };
 }
 
@@ -291,8 +303,32 @@ function checkMedia(media: PublishableMedia, caption: string): void {
     throw refused('platform_refused', `TikTok takes captions of at most ${MAX_TITLE} characters.`);
 }
 
-export const createTikTokPublisher: PublisherFactory = ({ egress, now }) => {
-  /** publish_id → its upload URL (a credential: memory only, see the module comment). */
+export type TikTokPublisherDeps = PlatformDeps & {
+  /** Seals the upload URL in the checkpoint (the container's envelope); without it, memory only. */
+  envelope?: Pick<Envelope, 'encrypt' | 'decrypt'>;
+};
+
+export const createTikTokPublisher: PublisherFactory & ((deps: TikTokPublisherDeps) => SocialPublisher) = ({
+  egress,
+  now,
+  envelope,
+}: TikTokPublisherDeps): SocialPublisher => {
+  const sealContext = (ctx: CallContext, req: PublishRequest) => ({
+    orgId: ctx.orgId,
+    recordId: req.publicationId,
+    field: 'tiktok_upload_url',
+  });
+  /** Null when there is nothing sealed or it does not open (a retired key, another publication's checkpoint). */
+  function unseal(ctx: CallContext, req: PublishRequest, sealed: string | null): string | null {
+    if (!envelope || sealed === null) return null;
+    try {
+      return envelope.decrypt(sealed, sealContext(ctx, req));
+    } catch {
+      return null;
+    }
+  }
+
+  /** publish_id → its upload URL (a credential: never in clear in a checkpoint). */
   const uploadUrls = new Map<string, { url: string; expiresAt: number }>();
 
   function rememberUploadUrl(publishId: string, url: string): void {
@@ -455,6 +491,7 @@ export const createTikTokPublisher: PublisherFactory = ({ egress, now }) => {
         },
       );
     rememberUploadUrl(publishId, uploadUrl);
+    const sealedUpload = envelope ? envelope.encrypt(uploadUrl, sealContext(ctx, req)) : null;
     const username = typeof info.creator_username === 'string' ? info.creator_username.slice(0, 200) : null;
     return {
       status: 'uploading',
@@ -466,6 +503,7 @@ export const createTikTokPublisher: PublisherFactory = ({ egress, now }) => {
         privacyLevel,
         username,
         inits,
+        sealedUpload,
       }),
       retryAfterMs: 0,
     };
@@ -481,11 +519,15 @@ export const createTikTokPublisher: PublisherFactory = ({ egress, now }) => {
     const st = await fetchStatus(ctx, token, c.publishId);
     const complete = st.uploadedBytes >= c.videoSize || st.status === 'PUBLISH_COMPLETE';
     if (!complete) return start(ctx, token, req, c.inits + 1);
-    return outcome(writeCheckpoint('processing', { ...c, nextChunk: c.plan.chunkCount }), c, st);
+    return outcome(
+      writeCheckpoint('processing', { ...c, nextChunk: c.plan.chunkCount, sealedUpload: null }),
+      c,
+      st,
+    );
   }
 
   async function uploadChunk(ctx: CallContext, token: string, req: PublishRequest, c: Checkpoint) {
-    const url = uploadUrlOf(c.publishId);
+    const url = uploadUrlOf(c.publishId) ?? unseal(ctx, req, c.sealedUpload);
     if (!url) return resume(ctx, token, req, c);
     const { start: first, end } = chunkRange(c.plan, c.videoSize, c.nextChunk);
     const bytes = await req.media.read(first, end);
@@ -525,7 +567,7 @@ export const createTikTokPublisher: PublisherFactory = ({ egress, now }) => {
     uploadUrls.delete(c.publishId);
     return {
       status: 'processing',
-      checkpoint: writeCheckpoint('processing', next),
+      checkpoint: writeCheckpoint('processing', { ...next, sealedUpload: null }),
       retryAfterMs: POLL_MS,
     } as const;
   }
