@@ -12,7 +12,7 @@ import type { ProjectsService } from '../projects/projects-service.ts';
 import type { WebhookEventEmitter } from '../webhooks/webhook-events-service.ts';
 import { createDestinationsDal } from './destinations-dal.ts';
 import { createDestinationsService } from './destinations-service.ts';
-import { buildForwardRows } from './forward-builder.ts';
+import { forwardRowsBuilder } from './forward-builder.ts';
 import type { DestinationType } from './forward-event.ts';
 import { createForwardQueueDal } from './forward-queue-dal.ts';
 import { createForwardStats } from './forward-stats.ts';
@@ -45,7 +45,7 @@ export function createDestinations(deps: {
     auditLog: deps.auditLog,
     envelope: deps.envelope,
   });
-  const buildRows: ForwardRowBuilder = (input) => buildForwardRows(deps.envelope, input);
+  const buildRows: ForwardRowBuilder = () => forwardRowsBuilder(deps.envelope);
   // Asked by the gateway for `capi` calls only: one indexed query on the system connection.
   const lookup: DestinationLookup = async ({ orgId, projectId }) =>
     projectId === null

@@ -57,22 +57,57 @@ function platformOf(valid: ValidEvent): 'ios' | 'android' | undefined {
   return undefined;
 }
 
+/** `f` with its results kept by argument list, for the life of the returned function (one request). */
+function remembered<A extends (string | null)[], V>(f: (...args: A) => V): (...args: A) => V {
+  const seen = new Map<string, V>();
+  return (...args) => {
+    const key = args.map((a) => a ?? '\u0001').join('\u0000');
+    if (seen.has(key)) return seen.get(key) as V;
+    const value = f(...args);
+    seen.set(key, value);
+    return value;
+  };
+}
+
+/**
+ * The row builder for one request's events. A batch comes from one device and mostly one user, so
+ * the identifier work (a phone parse costs more than all the event's hashes together) is done once
+ * per distinct value in the request and then reused; nothing outlives the request.
+ */
+export function forwardRowsBuilder(envelope: Envelope) {
+  const ids: Identifiers = {
+    e164: remembered(e164),
+    phoneHash: remembered(phoneHash),
+    externalIdHash: remembered(externalIdHash),
+    countryHash: remembered(countryHash),
+    subjectHash: remembered(suppressionHash),
+  };
+  return (input: RowInput) => buildForwardRows(envelope, input, ids);
+}
+
+type Identifiers = {
+  e164: typeof e164;
+  phoneHash: typeof phoneHash;
+  externalIdHash: typeof externalIdHash;
+  countryHash: typeof countryHash;
+  subjectHash: typeof suppressionHash;
+};
+
+type RowInput = {
+  orgId: string;
+  projectId: string;
+  valid: ValidEvent;
+  prepared: PreparedEvent;
+  targets: readonly ForwardTarget[];
+};
+
 /**
  * Builds, at ingest and while the raw values are in memory, the encrypted forward-queue rows of one
  * stored event: one per enabled destination that maps the event's name. The raw email and phone are
  * read from `valid.traits` and never leave this function except as the destination's hash.
  * `withheld` in the payload marks events whose device ids were not queued (tracking not allowed).
  */
-export function buildForwardRows(
-  envelope: Envelope,
-  input: {
-    orgId: string;
-    projectId: string;
-    valid: ValidEvent;
-    prepared: PreparedEvent;
-    targets: readonly ForwardTarget[];
-  },
-): ForwardQueueRow[] {
+function buildForwardRows(envelope: Envelope, input: RowInput, ids: Identifiers): ForwardQueueRow[] {
   const { valid, prepared, targets } = input;
   if (valid.type !== 'track' || !valid.event) return [];
   const name = valid.event;
@@ -86,46 +121,42 @@ export function buildForwardRows(
   if (!userId && !(hasIds && consented)) return [];
   const rawPhone = typeof valid.traits.phone === 'string' ? valid.traits.phone : undefined;
   const country = prepared.geo_country;
+  // The payload is only ever serialized: JSON.stringify leaves out the fields that are undefined
+  // (cheaper than building each object from conditional spreads, at ingest rate).
+  const client = valid.client;
   const base: Omit<ForwardEvent, 'name' | 'hashes'> = {
     event_id: valid.event_id,
     time: Math.floor(valid.timestamp.getTime() / 1000),
     device: {
-      ...(consented && valid.device.idfa ? { idfa: valid.device.idfa } : {}),
-      ...(consented && valid.device.gaid ? { gaid: valid.device.gaid } : {}),
-      ...(tracking === undefined ? {} : { tracking }),
-      ...optional('platform', platformOf(valid)),
-      ...optional('os_version', valid.client?.os_version),
-      ...optional('model', valid.client?.model),
-      ...optional('locale', valid.client?.locale),
-      ...optional('timezone', valid.client?.timezone),
-      ...optional('app_id', valid.app_id ?? undefined),
-      ...optional('app_version', valid.client?.app_version),
-      ...optional('app_build', valid.client?.app_build),
+      idfa: consented && valid.device.idfa ? valid.device.idfa : undefined,
+      gaid: consented && valid.device.gaid ? valid.device.gaid : undefined,
+      tracking,
+      platform: platformOf(valid),
+      os_version: client?.os_version ?? undefined,
+      model: client?.model ?? undefined,
+      locale: client?.locale ?? undefined,
+      timezone: client?.timezone ?? undefined,
+      app_id: valid.app_id ?? undefined,
+      app_version: client?.app_version ?? undefined,
+      app_build: client?.app_build ?? undefined,
     },
     custom: custom(prepared.properties),
   };
   // Erasure finds a row by SHA-256 of project:user id (or of the anonymous id it was sent under).
   const anonymousId = (prepared as { anonymous_id?: string | null }).anonymous_id ?? null;
-  const subject = suppressionHash(input.projectId, userId ?? anonymousId ?? valid.event_id);
-  // One parse per region (most events: one), whatever the number of destinations.
-  const numbers = new Map<string | null, string | undefined>();
-  const numberIn = (region: string | null) => {
-    if (!rawPhone) return undefined;
-    if (!numbers.has(region)) numbers.set(region, e164(rawPhone, region));
-    return numbers.get(region);
-  };
+  const subject = ids.subjectHash(input.projectId, userId ?? anonymousId ?? valid.event_id);
   return mapped.map((t) => {
-    const number = numberIn(country ?? t.default_phone_country);
-    const phone = number ? phoneHash(t.type, number) : undefined;
+    const number = rawPhone ? ids.e164(rawPhone, country ?? t.default_phone_country) : undefined;
+    const phone = number ? ids.phoneHash(t.type, number) : undefined;
     const event: ForwardEvent = {
       ...base,
-      ...(hasIds && !consented ? { withheld: true as const } : {}),
+      withheld: hasIds && !consented ? true : undefined,
       name: t.event_map[name] as string,
       hashes: {
-        ...optional('email', prepared.email_sha256 ?? undefined),
-        ...optional('phone', phone),
-        ...optional('external_id', userId ? externalIdHash(input.projectId, userId) : undefined),
-        ...(t.type === 'meta_capi' && country ? { country: countryHash(country) } : {}),
+        email: prepared.email_sha256 ?? undefined,
+        phone,
+        external_id: userId ? ids.externalIdHash(input.projectId, userId) : undefined,
+        country: t.type === 'meta_capi' && country ? ids.countryHash(country) : undefined,
       },
     };
     // Time-ordered (UUID v7 layout): the queue's key grows at its right edge, claimed roughly in order.
@@ -144,8 +175,4 @@ export function buildForwardRows(
       }),
     };
   });
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined | null): { [P in K]?: V } {
-  return value === undefined || value === null ? {} : ({ [key]: value } as { [P in K]?: V });
 }

@@ -12,10 +12,11 @@ import { dedupKey, type ForwardingRow, type IngestWriter } from './ingest-writer
 import type { ProjectPolicy, ProjectPolicyCache } from './project-policy-cache.ts';
 
 /**
- * Builds the encrypted forward-queue rows of one event for the project's enabled destinations
- * (modules/destinations/forward-builder.ts), while the raw identifiers are still in memory.
+ * Makes, for one request, the function that builds each event's encrypted forward-queue rows for
+ * the project's enabled destinations (modules/destinations/forward-builder.ts), while the raw
+ * identifiers are still in memory. One per request: it may reuse work across the request's events.
  */
-export type ForwardRowBuilder = (input: {
+export type ForwardRowBuilder = () => (input: {
   orgId: string;
   projectId: string;
   valid: ValidEvent;
@@ -81,6 +82,8 @@ export function createIngestService(deps: {
       /** The batch index of each row, to report the ones the commit refuses. */
       const rowIndex: number[] = [];
       const handoffs: DeviceIdHandoff[] = [];
+      // Only projects with an enabled destination build forward rows (the policy cache says so).
+      const forwardRows = policy?.active && policy.destinations.length > 0 ? deps.forwarding?.() : undefined;
 
       batch.forEach((raw, index) => {
         if (!policy?.active) {
@@ -106,17 +109,15 @@ export function createIngestService(deps: {
           rejected.push({ index, ...SUPPRESSED });
           return;
         }
-        // Only projects with an enabled destination build forward rows (the policy cache says so).
-        const forward =
-          policy.destinations.length > 0 && deps.forwarding
-            ? deps.forwarding({
-                orgId: key.orgId,
-                projectId,
-                valid,
-                prepared: prepared.event,
-                targets: policy.destinations,
-              })
-            : [];
+        const forward = forwardRows
+          ? forwardRows({
+              orgId: key.orgId,
+              projectId,
+              valid,
+              prepared: prepared.event,
+              targets: policy.destinations,
+            })
+          : [];
         const row: ForwardingRow = {
           ...prepared.event,
           id: newId('event', now.getTime()),
