@@ -19,6 +19,19 @@ describe('envelope encryption', () => {
     expect(envelope.decrypt(a, context)).toBe('whsec_secret');
   });
 
+  it('never reuses an IV or a data key, across many blocks of random bytes', () => {
+    const envelope = createEnvelope(parseKeyEncryptionKeys(generateKeyEncryptionKey()));
+    const raws = Array.from({ length: 500 }, (_, i) => {
+      const sealed = envelope.encrypt(`value ${i}`, context);
+      expect(envelope.decrypt(sealed, context)).toBe(`value ${i}`);
+      return Buffer.from(sealed.split(':')[2] as string, 'base64url');
+    });
+    // wrapIv | wrapTag | wrappedKey (32) | iv | …: both IVs of every value, and the wrapped keys.
+    const ivs = raws.flatMap((r) => [r.subarray(0, 12), r.subarray(60, 72)].map((b) => b.toString('hex')));
+    expect(new Set(ivs).size).toBe(1000);
+    expect(new Set(raws.map((r) => r.subarray(28, 60).toString('hex'))).size).toBe(500);
+  });
+
   it('binds the ciphertext to its org, record and field', () => {
     const envelope = createEnvelope(parseKeyEncryptionKeys(generateKeyEncryptionKey()));
     const sealed = envelope.encrypt('token', context);
