@@ -14,7 +14,7 @@ import { createLogger } from '../../src/http/logging.ts';
  *
  * Usage: node token-caller-process.ts <org_id> <account_id> <callers>
  * stdout: `ready` once the runtime is open; after a `go` line on stdin, one JSON line
- * `{"tokens": [sha256 of each caller's access token], "refresh_tokens": [...], "errors": [...]}`.
+ * `{"asked_at": epoch ms, "tokens": [sha256 of each caller's access token], "refresh_tokens": [...], "errors": [...]}`.
  * Hashes only: the tokens themselves never leave the process.
  */
 const [orgId, accountId, callers] = process.argv.slice(2);
@@ -27,13 +27,14 @@ const lines = createInterface({ input: process.stdin });
 process.stdout.write('ready\n');
 const [line] = (await once(lines, 'line')) as [string];
 if (line !== 'go') throw new Error(`expected go, got ${line}`);
-
+const askedAt = Date.now();
 const results = await Promise.allSettled(
   Array.from({ length: Number(callers) }, () =>
     container.socialAccounts.tokens.credentials(orgId as string, accountId as string),
   ),
 );
 const out = {
+  asked_at: askedAt,
   tokens: results.flatMap((r) => (r.status === 'fulfilled' ? [sha256(r.value.accessToken)] : [])),
   refresh_tokens: results.flatMap((r) => (r.status === 'fulfilled' ? [sha256(r.value.refreshToken)] : [])),
   errors: results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason?.message ?? r.reason)] : [])),

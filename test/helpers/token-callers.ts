@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { REPO_ROOT } from './cli.ts';
 
-export type CallerResult = { tokens: string[]; refresh_tokens: string[]; errors: string[] };
+export type CallerResult = { asked_at: number; tokens: string[]; refresh_tokens: string[]; errors: string[] };
 
 export type TokenCallers = {
   /** Sends `go`: every caller of this process asks for the account's credentials at once. */
