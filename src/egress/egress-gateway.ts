@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { Agent, type Dispatcher, request } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { type Clock, systemClock } from '../lib/clock.ts';
 import { isId } from '../lib/ids.ts';
 import type { EgressLedgerEntry, EgressLedgerRow } from '../modules/egress-ledger/egress-ledger-dal.ts';
@@ -138,7 +138,12 @@ function prepareBody(call: EgressCall): Prepared {
 export function createEgressGateway(deps: EgressGatewayDeps) {
   const { allowlist, metrics } = deps;
   const destinations = deps.destinations ?? noEnabledDestinations;
-  const redirects = deps.redirects ?? new Map<string, string>();
+  // The redirect map's base URLs, split once into an origin and a path prefix (no trailing slash).
+  const fakes = new Map<string, { origin: string; prefix: string }>();
+  for (const [host, base] of deps.redirects ?? []) {
+    const u = new URL(base);
+    fakes.set(host, { origin: u.origin, prefix: u.pathname.replace(/\/+$/, '') });
+  }
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? Math.random;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -266,25 +271,36 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
       );
   }
 
-  function target(url: URL, host: string, call: EgressCall): string {
-    const base = redirects.get(host);
-    if (call.credentials?.query === undefined)
-      return base === undefined ? url.href : `${base}${url.pathname}${url.search}`;
-    const out = new URL(url.href);
-    for (const [k, v] of Object.entries(call.credentials.query)) out.searchParams.set(k, v);
-    return base === undefined ? out.href : `${base}${out.pathname}${out.search}`;
+  /**
+   * Where the request goes, as undici's origin and path (handed to the dispatcher as they are: a URL
+   * string would be parsed again): the real origin, or the redirect map's local fake, whose path is
+   * a prefix.
+   */
+  function target(url: URL, host: string, call: EgressCall): { origin: string; path: string } {
+    let out = url;
+    if (call.credentials?.query !== undefined) {
+      out = new URL(url.href);
+      for (const [k, v] of Object.entries(call.credentials.query)) out.searchParams.set(k, v);
+    }
+    const search = out.search;
+    const path = search === '' ? out.pathname : `${out.pathname}${search}`;
+    const fake = fakes.get(host);
+    return fake === undefined
+      ? { origin: out.origin, path }
+      : { origin: fake.origin, path: `${fake.prefix}${path}` };
   }
 
   async function send(call: EgressCall, url: URL, host: string): Promise<EgressResponse> {
     const started = performance.now();
-    const deadline = started + (call.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const timeoutMs = call.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const deadline = started + timeoutMs;
     const maxAttempts = attemptsAllowed(call);
     const idempotent = isIdempotent(call);
     const prepared = prepareBody(call);
     const headers: Record<string, string> = { 'user-agent': USER_AGENT };
     if (prepared.contentType) headers['content-type'] = prepared.contentType;
     for (const [k, v] of Object.entries(call.headers ?? {})) headers[k.toLowerCase()] = v;
-    const dest = target(url, host, call);
+    const { origin, path } = target(url, host, call);
     const l = labels(call);
 
     let attempts = 0;
@@ -316,14 +332,17 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
       }, remaining);
       let wait: number | undefined;
       try {
-        const res = await request(dest, {
+        // The timer above holds the whole-call deadline; undici's own per-phase timeouts are the
+        // call's constant timeout, so undici refreshes its timers instead of making new ones per call.
+        const res = await dispatcher.request({
+          origin,
+          path,
           method: call.method,
           headers,
           body: prepared.body,
-          dispatcher,
           signal: abort,
-          headersTimeout: remaining,
-          bodyTimeout: remaining,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
         });
         bytesOut += prepared.body?.length ?? 0;
         const buf = await readLimited(res, call.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);

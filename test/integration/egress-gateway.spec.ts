@@ -186,6 +186,21 @@ describe('the egress allowlist', () => {
     await h.gateway.close();
   });
 
+  it('sends a redirected host to its fake, whose base URL’s path (with a trailing slash or not) is a prefix', async () => {
+    server.answer({ body: {} });
+    for (const base of [server.url, `${server.url}/`, `${server.url}/fake`, `${server.url}/fake/`]) {
+      const h = testGateway({ redirects: { 'api.openai.com': base } });
+      await h.gateway.request(llmCall({ url: 'https://api.openai.com/v1/responses?x=1' }));
+      await h.gateway.close();
+    }
+    expect(server.requests.map((r) => r.url)).toEqual([
+      '/v1/responses?x=1',
+      '/v1/responses?x=1',
+      '/fake/v1/responses?x=1',
+      '/fake/v1/responses?x=1',
+    ]);
+  });
+
   it('adds credentials after the content guard (a SHA-256 HMAC there is ours, not an identifier)', async () => {
     const h = testGateway({ redirects: { 'graph.facebook.com': server.url } });
     const proof = 'a'.repeat(64);

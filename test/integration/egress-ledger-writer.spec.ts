@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { newId } from '../../src/lib/ids.ts';
 import {
+  COPY_COLUMNS,
+  copyTuplesIn,
+  encodeLedgerRow,
+} from '../../src/modules/egress-ledger/egress-ledger-copy.ts';
+import {
   createEgressLedgerDal,
   type EgressLedgerRow,
 } from '../../src/modules/egress-ledger/egress-ledger-dal.ts';
@@ -13,7 +18,8 @@ import { createOrg, createProject, createTestApp, type TestApp, type TestOrg } f
  * empty and several data classes, counts past 32 bits, the time to the millisecond, a writer-made
  * time-ordered id), a batch retried after a commit whose answer was lost is not written twice, a
  * row its columns cannot hold is refused alone while the rest of its batch commits, and no row holds
- * up its batch on a foreign key (migration 0023).
+ * up its batch on a foreign key (migration 0023). The COPY sends its data with the statement: a
+ * COPY that fails to start or fails midway leaves its connection usable.
  */
 const dal = createEgressLedgerDal();
 const NOW = new Date('2026-06-15T12:00:00.123Z');
@@ -145,6 +151,27 @@ describe('the ledger writer’s COPY', () => {
     for (const bad of ['a', `a${'b'.repeat(40)}`, 'Openai', '1ab', '_ab', 'open-ai', 'opén', 'ab\n'])
       await expect(insert(bad), bad).rejects.toMatchObject({ code: '23514' });
     expect((await stored()).map((r) => r.vendor).sort()).toEqual(['a_1', 'ab', `a${'b'.repeat(39)}`]);
+  });
+
+  it('a COPY sent with its data that fails to start, or fails midway, leaves the connection usable', async () => {
+    const client = await t.db.systemPool.connect();
+    try {
+      const tuples = [1, 2, 3].map((records) => encodeLedgerRow(row({ records })));
+      const into = (table: string) => `COPY ${table} (${COPY_COLUMNS}) FROM STDIN (FORMAT binary)`;
+      await expect(copyTuplesIn(client, into('egress_ledger_missing'), tuples)).rejects.toMatchObject({
+        code: '42P01',
+      });
+      await client.query('CREATE TEMPORARY TABLE ledger_strict (LIKE egress_ledger, CHECK (records > 1))');
+      // The first tuple breaks the CHECK: the server fails the COPY with the rest of its data unread.
+      await expect(copyTuplesIn(client, into('ledger_strict'), tuples)).rejects.toMatchObject({
+        code: '23514',
+      });
+      expect((await client.query('SELECT count(*)::int AS n FROM ledger_strict')).rows[0].n).toBe(0);
+      expect(await copyTuplesIn(client, into('egress_ledger'), tuples)).toBe(3);
+      expect((await stored()).map((r) => r.records)).toEqual([1, 2, 3]);
+    } finally {
+      client.release();
+    }
   });
 
   it('refuses a row its columns cannot hold, alone, and counts it as dropped', async () => {

@@ -168,12 +168,20 @@ export function encodeLedgerRow(row: EgressLedgerEntry): Buffer {
 }
 
 /**
- * A `COPY … FROM STDIN (FORMAT binary)` as a pg submittable: when the server asks for the data, the
- * header, every tuple and the trailer go out at once, then CopyDone. Resolves with the row count the
- * server reports once the statement has completed (committed, outside a transaction), rejects with
- * the server's error otherwise.
+ * A `COPY … FROM STDIN (FORMAT binary)` as a pg submittable. The statement, the data (header, every
+ * tuple, trailer) and CopyDone go out together, in one write: the server reads them in order, so the
+ * data need not wait for its CopyInResponse (one round trip and two socket writes fewer per batch).
+ * If the statement fails to start, or fails midway, the server drops the CopyData and CopyDone that
+ * follow (protocol, "COPY Operations"). Resolves with the row count the server reports once the
+ * statement has completed (committed, outside a transaction), rejects with the server's error.
  */
 type Settle = { resolve(n: number): void; reject(e: Error): void };
+type CopyConnection = {
+  stream: { cork(): void; uncork(): void };
+  query(text: string): void;
+  sendCopyFromChunk(b: Buffer): void;
+  endCopyFrom(): void;
+};
 
 class CopyIn {
   readonly text: string;
@@ -187,16 +195,18 @@ class CopyIn {
     this.#settle = settle;
   }
 
-  submit(connection: { query(text: string): void }): void {
-    connection.query(this.text);
-  }
-
-  handleCopyInResponse(connection: { sendCopyFromChunk(b: Buffer): void; endCopyFrom(): void }): void {
+  submit(connection: CopyConnection): void {
     let size = COPY_HEADER.length + COPY_TRAILER.length;
     for (const t of this.#tuples) size += t.length;
+    connection.stream.cork();
+    connection.query(this.text);
     connection.sendCopyFromChunk(Buffer.concat([COPY_HEADER, ...this.#tuples, COPY_TRAILER], size));
     connection.endCopyFrom();
+    connection.stream.uncork();
   }
+
+  /** The data went out with the statement (submit). */
+  handleCopyInResponse(): void {}
 
   handleCommandComplete(message: { text: string }): void {
     this.#rows = Number(message.text.split(' ')[1] ?? 0);
