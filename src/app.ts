@@ -17,6 +17,7 @@ import { type RouteEntry, registerRouteCatalog } from './http/route-catalog.ts';
 import { ErrorResponse } from './http/schemas.ts';
 import { registerSdkCors } from './http/sdk-cors.ts';
 import { registerParameterGuards, validationSchemaController } from './http/validation.ts';
+import { registerAdRoutes } from './modules/ads/ads-routes.ts';
 import { registerApiKeyRoutes } from './modules/api-keys/api-keys-routes.ts';
 import { registerAuditLogRoutes } from './modules/audit-log/audit-log-routes.ts';
 import { registerConsoleAuthRoutes } from './modules/console-auth/console-auth-routes.ts';
@@ -119,6 +120,7 @@ export async function buildApp({ config, container, logger }: AppDeps): Promise<
     projects: container.projects,
     tenant: container.tenant,
   });
+  registerAdRoutes(app, { ads: container.ads.service, tenant: container.tenant });
   registerPlatformCallbackRoutes(app, {
     revocation: container.socialAccounts.revocation,
     clock: container.clock,

@@ -11,6 +11,7 @@ import { createRateLimiter } from './http/rate-limit.ts';
 import { createTenantHandlers } from './http/tenant-handlers.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import type { Envelope } from './lib/envelope-crypto.ts';
+import { createAdsModule } from './modules/ads/ads-module.ts';
 import { createApiKeyAuthenticator } from './modules/api-keys/api-key-authenticator.ts';
 import { createApiKeysDal } from './modules/api-keys/api-keys-dal.ts';
 import { createApiKeysService } from './modules/api-keys/api-keys-service.ts';
@@ -301,6 +302,18 @@ export function createContainer({
     registry: metrics.registry,
     ...(socialPlatforms ? { platforms: socialPlatforms } : {}),
   });
+  // Ad deployments (modules/ads, platforms/*-ads.ts): paused ads from generated videos.
+  const ads = createAdsModule({
+    config,
+    systemDb: dbs.system,
+    egress,
+    media,
+    projects,
+    socialAccounts,
+    auditLog,
+    events: webhookEvents,
+    clock,
+  });
   const orgs = createOrgsService({
     systemDb: dbs.system,
     orgsDal: createOrgsDal(),
@@ -349,6 +362,7 @@ export function createContainer({
     media,
     generations,
     socialAccounts,
+    ads,
     ingest,
     ingestWriter,
     segment,

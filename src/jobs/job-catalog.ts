@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { type Static, type TSchema, Type } from 'typebox';
 import { Value } from 'typebox/value';
 import type { Container } from '../container.ts';
+import { ADS_TASK } from '../modules/ads/ads-service.ts';
 import { GENERATION_TASK } from '../modules/generation/generation-service.ts';
 import { ensureEventPartitions } from '../modules/ingest/event-partitions.ts';
 import {
@@ -196,6 +197,27 @@ export const JOB_CATALOG: readonly JobDefinition[] = [
       const r = await container.socialAccounts.sync.refreshDue();
       if (r.refreshed + r.failed + r.states_deleted > 0)
         logger.info({ social_refresh: r }, 'social token refresh run');
+    },
+  }),
+  defineJob({
+    // One run of an ad deployment's state machine (modules/ads/ads-runner.ts); the row holds its
+    // checkpoint and lease, the runner queues its own next run (rate-limit waits, video processing).
+    name: ADS_TASK,
+    payload: Type.Object({ org_id: Type.String(), ad_deployment_id: Type.String() }),
+    maxAttempts: 5,
+    async run(payload, { container }) {
+      await container.ads.runner.run(payload.org_id, payload.ad_deployment_id);
+    },
+  }),
+  defineJob({
+    // Re-queues deployments a killed worker left in progress (their lease runs out first).
+    name: 'ads.recover',
+    payload: CronPayload,
+    maxAttempts: 3,
+    cron: '* * * * *',
+    startupDelayMs: () => 500,
+    async run(_payload, { container }) {
+      await container.ads.runner.recover();
     },
   }),
 ];

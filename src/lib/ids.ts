@@ -28,6 +28,8 @@ export const ID_PREFIXES = {
   generation: 'gen',
   /** A Conversions API destination (Meta CAPI, TikTok Events). */
   destination: 'dst',
+  /** An ad deployment (a generated video deployed as a paused ad on Meta or TikTok). */
+  adDeployment: 'ad',
   /** A console account (a partner representative); audited as actor `{type: "user", id}`. */
   consoleAccount: 'usr',
   consoleSession: 'cses',

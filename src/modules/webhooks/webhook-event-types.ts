@@ -28,6 +28,8 @@
  * | `social_account.revoked`         | the account was revoked (API, its project's deletion, offboarding, or the platform's deauthorize callback) | `id`, `object`, `project_id`, `platform`, `status`, `reason` |
  * | `generation.succeeded`           | a generation's copy and media are stored                  | `id`, `object`, `project_id`, `status`, `provider`, `media_ids` |
  * | `generation.failed`              | a generation failed for good (its retries spent)          | `id`, `object`, `project_id`, `status`, `provider`, `error_code` |
+ * | `ad_deployment.created`          | every object of an ad deployment exists at the platform, paused | `id`, `object`, `project_id`, `platform`, `status` |
+ * | `ad_deployment.failed`           | an ad deployment (or its cancel) failed; what exists is in its platform ids | `id`, `object`, `project_id`, `platform`, `status`, `error_code` |
  *
  * `*` subscribes an endpoint to every type, present and future. `webhook_endpoint.test` is sent only
  * by `POST /v1/webhooks/:webhookId/test`, to that endpoint, whatever it subscribes to.
@@ -50,6 +52,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'social_account.revoked',
   'generation.succeeded',
   'generation.failed',
+  'ad_deployment.created',
+  'ad_deployment.failed',
 ] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -66,6 +70,8 @@ type SocialAccountEvent = {
   project_id: string;
   platform: 'tiktok' | 'instagram' | 'facebook' | 'youtube';
 };
+
+type AdDeploymentEvent = { id: string; object: 'ad_deployment'; project_id: string; platform: 'meta' | 'tiktok' };
 
 /** The `data` of each event type. Adding a field here is adding it to a public contract. */
 export type WebhookEventPayloads = {
@@ -100,6 +106,8 @@ export type WebhookEventPayloads = {
     provider: string;
     error_code: string;
   };
+  'ad_deployment.created': AdDeploymentEvent & { status: 'created' };
+  'ad_deployment.failed': AdDeploymentEvent & { status: 'failed'; error_code: string };
   'project.created': { id: string; object: 'project'; status: 'active' | 'pending_deletion' };
   'project.updated': {
     id: string;

@@ -1,0 +1,74 @@
+import type { CallContext, PlatformDeps, StoredCredentials } from './social-platform.ts';
+
+/**
+ * The port every ads adapter implements (Meta Marketing API, TikTok API for Business). An ad
+ * deployment is a persistent state machine driven by a job (modules/ads/), like a publication
+ * (publishing-port.ts): the job calls `step` with the checkpoint it last stored, stores the
+ * checkpoint `step` returns, and steps again after `retryAfterMs` until `created`.
+ *
+ * The rules that keep a `kill -9` from creating two campaigns: a step makes at most one creating call,
+ * makes it last, and returns the platform's id in the checkpoint. Every object is named after the
+ * deployment (`layers ad_…`), so when the job restarts from an older checkpoint the adapter finds
+ * what exists by that name before it creates anything again. Everything is created paused.
+ *
+ * A checkpoint holds the platform ids of what exists (and progress flags) only: never a token, a
+ * URL or a body. `rollback` deletes what the checkpoint (or a look-up by name) says exists, newest
+ * first, and is idempotent: an object already gone counts as deleted.
+ */
+export type AdObjectKind = 'video' | 'campaign' | 'ad_set' | 'creative' | 'ad';
+export const AD_OBJECT_KINDS: readonly AdObjectKind[] = ['video', 'campaign', 'ad_set', 'creative', 'ad'];
+
+/** `<kind>_id` → the platform's id; `video_ready` once the uploaded video can be used. */
+export type AdCheckpoint = Readonly<
+  Partial<Record<`${AdObjectKind}_id`, string>> & { video_ready?: boolean }
+>;
+
+export type AdMedia = {
+  id: string;
+  kind: 'image' | 'video';
+  contentType: string;
+  bytes: number;
+  /**
+   * A signed URL under LAYERS_PUBLIC_URL that the platform fetches the video from. It is a
+   * credential: sent only in the upload call, never in a checkpoint.
+   */
+  publicUrl(): string;
+};
+
+export type AdDeployRequest = {
+  /** The `ad_` id: every platform object is named after it (the look-up key after a crash). */
+  deploymentId: string;
+  adAccountId: string;
+  media: AdMedia;
+  headline: string;
+  body: string;
+  dailyBudgetCents: number;
+  /** ISO 3166 alpha-2 countries the ad set targets. */
+  countries: readonly string[];
+  checkpoint: AdCheckpoint;
+};
+
+export type AdStep =
+  | { status: 'creating'; checkpoint: AdCheckpoint; retryAfterMs: number }
+  | { status: 'created'; checkpoint: AdCheckpoint };
+
+export type AdDeployer = {
+  platform: 'meta' | 'tiktok';
+  /** The scopes the connected account needs (checked before a deployment is queued). */
+  requiredScopes: readonly string[];
+  /** Accepts the ad account id's documented shape; answers it normalised (Meta: without `act_`). */
+  normaliseAdAccountId(value: string): string | null;
+  /** One step of the state machine; see the rules above. Throws PlatformError. */
+  step(ctx: CallContext, credentials: StoredCredentials, request: AdDeployRequest): Promise<AdStep>;
+  /** Deletes what exists, newest first; answers the checkpoint with what remains (nothing, on success). */
+  rollback(
+    ctx: CallContext,
+    credentials: StoredCredentials,
+    request: Pick<AdDeployRequest, 'deploymentId' | 'adAccountId' | 'checkpoint'>,
+  ): Promise<AdCheckpoint>;
+};
+
+export type AdDeployerFactory = (deps: PlatformDeps) => AdDeployer;
+
+/** The name every platform object of a deployment carries: how a restarted step finds it. */
+export const adObjectName = (deploymentId: string, kind: AdObjectKind) => `layers ${deploymentId} ${kind}`;
