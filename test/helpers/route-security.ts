@@ -116,6 +116,16 @@ export const defaultFixtures: SecurityFixtures = {
       );
       return id;
     },
+    // An ad deployment of the project made above, as the API leaves it (queued; no worker runs here).
+    adDeployment: async (t, org, made) => {
+      const id = newId('adDeployment');
+      await t.db.systemPool.query(
+        `INSERT INTO ad_deployments (id, org_id, project_id, platform, social_account_id, ad_account_id, media_id, headline, body, daily_budget_cents, countries, status, created_at, updated_at)
+         VALUES ($1, $2, $3, 'meta', $4, '1234', $5, 'Headline', 'Body', 1000, '{US}', 'failed', now(), now())`,
+        [id, org.id, made.get('project'), made.get('socialAccount'), made.get('media')],
+      );
+      return id;
+    },
     dpaRequest: async (t, org) => {
       const res = await t.app.inject({
         method: 'POST',
@@ -136,6 +146,18 @@ export const defaultFixtures: SecurityFixtures = {
     'POST /v1/projects/:projectId/destinations': DESTINATION_BODY,
     'PATCH /v1/destinations/:destinationId': { enabled: false },
     'POST /v1/projects/:projectId/generations': { brief: { product: 'Other org' }, outputs: ['copy'] },
+    'POST /v1/projects/:projectId/ad-deployments': {
+      platform: 'meta',
+      social_account_id: 'sa_00000000000000000000000000',
+      ad_account_id: 'act_1234',
+      media_id: 'med_00000000000000000000000000',
+      headline: 'Headline',
+      body: 'Body',
+      daily_budget_cents: 1000,
+      status: 'paused',
+    },
+    'POST /v1/ad-deployments/:adDeploymentId/retry': {},
+    'POST /v1/ad-deployments/:adDeploymentId/cancel': {},
     'POST /v1/projects/:projectId/social-accounts/connect': {
       platform: 'tiktok',
       return_url: 'https://app.example.com/done',
