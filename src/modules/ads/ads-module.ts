@@ -50,8 +50,9 @@ export function createAdsModule(deps: {
     events: deps.events,
     onNeedsReconnect: (orgId, id) => deps.socialAccounts.service.markNeedsReconnect(orgId, id),
     clock,
-    // A step is one vendor call (10 s at most) and a store: the lease outlives it.
-    leaseMs: Math.max(config.jobWatchdogMs, 15_000),
+    // A step is one vendor call (10 s at most) and a store: the watchdog (60 s by default) outlives
+    // it; a killed worker's deployments resume once it has passed (tests shorten it).
+    leaseMs: config.jobWatchdogMs,
     rateLimitWaitMs: 60_000,
   });
   return { service, runner };
