@@ -64,14 +64,16 @@ describe('the ledger writer’s COPY', () => {
       created_at: new Date('1999-12-31T23:59:59.999Z'),
     });
     const c = row({ records: 3, purpose: 'publishing', data_classes: ['generated_media', 'post_content'] });
-    expect(await Promise.all([a, b, c].map((r) => writer.append(r)))).toEqual([true, true, true]);
+    // Text past the encoder's short-ASCII copy: non-ASCII, and longer than 64 characters.
+    const d = row({ records: 4, project_id: 'projet-été-☀', host: `${'h'.repeat(70)}.example` });
+    expect(await Promise.all([a, b, c, d].map((r) => writer.append(r)))).toEqual([true, true, true, true]);
     const text = (r: EgressLedgerRow) => ({
       ...r,
       data_classes: [...r.data_classes],
       bytes_out: String(r.bytes_out),
       bytes_in: String(r.bytes_in),
     });
-    expect(await stored()).toEqual([text(a), text(b), text(c)]);
+    expect(await stored()).toEqual([text(a), text(b), text(c), text(d)]);
     await writer.stop();
   });
 
