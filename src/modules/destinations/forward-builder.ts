@@ -61,7 +61,8 @@ function platformOf(valid: ValidEvent): 'ios' | 'android' | undefined {
 function remembered<A extends (string | null)[], V>(f: (...args: A) => V): (...args: A) => V {
   const seen = new Map<string, V>();
   return (...args) => {
-    const key = args.map((a) => a ?? '\u0001').join('\u0000');
+    let key = '';
+    for (const a of args) key += `${a ?? '\u0001'}\u0000`;
     if (seen.has(key)) return seen.get(key) as V;
     const value = f(...args);
     seen.set(key, value);
