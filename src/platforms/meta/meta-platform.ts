@@ -34,6 +34,13 @@ const SCOPES = [
   'instagram_basic',
   'instagram_manage_insights',
   'business_management',
+  // Publishing (instagram-publisher.ts, facebook-publisher.ts): Meta's permissions for each edge.
+  'instagram_content_publish',
+  'pages_manage_posts',
+  'publish_video',
+  // Ads (meta-ads.ts): creating paused campaigns and reading them back.
+  'ads_management',
+  'ads_read',
 ] as const;
 
 type GraphError = { error?: { code?: unknown; error_subcode?: unknown; type?: unknown } };
