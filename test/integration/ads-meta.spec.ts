@@ -270,6 +270,49 @@ describe('ad deployments: Meta', () => {
       expect(everCreated(id, kind), kind).toBe(1);
   }, 60_000);
 
+  /** Runs until the campaign exists, pausing before the ad set (a rate limit on its create). */
+  async function runToCampaign(id: string) {
+    for (let i = 0; i < 10 && mine(id, 'campaign').length === 0; i++) {
+      await a.t.db.systemPool.query(`UPDATE ad_deployments SET next_step_at = NULL WHERE id = $1`, [id]);
+      a.ads.control.failNext.set('ad_set', a.ads.rateLimit(17));
+      await a.t.container.ads.runner.run(a.org.id, id);
+    }
+    a.ads.control.failNext.delete('ad_set');
+    expect(mine(id, 'campaign')).toHaveLength(1);
+  }
+
+  it('a cancel that arrives while the deployment is being created deletes what exists', async () => {
+    const id = await deploy();
+    await runToCampaign(id);
+    expect((await getDeployment(a, id)).status).toBe('creating');
+    const cancel = await a.t.app.inject({
+      method: 'POST',
+      url: `/v1/ad-deployments/${id}/cancel`,
+      headers: bearer(a.org.secret),
+    });
+    expect(cancel.json().status).toBe('cancelling');
+    expect((await runUntilSettled(a, id)).status).toBe('cancelled');
+    for (const kind of ['video', 'campaign', 'ad_set'] as const) expect(mine(id, kind), kind).toEqual([]);
+    expect(everCreated(id, 'ad_set')).toBe(0);
+  }, 60_000);
+
+  it('gives up after five transient failures in a row with platform_unavailable, keeping what exists', async () => {
+    const id = await deploy();
+    for (let i = 0; i < 12 && (await getDeployment(a, id)).status !== 'failed'; i++) {
+      a.ads.control.failNext.set('campaign', a.ads.transient());
+      await a.t.db.systemPool.query(`UPDATE ad_deployments SET next_step_at = NULL WHERE id = $1`, [id]);
+      await a.t.container.ads.runner.run(a.org.id, id);
+    }
+    a.ads.control.failNext.delete('campaign');
+    const failed = await getDeployment(a, id);
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: { code: 'platform_unavailable', platform_code: '2' },
+    });
+    expect(Object.keys(failed.platform_ids)).toEqual(['video_id']);
+    expect(everCreated(id, 'campaign')).toBe(0);
+  }, 60_000);
+
   it('sends nothing of end customers to Meta', () => {
     const all = a.fake.requests.map((r) => `${r.path}?${r.query.toString()}\n${r.body}`).join('\n');
     expect(all.length).toBeGreaterThan(0);
@@ -278,15 +321,9 @@ describe('ad deployments: Meta', () => {
   });
 
   it('a token revoked mid-flow fails with account_needs_reconnect', async () => {
-    a.ads.control.holdMs.set('campaign', 0);
     const id = await deploy();
     // Step until the campaign exists, then the user's password changes (every token of the login dies).
-    for (let i = 0; i < 10 && mine(id, 'campaign').length === 0; i++) {
-      await a.t.db.systemPool.query(`UPDATE ad_deployments SET next_step_at = NULL WHERE id = $1`, [id]);
-      a.ads.control.failNext.set('ad_set', a.ads.rateLimit(17));
-      await a.t.container.ads.runner.run(a.org.id, id);
-    }
-    expect(mine(id, 'campaign')).toHaveLength(1);
+    await runToCampaign(id);
     a.fake.invalidateUser('fbads');
     const failed = await runUntilSettled(a, id);
     expect(failed.status).toBe('failed');

@@ -216,6 +216,8 @@ export function installMetaAdsFake(
             'There have been too many calls to this ad-account. Wait a bit and try again.',
             2446079,
           ),
+    transient: (): FakeReply =>
+      graphError(2, 'An unexpected error has occurred. Please retry your request later.', undefined, 500),
     refusal: (): FakeReply =>
       graphError(100, 'Invalid parameter: the budget is too low for this ad set', 1885272),
   };
