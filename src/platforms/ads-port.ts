@@ -60,12 +60,12 @@ export type AdDeployer = {
   normaliseAdAccountId(value: string): string | null;
   /** One step of the state machine; see the rules above. Throws PlatformError. */
   step(ctx: CallContext, credentials: StoredCredentials, request: AdDeployRequest): Promise<AdStep>;
-  /** Deletes what exists, newest first; answers the checkpoint with what remains (nothing, on success). */
+  /** Deletes what exists (the checkpoint's ids and what a look-up by name finds), newest first. */
   rollback(
     ctx: CallContext,
     credentials: StoredCredentials,
     request: Pick<AdDeployRequest, 'deploymentId' | 'adAccountId' | 'checkpoint'>,
-  ): Promise<AdCheckpoint>;
+  ): Promise<void>;
 };
 
 export type AdDeployerFactory = (deps: PlatformDeps) => AdDeployer;

@@ -23,7 +23,7 @@ export type AdsApp = {
 
 /**
  * An app against the Meta fake with its Marketing API, one org and project, and one connected
- * Facebook Page (through the real connect flow) granted `ads_management`.
+ * Facebook Page (through the real connect flow, which asks for `ads_management`).
  */
 export async function startAdsApp(extraEnv: Record<string, string> = {}): Promise<AdsApp> {
   const fake = await startMetaFake({
@@ -48,12 +48,6 @@ export async function startAdsApp(extraEnv: Record<string, string> = {}): Promis
   );
   const accountId = back.location?.searchParams.get('social_account_ids');
   if (!accountId) throw new Error(`connect failed: ${back.status} ${back.body}`);
-  // The Meta adapter asks for ads_management once the publishing helper adds it to its scope list;
-  // until then the grant is recorded here as the consent screen would have given it.
-  await t.db.systemPool.query(
-    `UPDATE social_accounts SET scopes = array_append(scopes, 'ads_management') WHERE id = $1 AND NOT 'ads_management' = ANY(scopes)`,
-    [accountId],
-  );
   return {
     fake,
     ads,

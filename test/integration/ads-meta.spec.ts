@@ -102,7 +102,7 @@ describe('ad deployments: Meta', () => {
       `SELECT action FROM audit_log WHERE resource_id = $1 ORDER BY seq`,
       [id],
     );
-    expect(audit.rows.map((r) => r.action)).toEqual(['ad_deployment.created', 'ad_deployment.created']);
+    expect(audit.rows.map((r) => r.action)).toEqual(['ad_deployment.requested', 'ad_deployment.created']);
     const events = await a.t.db.systemPool.query(
       `SELECT data FROM webhook_events WHERE type = 'ad_deployment.created'`,
     );

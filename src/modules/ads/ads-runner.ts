@@ -240,7 +240,7 @@ export function createAdsRunner(deps: {
       code: e.kind === 'transient' ? 'platform_unavailable' : (e.apiCode ?? 'platform_refused'),
       message:
         latest.status === 'cancelling'
-          ? `Cancelling failed at the platform (${e.kind}); what remains is in platform_ids: cancel again.`
+          ? `Cancelling failed at the platform (${e.kind}): cancel again (objects already deleted count as done).`
           : `The platform refused a step (${e.kind}); what exists is in platform_ids: retry or cancel.`,
       platformCode,
     });

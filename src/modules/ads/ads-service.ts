@@ -57,11 +57,14 @@ export function createAdsService(deps: {
     id: string,
     from: readonly AdDeploymentRow['status'][],
     to: 'queued' | 'cancelling',
-    action: string,
+    action: 'retried' | 'cancel_requested',
   ): Promise<AdDeploymentRow> {
     const row = await load(scope, id, true);
     if (!from.includes(row.status))
-      throw new AppError('conflict', `An ad deployment that is ${row.status} cannot be ${action}.`);
+      throw new AppError(
+        'conflict',
+        `An ad deployment that is ${row.status} cannot be ${to === 'queued' ? 'retried' : 'cancelled'}.`,
+      );
     const patch = {
       status: to,
       attempts: 0,
@@ -135,7 +138,7 @@ export function createAdsService(deps: {
       });
       await enqueue(scope, row);
       await deps.auditLog.record(scope, {
-        action: 'ad_deployment.created',
+        action: 'ad_deployment.requested',
         resource: { type: 'ad_deployment', id: row.id },
         changes: {
           platform: { after: row.platform },
@@ -155,7 +158,7 @@ export function createAdsService(deps: {
     retry: (scope: TenantScope, id: string) => transition(scope, id, ['failed'], 'queued', 'retried'),
 
     cancel: (scope: TenantScope, id: string) =>
-      transition(scope, id, ['queued', 'creating', 'created', 'failed'], 'cancelling', 'cancelled'),
+      transition(scope, id, ['queued', 'creating', 'created', 'failed'], 'cancelling', 'cancel_requested'),
   };
 }
 

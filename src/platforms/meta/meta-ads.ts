@@ -305,7 +305,6 @@ export function createMetaAds(
           if (!isGone(error)) throw error;
         }
       }
-      return {};
     },
   };
 }
