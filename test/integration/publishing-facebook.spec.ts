@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { newId } from '../../src/lib/ids.ts';
+import { createFacebookPublisher } from '../../src/platforms/meta/facebook-publisher.ts';
+import type { PublishableMedia } from '../../src/platforms/publishing-port.ts';
+import type { StoredCredentials } from '../../src/platforms/social-platform.ts';
+import { type MetaFake, startMetaFake } from '../fakes/meta/meta-fake.ts';
+import { type MetaPublishingFake, useMetaPublishing } from '../fakes/meta/meta-publishing-fake.ts';
+import { testGateway } from '../helpers/egress-harness.ts';
+import {
+  connectMeta,
+  drive,
+  failure,
+  leaks,
+  makeMedia,
+  startMediaServer,
+} from '../helpers/meta-publishing.ts';
+import { callbackUri } from '../helpers/social-accounts.ts';
+
+const APP = { appId: 'fb_pub_app', appSecret: 'fb_pub_secret_canary' };
+
+/**
+ * Facebook Page publishing through a real egress gateway against the Meta fake, which fetches the
+ * media from a server signing URLs as the API does: videos and photos created unpublished and then
+ * published, restarts from every older checkpoint, Meta's failures, checkpoints without token or URL.
+ */
+describe('publishing: Facebook Page publisher', () => {
+  let fake: MetaFake;
+  let fb: MetaPublishingFake;
+  let harness: ReturnType<typeof testGateway>;
+  let server: Awaited<ReturnType<typeof startMediaServer>>;
+  let creds: StoredCredentials;
+  let video: PublishableMedia;
+  let photo: PublishableMedia;
+  const ctx = { orgId: newId('org'), projectId: newId('project') };
+  const publisher = () =>
+    createFacebookPublisher({ egress: harness.gateway, now: () => new Date(), credentials: APP });
+
+  beforeAll(async () => {
+    fake = await startMetaFake({ ...APP, redirectUris: [callbackUri('facebook')] });
+    fb = useMetaPublishing(fake);
+    harness = testGateway({ redirects: { 'graph.facebook.com': fake.url } });
+    server = await startMediaServer(ctx.orgId);
+    const [mp4, png] = await Promise.all([makeMedia('mp4'), makeMedia('png')]);
+    video = server.media(mp4, 'video', 'video/mp4');
+    photo = server.media(png, 'image', 'image/png');
+    fake.control.pagesByUser.set('fb_user_page', [{ id: '2001', name: 'Acme Page' }]);
+    creds = await connectMeta(fake, harness, APP, ctx, 'fb_user_page', 'facebook');
+  }, 60_000);
+  afterAll(async () => {
+    await server.close();
+    await fake.close();
+  });
+  beforeEach(() => {
+    Object.assign(fb.control, { videoProcessingPolls: 0, videoOutcome: 'ready', rateLimit: 0 });
+    fake.requests.length = 0;
+  });
+
+  const postsWith = (caption: string) => fb.published.filter((p) => p.caption === caption);
+  const formOf = (suffix: string) =>
+    new URLSearchParams(
+      fake.requests.find((r) => r.method === 'POST' && r.path.endsWith(suffix))?.raw.toString('utf8'),
+    );
+
+  it('publishes a video: created unpublished from the signed file_url, processed, then published once', async () => {
+    fb.control.videoProcessingPolls = 2;
+    const caption = `Cold brew video ${newId('media')}`;
+    const run = await drive(publisher(), ctx, creds, video, { caption });
+    expect(run.last.status).toBe('published');
+    if (run.last.status !== 'published') return;
+    const posts = postsWith(caption);
+    expect(posts).toHaveLength(1);
+    expect(run.last.platformPostId).toBe(posts[0]?.id);
+    expect(run.last.permalink).toMatch(/^https:\/\/www\.facebook\.com\/2001\/posts\//);
+    const form = formOf('/videos');
+    expect(form.get('published')).toBe('false');
+    expect(form.get('description')).toBe(caption);
+    expect(form.get('file_url')).toMatch(/\/media\/med_[^?]+\?exp=\d+&sig=/);
+    expect(fb.fetched.at(-1)).toMatchObject({ status: 200, bytes: video.bytes });
+    // The post is in the Page's post list the metrics sync reads.
+    expect(fake.control.posts.get('2001')?.some((p) => p.id === posts[0]?.id)).toBe(true);
+    expect(leaks(run.checkpoints, creds.accessToken as string, server.base)).toEqual([]);
+    expect(JSON.stringify(harness.rows)).not.toContain(creds.accessToken);
+  });
+
+  it('publishes a PNG photo: created unpublished with its Page post, then that post published once', async () => {
+    const caption = `Cold brew photo ${newId('media')}`;
+    const run = await drive(publisher(), ctx, creds, photo, { caption });
+    expect(run.last.status).toBe('published');
+    expect(postsWith(caption)).toHaveLength(1);
+    const form = formOf('/photos');
+    expect(form.get('published')).toBe('false');
+    expect(form.get('caption')).toBe(caption);
+    expect(form.get('url')).toContain('sig=');
+    expect(leaks(run.checkpoints, creds.accessToken as string, server.base)).toEqual([]);
+  });
+
+  it('restarts from every older checkpoint, video and photo: exactly one post each time', async () => {
+    fb.control.videoProcessingPolls = 1;
+    for (const media of [video, photo]) {
+      const full = await drive(publisher(), ctx, creds, media, { caption: `full ${newId('media')}` });
+      const n = full.steps.length;
+      expect(n).toBeGreaterThanOrEqual(3);
+      for (let i = 0; i < n; i++) {
+        const caption = `restart ${media.kind} ${i} ${newId('media')}`;
+        const first = await drive(publisher(), ctx, creds, media, { caption, max: i + 1 });
+        const again = await drive(publisher(), ctx, creds, media, { caption, from: first.checkpoints[i] });
+        expect(again.last.status, `${media.kind}: restart before step ${i}`).toBe('published');
+        expect(postsWith(caption), `${media.kind}: restart before step ${i}`).toHaveLength(1);
+      }
+    }
+  }, 60_000);
+
+  it('a video Meta cannot process is media_rejected; a URL it cannot fetch (bad signature) is media_rejected', async () => {
+    fb.control.videoOutcome = 'error';
+    expect(await failure(drive(publisher(), ctx, creds, video, { caption: 'broken' }))).toMatchObject({
+      kind: 'refused',
+      apiCode: 'media_rejected',
+    });
+    const tampered = server.media(Buffer.from(await video.read(0, video.bytes)), 'video', 'video/mp4', {
+      tamper: true,
+    });
+    expect(await failure(drive(publisher(), ctx, creds, tampered, { caption: 'tampered' }))).toMatchObject({
+      kind: 'refused',
+      apiCode: 'media_rejected',
+      vendorCode: '352',
+    });
+    expect(postsWith('broken').length + postsWith('tampered').length).toBe(0);
+  });
+
+  it('rate limit code 4 is rate_limited; a token revoked mid-flow is reauth (190) and nothing is posted', async () => {
+    fb.control.rateLimit = 1;
+    expect(await failure(drive(publisher(), ctx, creds, photo, { caption: 'limited' }))).toMatchObject({
+      kind: 'rate_limited',
+      vendorCode: '4',
+    });
+    fake.control.pagesByUser.set('fb_user_fb_revoked', [{ id: '2002', name: 'Other Page' }]);
+    const other = await connectMeta(fake, harness, APP, ctx, 'fb_user_fb_revoked', 'facebook');
+    fb.control.videoProcessingPolls = 3;
+    const first = await drive(publisher(), ctx, other, video, { caption: 'revoked', max: 1 });
+    expect(first.last.status).toBe('uploading');
+    fake.invalidateUser('fb_user_fb_revoked');
+    expect(
+      await failure(
+        drive(publisher(), ctx, other, video, { caption: 'revoked', from: first.checkpoints.at(-1) }),
+      ),
+    ).toMatchObject({ kind: 'reauth', vendorCode: '190' });
+    expect(postsWith('revoked')).toHaveLength(0);
+  });
+
+  it('refuses media Facebook does not take before any call', async () => {
+    const gif = server.media(Buffer.from('not a video'), 'video', 'video/x-msvideo');
+    const before = fake.requests.length;
+    expect(await failure(drive(publisher(), ctx, creds, gif, { caption: 'avi' }))).toMatchObject({
+      apiCode: 'unsupported_media',
+    });
+    expect(fake.requests.length).toBe(before);
+  });
+});
