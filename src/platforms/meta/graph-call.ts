@@ -116,14 +116,15 @@ export function graphError(error: EgressError): PlatformError {
     return new PlatformError('transient', `meta publishing call failed (transient: ${error.code})`, {
       vendorCode: error.code,
     });
-  if (error.status === undefined)
+  const { code, subcode } = parseBody(error.body);
+  // The gateway's own rate-limit verdict (429 after its retries) may carry no Graph body.
+  const status = error.code === 'rate_limited' ? 429 : error.status;
+  if (status === undefined)
     return refused(
       'platform_refused',
       error.code,
       `meta publishing call refused by the gateway (${error.code})`,
     );
-  const { code, subcode } = parseBody(error.body);
-  const status = error.status;
   const label = code === null ? `http_${status}` : String(code);
   if (code === 190 || code === 102)
     return new PlatformError('reauth', `meta publishing call failed (reauth: ${label})`, {
