@@ -51,7 +51,12 @@ describe('publishing: Facebook Page publisher', () => {
     await fake.close();
   });
   beforeEach(() => {
-    Object.assign(fb.control, { videoProcessingPolls: 0, videoOutcome: 'ready', rateLimit: 0 });
+    Object.assign(fb.control, {
+      videoProcessingPolls: 0,
+      videoOutcome: 'ready',
+      rateLimit: 0,
+      photoWithoutPostId: false,
+    });
     fake.requests.length = 0;
   });
 
@@ -94,9 +99,23 @@ describe('publishing: Facebook Page publisher', () => {
     expect(leaks(run.checkpoints, creds.accessToken as string, server.base)).toEqual([]);
   });
 
-  it('restarts from every older checkpoint, video and photo: exactly one post each time', async () => {
+  it('finds the Page post of a photo from its page_story_id when the creation does not name it', async () => {
+    fb.control.photoWithoutPostId = true;
+    const caption = `Story photo ${newId('media')}`;
+    const run = await drive(publisher(), ctx, creds, photo, { caption });
+    expect(run.last.status).toBe('published');
+    expect(postsWith(caption)).toHaveLength(1);
+    if (run.last.status === 'published') expect(run.last.platformPostId).toBe(postsWith(caption)[0]?.id);
+  });
+
+  it('restarts from every older checkpoint, video and photo (also without post_id): exactly one post each time', async () => {
     fb.control.videoProcessingPolls = 1;
-    for (const media of [video, photo]) {
+    for (const [media, withoutPostId] of [
+      [video, false],
+      [photo, false],
+      [photo, true],
+    ] as const) {
+      fb.control.photoWithoutPostId = withoutPostId;
       const full = await drive(publisher(), ctx, creds, media, { caption: `full ${newId('media')}` });
       const n = full.steps.length;
       expect(n).toBeGreaterThanOrEqual(3);

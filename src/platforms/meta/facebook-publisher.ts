@@ -16,8 +16,8 @@ import type { MetaPublisherDeps } from './instagram-publisher.ts';
  * - video: `POST /{page}/videos` with `file_url` (Meta fetches the signed URL, sent in that call only),
  *   `GET /{video}?fields=status,published` until `video_status` is ready, then `POST /{video}`
  *   `published=true`;
- * - photo: `POST /{page}/photos` with `url`, which answers the photo and its (unpublished) Page post,
- *   then `POST /{post}` `is_published=true`.
+ * - photo: `POST /{page}/photos` with `url`, which answers the photo and its (unpublished) Page post
+ *   (or the photo's `page_story_id` names it), then `POST /{post}` `is_published=true`.
  * Before the update the checkpoint records that it is about to be made, and a restart reads the
  * object first: already published means done.
  */
@@ -106,6 +106,19 @@ export const createFacebookPublisher: PublisherFactory & ((deps: MetaPublisherDe
     return processing(cp, 0);
   }
 
+  /** The Page post of an (unpublished) photo: its `page_story_id`. */
+  async function storyOf(ctx: CallContext, token: string, photoId: string): Promise<string> {
+    const photo = await graph<{ page_story_id?: unknown }>(ctx, {
+      method: 'GET',
+      path: `/${encodeURIComponent(photoId)}?fields=page_story_id`,
+      token,
+      dataClasses: [],
+    });
+    const postId = toText(photo.page_story_id, 200);
+    if (!postId) throw noId('post');
+    return postId;
+  }
+
   return {
     platforms: ['facebook'],
     requiredScopes: () => ['pages_manage_posts', 'pages_read_engagement', 'publish_video'],
@@ -116,6 +129,8 @@ export const createFacebookPublisher: PublisherFactory & ((deps: MetaPublisherDe
       const cp = req.checkpoint;
       if (typeof cp.videoId === 'string') return videoStep(ctx, token, cp, cp.videoId);
       if (typeof cp.postId === 'string') return photoStep(ctx, token, cp, cp.postId);
+      if (typeof cp.photoId === 'string')
+        return processing({ ...cp, postId: await storyOf(ctx, token, cp.photoId) }, 0);
 
       const { media, caption } = req;
       const video = media.kind === 'video';
@@ -144,9 +159,14 @@ export const createFacebookPublisher: PublisherFactory & ((deps: MetaPublisherDe
         if (!id) throw noId('video');
         return { status: 'uploading', checkpoint: { videoId: id }, retryAfterMs: POLL_VIDEO_MS };
       }
+      if (!id) throw noId('photo');
+      // Meta answers the photo's Page post with it; when it does not, the next step asks the photo.
       const postId = toText(created.post_id, 200);
-      if (!id || !postId) throw noId('post');
-      return { status: 'processing', checkpoint: { photoId: id, postId }, retryAfterMs: 0 };
+      return {
+        status: 'processing',
+        checkpoint: postId ? { photoId: id, postId } : { photoId: id },
+        retryAfterMs: 0,
+      };
     },
   };
 };

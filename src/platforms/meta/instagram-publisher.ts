@@ -27,7 +27,7 @@ const VIDEO_TYPES = new Set(['video/mp4', 'video/quicktime']);
 const IMAGE_TYPES = new Set(['image/jpeg']);
 const POLL_VIDEO_MS = 10_000;
 const POLL_IMAGE_MS = 3_000;
-/** How far before the container's creation a published media's timestamp may be (clock skew). */
+/** How far before the publishing step a published media's timestamp may be (clock skew). */
 const SKEW_MS = 120_000;
 
 export type MetaPublisherDeps = PlatformDeps & { credentials?: MetaApp | undefined };
@@ -96,9 +96,10 @@ export const createInstagramPublisher: PublisherFactory & ((deps: MetaPublisherD
     return code;
   }
 
-  /** A container that went out: its media is the earliest of our caption since the container was made. */
+  /** A container that went out: its media is the earliest with our caption since publishing began. */
   async function findPublishedMedia(ctx: CallContext, token: string, igId: string, req: PublishRequest) {
-    const since = Number(req.checkpoint.containerAt) - SKEW_MS;
+    // The media is no older than the step that said media_publish was about to be called.
+    const since = Number(req.checkpoint.publishingAt ?? req.checkpoint.containerAt) - SKEW_MS;
     const res = await graph<{ data?: { id?: unknown; caption?: unknown; timestamp?: unknown }[] }>(ctx, {
       method: 'GET',
       path: `/${igId}/media?fields=id,caption,timestamp&limit=25`,
@@ -159,7 +160,8 @@ export const createInstagramPublisher: PublisherFactory & ((deps: MetaPublisherD
           return processing({ ...cp, mediaId: await findPublishedMedia(ctx, token, igId, req) }, 0);
         if (code !== 'FINISHED') return processing(cp, poll);
         // Recorded before the call: a restart from here reads the container before publishing.
-        if (cp.publishing !== true) return processing({ ...cp, publishing: true }, 0);
+        if (cp.publishing !== true)
+          return processing({ ...cp, publishing: true, publishingAt: deps.now().getTime() }, 0);
         await refuseWhenCapped(ctx, token, igId);
         const published = await graph<{ id?: unknown }>(ctx, {
           method: 'POST',

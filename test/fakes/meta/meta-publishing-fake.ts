@@ -72,6 +72,8 @@ export function useMetaPublishing(fake: MetaFake) {
     rateLimit: 0,
     /** media_publish answers 2207042 although the limit endpoint said there was room (a race). */
     capOnPublish: false,
+    /** Photo creation answers the photo id only: the Page post is the photo's `page_story_id`. */
+    photoWithoutPostId: false,
   };
 
   const err = (status: number, code: number, message: string, subcode?: number): FakeReply => ({
@@ -238,7 +240,7 @@ export function useMetaPublishing(fake: MetaFake) {
       };
       objects.set(o.id, o);
       if (!video) objects.set(o.postId, o);
-      return ok(video ? { id: o.id } : { id: o.id, post_id: o.postId });
+      return ok(video || control.photoWithoutPostId ? { id: o.id } : { id: o.id, post_id: o.postId });
     }
 
     // Reads and updates of one object
@@ -263,6 +265,10 @@ export function useMetaPublishing(fake: MetaFake) {
     const permalink = `https://www.facebook.com/${o.pageId}/posts/${o.postId.split('_')[1]}`;
     if (req.method === 'GET') {
       if (isPost) return ok({ id, is_published: o.published, permalink_url: permalink });
+      if (o.kind === 'photo') {
+        if (!fields.includes('page_story_id')) return err(400, 100, 'fields');
+        return ok({ id, page_story_id: o.postId });
+      }
       if (!fields.includes('status')) return err(400, 100, 'fields');
       let status = 'processing';
       if (o.polls++ >= control.videoProcessingPolls) status = control.videoOutcome;
