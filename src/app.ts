@@ -32,6 +32,7 @@ import { registerMediaRoutes } from './modules/media/media-routes.ts';
 import { registerOrgRoutes } from './modules/orgs/orgs-routes.ts';
 import { registerProfileRoutes } from './modules/profiles/profiles-routes.ts';
 import { registerProjectRoutes } from './modules/projects/projects-routes.ts';
+import { registerPublishingRoutes } from './modules/publishing/publishing-routes.ts';
 import { registerRequestLog } from './modules/request-log/request-log-hook.ts';
 import { registerRetentionRoutes } from './modules/retention/retention-routes.ts';
 import { registerSegmentRoutes } from './modules/segment/segment-routes.ts';
@@ -121,6 +122,7 @@ export async function buildApp({ config, container, logger }: AppDeps): Promise<
     tenant: container.tenant,
   });
   registerAdRoutes(app, { ads: container.ads.service, tenant: container.tenant });
+  registerPublishingRoutes(app, { publishing: container.publishing.service, tenant: container.tenant });
   registerPlatformCallbackRoutes(app, {
     revocation: container.socialAccounts.revocation,
     clock: container.clock,

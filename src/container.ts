@@ -38,6 +38,7 @@ import { createProfilesDal } from './modules/profiles/profiles-dal.ts';
 import { createProfilesService } from './modules/profiles/profiles-service.ts';
 import { createProjectsDal } from './modules/projects/projects-dal.ts';
 import { createProjectsService } from './modules/projects/projects-service.ts';
+import { createPublishingModule } from './modules/publishing/publishing-module.ts';
 import { createRequestLogWriter } from './modules/request-log/request-log-writer.ts';
 import { createPartnershipEnd } from './modules/retention/partnership-end.ts';
 import { createPurgeScheduleDal } from './modules/retention/purge-schedule-dal.ts';
@@ -63,6 +64,7 @@ import { createWebhookSender } from './modules/webhooks/webhook-sender.ts';
 import { createWebhooksDal } from './modules/webhooks/webhooks-dal.ts';
 import { createWebhooksService } from './modules/webhooks/webhooks-service.ts';
 import type { PlatformRegistry } from './platforms/platform-registry.ts';
+import { createPublisherRegistry, type PublisherRegistry } from './platforms/publishing-registry.ts';
 import type { GeoResolver } from './privacy/geo-resolver.ts';
 
 export type ContainerDeps = {
@@ -77,6 +79,8 @@ export type ContainerDeps = {
   logger?: Logger;
   /** Social-platform adapters (tests inject some); default: TikTok, Meta and Google through the gateway. */
   socialPlatforms?: PlatformRegistry;
+  /** Publishers (tests inject some); default: the vendor publishers through the gateway. */
+  publishers?: PublisherRegistry;
 };
 
 /** Wires DALs → services → the pieces routes need, by hand: one place to see what depends on what. */
@@ -89,6 +93,7 @@ export function createContainer({
   resolver = systemResolver,
   logger,
   socialPlatforms,
+  publishers,
 }: ContainerDeps) {
   const metrics = createMetrics();
   const authenticator = createApiKeyAuthenticator({ db: dbs.app, now: () => clock.now().getTime() });
@@ -302,6 +307,17 @@ export function createContainer({
     registry: metrics.registry,
     ...(socialPlatforms ? { platforms: socialPlatforms } : {}),
   });
+  // Publications (modules/publishing, platforms/*-publisher.ts): generated media posted to accounts.
+  const publishing = createPublishingModule({
+    config,
+    systemDb: dbs.system,
+    publishers: publishers ?? createPublisherRegistry({ egress, now: () => clock.now(), envelope }),
+    media,
+    socialAccounts,
+    auditLog,
+    events: webhookEvents,
+    clock,
+  });
   // Ad deployments (modules/ads, platforms/*-ads.ts): paused ads from generated videos.
   const ads = createAdsModule({
     config,
@@ -362,6 +378,7 @@ export function createContainer({
     media,
     generations,
     socialAccounts,
+    publishing,
     ads,
     ingest,
     ingestWriter,

@@ -5,6 +5,7 @@ import type { Container } from '../container.ts';
 import { ADS_TASK } from '../modules/ads/ads-service.ts';
 import { GENERATION_TASK } from '../modules/generation/generation-service.ts';
 import { ensureEventPartitions } from '../modules/ingest/event-partitions.ts';
+import { PUBLISHING_TASK } from '../modules/publishing/publishing-service.ts';
 import {
   REVOKE_EXPIRE_TASK,
   REVOKE_MAX_ATTEMPTS,
@@ -197,6 +198,27 @@ export const JOB_CATALOG: readonly JobDefinition[] = [
       const r = await container.socialAccounts.sync.refreshDue();
       if (r.refreshed + r.failed + r.states_deleted > 0)
         logger.info({ social_refresh: r }, 'social token refresh run');
+    },
+  }),
+  defineJob({
+    // One run of a publication's state machine (modules/publishing/publishing-runner.ts); the row holds
+    // its checkpoint and lease, the runner queues its own next run (platform waits, processing, budgets).
+    name: PUBLISHING_TASK,
+    payload: Type.Object({ org_id: Type.String(), publication_id: Type.String() }),
+    maxAttempts: 5,
+    async run(payload, { container }) {
+      await container.publishing.runner.run(payload.org_id, payload.publication_id);
+    },
+  }),
+  defineJob({
+    // Re-queues publications a killed worker left in progress (their lease runs out first).
+    name: 'publishing.recover',
+    payload: CronPayload,
+    maxAttempts: 3,
+    cron: '* * * * *',
+    startupDelayMs: () => 500,
+    async run(_payload, { container }) {
+      await container.publishing.runner.recover();
     },
   }),
   defineJob({

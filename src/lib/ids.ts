@@ -30,6 +30,8 @@ export const ID_PREFIXES = {
   destination: 'dst',
   /** An ad deployment (a generated video deployed as a paused ad on Meta or TikTok). */
   adDeployment: 'ad',
+  /** A publication (a generated media posted to a connected social account). */
+  publication: 'pub',
   /** A console account (a partner representative); audited as actor `{type: "user", id}`. */
   consoleAccount: 'usr',
   consoleSession: 'cses',

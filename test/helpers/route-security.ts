@@ -126,6 +126,16 @@ export const defaultFixtures: SecurityFixtures = {
       );
       return id;
     },
+    // A publication of the social account made above, as the API leaves it (queued; no worker runs here).
+    publication: async (t, org, made) => {
+      const id = newId('publication');
+      await t.db.systemPool.query(
+        `INSERT INTO publications (id, org_id, project_id, social_account_id, platform, media_id, caption, status, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'tiktok', $5, 'Caption', 'queued', now(), now())`,
+        [id, org.id, made.get('project'), made.get('socialAccount'), made.get('media')],
+      );
+      return id;
+    },
     dpaRequest: async (t, org) => {
       const res = await t.app.inject({
         method: 'POST',
@@ -158,6 +168,10 @@ export const defaultFixtures: SecurityFixtures = {
     },
     'POST /v1/ad-deployments/:adDeploymentId/retry': {},
     'POST /v1/ad-deployments/:adDeploymentId/cancel': {},
+    'POST /v1/social-accounts/:socialAccountId/publications': {
+      media_id: 'med_00000000000000000000000000',
+      caption: 'Caption',
+    },
     'POST /v1/projects/:projectId/social-accounts/connect': {
       platform: 'tiktok',
       return_url: 'https://app.example.com/done',

@@ -13,6 +13,7 @@ import {
 } from '../../src/lib/envelope-crypto.ts';
 import { ensureEventPartitions } from '../../src/modules/ingest/event-partitions.ts';
 import type { HostResolver } from '../../src/modules/webhooks/host-resolver.ts';
+import type { PublisherRegistry } from '../../src/platforms/publishing-registry.ts';
 import { type GeoResolver, loadGeoResolver } from '../../src/privacy/geo-resolver.ts';
 import { staticResolver } from './static-resolver.ts';
 import { createTestDatabase, type TestDatabase } from './test-cluster.ts';
@@ -38,7 +39,13 @@ export type TestApp = {
 
 /** The real application on a fresh cloned database, with its logs captured for leak checks. */
 export async function createTestApp(
-  opts: { env?: Record<string, string>; clock?: Clock; resolver?: HostResolver } = {},
+  opts: {
+    env?: Record<string, string>;
+    clock?: Clock;
+    resolver?: HostResolver;
+    /** Publishers the container uses instead of the vendor ones (publishing tests). */
+    publishers?: PublisherRegistry;
+  } = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase();
   const config = loadConfig({
@@ -66,6 +73,7 @@ export async function createTestApp(
     ...(opts.clock ? { clock: opts.clock } : {}),
     // Webhook hosts never reach a real resolver in tests: unknown names do not resolve.
     resolver: opts.resolver ?? staticResolver(),
+    ...(opts.publishers ? { publishers: opts.publishers } : {}),
   });
   const app = await buildApp({ config, container, logger });
   return {

@@ -17,6 +17,7 @@ import * as socialAccounts from './0017-social-accounts.ts';
 import * as generationsMedia from './0018-generations-media.ts';
 import * as capiForwarding from './0019-capi-forwarding.ts';
 import * as egressLedgerNarrower from './0020-egress-ledger-narrower.ts';
+import * as publications from './0021-publications.ts';
 import * as adDeployments from './0022-ad-deployments.ts';
 import * as egressLedgerCheaperRows from './0023-egress-ledger-cheaper-rows.ts';
 
@@ -40,6 +41,7 @@ export const migrations: Record<string, Migration> = {
   '0017-social-accounts': socialAccounts,
   '0018-generations-media': generationsMedia,
   '0020-egress-ledger-narrower': egressLedgerNarrower,
+  '0021-publications': publications,
   '0022-ad-deployments': adDeployments,
   '0023-egress-ledger-cheaper-rows': egressLedgerCheaperRows,
 };

@@ -28,6 +28,8 @@
  * | `social_account.revoked`         | the account was revoked (API, its project's deletion, offboarding, or the platform's deauthorize callback) | `id`, `object`, `project_id`, `platform`, `status`, `reason` |
  * | `generation.succeeded`           | a generation's copy and media are stored                  | `id`, `object`, `project_id`, `status`, `provider`, `media_ids` |
  * | `generation.failed`              | a generation failed for good (its retries spent)          | `id`, `object`, `project_id`, `status`, `provider`, `error_code` |
+ * | `publication.published`          | a publication is live at the platform (its post joins the account's posts) | `id`, `object`, `project_id`, `social_account_id`, `platform`, `status`, `platform_post_id`, `permalink` |
+ * | `publication.failed`             | a publication failed for good                             | `id`, `object`, `project_id`, `social_account_id`, `platform`, `status`, `error_code` |
  * | `ad_deployment.created`          | every object of an ad deployment exists at the platform, paused | `id`, `object`, `project_id`, `platform`, `status` |
  * | `ad_deployment.failed`           | an ad deployment (or its cancel) failed; what exists is in its platform ids | `id`, `object`, `project_id`, `platform`, `status`, `error_code` |
  *
@@ -54,6 +56,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'generation.failed',
   'ad_deployment.created',
   'ad_deployment.failed',
+  'publication.published',
+  'publication.failed',
 ] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -71,7 +75,20 @@ type SocialAccountEvent = {
   platform: 'tiktok' | 'instagram' | 'facebook' | 'youtube';
 };
 
-type AdDeploymentEvent = { id: string; object: 'ad_deployment'; project_id: string; platform: 'meta' | 'tiktok' };
+type PublicationEvent = {
+  id: string;
+  object: 'publication';
+  project_id: string;
+  social_account_id: string;
+  platform: 'tiktok' | 'instagram' | 'facebook' | 'youtube';
+};
+
+type AdDeploymentEvent = {
+  id: string;
+  object: 'ad_deployment';
+  project_id: string;
+  platform: 'meta' | 'tiktok';
+};
 
 /** The `data` of each event type. Adding a field here is adding it to a public contract. */
 export type WebhookEventPayloads = {
@@ -106,6 +123,12 @@ export type WebhookEventPayloads = {
     provider: string;
     error_code: string;
   };
+  'publication.published': PublicationEvent & {
+    status: 'published';
+    platform_post_id: string;
+    permalink: string | null;
+  };
+  'publication.failed': PublicationEvent & { status: 'failed'; error_code: string };
   'ad_deployment.created': AdDeploymentEvent & { status: 'created' };
   'ad_deployment.failed': AdDeploymentEvent & { status: 'failed'; error_code: string };
   'project.created': { id: string; object: 'project'; status: 'active' | 'pending_deletion' };
