@@ -37,6 +37,10 @@ const NEEDS_WHAT_NO_DRAW_HAS = new Set([
   // A media URL's own signature (HMAC of id and expiry with a server key). Proven in
   // test/integration/generation-default.spec.ts (valid, expired, tampered, another media's).
   'GET /media/:mediaId',
+  // A connected Facebook Page granted ads_management and a generated video of the same project, which
+  // the shared fixtures do not make (a TikTok account without scopes, an image). Proven in
+  // test/integration/ads-meta.spec.ts.
+  'POST /v1/projects/:projectId/ad-deployments',
 ]);
 
 describe('route fuzz (every route in the catalog, two orgs, hostile input)', () => {
