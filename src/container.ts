@@ -311,7 +311,7 @@ export function createContainer({
   const publishing = createPublishingModule({
     config,
     systemDb: dbs.system,
-    publishers: publishers ?? createPublisherRegistry({ egress, now: () => clock.now(), envelope }),
+    publishers: publishers ?? createPublisherRegistry({ config, egress, now: () => clock.now(), envelope }),
     media,
     socialAccounts,
     auditLog,

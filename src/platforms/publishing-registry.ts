@@ -1,6 +1,9 @@
+import type { Config } from '../config.ts';
 import type { EgressGateway } from '../egress/egress-gateway.ts';
 import type { Envelope } from '../lib/envelope-crypto.ts';
 import { createYouTubePublisher } from './google/youtube-publisher.ts';
+import { createFacebookPublisher } from './meta/facebook-publisher.ts';
+import { createInstagramPublisher } from './meta/instagram-publisher.ts';
 import type { SocialPublisher } from './publishing-port.ts';
 import type { SocialPlatformName } from './social-platform.ts';
 import { createTikTokPublisher } from './tiktok/tiktok-publisher.ts';
@@ -18,12 +21,21 @@ export function registryOf(publishers: readonly SocialPublisher[]): PublisherReg
 
 /**
  * The vendor publishers. The envelope seals the upload session URLs they keep in checkpoints
- * (bound to org, publication and field), so another worker can go on with an upload.
+ * (bound to org, publication and field), so another worker can go on with an upload; Meta's take
+ * the app's credentials (appsecret_proof on Graph calls).
  */
 export function createPublisherRegistry(deps: {
+  config: Config;
   egress: EgressGateway;
   now: () => Date;
   envelope: Pick<Envelope, 'encrypt' | 'decrypt'>;
 }): PublisherRegistry {
-  return registryOf([createTikTokPublisher(deps), createYouTubePublisher(deps)]);
+  const { egress, now, envelope } = deps;
+  const meta = { egress, now, credentials: deps.config.social.meta };
+  return registryOf([
+    createTikTokPublisher({ egress, now, envelope }),
+    createInstagramPublisher(meta),
+    createFacebookPublisher(meta),
+    createYouTubePublisher({ egress, now, envelope }),
+  ]);
 }
