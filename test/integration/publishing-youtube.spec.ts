@@ -20,6 +20,17 @@ import { type GoogleFake, startGoogleFake } from '../fakes/google/google-fake.ts
 import { addYouTubeUploads, type YouTubeUploads } from '../fakes/google/youtube-upload-fake.ts';
 import { type FakeRequest, s256 } from '../fakes/vendor-fake-server.ts';
 import { testGateway } from '../helpers/egress-harness.ts';
+import { mediaDir } from '../helpers/generation-helpers.ts';
+import {
+  generateMedia,
+  getPublication,
+  type PublishingApp,
+  publish,
+  runUntilSettled,
+} from '../helpers/publishing-app.ts';
+import { callbackUri, followCallback, startConnect } from '../helpers/social-accounts.ts';
+import { closeSocialApp, startSocialApp } from '../helpers/social-app.ts';
+import { bearer } from '../helpers/test-app.ts';
 
 const run = promisify(execFile);
 const CLIENT = { clientId: 'gclient.apps.googleusercontent.com', clientSecret: 'gsecret_canary' };
@@ -372,4 +383,104 @@ describe('publishing: YouTube resumable upload, the publisher against the fake t
     expect(video?.title).toMatch(/^Sale bnow\/b Sale/);
     expect(uploads.violations).toEqual([]);
   });
+});
+
+describe('publishing: YouTube end to end through the API', () => {
+  let fake: GoogleFake;
+  let uploads: YouTubeUploads;
+  let app: Awaited<ReturnType<typeof startSocialApp<GoogleFake>>>;
+  /** The publishing helpers read the app, the org and the project only (their fake is TikTok's). */
+  let a: PublishingApp;
+  /** One generated video (the default provider's real MP4), posted by each case. */
+  let mediaId: string;
+
+  beforeAll(async () => {
+    fake = await startGoogleFake({ ...CLIENT, redirectUris: [callbackUri('youtube')] });
+    uploads = addYouTubeUploads(fake);
+    app = await startSocialApp(fake, ['oauth2.googleapis.com', 'www.googleapis.com'], {
+      GOOGLE_CLIENT_ID: CLIENT.clientId,
+      GOOGLE_CLIENT_SECRET: CLIENT.clientSecret,
+      LAYERS_MEDIA_DIR: mediaDir(),
+      LAYERS_VIDEO_DURATION_MS: '6000',
+    });
+    a = { ...app, close: () => closeSocialApp(app.t, fake) } as unknown as PublishingApp;
+    mediaId = await generateMedia(a, 'video');
+  }, 180_000);
+  afterAll(() => closeSocialApp(app.t, fake));
+
+  it('posts a generated video to a connected channel: published, one video, in the account posts', async () => {
+    const back = await followCallback(
+      app.t,
+      fake.authorize(await startConnect(app.t, app.org, app.projectId, 'youtube'), 'UCe2e00001'),
+    );
+    const accountId = back.location?.searchParams.get('social_account_ids') as string;
+    expect(accountId).toMatch(/^sa_/);
+    const res = await publish(a, accountId, {
+      media_id: mediaId,
+      caption: 'Acme Cold Brew\nBold mornings, shop now.',
+      privacy: 'unlisted',
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const id = res.json().id as string;
+    const done = await runUntilSettled(a, id);
+    const [video] = uploads.videos;
+    expect(uploads.videos).toHaveLength(1);
+    expect(done).toMatchObject({
+      status: 'published',
+      platform_post_id: video?.id,
+      permalink: `https://www.youtube.com/watch?v=${video?.id}`,
+    });
+    const { rows } = await app.t.db.systemPool.query(
+      'SELECT m.sha256, m.bytes, p.checkpoint FROM media_assets m JOIN publications p ON p.media_id = m.id WHERE p.id = $1',
+      [id],
+    );
+    expect(video).toMatchObject({
+      title: 'Acme Cold Brew',
+      privacyStatus: 'unlisted',
+      sha256: rows[0].sha256,
+      bytes: Number(rows[0].bytes),
+    });
+    expect(JSON.stringify(rows[0].checkpoint)).not.toMatch(/upload_id|ya29\.|1\/\//);
+    expect(uploads.violations).toEqual([]);
+    // Asking again changes nothing: the publication is settled.
+    expect((await getPublication(a, id)).status).toBe('published');
+
+    expect(await app.t.container.socialAccounts.sync.syncAccount(app.org.id, accountId)).toBe('synced');
+    const posts = await app.t.app.inject({
+      method: 'GET',
+      url: `/v1/social-accounts/${accountId}/posts`,
+      headers: bearer(app.org.secret),
+    });
+    expect(posts.json().data).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          platform_post_id: video?.id,
+          caption: 'Acme Cold Brew',
+          permalink: `https://www.youtube.com/watch?v=${video?.id}`,
+        }),
+      ]),
+    );
+  }, 120_000);
+
+  it('a grant revoked between the session and the upload fails the publication with account_needs_reconnect', async () => {
+    const back = await followCallback(
+      app.t,
+      fake.authorize(await startConnect(app.t, app.org, app.projectId, 'youtube'), 'UCe2e00002'),
+    );
+    const accountId = back.location?.searchParams.get('social_account_ids') as string;
+    const res = await publish(a, accountId, {
+      media_id: mediaId,
+      caption: 'Acme Cold Brew',
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const videos = uploads.videos.length;
+    uploads.control.revokeBeforeUpload = true;
+    const done = await runUntilSettled(a, res.json().id);
+    expect(done).toMatchObject({
+      status: 'failed',
+      error: { code: 'account_needs_reconnect', platform_code: 'authError' },
+    });
+    expect(uploads.videos).toHaveLength(videos);
+    expect(uploads.control.revokeBeforeUpload).toBe(false);
+  }, 120_000);
 });

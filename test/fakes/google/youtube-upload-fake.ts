@@ -64,6 +64,8 @@ export function addYouTubeUploads(fake: GoogleFake) {
     failSession: null as { status: number; reason: string } | null,
     /** The next chunk stores only its first `keepBytes` bytes and answers 503 (the connection broke). */
     interruptChunk: null as { keepBytes: number } | null,
+    /** The user removes the app's access just before the next PUT to a session arrives. */
+    revokeBeforeUpload: false,
   };
 
   const apiError = (status: number, reason: string): FakeReply => ({
@@ -161,9 +163,18 @@ export function addYouTubeUploads(fake: GoogleFake) {
     return s.video;
   }
 
-  function upload(req: FakeRequest): FakeReply {
+  async function revokeGrant(token: string): Promise<void> {
+    const res = await fetch(`${fake.url}/revoke`, { method: 'POST', body: new URLSearchParams({ token }) });
+    if (res.status !== 200) throw new Error(`revoke failed: ${res.status}`);
+  }
+
+  async function upload(req: FakeRequest): Promise<FakeReply> {
     const s = sessions.get(req.query.get('upload_id') ?? '');
     if (!s) return apiError(404, 'notFound');
+    if (control.revokeBeforeUpload) {
+      control.revokeBeforeUpload = false;
+      await revokeGrant(String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
+    }
     if (fake.channelOf(req) !== s.channel) return apiError(401, 'authError');
     const contentRange = header(req, 'content-range') ?? '';
     const status = /^bytes \*\/(\d+)$/.exec(contentRange);
@@ -212,9 +223,6 @@ export function addYouTubeUploads(fake: GoogleFake) {
     violations,
     control,
     /** The user removed the app's access (the base fake's revoke: the channel's tokens die). */
-    async revokeGrant(token: string): Promise<void> {
-      const res = await fetch(`${fake.url}/revoke`, { method: 'POST', body: new URLSearchParams({ token }) });
-      if (res.status !== 200) throw new Error(`revoke failed: ${res.status}`);
-    },
+    revokeGrant,
   };
 }
