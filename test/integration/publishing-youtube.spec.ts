@@ -298,6 +298,23 @@ describe('publishing: YouTube resumable upload, the publisher against the fake t
     );
   });
 
+  it('a session Google let expire (404) is replaced by a new one and the upload starts again', async () => {
+    const creds = await connect('UCyt00009');
+    const pub = newId('media');
+    let checkpoint: PublicationCheckpoint = {};
+    for (let i = 0; i < 3; i++)
+      checkpoint = (await publisher.step(ctx, creds, request(pub, checkpoint))).checkpoint;
+    uploads.expireIncompleteSessions();
+    const sessions = uploads.sessions.size;
+    const steps = await drive(creds, pub, checkpoint);
+    expect(steps[0]).toMatchObject({ status: 'uploading', checkpoint: { confirmed: 0 } });
+    expect(uploads.sessions.size).toBe(sessions + 1);
+    expect(uploads.violations).toEqual([]);
+    expect(uploads.videos.filter((v) => v.channelId === 'UCyt00009')).toEqual([
+      expect.objectContaining({ id: last(steps).platformPostId, sha256: media.sha256 }),
+    ]);
+  });
+
   it.each([
     [403, 'quotaExceeded', { kind: 'rate_limited', vendorCode: 'quotaExceeded', apiCode: null }],
     [

@@ -224,5 +224,9 @@ export function addYouTubeUploads(fake: GoogleFake) {
     control,
     /** The user removed the app's access (the base fake's revoke: the channel's tokens die). */
     revokeGrant,
+    /** Google let the incomplete sessions expire (after a week): their URIs answer 404 notFound. */
+    expireIncompleteSessions() {
+      for (const [id, s] of sessions) if (!s.video) sessions.delete(id);
+    },
   };
 }
