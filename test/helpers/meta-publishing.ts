@@ -164,3 +164,12 @@ export function leaks(checkpoints: PublicationCheckpoint[], token: string, base:
   const text = JSON.stringify(checkpoints);
   return [token, base, 'sig=', 'http', 'access_token'].filter((s) => text.includes(s));
 }
+
+/** A free port on 127.0.0.1 (the app listens there so Meta's fake can fetch its signed media URLs). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}

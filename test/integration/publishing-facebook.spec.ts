@@ -14,7 +14,14 @@ import {
   makeMedia,
   startMediaServer,
 } from '../helpers/meta-publishing.ts';
+import {
+  connectMetaAccount,
+  type MetaPublishingApp,
+  startMetaPublishingApp,
+} from '../helpers/meta-publishing-app.ts';
+import { generateMedia, publish, runUntilSettled } from '../helpers/publishing-app.ts';
 import { callbackUri } from '../helpers/social-accounts.ts';
+import { bearer } from '../helpers/test-app.ts';
 
 const APP = { appId: 'fb_pub_app', appSecret: 'fb_pub_secret_canary' };
 
@@ -174,4 +181,44 @@ describe('publishing: Facebook Page publisher', () => {
     });
     expect(fake.requests.length).toBe(before);
   });
+});
+
+/**
+ * End to end through the API: a connected Page, a video and a PNG image from a real default-provider
+ * generation, POST publication, the job's runs until published; Meta's fake fetched each from the
+ * app's own signed media URL, and each post is in the account's post list.
+ */
+describe('publishing: Facebook Page end to end', () => {
+  let m: MetaPublishingApp;
+  beforeAll(async () => {
+    m = await startMetaPublishingApp();
+    m.fake.control.pagesByUser.set('fb_user_page_e2e', [{ id: '4001', name: 'Acme Page' }]);
+  }, 60_000);
+  afterAll(() => m.a.close());
+
+  it('publishes a generated video and a generated image once each and lists them among the account posts', async () => {
+    const accountId = await connectMetaAccount(m, 'fb_user_page_e2e', 'facebook');
+    m.pub.control.videoProcessingPolls = 2;
+    for (const kind of ['video', 'image'] as const) {
+      const mediaId = await generateMedia(m.a, kind);
+      const caption = `Bold mornings (${kind}) #coldbrew`;
+      const res = await publish(m.a, accountId, { media_id: mediaId, caption });
+      expect(res.statusCode, res.body).toBe(202);
+      const done = await runUntilSettled(m.a, res.json().id);
+      expect(done, JSON.stringify(done)).toMatchObject({ status: 'published', platform: 'facebook' });
+      const posts = m.pub.published.filter((p) => p.accountId === '4001' && p.caption === caption);
+      expect(posts).toHaveLength(1);
+      expect(done.platform_post_id).toBe(posts[0]?.id);
+      expect(m.pub.fetched.at(-1)).toMatchObject({ status: 200 });
+      expect(m.pub.fetched.at(-1)?.url).toContain(`/media/${mediaId}?exp=`);
+      const list = await m.a.t.app.inject({
+        method: 'GET',
+        url: `/v1/social-accounts/${accountId}/posts`,
+        headers: bearer(m.a.org.secret),
+      });
+      expect(list.json().data.map((p: { platform_post_id: string }) => p.platform_post_id)).toContain(
+        posts[0]?.id,
+      );
+    }
+  }, 120_000);
 });

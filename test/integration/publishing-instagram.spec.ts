@@ -14,7 +14,14 @@ import {
   makeMedia,
   startMediaServer,
 } from '../helpers/meta-publishing.ts';
+import {
+  connectMetaAccount,
+  type MetaPublishingApp,
+  startMetaPublishingApp,
+} from '../helpers/meta-publishing-app.ts';
+import { generateMedia, publish, runUntilSettled } from '../helpers/publishing-app.ts';
 import { callbackUri } from '../helpers/social-accounts.ts';
+import { bearer } from '../helpers/test-app.ts';
 
 const APP = { appId: 'ig_pub_app', appSecret: 'ig_pub_secret_canary' };
 
@@ -194,4 +201,45 @@ describe('publishing: Instagram publisher', () => {
     expect(e).toMatchObject({ kind: 'reauth', vendorCode: '190' });
     expect(postsWith('revoked')).toHaveLength(0);
   });
+});
+
+/**
+ * End to end through the API: a connected Instagram account, a Reel from a real default-provider
+ * generation, POST publication, the job's runs until published; Meta's fake fetched the video from
+ * the app's own signed media URL, and the post is in the account's post list.
+ */
+describe('publishing: Instagram end to end', () => {
+  let m: MetaPublishingApp;
+  beforeAll(async () => {
+    m = await startMetaPublishingApp();
+    m.fake.control.pagesByUser.set('fb_user_e2e', [
+      { id: '3001', name: 'Acme Page', ig: { id: '17841400000003001', username: 'acme_e2e' } },
+    ]);
+  }, 60_000);
+  afterAll(() => m.a.close());
+
+  it('publishes a generated video as a Reel once and lists it among the account posts', async () => {
+    const accountId = await connectMetaAccount(m, 'fb_user_e2e', 'instagram');
+    const mediaId = await generateMedia(m.a, 'video');
+    m.pub.control.inProgressPolls = 2;
+    const res = await publish(m.a, accountId, { media_id: mediaId, caption: 'Bold mornings #coldbrew' });
+    expect(res.statusCode, res.body).toBe(202);
+    const done = await runUntilSettled(m.a, res.json().id);
+    expect(done, JSON.stringify(done)).toMatchObject({ status: 'published', platform: 'instagram' });
+    const posts = m.pub.published.filter((p) => p.accountId === '17841400000003001');
+    expect(posts).toHaveLength(1);
+    expect(done.platform_post_id).toBe(posts[0]?.id);
+    expect(done.permalink).toMatch(/^https:\/\/www\.instagram\.com\/reel\//);
+    // Meta fetched the real MP4 from the app's signed URL.
+    expect(m.pub.fetched.at(-1)).toMatchObject({ status: 200 });
+    expect(m.pub.fetched.at(-1)?.url).toMatch(new RegExp(`/media/${mediaId}\\?exp=\\d+&sig=`));
+    const list = await m.a.t.app.inject({
+      method: 'GET',
+      url: `/v1/social-accounts/${accountId}/posts`,
+      headers: bearer(m.a.org.secret),
+    });
+    expect(list.json().data.map((p: { platform_post_id: string }) => p.platform_post_id)).toContain(
+      posts[0]?.id,
+    );
+  }, 120_000);
 });
