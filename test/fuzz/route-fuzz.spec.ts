@@ -41,6 +41,10 @@ const NEEDS_WHAT_NO_DRAW_HAS = new Set([
   // the shared fixtures do not make (a TikTok account without scopes, an image). Proven in
   // test/integration/ads-meta.spec.ts.
   'POST /v1/projects/:projectId/ad-deployments',
+  // A connected account granted the platform's publishing scope and a generated video of its
+  // project (the shared account has no scopes, the shared media is an image). Proven in
+  // test/integration/publishing-core.spec.ts and publishing-<platform>.spec.ts.
+  'POST /v1/social-accounts/:socialAccountId/publications',
 ]);
 
 describe('route fuzz (every route in the catalog, two orgs, hostile input)', () => {

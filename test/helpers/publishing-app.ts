@@ -12,6 +12,8 @@ export type PublishingApp = {
   t: TestApp;
   org: TestOrg;
   projectId: string;
+  /** The app's environment (a worker process started for the same database takes it). */
+  env: Record<string, string>;
   close(): Promise<void>;
 };
 
@@ -19,25 +21,29 @@ export type PublishingApp = {
  * An app against the TikTok fake (for the connect flow and token refreshes) with the given
  * publishers injected into the container, one org and one project.
  */
-export async function startPublishingApp(publishers?: PublisherRegistry): Promise<PublishingApp> {
+export async function startPublishingApp(
+  publishers?: PublisherRegistry,
+  opts: { env?: Record<string, string>; via?: (fakeUrl: string) => string } = {},
+): Promise<PublishingApp> {
   const fake = await startTikTokFake({
     clientKey: TT_KEY,
     clientSecret: TT_SECRET,
     redirectUris: [callbackUri('tiktok')],
   });
-  const t = await createTestApp({
-    env: {
-      TIKTOK_CLIENT_KEY: TT_KEY,
-      TIKTOK_CLIENT_SECRET: TT_SECRET,
-      LAYERS_PUBLIC_URL: PUBLIC_URL,
-      LAYERS_MEDIA_DIR: mediaDir(),
-      LAYERS_VIDEO_DURATION_MS: '6000',
-      LAYERS_EGRESS_REDIRECT: ['open.tiktokapis.com', 'open-upload.tiktokapis.com']
-        .map((h) => `${h}=${fake.url}`)
-        .join(','),
-    },
-    ...(publishers ? { publishers } : {}),
-  });
+  // TikTok's hosts go to the fake, or to what stands in front of it (a crash test's holding proxy).
+  const target = opts.via ? opts.via(fake.url) : fake.url;
+  const env = {
+    TIKTOK_CLIENT_KEY: TT_KEY,
+    TIKTOK_CLIENT_SECRET: TT_SECRET,
+    LAYERS_PUBLIC_URL: PUBLIC_URL,
+    LAYERS_MEDIA_DIR: mediaDir(),
+    LAYERS_VIDEO_DURATION_MS: '6000',
+    LAYERS_EGRESS_REDIRECT: ['open.tiktokapis.com', 'open-upload.tiktokapis.com']
+      .map((h) => `${h}=${target}`)
+      .join(','),
+    ...opts.env,
+  };
+  const t = await createTestApp({ env, ...(publishers ? { publishers } : {}) });
   const org = await createOrg(t.app);
   const projectId = (await createProject(t.app, org)).id;
   return {
@@ -45,6 +51,7 @@ export async function startPublishingApp(publishers?: PublisherRegistry): Promis
     t,
     org,
     projectId,
+    env,
     async close() {
       await t.close();
       await fake.close();

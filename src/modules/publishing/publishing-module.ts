@@ -42,8 +42,8 @@ export function createPublishingModule(deps: {
     events: deps.events,
     onNeedsReconnect: (orgId, id) => deps.socialAccounts.service.markNeedsReconnect(orgId, id),
     clock: deps.clock,
-    // A step is one vendor call (a chunk upload at most a minute) and a store: the lease outlives it.
-    leaseMs: Math.max(deps.config.jobWatchdogMs, 90_000),
+    // Renewed while a step runs (publishing-runner.ts): how soon a killed worker's publication resumes.
+    leaseMs: deps.config.jobWatchdogMs,
   });
   return { service, runner };
 }

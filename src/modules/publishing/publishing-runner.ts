@@ -238,6 +238,11 @@ export function createPublishingRunner(deps: {
       ),
     );
 
+  const renew = (row: PublicationRow, leaseId: string) =>
+    withTenant(db, row.org_id, (tx) =>
+      dal.update(tx, row.org_id, row.id, { lease_until: later(deps.leaseMs) }, leaseId),
+    );
+
   const needsReconnect = (platformCode: string | null): Failure => ({
     code: 'account_needs_reconnect',
     message: 'The platform refused the social account’s token: reconnect the account, then publish again.',
@@ -267,13 +272,18 @@ export function createPublishingRunner(deps: {
       const mediaRow = await withTenant(db, row.org_id, (tx) =>
         deps.media.get(systemScope(tx, row.org_id, clock.now()), row.media_id),
       );
-      const step = await publisher.step(ctx, credentials, {
-        publicationId: row.id,
-        media: publishableMedia(deps.media, mediaRow, () => clock.now()),
-        caption: row.caption,
-        privacy: row.privacy,
-        checkpoint: row.checkpoint,
-      });
+      // A chunk upload can outlast the lease: renew it while the step runs (a killed worker stops
+      // renewing, so its lease still runs out within leaseMs).
+      const heartbeat = setInterval(() => void renew(row, leaseId).catch(() => undefined), deps.leaseMs / 3);
+      const step = await publisher
+        .step(ctx, credentials, {
+          publicationId: row.id,
+          media: publishableMedia(deps.media, mediaRow, () => clock.now()),
+          caption: row.caption,
+          privacy: row.privacy,
+          checkpoint: row.checkpoint,
+        })
+        .finally(() => clearInterval(heartbeat));
       if (step.status === 'published') return published(row, leaseId, step);
       if (!(await store(row, leaseId, step))) return;
       row = {
