@@ -205,6 +205,12 @@ describe('publishing: Facebook Page end to end', () => {
       const res = await publish(m.a, accountId, { media_id: mediaId, caption });
       expect(res.statusCode, res.body).toBe(202);
       const done = await runUntilSettled(m.a, res.json().id);
+      // The stored checkpoint holds platform ids only: no signed URL, no token.
+      const { rows } = await m.a.t.db.systemPool.query(
+        'SELECT checkpoint::text AS cp FROM publications WHERE id = $1',
+        [res.json().id],
+      );
+      expect(rows[0].cp).not.toMatch(/https?:|sig=|exp=|EAAP/);
       expect(done, JSON.stringify(done)).toMatchObject({ status: 'published', platform: 'facebook' });
       const posts = m.pub.published.filter((p) => p.accountId === '4001' && p.caption === caption);
       expect(posts).toHaveLength(1);

@@ -225,6 +225,12 @@ describe('publishing: Instagram end to end', () => {
     const res = await publish(m.a, accountId, { media_id: mediaId, caption: 'Bold mornings #coldbrew' });
     expect(res.statusCode, res.body).toBe(202);
     const done = await runUntilSettled(m.a, res.json().id);
+    // The stored checkpoint holds platform ids only: no signed URL, no token.
+    const { rows } = await m.a.t.db.systemPool.query(
+      'SELECT checkpoint::text AS cp FROM publications WHERE id = $1',
+      [res.json().id],
+    );
+    expect(rows[0].cp).not.toMatch(/https?:|sig=|exp=|EAAP/);
     expect(done, JSON.stringify(done)).toMatchObject({ status: 'published', platform: 'instagram' });
     const posts = m.pub.published.filter((p) => p.accountId === '17841400000003001');
     expect(posts).toHaveLength(1);
