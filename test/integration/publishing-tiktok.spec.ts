@@ -589,6 +589,23 @@ describe('publishing: TikTok end to end through the API', () => {
     }
   }, 60_000);
 
+  it("TikTok's daily post cap: failed with publishing_cap_reached and spam_risk_too_many_posts, nothing posted", async () => {
+    const accountId = await connectTikTok(a, 'open_tt_e2e_cap');
+    const before = tt.posts.length;
+    tt.control.dailyCap = 0;
+    try {
+      const res = await publish(a, accountId, { media_id: videoId, caption: 'x' });
+      const settled = await runUntilSettled(a, res.json().id);
+      expect(settled).toMatchObject({
+        status: 'failed',
+        error: { code: 'publishing_cap_reached', platform_code: 'spam_risk_too_many_posts' },
+      });
+      expect(tt.posts.length).toBe(before);
+    } finally {
+      tt.control.dailyCap = 15;
+    }
+  }, 60_000);
+
   it('a token revoked while TikTok processes: failed with account_needs_reconnect, nothing uploaded again', async () => {
     const accountId = await connectTikTok(a, 'open_tt_e2e_revoked');
     const before = tt.posts.length;
