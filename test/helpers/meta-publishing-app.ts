@@ -1,9 +1,5 @@
-import { createFacebookPublisher } from '../../src/platforms/meta/facebook-publisher.ts';
-import { createInstagramPublisher } from '../../src/platforms/meta/instagram-publisher.ts';
-import { registryOf } from '../../src/platforms/publishing-registry.ts';
 import { type MetaFake, startMetaFake } from '../fakes/meta/meta-fake.ts';
 import { type MetaPublishingFake, useMetaPublishing } from '../fakes/meta/meta-publishing-fake.ts';
-import { testGateway } from './egress-harness.ts';
 import { mediaDir } from './generation-helpers.ts';
 import { freePort } from './meta-publishing.ts';
 import type { PublishingApp } from './publishing-app.ts';
@@ -16,9 +12,8 @@ export type MetaPublishingApp = { a: PublishingApp; fake: MetaFake; pub: MetaPub
 
 /**
  * The real app, listening on 127.0.0.1 with LAYERS_PUBLIC_URL pointing at itself (Meta's fake fetches
- * the signed media URLs from it), against the Meta fake with its publishing extension. The Meta
- * publishers are given the app credentials here (the app's registry is P-core's), on a gateway
- * redirected to the same fake.
+ * the signed media URLs from it), against the Meta fake with its publishing extension: the app's
+ * own publishers, through its own egress gateway (LAYERS_EGRESS_REDIRECT to the fake).
  */
 export async function startMetaPublishingApp(): Promise<MetaPublishingApp> {
   const port = await freePort();
@@ -28,8 +23,6 @@ export async function startMetaPublishingApp(): Promise<MetaPublishingApp> {
     redirectUris: ['instagram', 'facebook'].map((p) => `${base}/v1/oauth/callback/${p}`),
   });
   const pub = useMetaPublishing(fake);
-  const harness = testGateway({ redirects: { 'graph.facebook.com': fake.url } });
-  const deps = { egress: harness.gateway, now: () => new Date(), credentials: APP };
   const t = await createTestApp({
     env: {
       META_APP_ID: APP.appId,
@@ -39,7 +32,6 @@ export async function startMetaPublishingApp(): Promise<MetaPublishingApp> {
       LAYERS_VIDEO_DURATION_MS: '6000',
       LAYERS_EGRESS_REDIRECT: `graph.facebook.com=${fake.url}`,
     },
-    publishers: registryOf([createInstagramPublisher(deps), createFacebookPublisher(deps)]),
   });
   await t.app.listen({ port, host: '127.0.0.1' });
   const org = await createOrg(t.app);
