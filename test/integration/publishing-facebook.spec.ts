@@ -226,5 +226,5 @@ describe('publishing: Facebook Page end to end', () => {
         posts[0]?.id,
       );
     }
-  }, 120_000);
+  }, 240_000);
 });

@@ -19,7 +19,13 @@ import {
   type MetaPublishingApp,
   startMetaPublishingApp,
 } from '../helpers/meta-publishing-app.ts';
-import { generateMedia, publish, runUntilSettled } from '../helpers/publishing-app.ts';
+import {
+  clearWaits,
+  generateMedia,
+  getPublication,
+  publish,
+  runUntilSettled,
+} from '../helpers/publishing-app.ts';
 import { callbackUri } from '../helpers/social-accounts.ts';
 import { bearer } from '../helpers/test-app.ts';
 
@@ -247,5 +253,36 @@ describe('publishing: Instagram end to end', () => {
     expect(list.json().data.map((p: { platform_post_id: string }) => p.platform_post_id)).toContain(
       posts[0]?.id,
     );
-  }, 120_000);
+  }, 240_000);
+
+  it('through the API: the daily cap fails publishing_cap_reached; a token revoked mid-flow fails account_needs_reconnect', async () => {
+    m.fake.control.pagesByUser.set('fb_user_e2e_b', [
+      { id: '3002', name: 'Other Page', ig: { id: '17841400000003002', username: 'other_e2e' } },
+    ]);
+    const accountId = await connectMetaAccount(m, 'fb_user_e2e_b', 'instagram');
+    const mediaId = await generateMedia(m.a, 'video');
+    m.pub.control.quotaUsage = m.pub.control.quotaTotal;
+    const capped = await publish(m.a, accountId, { media_id: mediaId, caption: 'Capped' });
+    expect(capped.statusCode, capped.body).toBe(202);
+    expect((await runUntilSettled(m.a, capped.json().id)).error).toMatchObject({
+      code: 'publishing_cap_reached',
+      platform_code: 'content_publishing_limit',
+    });
+
+    m.pub.control.quotaUsage = 0;
+    m.pub.control.inProgressPolls = 5;
+    const res = await publish(m.a, accountId, { media_id: mediaId, caption: 'Revoked' });
+    const id = res.json().id as string;
+    // The container is created, then the user changes their password.
+    await clearWaits(m.a, id);
+    await m.a.t.container.publishing.runner.run(m.a.org.id, id);
+    expect((await getPublication(m.a, id)).status).toBe('uploading');
+    m.fake.invalidateUser('fb_user_e2e_b');
+    const done = await runUntilSettled(m.a, id);
+    expect(done).toMatchObject({
+      status: 'failed',
+      error: { code: 'account_needs_reconnect', platform_code: '190' },
+    });
+    expect(m.pub.published.filter((p) => p.accountId === '17841400000003002')).toHaveLength(0);
+  }, 240_000);
 });
