@@ -581,9 +581,8 @@ describe('publishing: TikTok end to end through the API', () => {
           platform_code: 'unaudited_client_can_only_post_to_private_accounts',
         },
       });
-      // The API's message is the runner's fixed one for the code (publishing-runner.ts); the
-      // adapter's own message (not audited: SELF_ONLY from a private account) is tested above.
-      expect(settled.error.message).toMatch(/privacy level/);
+      // The rule: the error says that an unaudited app can only post SELF_ONLY.
+      expect(settled.error.message).toMatch(/not audited.*SELF_ONLY.*private account/);
     } finally {
       tt.control.unaudited = false;
     }

@@ -35,6 +35,12 @@ const REFUSAL_MESSAGES: Record<string, string> = {
   publication_expired: 'The platform let the upload expire before it was published.',
 };
 
+/** Where the platform's own code says more than the API's code, the answer says that instead. */
+const PLATFORM_CODE_MESSAGES: Record<string, string> = {
+  unaudited_client_can_only_post_to_private_accounts:
+    'TikTok has not audited this app yet, and an unaudited app can only post with privacy SELF_ONLY from a private account: publish with privacy "SELF_ONLY" from a private account, or have the app audited by TikTok.',
+};
+
 /**
  * Runs publications (the `publishing.step` job): steps the platform's state machine
  * (publishing-port.ts), storing each step's checkpoint and status in one write before the next step,
@@ -332,6 +338,7 @@ export function createPublishingRunner(deps: {
     await failed(row, leaseId, {
       code,
       message:
+        (platformCode ? PLATFORM_CODE_MESSAGES[platformCode] : undefined) ??
         REFUSAL_MESSAGES[code] ??
         (e.kind === 'transient'
           ? 'The platform kept failing (5 attempts): publish again later.'
