@@ -114,6 +114,24 @@ describe('tenant isolation in the database', () => {
          VALUES ($1, $2, $3, 'tiktok', 'v_isolation', now())`,
         [org.id, project.id, sa],
       );
+      // A publication of that media to that account, its publishing budget, and an ad deployment
+      // (publishing and ads; no job runs here).
+      const media = `med_${'0'.repeat(10)}${org.id.slice(-16)}`;
+      await t.db.systemPool.query(
+        `INSERT INTO publications (id, org_id, project_id, social_account_id, platform, media_id, caption, status, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'tiktok', $5, 'isolation', 'queued', now(), now())`,
+        [`pub_${'0'.repeat(10)}${org.id.slice(-16)}`, org.id, project.id, sa, media],
+      );
+      await t.db.systemPool.query(
+        `INSERT INTO publishing_budget (org_id, social_account_id, kind, window_start, calls) VALUES ($1, $2, 'init', now(), 1)`,
+        [org.id, sa],
+      );
+      await t.db.systemPool.query(
+        `INSERT INTO ad_deployments (id, org_id, project_id, platform, social_account_id, ad_account_id, media_id, headline,
+           body, daily_budget_cents, countries, status, created_at, updated_at)
+         VALUES ($1, $2, $3, 'meta', $4, '1234567890', $5, 'Isolation', 'Isolation body', 500, '{US}', 'queued', now(), now())`,
+        [`ad_${'0'.repeat(10)}${org.id.slice(-16)}`, org.id, project.id, sa, media],
+      );
       // An erasure request (no worker runs here) and the suppression its completion would write.
       const erasure = await t.app.inject({
         method: 'DELETE',
