@@ -11,6 +11,15 @@ import { APP_ROLE } from '../db/tenancy-sql.ts';
  */
 export async function ensureJobQueue(pool: pg.Pool, db: Kysely<unknown>): Promise<void> {
   await runMigrations({ pgPool: pool });
+  // Processes starting together (an api and a worker) would replace the same functions at once,
+  // which PostgreSQL refuses ("tuple concurrently updated"): one at a time, under a lock.
+  await db.transaction().execute(async (tx) => {
+    await sql`SELECT pg_advisory_xact_lock(hashtext('layers:job_queue:enqueue_functions'))`.execute(tx);
+    await createEnqueueFunctions(tx);
+  });
+}
+
+async function createEnqueueFunctions(db: Kysely<unknown>): Promise<void> {
   await createEnqueueFunction(
     db,
     'layers_enqueue_job',
