@@ -1,28 +1,42 @@
 import path from 'node:path';
-import { renderAsync } from '@resvg/resvg-js';
+import { Resvg } from '@resvg/resvg-js';
 import { type AdCopy, type AdFormat, adSvg, FONT_FAMILY, type Palette } from './ad-template.ts';
+import { renderProcess } from './render-process.ts';
 
 /**
  * SVG → PNG with resvg (Rust, prebuilt in its npm package), the bundled fonts only (system fonts are
- * never loaded, so output is the same on every machine). `renderAsync` runs on libuv's thread pool,
- * so a render does not block the event loop that serves the API.
+ * never loaded, so output is the same on every machine). `svgToPng` runs in the render process
+ * (render-child.ts), never in the API's: the rasterisation and, above all, the PNG encode
+ * (`asPng()`, synchronous: ~25 ms for 1080×1920) would otherwise block the event loop that serves the
+ * API. `renderAdImage` is what the API process calls: it asks the render process and gets the PNG back.
  */
 export const FONT_FILES = [
   path.join(import.meta.dirname, '..', '..', 'assets', 'fonts', 'Inter_400Regular.ttf'),
   path.join(import.meta.dirname, '..', '..', 'assets', 'fonts', 'Inter_800ExtraBold.ttf'),
 ];
 
-export async function svgToPng(svg: string): Promise<Buffer> {
-  const image = await renderAsync(svg, {
+/** In this process, synchronously: the render process does one render at a time anyway. */
+export function svgToPng(svg: string): Buffer {
+  const resvg = new Resvg(svg, {
     font: { fontFiles: FONT_FILES, loadSystemFonts: false, defaultFontFamily: FONT_FAMILY },
     background: 'rgba(0,0,0,0)',
   });
-  return image.asPng();
+  return resvg.render().asPng();
 }
 
 export const SQUARE: AdFormat = { width: 1080, height: 1080 };
 export const VERTICAL: AdFormat = { width: 1080, height: 1920 };
 
-export async function renderAdImage(format: AdFormat, copy: AdCopy, brand: string, palette: Palette) {
+export function adImagePng(format: AdFormat, copy: AdCopy, brand: string, palette: Palette): Buffer {
   return svgToPng(adSvg(format, copy, brand, palette));
+}
+
+/** The ad as a PNG, rendered by the render process. */
+export async function renderAdImage(
+  format: AdFormat,
+  copy: AdCopy,
+  brand: string,
+  palette: Palette,
+): Promise<Buffer> {
+  return renderProcess().image({ format, copy, brand, palette });
 }

@@ -1,7 +1,8 @@
 /**
  * Bounds rendering per process: at most `limit` renders at once (default 1), the rest wait in
- * order. Together with resvg's thread-pool renders and ffmpeg's single thread at nice 10, rendering
- * uses at most about one core, so the API keeps the others (measured by `npm run bench -- generation`).
+ * order. The renders themselves run in the render process (render-process.ts) at SCHED_IDLE (else
+ * nice 19), one at a time, with ffmpeg's single encoding thread: rendering uses at most about one
+ * core and only what the API leaves (measured by `npm run bench -- generation`).
  */
 export function createRenderGate(limit = 1) {
   let active = 0;

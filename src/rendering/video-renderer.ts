@@ -1,28 +1,25 @@
 import { spawn } from 'node:child_process';
 import { access, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { setPriority, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type AdCopy, backgroundSvg, layerSvg, type Palette, textLayers } from './ad-template.ts';
 import { svgToPng, VERTICAL } from './image-renderer.ts';
+import { RenderError } from './render-error.ts';
+import { renderProcess } from './render-process.ts';
+
+export { RenderError } from './render-error.ts';
 
 /**
  * The vertical video (1080×1920, H.264, 30 fps): the ad's background with its text layers animated
  * over it (the brand and headline slide up and fade in, then the body, then the call to action), made
- * by Debian's `ffmpeg` from five PNG layers that resvg renders. ffmpeg runs as a child process at a
- * lower priority (nice 10) with one encoding thread, so a render never takes the CPU from the API.
+ * by Debian's `ffmpeg` from five PNG layers that resvg renders. `encodeAdVideo` runs in the render
+ * process (render-child.ts), whose low priority ffmpeg inherits as its child; ffmpeg encodes with one
+ * thread. `renderAdVideo` is what the API process calls.
  */
 export const FFMPEG_INSTALL = 'apt-get install -y ffmpeg';
 export const VIDEO_FPS = 30;
 export const MIN_VIDEO_MS = 6_000;
 export const MAX_VIDEO_MS = 15_000;
-
-export class RenderError extends Error {
-  readonly code: 'ffmpeg_missing' | 'render_failed';
-  constructor(code: 'ffmpeg_missing' | 'render_failed', message: string) {
-    super(message);
-    this.code = code;
-  }
-}
 
 /** The ffmpeg binary: Debian's, else the first on PATH; `dirs` is where to look (tests pass their own). */
 export async function findFfmpeg(
@@ -45,9 +42,6 @@ export async function findFfmpeg(
 function run(bin: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    try {
-      if (child.pid) setPriority(child.pid, 10);
-    } catch {}
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => {
       stderr = (stderr + c.toString('utf8')).slice(-2000);
@@ -76,90 +70,104 @@ export type RenderedVideo = {
   cleanup(): Promise<void>;
 };
 
-/** Renders the video into a temporary file; the caller streams it to the store, then calls cleanup(). */
+export type VideoInput = { copy: AdCopy; brand: string; palette: Palette; durationMs: number };
+
+/**
+ * Renders the video, by the render process, into a temporary file; the caller streams it to the
+ * store, then calls cleanup(). ffmpeg is looked for here, so its absence is `ffmpeg_missing` at once.
+ */
 export async function renderAdVideo(
-  input: { copy: AdCopy; brand: string; palette: Palette; durationMs: number },
+  input: VideoInput,
   opts: { ffmpeg?: string } = {},
 ): Promise<RenderedVideo> {
   const ffmpeg = opts.ffmpeg ?? (await findFfmpeg());
+  // Made here, so that it goes even when the render process dies half-way through.
+  const dir = await mkdtemp(path.join(tmpdir(), 'layers-video-'));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  try {
+    return { ...(await renderProcess().video({ ...input, ffmpeg, dir })), cleanup };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+/** In this process (the render process): the PNG layers, then ffmpeg, all in `dir`. */
+export async function encodeAdVideo(
+  input: VideoInput & { ffmpeg: string; dir: string },
+): Promise<Omit<RenderedVideo, 'cleanup'>> {
+  const { ffmpeg, dir } = input;
   const durationMs = Math.min(
     MAX_VIDEO_MS,
     Math.max(MIN_VIDEO_MS, Math.round(input.durationMs / 1000) * 1000),
   );
   const seconds = durationMs / 1000;
-  const dir = await mkdtemp(path.join(tmpdir(), 'layers-video-'));
-  const cleanup = () => rm(dir, { recursive: true, force: true });
-  try {
-    const t = textLayers(VERTICAL, input.copy, input.brand, input.palette);
-    const layers = [
-      backgroundSvg(VERTICAL, input.palette),
-      layerSvg(VERTICAL, `${t.brand}${t.headline}`),
-      layerSvg(VERTICAL, t.body),
-      layerSvg(VERTICAL, t.cta),
-    ];
-    const files: string[] = [];
-    for (const [i, svg] of layers.entries()) {
-      const file = path.join(dir, `layer-${i}.png`);
-      await writeFile(file, await svgToPng(svg));
-      files.push(file);
-    }
-    // Entrances (seconds) scaled to the duration: headline, body, call to action.
-    const at = [0.4, seconds * 0.25, seconds * 0.45].map((s) => s.toFixed(2));
-    const inputs = files.flatMap((f) => [
-      '-loop',
-      '1',
-      '-framerate',
-      String(VIDEO_FPS),
-      '-t',
-      String(seconds),
-      '-i',
-      f,
-    ]);
-    const fade = (i: number, st: string) => `[${i}:v]format=rgba,fade=t=in:st=${st}:d=0.7:alpha=1[l${i}]`;
-    const slide = (st: string) => `'if(lt(t,${st}),80,max(0,80-(t-${st})*160))'`;
-    const filter = [
-      `[0:v]format=yuv420p,fade=t=in:st=0:d=0.4,fade=t=out:st=${(seconds - 0.5).toFixed(2)}:d=0.5[bg]`,
-      fade(1, at[0] as string),
-      fade(2, at[1] as string),
-      fade(3, at[2] as string),
-      `[bg][l1]overlay=x=0:y=${slide(at[0] as string)}[v1]`,
-      `[v1][l2]overlay=x=0:y=${slide(at[1] as string)}[v2]`,
-      `[v2][l3]overlay=x=0:y=${slide(at[2] as string)},format=yuv420p[out]`,
-    ].join(';');
-    const file = path.join(dir, 'video.mp4');
-    await run(ffmpeg, [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-nostdin',
-      '-y',
-      ...inputs,
-      '-filter_complex',
-      filter,
-      '-map',
-      '[out]',
-      '-r',
-      String(VIDEO_FPS),
-      '-t',
-      String(seconds),
-      '-c:v',
-      'libx264',
-      '-preset',
-      'superfast',
-      '-crf',
-      '23',
-      '-threads',
-      '1',
-      '-pix_fmt',
-      'yuv420p',
-      '-movflags',
-      '+faststart',
-      '-an',
-      file,
-    ]);
-    return { file, durationMs, width: VERTICAL.width, height: VERTICAL.height, cleanup };
-  } catch (error) {
-    await cleanup();
-    throw error;
+  const t = textLayers(VERTICAL, input.copy, input.brand, input.palette);
+  const layers = [
+    backgroundSvg(VERTICAL, input.palette),
+    layerSvg(VERTICAL, `${t.brand}${t.headline}`),
+    layerSvg(VERTICAL, t.body),
+    layerSvg(VERTICAL, t.cta),
+  ];
+  const files: string[] = [];
+  for (const [i, svg] of layers.entries()) {
+    const file = path.join(dir, `layer-${i}.png`);
+    await writeFile(file, svgToPng(svg));
+    files.push(file);
   }
+  // Entrances (seconds) scaled to the duration: headline, body, call to action.
+  const at = [0.4, seconds * 0.25, seconds * 0.45].map((s) => s.toFixed(2));
+  const inputs = files.flatMap((f) => [
+    '-loop',
+    '1',
+    '-framerate',
+    String(VIDEO_FPS),
+    '-t',
+    String(seconds),
+    '-i',
+    f,
+  ]);
+  const fade = (i: number, st: string) => `[${i}:v]format=rgba,fade=t=in:st=${st}:d=0.7:alpha=1[l${i}]`;
+  const slide = (st: string) => `'if(lt(t,${st}),80,max(0,80-(t-${st})*160))'`;
+  const filter = [
+    `[0:v]format=yuv420p,fade=t=in:st=0:d=0.4,fade=t=out:st=${(seconds - 0.5).toFixed(2)}:d=0.5[bg]`,
+    fade(1, at[0] as string),
+    fade(2, at[1] as string),
+    fade(3, at[2] as string),
+    `[bg][l1]overlay=x=0:y=${slide(at[0] as string)}[v1]`,
+    `[v1][l2]overlay=x=0:y=${slide(at[1] as string)}[v2]`,
+    `[v2][l3]overlay=x=0:y=${slide(at[2] as string)},format=yuv420p[out]`,
+  ].join(';');
+  const file = path.join(dir, 'video.mp4');
+  await run(ffmpeg, [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostdin',
+    '-y',
+    ...inputs,
+    '-filter_complex',
+    filter,
+    '-map',
+    '[out]',
+    '-r',
+    String(VIDEO_FPS),
+    '-t',
+    String(seconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'superfast',
+    '-crf',
+    '23',
+    '-threads',
+    '1',
+    '-pix_fmt',
+    'yuv420p',
+    '-movflags',
+    '+faststart',
+    '-an',
+    file,
+  ]);
+  return { file, durationMs, width: VERTICAL.width, height: VERTICAL.height };
 }

@@ -1,0 +1,52 @@
+import { adImagePng } from './image-renderer.ts';
+import { RenderError } from './render-error.ts';
+import type { RenderReply, RenderRequest } from './render-process.ts';
+import { encodeAdVideo } from './video-renderer.ts';
+
+/**
+ * The render process's entry (started by render-process.ts, never by hand): renders what the
+ * parent asks over IPC, one request at a time, and answers each with its result or a RenderError's
+ * code and message. When the IPC channel closes (the parent exited, however it exited), it takes its
+ * process group down with it, ffmpeg included: a render never outlives the process that asked for it.
+ */
+if (!process.send) throw new Error('render-child.ts runs only as the render process (an IPC child)');
+const send = process.send.bind(process);
+
+process.on('disconnect', () => {
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } finally {
+    process.exit(1);
+  }
+});
+
+let queue = Promise.resolve();
+
+async function handle(req: RenderRequest): Promise<RenderReply> {
+  try {
+    if (req.op === 'image')
+      return {
+        id: req.id,
+        ok: true,
+        png: adImagePng(req.job.format, req.job.copy, req.job.brand, req.job.palette),
+      };
+    return { id: req.id, ok: true, video: await encodeAdVideo(req.job) };
+  } catch (error) {
+    if (error instanceof RenderError)
+      return { id: req.id, ok: false, code: error.code, message: error.message };
+    return {
+      id: req.id,
+      ok: false,
+      code: 'render_failed',
+      message: `The render failed: ${(error as Error).message}`.slice(0, 300),
+    };
+  }
+}
+
+process.on('message', (req: RenderRequest) => {
+  queue = queue.then(async () => {
+    const reply = await handle(req);
+    // A parent gone between request and reply: nothing to answer (disconnect ends this process).
+    if (process.connected) send(reply);
+  });
+});

@@ -1,0 +1,40 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** A live (not zombie) process of a process group, as /proc shows it. */
+export type GroupMember = { pid: number; comm: string; nice: number; policy: number };
+
+/** SCHED_IDLE in /proc/<pid>/stat's `policy` field (sched.h). */
+export const SCHED_IDLE = 5;
+
+/** The live processes whose process group is `pgid` (the render process leads its own). */
+export function processesInGroup(pgid: number): GroupMember[] {
+  const out: GroupMember[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // `pid (comm) state ppid pgrp …`: comm may hold spaces and parentheses, so split after the last ')'.
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const f = stat.slice(close + 2).split(' ');
+    // f[0] is field 3 of proc(5): state; pgrp is field 5, nice 19, policy 41.
+    if (f[0] === 'Z' || Number(f[2]) !== pgid) continue;
+    out.push({ pid: Number(entry), comm, nice: Number(f[16]), policy: Number(f[38]) });
+  }
+  return out;
+}
+
+/** Polls `check` every 20 ms until it returns a value (not undefined), or fails after `ms`. */
+export async function until<T>(check: () => T | undefined, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
