@@ -220,6 +220,8 @@ export function addYouTubeUploads(fake: GoogleFake) {
     sessions,
     /** Every video a completed upload created, in order. */
     videos,
+    /** The videos of one channel (an upload session that never completed made none). */
+    videosOf: (channelId: string) => videos.filter((v) => v.channelId === channelId),
     violations,
     control,
     /** The user removed the app's access (the base fake's revoke: the channel's tokens die). */

@@ -55,7 +55,7 @@ export function useMetaPublishing(fake: MetaFake) {
   const nextId = () => String(++seq);
   const containers = new Map<string, Container>();
   const objects = new Map<string, FbObject>();
-  const media = new Map<string, { id: string; permalink: string }>();
+  const media = new Map<string, { id: string; igId: string; permalink: string }>();
   const published: PublishedPost[] = [];
   /** What the fake fetched from media URLs (the test checks the signed URL was used). */
   const fetched: { url: string; status: number; bytes: number }[] = [];
@@ -198,7 +198,7 @@ export function useMetaPublishing(fake: MetaFake) {
       if (c.state !== 'FINISHED') return err(400, 9007, 'Media ID is not available', 2207027);
       if (control.capOnPublish || control.quotaUsage >= control.quotaTotal)
         return err(400, 9, 'Application request limit reached: publishing limit', 2207042);
-      const m = { id: nextId(), permalink: `https://www.instagram.com/reel/${seq.toString(36)}/` };
+      const m = { id: nextId(), igId: id, permalink: `https://www.instagram.com/reel/${seq.toString(36)}/` };
       media.set(m.id, m);
       c.state = 'PUBLISHED';
       control.quotaUsage++;
@@ -297,6 +297,55 @@ export function useMetaPublishing(fake: MetaFake) {
     return ok({ success: true });
   }
 
+  /**
+   * What a Graph request is and which account (Instagram user or Page) it acts for: a crash test
+   * holds one publication's calls by it, while other publications go on through the same fake.
+   */
+  function callOf(method: string, path: string): { call: MetaPublishingCall; account: string } | null {
+    if (!path.startsWith(`${V}/`)) return null;
+    const [id, edge, ...rest] = path.slice(V.length).split('/').filter(Boolean).map(decodeURIComponent);
+    if (!id || rest.length > 0) return null;
+    const post = method === 'POST';
+    if (edge === 'content_publishing_limit') return { call: 'ig.limit', account: id };
+    if (edge === 'media') return { call: post ? 'ig.create' : 'ig.lookup', account: id };
+    if (edge === 'media_publish') return { call: 'ig.publish', account: id };
+    if (edge === 'videos') return { call: 'fb.create_video', account: id };
+    if (edge === 'photos') return { call: 'fb.create_photo', account: id };
+    if (edge) return null;
+    const c = containers.get(id);
+    if (c) return { call: 'ig.status', account: c.igId };
+    const m = media.get(id);
+    if (m) return { call: 'ig.permalink', account: m.igId };
+    const o = objects.get(id);
+    if (!o) return null;
+    if (o.kind === 'video') return { call: post ? 'fb.publish_video' : 'fb.video', account: o.pageId };
+    if (id === o.postId) return { call: post ? 'fb.publish_post' : 'fb.post', account: o.pageId };
+    return { call: 'fb.photo', account: o.pageId };
+  }
+
   fake.use(route);
-  return { control, published, fetched, containers };
+  return {
+    control,
+    published,
+    fetched,
+    containers,
+    callOf,
+    /** What went out on one Instagram account or Page (unpublished objects and containers are not posts). */
+    postsOf: (account: string) => published.filter((p) => p.accountId === account),
+  };
 }
+
+export type MetaPublishingCall =
+  | 'ig.limit'
+  | 'ig.create'
+  | 'ig.status'
+  | 'ig.publish'
+  | 'ig.lookup'
+  | 'ig.permalink'
+  | 'fb.create_video'
+  | 'fb.video'
+  | 'fb.publish_video'
+  | 'fb.create_photo'
+  | 'fb.photo'
+  | 'fb.post'
+  | 'fb.publish_post';

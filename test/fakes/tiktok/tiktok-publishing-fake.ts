@@ -329,6 +329,8 @@ export function useTikTokPublishing(fake: TikTokFake) {
     control,
     /** Every post TikTok published, in order. */
     posts,
+    /** The posts of one TikTok user (abandoned, never-completed uploads are not posts). */
+    postsOf: (openId: string) => posts.filter((p) => p.openId === openId),
     /** Overrides a creator's settings (privacy, disabled interactions, longest video). */
     setCreator(openId: string, settings: Partial<TikTokCreator>) {
       creators.set(openId, { ...creators.get(openId), ...settings });
