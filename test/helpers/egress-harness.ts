@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../src/config.ts';
 import { createAllowlist, type DestinationLookup } from '../../src/egress/egress-allowlist.ts';
-import { createEgressGateway } from '../../src/egress/egress-gateway.ts';
+import { createEgressGateway, type EgressLedgerSink } from '../../src/egress/egress-gateway.ts';
 import { createEgressMetrics } from '../../src/egress/egress-metrics.ts';
 import type { EgressCall } from '../../src/egress/egress-types.ts';
 import { createLogger } from '../../src/http/logging.ts';
@@ -23,7 +23,7 @@ export function testGateway(
   opts: {
     redirects?: Record<string, string>;
     destinations?: DestinationLookup;
-    ledger?: { append(row: EgressLedgerEntry): Promise<boolean> };
+    ledger?: EgressLedgerSink;
   } = {},
 ) {
   const registry = new Registry();
@@ -44,10 +44,8 @@ export function testGateway(
     allowlist: createAllowlist(loadSubprocessors(loadConfig({}).subprocessorsFile)),
     redirects: new Map(Object.entries(opts.redirects ?? {})),
     ledger: opts.ledger ?? {
-      append: async (row) => {
-        rows.push(row);
-        return true;
-      },
+      enqueue: (row) => rows.push(row) - 1,
+      recorded: async () => true,
     },
     metrics,
     logger,

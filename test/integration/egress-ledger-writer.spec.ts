@@ -3,12 +3,13 @@ import { newId } from '../../src/lib/ids.ts';
 import {
   COPY_COLUMNS,
   copyTuplesIn,
-  encodeLedgerRow,
+  encodeRows,
 } from '../../src/modules/egress-ledger/egress-ledger-copy.ts';
 import {
   createEgressLedgerDal,
   type EgressLedgerRow,
 } from '../../src/modules/egress-ledger/egress-ledger-dal.ts';
+import { createLedgerRing } from '../../src/modules/egress-ledger/egress-ledger-ring.ts';
 import { createEgressLedgerWriter } from '../../src/modules/egress-ledger/egress-ledger-writer.ts';
 import { ledgerRow } from '../helpers/egress-harness.ts';
 import { createOrg, createProject, createTestApp, type TestApp, type TestOrg } from '../helpers/test-app.ts';
@@ -158,7 +159,11 @@ describe('the ledger writer’s COPY', () => {
   it('a COPY sent with its data that fails to start, or fails midway, leaves the connection usable', async () => {
     const client = await t.db.systemPool.connect();
     try {
-      const tuples = [1, 2, 3].map((records) => encodeLedgerRow(row({ records })));
+      const ring = createLedgerRing();
+      for (const records of [1, 2, 3]) ring.push(row({ records }));
+      const { data, offsets } = encodeRows(ring, 0, 3);
+      // One buffer per tuple, as cut at the offsets the encoder reports.
+      const tuples = [0, 1, 2].map((k) => data.subarray(offsets[k], offsets[k + 1]));
       const into = (table: string) => `COPY ${table} (${COPY_COLUMNS}) FROM STDIN (FORMAT binary)`;
       await expect(copyTuplesIn(client, into('egress_ledger_missing'), tuples)).rejects.toMatchObject({
         code: '42P01',
@@ -174,6 +179,151 @@ describe('the ledger writer’s COPY', () => {
     } finally {
       client.release();
     }
+  });
+
+  it('keeps every row and column in order past the ring’s first size (it grows while wrapped)', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const writer = createEgressLedgerWriter({
+      pool: t.db.systemPool,
+      dal: {
+        ...dal,
+        async copyIn(client, tuples) {
+          await gate;
+          await dal.copyIn(client, tuples);
+        },
+      },
+    });
+    const outcomes = ['ok', 'http_error', 'rate_limited', 'timeout', 'network_error'] as const;
+    const rows = Array.from({ length: 1_200 }, (_, i) =>
+      row({
+        records: i,
+        project_id: i % 3 === 0 ? null : projectId,
+        status: i % 7 === 0 ? null : 200 + (i % 300),
+        outcome: outcomes[i % outcomes.length],
+        data_classes: i % 5 === 0 ? ['post_content', 'generated_media'] : ['project_content'],
+        attempts: 1 + (i % 4),
+        latency_ms: i / 4,
+      }),
+    );
+    // The first row's batch is held: the ring's oldest row is then past its first slot, so the
+    // rows appended next wrap around it before it grows.
+    const tickets = [writer.enqueue(rows[0] as EgressLedgerRow)];
+    await new Promise((r) => setImmediate(r));
+    for (const r of rows.slice(1)) tickets.push(writer.enqueue(r));
+    expect(tickets).toEqual(rows.map((_, i) => i));
+    open();
+    expect(await Promise.all(tickets.map((k) => writer.recorded(k)))).toEqual(rows.map(() => true));
+    const got = await stored();
+    expect(
+      got.map((r) => [r.id, r.records, r.project_id, r.status, r.outcome, r.attempts, r.latency_ms]),
+    ).toEqual(
+      rows.map((r) => [r.id, r.records, r.project_id, r.status, r.outcome, r.attempts, r.latency_ms]),
+    );
+    // A list of classes is stored sorted, as the gateway describes it.
+    expect(got[0]?.data_classes).toEqual(['generated_media', 'post_content']);
+    expect(got[1]?.data_classes).toEqual(['project_content']);
+    await writer.stop();
+  });
+
+  it('answers recorded for a row asked about only after its batch committed, or after it was dropped', async () => {
+    let away = false;
+    const writer = createEgressLedgerWriter({
+      pool: t.db.systemPool,
+      retryMs: 10,
+      maxBuffered: 1,
+      dal: {
+        ...dal,
+        async copyIn(client, tuples) {
+          if (away) throw new Error('database away');
+          await dal.copyIn(client, tuples);
+        },
+        async copyInSkippingWritten(client, tuples) {
+          if (away) throw new Error('database away');
+          await dal.copyInSkippingWritten(client, tuples);
+        },
+      },
+    });
+    const committed = writer.enqueue(row({ records: 1 }));
+    await writer.flush();
+    expect(writer.unacknowledged()).toBe(0);
+    expect(await writer.recorded(committed)).toBe(true);
+    expect(await writer.recorded(writer.enqueue(row({ records: 2, attempts: 0 })))).toBe(false);
+    away = true;
+    const dropped = writer.enqueue(row({ records: 3 }));
+    const kept = writer.enqueue(row({ records: 4 }));
+    // Past the bound of one row the oldest goes, at once or when its failed batch comes back.
+    for (let i = 0; i < 200 && writer.unacknowledged() > 1; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(writer.unacknowledged()).toBe(1);
+    away = false;
+    expect(await writer.recorded(kept)).toBe(true);
+    expect(await writer.recorded(dropped)).toBe(false);
+    expect(await writer.recorded(committed)).toBe(true);
+    // A ticket never handed out is not recorded.
+    expect(await writer.recorded(kept + 1)).toBe(false);
+    expect((await stored()).map((r) => r.records)).toEqual([1, 4]);
+    await writer.stop();
+  });
+
+  it('drops the oldest rows waiting, not the batch being written', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const writer = createEgressLedgerWriter({
+      pool: t.db.systemPool,
+      maxBuffered: 2,
+      dal: {
+        ...dal,
+        async copyIn(client, tuples) {
+          await gate;
+          await dal.copyIn(client, tuples);
+        },
+      },
+    });
+    const writing = writer.append(row({ records: 1 }));
+    // The first batch is taken at the next turn of the event loop, then held at the gate.
+    await new Promise((r) => setImmediate(r));
+    const waiting = [2, 3, 4, 5].map((records) => writer.append(row({ records })));
+    expect(writer.unacknowledged()).toBe(3);
+    open();
+    expect(await Promise.all([writing, ...waiting])).toEqual([true, false, false, true, true]);
+    expect((await stored()).map((r) => r.records)).toEqual([1, 4, 5]);
+    await writer.stop();
+  });
+
+  it('retries a failed batch without the rows the bound dropped from it', async () => {
+    let away = true;
+    let attempts = 0;
+    const writer = createEgressLedgerWriter({
+      pool: t.db.systemPool,
+      retryMs: 10,
+      maxBuffered: 3,
+      dal: {
+        ...dal,
+        async copyIn(client, tuples) {
+          attempts++;
+          if (away) throw new Error('database away');
+          await dal.copyIn(client, tuples);
+        },
+        async copyInSkippingWritten(client, tuples) {
+          attempts++;
+          if (away) throw new Error('database away');
+          await dal.copyInSkippingWritten(client, tuples);
+        },
+      },
+    });
+    const batch = [1, 2, 3].map((records) => writer.append(row({ records })));
+    for (let i = 0; i < 200 && attempts === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    // Two more rows than the bound: the failed batch's two oldest rows go.
+    const later = [4, 5].map((records) => writer.append(row({ records })));
+    expect(await Promise.all(batch.slice(0, 2))).toEqual([false, false]);
+    away = false;
+    expect(await Promise.all([batch[2], ...later])).toEqual([true, true, true]);
+    expect((await stored()).map((r) => r.records)).toEqual([3, 4, 5]);
+    await writer.stop();
   });
 
   it('refuses a row its columns cannot hold, alone, and counts it as dropped', async () => {

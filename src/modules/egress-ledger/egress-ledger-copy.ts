@@ -1,13 +1,13 @@
 import { randomFillSync } from 'node:crypto';
 import type pg from 'pg';
 import { EGRESS_PURPOSES } from '../../egress/egress-types.ts';
-import type { EgressLedgerEntry } from './egress-ledger-dal.ts';
+import { type LedgerRing, NULL_STATUS, OUTCOMES, type StoredClasses } from './egress-ledger-ring.ts';
 
 /**
  * Ledger rows in PostgreSQL's binary COPY format, and the COPY FROM STDIN that sends them. A batch
  * of rows costs the database about half of what an INSERT from a JSON parameter did (no JSON or text
- * to parse: every value arrives in its binary form), and a row is encoded once, when it is appended,
- * so the writer's queue holds a few hundred bytes per row instead of a row object.
+ * to parse: every value arrives in its binary form). Rows are encoded a batch at a time, straight
+ * from the writer's ring (egress-ledger-ring.ts) into one buffer: no Buffer per row.
  *
  * The columns, in this order, are COPY_COLUMNS (the DAL's COPY statements name them).
  */
@@ -22,17 +22,71 @@ export const COPY_TRAILER = Buffer.from([0xff, 0xff]);
 /** PostgreSQL's timestamps count microseconds from 2000-01-01T00:00:00Z. */
 const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
 const TWO_32 = 2 ** 32;
-const VENDOR = /^[a-z][a-z0-9_]{1,39}$/;
-const PURPOSES: ReadonlySet<string> = new Set(EGRESS_PURPOSES);
-const OUTCOMES: ReadonlySet<string> = new Set([
-  'ok',
-  'http_error',
-  'rate_limited',
-  'timeout',
-  'network_error',
-  'response_too_large',
-]);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * A row's bytes besides its text and class fields: the field count, the id, records, bytes out and
+ * in, attempts, latency and time (each with its 4-byte length), and the status's length.
+ */
+const FIXED_BYTES = 2 + (4 + 16) + (4 + 4) + (4 + 8) * 2 + (4 + 2) + 4 + (4 + 4) + (4 + 8);
+
+/** A text value as a COPY field: its 4-byte UTF-8 length, then the bytes. */
+function textField(value: string): Buffer {
+  const length = Buffer.byteLength(value);
+  const field = Buffer.allocUnsafe(4 + length);
+  field.writeInt32BE(length, 0);
+  field.write(value, 4, length, 'utf8');
+  return field;
+}
+
+/** A text[] as a COPY field: dimensions, has-nulls flag, element type, per dimension length and lower bound. */
+function classesField(classes: readonly string[]): Buffer {
+  const items = classes.map(textField);
+  let payload = classes.length === 0 ? 12 : 20;
+  for (const i of items) payload += i.length;
+  const field = Buffer.allocUnsafe(4 + payload);
+  let at = field.writeInt32BE(payload, 0);
+  at = field.writeInt32BE(classes.length === 0 ? 0 : 1, at);
+  at = field.writeInt32BE(0, at);
+  at = field.writeInt32BE(TEXT_OID, at);
+  if (classes.length > 0) {
+    at = field.writeInt32BE(classes.length, at);
+    at = field.writeInt32BE(1, at);
+    for (const i of items) at += i.copy(field, at);
+  }
+  return field;
+}
+
+/**
+ * Encoded fields by value: a batch names the same few vendors, hosts, orgs and class lists again and
+ * again. Bounded: emptied when it holds too many values (a new org id costs one encoding then).
+ */
+const MAX_CACHED = 4_096;
+const texts = new Map<string, Buffer>();
+const classLists = new Map<string, Buffer>();
+const PURPOSE_FIELDS = EGRESS_PURPOSES.map(textField);
+const OUTCOME_FIELDS = OUTCOMES.map(textField);
+const NULL_FIELD = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+
+function cachedText(value: string): Buffer {
+  let field = texts.get(value);
+  if (field === undefined) {
+    if (texts.size >= MAX_CACHED) texts.clear();
+    field = textField(value);
+    texts.set(value, field);
+  }
+  return field;
+}
+
+function cachedClasses(classes: StoredClasses): Buffer {
+  // One class is keyed by its name, a list by its names joined (no class name holds a comma).
+  const key = typeof classes === 'string' ? classes : `[${classes.join(',')}]`;
+  let field = classLists.get(key);
+  if (field === undefined) {
+    if (classLists.size >= MAX_CACHED) classLists.clear();
+    field = classesField(typeof classes === 'string' ? [classes] : classes);
+    classLists.set(key, field);
+  }
+  return field;
+}
 
 /** Random bytes for ids, drawn from the system's CSPRNG 4,000 at a time. */
 let entropy = Buffer.alloc(0);
@@ -54,6 +108,14 @@ function writeTimeOrderedId(buf: Buffer, ms: number, at: number): void {
   buf[at + 8] = ((buf[at + 8] as number) & 0x3f) | 0x80;
 }
 
+function writeId(buf: Buffer, id: string, at: number): void {
+  buf.write(id.slice(0, 8), at, 4, 'hex');
+  buf.write(id.slice(9, 13), at + 4, 2, 'hex');
+  buf.write(id.slice(14, 18), at + 6, 2, 'hex');
+  buf.write(id.slice(19, 23), at + 8, 2, 'hex');
+  buf.write(id.slice(24), at + 10, 6, 'hex');
+}
+
 function writeInt64(buf: Buffer, value: number, at: number): number {
   const high = Math.floor(value / TWO_32);
   buf.writeInt32BE(high, at);
@@ -61,116 +123,101 @@ function writeInt64(buf: Buffer, value: number, at: number): number {
   return at + 8;
 }
 
-/** `length` is the UTF-8 byte length: equal to the string's length exactly when it is all ASCII. */
-function writeText(buf: Buffer, value: string, length: number, at: number): number {
-  buf.writeInt32BE(length, at);
-  const start = at + 4;
-  // Short ASCII text (every id and name of a row) is copied by char code: cheaper than a call into
-  // the runtime's UTF-8 encoder, which a row would otherwise make eight times.
-  if (length === value.length && length <= 64)
-    for (let i = 0; i < length; i++) buf[start + i] = value.charCodeAt(i);
-  else buf.write(value, start, length, 'utf8');
-  return start + length;
+/** Copies an encoded field (short ones byte by byte: cheaper than a call into the runtime). */
+function put(buf: Buffer, field: Buffer, at: number): number {
+  const n = field.length;
+  if (n <= 64) for (let i = 0; i < n; i++) buf[at + i] = field[i] as number;
+  else field.copy(buf, at);
+  return at + n;
 }
 
+/** The fields a batch's rows point at, gathered by the sizing pass (reused from batch to batch). */
+const gathered: Buffer[] = [];
+const PER_ROW = 5;
+
 /**
- * One row as a binary COPY tuple; a row without an id gets a time-ordered one. Throws (RangeError,
- * TypeError) on a value its column cannot hold (a malformed id, a count past its integer type, an
- * invalid date), so the writer refuses that row alone instead of a whole batch failing on it.
+ * The ring's rows with tickets [from, to) as binary COPY tuples, in one buffer; `offsets[k]` is where
+ * the k-th row starts (`offsets[to - from]` the end), so a batch's oldest rows can be cut off. A row
+ * without an id gets a time-ordered one here, once: a retried batch sends the same buffer.
  */
-export function encodeLedgerRow(row: EgressLedgerEntry): Buffer {
-  if (row.id !== undefined && !UUID.test(row.id)) throw new TypeError('ledger row id is not a uuid');
-  const createdMs = row.created_at.getTime();
-  if (!Number.isFinite(createdMs)) throw new RangeError('ledger row time is not a date');
-  for (const n of [row.records, row.bytes_out, row.bytes_in])
-    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError('ledger row count is not a whole number');
-  // The table's CHECK constraints (migration 0014), so that one row cannot fail its whole batch.
-  if (
-    !VENDOR.test(row.vendor) ||
-    row.host.length < 1 ||
-    row.host.length > 253 ||
-    !PURPOSES.has(row.purpose) ||
-    !OUTCOMES.has(row.outcome) ||
-    !(row.attempts >= 1) ||
-    !(row.latency_ms >= 0)
-  )
-    throw new RangeError('ledger row breaks a constraint of its table');
-  const org = Buffer.byteLength(row.org_id);
-  const project = row.project_id === null ? -1 : Buffer.byteLength(row.project_id);
-  const vendor = Buffer.byteLength(row.vendor);
-  const host = Buffer.byteLength(row.host);
-  const purpose = Buffer.byteLength(row.purpose);
-  const outcome = Buffer.byteLength(row.outcome);
-  const classes = row.data_classes;
-  let classBytes = classes.length === 0 ? 12 : 20;
-  for (const c of classes) classBytes += 4 + Buffer.byteLength(c);
-  const size =
-    2 +
-    (4 + 16) +
-    (4 + org) +
-    4 +
-    Math.max(project, 0) +
-    (4 + vendor) +
-    (4 + host) +
-    (4 + purpose) +
-    (4 + classBytes) +
-    (4 + 4) +
-    (4 + 8) * 2 +
-    (4 + 2) +
-    4 +
-    (row.status === null ? 0 : 2) +
-    (4 + outcome) +
-    (4 + 4) +
-    (4 + 8);
+export function encodeRows(
+  ring: LedgerRing,
+  from: number,
+  to: number,
+): { data: Buffer; offsets: Int32Array } {
+  const c = ring.cols;
+  const n = to - from;
+  const offsets = new Int32Array(n + 1);
+  let size = 0;
+  for (let k = 0; k < n; k++) {
+    const s = ring.slot(from + k);
+    const project = c.project[s] as string | null;
+    const org = cachedText(c.org[s] as string);
+    const proj = project === null ? NULL_FIELD : cachedText(project);
+    const vendor = cachedText(c.vendor[s] as string);
+    const host = cachedText(c.host[s] as string);
+    const classes = cachedClasses(c.classes[s] as StoredClasses);
+    const g = k * PER_ROW;
+    gathered[g] = org;
+    gathered[g + 1] = proj;
+    gathered[g + 2] = vendor;
+    gathered[g + 3] = host;
+    gathered[g + 4] = classes;
+    offsets[k] = size;
+    size +=
+      FIXED_BYTES +
+      org.length +
+      proj.length +
+      vendor.length +
+      host.length +
+      classes.length +
+      (PURPOSE_FIELDS[c.purpose[s] as number] as Buffer).length +
+      (OUTCOME_FIELDS[c.outcome[s] as number] as Buffer).length +
+      (c.status[s] === NULL_STATUS ? 0 : 2);
+  }
+  offsets[n] = size;
   const buf = Buffer.allocUnsafe(size);
-  let at = buf.writeInt16BE(FIELDS, 0);
-  at = buf.writeInt32BE(16, at);
-  const id = row.id;
-  if (id === undefined) writeTimeOrderedId(buf, createdMs, at);
-  else {
-    buf.write(id.slice(0, 8), at, 4, 'hex');
-    buf.write(id.slice(9, 13), at + 4, 2, 'hex');
-    buf.write(id.slice(14, 18), at + 6, 2, 'hex');
-    buf.write(id.slice(19, 23), at + 8, 2, 'hex');
-    buf.write(id.slice(24), at + 10, 6, 'hex');
-  }
-  at += 16;
-  at = writeText(buf, row.org_id, org, at);
-  if (row.project_id === null) at = buf.writeInt32BE(-1, at);
-  else at = writeText(buf, row.project_id, project, at);
-  at = writeText(buf, row.vendor, vendor, at);
-  at = writeText(buf, row.host, host, at);
-  at = writeText(buf, row.purpose, purpose, at);
-  // text[]: dimensions, has-nulls flag, element type; per dimension its length and lower bound.
-  at = buf.writeInt32BE(classBytes, at);
-  at = buf.writeInt32BE(classes.length === 0 ? 0 : 1, at);
-  at = buf.writeInt32BE(0, at);
-  at = buf.writeInt32BE(TEXT_OID, at);
-  if (classes.length > 0) {
-    at = buf.writeInt32BE(classes.length, at);
-    at = buf.writeInt32BE(1, at);
-    for (const c of classes) at = writeText(buf, c, Buffer.byteLength(c), at);
-  }
-  at = buf.writeInt32BE(4, at);
-  at = buf.writeInt32BE(row.records, at);
-  at = buf.writeInt32BE(8, at);
-  at = writeInt64(buf, row.bytes_out, at);
-  at = buf.writeInt32BE(8, at);
-  at = writeInt64(buf, row.bytes_in, at);
-  at = buf.writeInt32BE(2, at);
-  at = buf.writeInt16BE(row.attempts, at);
-  if (row.status === null) at = buf.writeInt32BE(-1, at);
-  else {
+  let at = 0;
+  for (let k = 0; k < n; k++) {
+    const s = ring.slot(from + k);
+    const g = k * PER_ROW;
+    const createdMs = c.createdMs[s] as number;
+    at = buf.writeInt16BE(FIELDS, at);
+    at = buf.writeInt32BE(16, at);
+    const id = c.id[s];
+    if (id === undefined) writeTimeOrderedId(buf, createdMs, at);
+    else writeId(buf, id, at);
+    at += 16;
+    at = put(buf, gathered[g] as Buffer, at);
+    at = put(buf, gathered[g + 1] as Buffer, at);
+    at = put(buf, gathered[g + 2] as Buffer, at);
+    at = put(buf, gathered[g + 3] as Buffer, at);
+    at = put(buf, PURPOSE_FIELDS[c.purpose[s] as number] as Buffer, at);
+    at = put(buf, gathered[g + 4] as Buffer, at);
+    at = buf.writeInt32BE(4, at);
+    at = buf.writeInt32BE(c.records[s] as number, at);
+    at = buf.writeInt32BE(8, at);
+    at = writeInt64(buf, c.bytesOut[s] as number, at);
+    at = buf.writeInt32BE(8, at);
+    at = writeInt64(buf, c.bytesIn[s] as number, at);
     at = buf.writeInt32BE(2, at);
-    at = buf.writeInt16BE(row.status, at);
+    at = buf.writeInt16BE(c.attempts[s] as number, at);
+    const status = c.status[s] as number;
+    if (status === NULL_STATUS) at = buf.writeInt32BE(-1, at);
+    else {
+      at = buf.writeInt32BE(2, at);
+      at = buf.writeInt16BE(status, at);
+    }
+    at = put(buf, OUTCOME_FIELDS[c.outcome[s] as number] as Buffer, at);
+    at = buf.writeInt32BE(4, at);
+    at = buf.writeFloatBE(c.latencyMs[s] as number, at);
+    at = buf.writeInt32BE(8, at);
+    at = writeInt64(buf, (createdMs - PG_EPOCH_MS) * 1000, at);
   }
-  at = writeText(buf, row.outcome, outcome, at);
-  at = buf.writeInt32BE(4, at);
-  at = buf.writeFloatBE(row.latency_ms, at);
-  at = buf.writeInt32BE(8, at);
-  at = writeInt64(buf, (createdMs - PG_EPOCH_MS) * 1000, at);
+  // References to encoded fields are not kept past the batch (the caches hold the shared ones).
+  gathered.length = 0;
   if (at !== size) throw new Error('ledger row encoding is inconsistent');
-  return buf;
+  return { data: buf, offsets };
 }
 
 /**
