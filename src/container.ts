@@ -321,6 +321,7 @@ export function createContainer({
   // Ad deployments (modules/ads, platforms/*-ads.ts): paused ads from generated videos.
   const ads = createAdsModule({
     config,
+    envelope,
     systemDb: dbs.system,
     egress,
     media,

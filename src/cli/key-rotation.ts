@@ -63,6 +63,12 @@ export const CIPHERTEXT_COLUMNS: readonly Column[] = [
   { table: 'console_invitations', column: 'encrypted_email', key: ['id'], context: byId('email') },
   { table: 'destinations', column: 'encrypted_access_token', key: ['id'], context: byId('access_token') },
   { table: 'capi_forward_queue', column: 'encrypted_payload', key: ['id'], context: byId('capi_payload') },
+  {
+    table: 'ad_deployments',
+    column: 'encrypted_advertiser_token',
+    key: ['id'],
+    context: byId('advertiser_access_token'),
+  },
 ];
 
 const BATCH = 200;
@@ -114,7 +120,8 @@ export async function rotateKeys(
           WHERE ${stale(c)} ORDER BY ${keyCols} LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`.execute(tx);
         for (const r of rows) {
           const ctx = c.context(r);
-          const next = envelope.encrypt(envelope.decrypt(r.value as string, ctx), ctx);
+          // As bytes: a plaintext need not be text (the forward queue's is compressed).
+          const next = envelope.encrypt(envelope.decryptBytes(r.value as string, ctx), ctx);
           const where = sql.join(
             c.key.map((k) => sql`${sql.ref(k)} = ${r[k]}`),
             sql` AND `,

@@ -18,9 +18,17 @@ import type { CallContext, PlatformDeps, StoredCredentials } from './social-plat
 export type AdObjectKind = 'video' | 'campaign' | 'ad_set' | 'creative' | 'ad';
 export const AD_OBJECT_KINDS: readonly AdObjectKind[] = ['video', 'campaign', 'ad_set', 'creative', 'ad'];
 
-/** `<kind>_id` → the platform's id; `video_ready` once the uploaded video can be used. */
+/**
+ * `<kind>_id` → the platform's id; `video_ready` once the uploaded video can be used. TikTok also
+ * keeps the ad identity it runs as (`identity_id`, shared by the advertiser's deployments, never
+ * deleted) and `campaign_disabled` once the campaign is paused (its create may ignore the status).
+ */
 export type AdCheckpoint = Readonly<
-  Partial<Record<`${AdObjectKind}_id`, string>> & { video_ready?: boolean }
+  Partial<Record<`${AdObjectKind}_id`, string>> & {
+    video_ready?: boolean;
+    identity_id?: string;
+    campaign_disabled?: boolean;
+  }
 >;
 
 export type AdMedia = {
@@ -38,8 +46,12 @@ export type AdMedia = {
 export type AdDeployRequest = {
   /** The `ad_` id: every platform object is named after it (the look-up key after a crash). */
   deploymentId: string;
+  /** When the deployment was requested: look-ups by name search objects created since then. */
+  createdAt: Date;
   adAccountId: string;
   media: AdMedia;
+  /** The brand name the ad shows (TikTok's ad identity); null where the platform takes the Page's. */
+  displayName: string | null;
   headline: string;
   body: string;
   dailyBudgetCents: number;
@@ -56,15 +68,23 @@ export type AdDeployer = {
   platform: 'meta' | 'tiktok';
   /** The scopes the connected account needs (checked before a deployment is queued). */
   requiredScopes: readonly string[];
+  /**
+   * Whose token the calls carry: the connected account's (Meta: the Page token), or the advertiser
+   * access token the partner gives with the deployment (TikTok's Marketing API has its own
+   * authorization, which a Login Kit account does not have).
+   */
+  token: 'social_account' | 'advertiser';
   /** Accepts the ad account id's documented shape; answers it normalised (Meta: without `act_`). */
   normaliseAdAccountId(value: string): string | null;
+  /** What the platform would refuse in the request, checked before it is queued (null: nothing). */
+  refusal(input: { body: string; countries: readonly string[] }): { param: string; message: string } | null;
   /** One step of the state machine; see the rules above. Throws PlatformError. */
   step(ctx: CallContext, credentials: StoredCredentials, request: AdDeployRequest): Promise<AdStep>;
   /** Deletes what exists (the checkpoint's ids and what a look-up by name finds), newest first. */
   rollback(
     ctx: CallContext,
     credentials: StoredCredentials,
-    request: Pick<AdDeployRequest, 'deploymentId' | 'adAccountId' | 'checkpoint'>,
+    request: Pick<AdDeployRequest, 'deploymentId' | 'createdAt' | 'adAccountId' | 'checkpoint'>,
   ): Promise<void>;
 };
 

@@ -60,8 +60,11 @@ export async function startAdsApp(extraEnv: Record<string, string> = {}): Promis
   };
 }
 
+/** What the helpers below need of an ads app (the Meta one here, the TikTok one in ads-tiktok-app.ts). */
+export type AdsTarget = Pick<AdsApp, 't' | 'org' | 'projectId'>;
+
 /** A generated video of the project (a real generation: copy and an MP4). */
-export async function generateVideo(a: AdsApp): Promise<string> {
+export async function generateVideo(a: AdsTarget): Promise<string> {
   const res = await a.t.app.inject({
     method: 'POST',
     url: `/v1/projects/${a.projectId}/generations`,
@@ -90,7 +93,7 @@ export const deploymentBody = (a: AdsApp, mediaId: string, over: Record<string, 
   ...over,
 });
 
-export async function createDeployment(a: AdsApp, body: object) {
+export async function createDeployment(a: AdsTarget, body: object) {
   return a.t.app.inject({
     method: 'POST',
     url: `/v1/projects/${a.projectId}/ad-deployments`,
@@ -99,7 +102,7 @@ export async function createDeployment(a: AdsApp, body: object) {
   });
 }
 
-export async function getDeployment(a: AdsApp, id: string) {
+export async function getDeployment(a: AdsTarget, id: string) {
   const res = await a.t.app.inject({
     method: 'GET',
     url: `/v1/ad-deployments/${id}`,
@@ -109,7 +112,7 @@ export async function getDeployment(a: AdsApp, id: string) {
 }
 
 /** Runs the job's work in this process until the deployment leaves queued/creating/cancelling. */
-export async function runUntilSettled(a: AdsApp, id: string, maxRuns = 40) {
+export async function runUntilSettled(a: AdsTarget, id: string, maxRuns = 40) {
   for (let i = 0; i < maxRuns; i++) {
     const d = await getDeployment(a, id);
     if (!['queued', 'creating', 'cancelling'].includes(d.status)) return d;

@@ -138,7 +138,7 @@ describe('ad deployments: Meta', () => {
     );
     const cases: [Record<string, unknown>, number, string | undefined][] = [
       [{ platform: 'snapchat' }, 400, undefined],
-      [{ platform: 'tiktok', ad_account_id: '123' }, 400, 'platform'],
+      [{ platform: 'tiktok', ad_account_id: '123' }, 400, 'social_account_id'],
       [{ ad_account_id: 'act_12ab' }, 400, 'ad_account_id'],
       [{ ad_account_id: 'acct_123' }, 400, 'ad_account_id'],
       [{ daily_budget_cents: 99 }, 400, undefined],

@@ -20,6 +20,7 @@ import * as egressLedgerNarrower from './0020-egress-ledger-narrower.ts';
 import * as publications from './0021-publications.ts';
 import * as adDeployments from './0022-ad-deployments.ts';
 import * as egressLedgerCheaperRows from './0023-egress-ledger-cheaper-rows.ts';
+import * as adDeploymentAdvertiserToken from './0024-ad-deployment-advertiser-token.ts';
 
 /** Forward-only once landed: add a new file, never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -44,4 +45,5 @@ export const migrations: Record<string, Migration> = {
   '0021-publications': publications,
   '0022-ad-deployments': adDeployments,
   '0023-egress-ledger-cheaper-rows': egressLedgerCheaperRows,
+  '0024-ad-deployment-advertiser-token': adDeploymentAdvertiserToken,
 };

@@ -3,7 +3,7 @@ import type { Database } from '../../db/schema.ts';
 import { type PageParams, paginate } from '../../lib/pagination.ts';
 import type { AdCheckpoint } from '../../platforms/ads-port.ts';
 
-/** Row type of migration 0022's table (Kysely's view), kept with the module that owns it. */
+/** Row type of migration 0022's table and 0024's columns (Kysely's view), kept with the module that owns it. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
@@ -22,6 +22,10 @@ export interface AdDeploymentsTable {
   body: string;
   daily_budget_cents: number;
   countries: string[];
+  /** TikTok: the ad identity's display name (migration 0024). */
+  display_name: string | null;
+  /** TikTok: the advertiser access token given with the deployment, envelope ciphertext (0024). */
+  encrypted_advertiser_token: string | null;
   status: AdDeploymentStatus;
   checkpoint: ColumnType<AdCheckpoint, string, string>;
   error_code: string | null;

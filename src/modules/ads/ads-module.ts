@@ -3,8 +3,10 @@ import type { Config } from '../../config.ts';
 import type { Database } from '../../db/schema.ts';
 import type { EgressGateway } from '../../egress/egress-gateway.ts';
 import type { Clock } from '../../lib/clock.ts';
+import type { Envelope } from '../../lib/envelope-crypto.ts';
 import type { AdDeployer } from '../../platforms/ads-port.ts';
 import { createMetaAds } from '../../platforms/meta/meta-ads.ts';
+import { createTikTokAds } from '../../platforms/tiktok/tiktok-ads.ts';
 import type { AuditLogService } from '../audit-log/audit-log-service.ts';
 import type { MediaService } from '../media/media-service.ts';
 import type { ProjectsService } from '../projects/projects-service.ts';
@@ -17,6 +19,7 @@ import { createAdsService } from './ads-service.ts';
 /** Wires the ads module (container.ts calls this once): the partner API and the job's runner. */
 export function createAdsModule(deps: {
   config: Config;
+  envelope: Envelope;
   systemDb: Kysely<Database>;
   egress: EgressGateway;
   media: MediaService;
@@ -28,9 +31,11 @@ export function createAdsModule(deps: {
 }) {
   const { config, clock } = deps;
   const dal = createAdsDal();
-  // TikTok is not wired: its Marketing API needs an advertiser token that no connect flow stores yet.
+  const now = () => clock.now();
+  // TikTok's calls carry the advertiser token given with each deployment, not app credentials.
   const deployers: Partial<Record<'meta' | 'tiktok', AdDeployer>> = {
-    meta: createMetaAds({ egress: deps.egress, now: () => clock.now(), credentials: config.social.meta }),
+    meta: createMetaAds({ egress: deps.egress, now, credentials: config.social.meta }),
+    tiktok: createTikTokAds({ egress: deps.egress, now }),
   };
   const service = createAdsService({
     dal,
@@ -39,12 +44,14 @@ export function createAdsModule(deps: {
     projects: deps.projects,
     auditLog: deps.auditLog,
     deployers,
+    envelope: deps.envelope,
   });
   const runner = createAdsRunner({
     db: deps.systemDb,
     dal,
     deployers,
     tokens: deps.socialAccounts.tokens,
+    envelope: deps.envelope,
     media: deps.media,
     auditLog: deps.auditLog,
     events: deps.events,

@@ -4,15 +4,16 @@ import type { Database } from '../../db/schema.ts';
 import { withTenant } from '../../db/tenant-transaction.ts';
 import { enqueueJob } from '../../jobs/job-queue.ts';
 import type { Clock } from '../../lib/clock.ts';
+import type { Envelope } from '../../lib/envelope-crypto.ts';
 import { systemScope } from '../../lib/scope.ts';
 import type { AdCheckpoint, AdDeployer, AdDeployRequest } from '../../platforms/ads-port.ts';
-import { PlatformError } from '../../platforms/social-platform.ts';
+import { PlatformError, type StoredCredentials } from '../../platforms/social-platform.ts';
 import type { AuditLogService } from '../audit-log/audit-log-service.ts';
 import type { MediaService } from '../media/media-service.ts';
 import type { SocialTokens } from '../social-accounts/social-tokens.ts';
 import type { WebhookEventEmitter } from '../webhooks/webhook-events-service.ts';
 import type { AdDeploymentRow, AdsDal } from './ads-dal.ts';
-import { ADS_TASK, adsJobKey } from './ads-service.ts';
+import { ADS_TASK, ADVERTISER_TOKEN_FIELD, adsJobKey } from './ads-service.ts';
 
 /** Waits this short are slept in the job; longer ones end the run and queue the next for later. */
 const INLINE_WAIT_MAX_MS = 5_000;
@@ -35,6 +36,7 @@ export function createAdsRunner(deps: {
   dal: AdsDal;
   deployers: Partial<Record<'meta' | 'tiktok', AdDeployer>>;
   tokens: SocialTokens;
+  envelope: Envelope;
   media: MediaService;
   auditLog: AuditLogService;
   events: WebhookEventEmitter;
@@ -117,6 +119,8 @@ export function createAdsRunner(deps: {
                 error_platform_code: outcome.platformCode,
               }
             : { checkpoint: outcome.checkpoint }),
+          // Nothing is left at the platform for the advertiser token to act on.
+          ...(outcome.status === 'cancelled' ? { encrypted_advertiser_token: null } : {}),
         },
         leaseId,
       );
@@ -165,7 +169,9 @@ export function createAdsRunner(deps: {
     );
     return {
       deploymentId: row.id,
+      createdAt: row.created_at,
       adAccountId: row.ad_account_id,
+      displayName: row.display_name,
       headline: row.headline,
       body: row.body,
       dailyBudgetCents: row.daily_budget_cents,
@@ -178,6 +184,26 @@ export function createAdsRunner(deps: {
         bytes: Number(media.bytes),
         publicUrl: () => deps.media.toResponse(media, clock.now()).url,
       },
+    };
+  }
+
+  /** The token the deployer's calls carry: the connected account's, or the deployment's own advertiser token. */
+  async function credentialsFor(deployer: AdDeployer, row: AdDeploymentRow): Promise<StoredCredentials> {
+    if (deployer.token === 'social_account')
+      return deps.tokens.credentials(row.org_id, row.social_account_id);
+    const sealed = row.encrypted_advertiser_token;
+    return {
+      platform: 'tiktok',
+      platformUserId: row.ad_account_id,
+      grantUserId: null,
+      accessToken: sealed
+        ? deps.envelope.decrypt(sealed, {
+            orgId: row.org_id,
+            recordId: row.id,
+            field: ADVERTISER_TOKEN_FIELD,
+          })
+        : null,
+      refreshToken: null,
     };
   }
 
@@ -196,10 +222,11 @@ export function createAdsRunner(deps: {
       // A cancel may arrive while the deployment is being created: read the status before each step.
       const current = await withTenant(db, row.org_id, (tx) => dal.find(tx, row.org_id, row.id));
       if (!current || current.lease_id !== leaseId) return;
-      const credentials = await deps.tokens.credentials(row.org_id, row.social_account_id);
+      const credentials = await credentialsFor(deployer, current);
       if (current.status === 'cancelling') {
         await deployer.rollback(ctx, credentials, {
           deploymentId: row.id,
+          createdAt: row.created_at,
           adAccountId: row.ad_account_id,
           checkpoint,
         });
@@ -222,13 +249,17 @@ export function createAdsRunner(deps: {
       error instanceof PlatformError ? error : new PlatformError('transient', 'ad deployment step failed');
     const platformCode = e.vendorCode;
     if (e.kind === 'reauth') {
+      // An advertiser token is the deployment's own: the connected account itself is not at fault.
+      const own = deps.deployers[row.platform]?.token === 'advertiser';
       await finish(latest, leaseId, {
         status: 'failed',
         code: 'account_needs_reconnect',
-        message: 'The platform refused the social account’s token: reconnect the account, then retry.',
+        message: own
+          ? 'The platform refused the advertiser access token (invalid, expired or revoked): authorize the advertiser again.'
+          : 'The platform refused the social account’s token: reconnect the account, then retry.',
         platformCode,
       });
-      await deps.onNeedsReconnect(row.org_id, row.social_account_id);
+      if (!own) await deps.onNeedsReconnect(row.org_id, row.social_account_id);
       return;
     }
     if (e.kind === 'rate_limited')

@@ -28,6 +28,24 @@ export const CreateAdDeploymentBody = Type.Object(
     status: Type.Literal('paused', {
       description: 'Everything is created paused; activation is the partner’s',
     }),
+    advertiser_access_token: Type.Optional(
+      Type.String({
+        minLength: 16,
+        maxLength: 512,
+        pattern: '^[\\x21-\\x7e]+$',
+        writeOnly: true,
+        description:
+          'TikTok only (required there): the advertiser access token of TikTok’s business authorization; stored encrypted, never shown, deleted when the deployment is cancelled',
+      }),
+    ),
+    display_name: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 40,
+        pattern: '^[^\\u0000-\\u001f\\u007f]*\\S[^\\u0000-\\u001f\\u007f]*$',
+        description: 'TikTok only: the brand name the ad shows (default: the connected account’s handle)',
+      }),
+    ),
     countries: Type.Optional(
       Type.Array(Type.String({ pattern: '^[A-Z]{2}$' }), {
         minItems: 1,

@@ -1,5 +1,6 @@
 import type { Static } from 'typebox';
 import { enqueueJob } from '../../jobs/job-queue.ts';
+import type { Envelope } from '../../lib/envelope-crypto.ts';
 import { AppError, notFound } from '../../lib/errors.ts';
 import { isId, newId } from '../../lib/ids.ts';
 import type { PageParams } from '../../lib/pagination.ts';
@@ -16,6 +17,8 @@ export const ADS_TASK = 'ads.deploy';
 export const adsJobKey = (id: string) => `${ADS_TASK}:${id}`;
 /** Which connected accounts can run each platform's ads (Meta: the Page the creative speaks for). */
 const ACCOUNT_PLATFORM = { meta: 'facebook', tiktok: 'tiktok' } as const;
+/** The AAD field of a deployment's advertiser token (org + deployment + field; key-rotation.ts). */
+export const ADVERTISER_TOKEN_FIELD = 'advertiser_access_token';
 
 type CreateBody = Static<typeof CreateAdDeploymentBody>;
 
@@ -33,6 +36,7 @@ export function createAdsService(deps: {
   projects: ProjectsService;
   auditLog: AuditLogService;
   deployers: Partial<Record<'meta' | 'tiktok', AdDeployer>>;
+  envelope: Envelope;
 }) {
   const { dal } = deps;
   const invalid = (param: string, message: string) => new AppError('parameter_invalid', message, { param });
@@ -120,8 +124,26 @@ export function createAdsService(deps: {
       }
       if (media.project_id !== projectId) throw notFound('media', 'media_id');
       if (media.kind !== 'video') throw invalid('media_id', 'Ad deployments need a generated video.');
+      const countries = body.countries ?? ['US'];
+      const refusal = deployer.refusal({ body: body.body, countries });
+      if (refusal) throw invalid(refusal.param, refusal.message);
+      const token = body.advertiser_access_token;
+      if (deployer.token === 'advertiser' && token === undefined)
+        throw invalid('advertiser_access_token', `${body.platform} ads need the advertiser_access_token.`);
+      if (deployer.token !== 'advertiser' && token !== undefined)
+        throw invalid('advertiser_access_token', `${body.platform} ads use the connected account’s token.`);
+      if (deployer.token !== 'advertiser' && body.display_name !== undefined)
+        throw invalid('display_name', `${body.platform} ads show the connected account’s name.`);
+      const displayName =
+        deployer.token === 'advertiser' ? (body.display_name ?? account.handle?.slice(0, 40) ?? null) : null;
+      if (deployer.token === 'advertiser' && !displayName?.trim())
+        throw invalid(
+          'display_name',
+          'The connected account has no handle: give the display_name the ad shows.',
+        );
+      const id = newId('adDeployment', scope.now.getTime());
       const row = await dal.insert(scope.tx, {
-        id: newId('adDeployment', scope.now.getTime()),
+        id,
         org_id: scope.orgId,
         project_id: projectId,
         platform: body.platform,
@@ -131,7 +153,16 @@ export function createAdsService(deps: {
         headline: body.headline,
         body: body.body,
         daily_budget_cents: body.daily_budget_cents,
-        countries: body.countries ?? ['US'],
+        countries,
+        display_name: displayName,
+        encrypted_advertiser_token:
+          token === undefined
+            ? null
+            : deps.envelope.encrypt(token, {
+                orgId: scope.orgId,
+                recordId: id,
+                field: ADVERTISER_TOKEN_FIELD,
+              }),
         status: 'queued',
         created_at: scope.now,
         updated_at: scope.now,

@@ -165,6 +165,8 @@ export function createMetaAds(
   return {
     platform: 'meta',
     requiredScopes: META_ADS_SCOPES,
+    token: 'social_account',
+    refusal: () => null,
     normaliseAdAccountId(value) {
       const m = /^(?:act_)?(\d{1,30})$/.exec(value);
       return m ? (m[1] as string) : null;
