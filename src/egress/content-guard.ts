@@ -51,11 +51,15 @@ const MAX_DEPTH = 64;
 /** isSha256Hex without its type guard (which would narrow a string that is not one to never). */
 const isDigest = (s: string): boolean => isSha256Hex(s);
 
-type Scan = { counts: Partial<Record<IdentifierKind, number>>; places: Set<FindingPlace> };
+/** Findings as they are made: counts made on the first one, places as bits (PLACES order). */
+type Scan = { counts: Partial<Record<IdentifierKind, number>> | undefined; places: number };
+const PLACES: readonly FindingPlace[] = ['path', 'query', 'body'];
+const PLACE_BIT: Readonly<Record<FindingPlace, number>> = { path: 1, query: 2, body: 4 };
 
 function add(scan: Scan, kind: IdentifierKind, place: FindingPlace): void {
+  scan.counts ??= {};
   scan.counts[kind] = (scan.counts[kind] ?? 0) + 1;
-  scan.places.add(place);
+  scan.places |= PLACE_BIT[place];
 }
 
 function embeddedPhone(text: string): boolean {
@@ -177,7 +181,10 @@ function scanJson(value: unknown, place: FindingPlace, scan: Scan, depth: number
     for (const item of value) scanJson(item, place, scan, depth + 1);
     return;
   }
-  for (const [key, item] of Object.entries(value)) {
+  // The own enumerable keys, as Object.entries has them, without an array per entry.
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    const item = record[key];
     scanString(key, place, scan);
     if (!scanKeyed(key, item, place, scan)) scanJson(item, place, scan, depth + 1);
   }
@@ -192,17 +199,25 @@ function scanPairs(pairs: Iterable<[string, string]>, place: FindingPlace, scan:
 
 /** Everything that looks like an end-customer identifier in the call's URL and body. */
 export function scanCall(url: URL, body: EgressBody | undefined): ContentFindings {
-  const scan: Scan = { counts: {}, places: new Set() };
-  for (const segment of url.pathname.split('/')) {
-    if (segment === '') continue;
-    let decoded = segment;
-    if (segment.includes('%'))
-      try {
-        decoded = decodeURIComponent(segment);
-      } catch {
-        // not percent-encoding: scanned as it is
-      }
-    scanString(decoded, 'path', scan);
+  const scan: Scan = { counts: undefined, places: 0 };
+  const path = url.pathname;
+  // Each segment between slashes; one shorter than 7 characters cannot hold an identifier
+  // (scanString's first test), so it is not even cut out.
+  for (let from = 0; from < path.length; ) {
+    let to = path.indexOf('/', from);
+    if (to === -1) to = path.length;
+    if (to - from >= 7) {
+      const segment = path.slice(from, to);
+      let decoded = segment;
+      if (segment.includes('%'))
+        try {
+          decoded = decodeURIComponent(segment);
+        } catch {
+          // not percent-encoding: scanned as it is
+        }
+      scanString(decoded, 'path', scan);
+    }
+    from = to + 1;
   }
   if (url.search !== '') scanPairs(url.searchParams, 'query', scan);
   if (body !== undefined) {
@@ -210,7 +225,9 @@ export function scanCall(url: URL, body: EgressBody | undefined): ContentFinding
     else if ('form' in body) scanPairs(Object.entries(body.form), 'body', scan);
     else if ('text' in body) scanString(body.text, 'body', scan);
   }
-  return { counts: scan.counts, places: scan.places.size === 0 ? [] : [...scan.places] };
+  if (scan.counts === undefined) return { counts: {}, places: [] };
+  const places = PLACES.filter((p) => (scan.places & PLACE_BIT[p]) !== 0);
+  return { counts: scan.counts, places };
 }
 
 /** The findings a purpose may not carry; empty when the call may leave. */

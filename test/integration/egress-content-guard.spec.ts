@@ -221,6 +221,21 @@ describe('the egress content guard', () => {
   });
 });
 
+describe('scanCall places', () => {
+  it('names where it found what, path first, and finds a segment at either end of the path', () => {
+    const email = encodeURIComponent(CANARIES.email);
+    const found = scanCall(new URL(`https://x.example/${email}/a/${CANARIES.ip}?q=${email}`), {
+      json: { note: CANARIES.phone },
+    });
+    expect(found).toEqual({ counts: { email: 2, ip: 1, phone: 1 }, places: ['path', 'query', 'body'] });
+    expect(scanCall(new URL(`https://x.example/v1?q=${email}`), undefined).places).toEqual(['query']);
+    expect(scanCall(new URL('https://x.example/v1/responses'), { text: 'hello' })).toEqual({
+      counts: {},
+      places: [],
+    });
+  });
+});
+
 describe('scanCall on long text', () => {
   const url = new URL('https://api.openai.com/v1/responses');
   const kinds = (text: string) => Object.keys(scanCall(url, { text }).counts);
