@@ -1,5 +1,7 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { startMetaCapiFake } from '../test/fakes/meta-capi/meta-capi-fake.ts';
-import { load, ratio, startPlatform, startProcess, stopProcess } from './bench-support.ts';
+import { load, ratio, startPlatform, startProcess, stopProcess, superuserPool } from './bench-support.ts';
 import type { BenchResult } from './run.ts';
 
 /**
@@ -8,12 +10,17 @@ import type { BenchResult } from './run.ts';
  *
  *  (a) ingest into a project without a destination                      — the ingest bench's (a)
  *  (b) ingest into a project with one enabled Meta destination (every event mapped, with an email,
- *      a phone and a consented IDFA: hashes, device ids and an encrypted queue row per event)
- *      vs (a): goal ≥ 0.8
+ *      a phone and a consented IDFA: hashes, device ids, each commit's events sealed into its queue
+ *      rows) vs (a): goal ≥ 0.8
  *  (c) end to end: events of (b) per second from the first POST until the Meta fake (127.0.0.1) has
  *      accepted the last of them, forwarded by a `layers worker` process (the API runs as
  *      `layers serve --role api`, as the scale-out path runs them)
  *      vs (b): goal ≥ 0.9 (forwarding keeps up with ingest)
+ *
+ * Also printed, to see where (b)'s time goes: the CPU seconds each process spent in each phase (the
+ * api, the worker, PostgreSQL's processes, this process: load tool and fake) and PostgreSQL's WAL
+ * bytes per event. BENCH_ROLE=api runs no worker; BENCH_PROFILE=<dir> writes CPU profiles of the
+ * api and worker processes.
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = 10;
@@ -45,6 +52,39 @@ function event(prefix: string) {
 const batchBody = (prefix: string) =>
   JSON.stringify({ batch: Array.from({ length: BATCH }, () => event(prefix)) });
 
+/** CPU seconds (user + system, reaped children included) of a process, from /proc (Linux only). */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  if (!pid) return 0;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return [11, 12, 13, 14].reduce((a, i) => a + Number(f[i] ?? 0), 0) / 100;
+}
+
+/** The PostgreSQL server's processes (postmaster and its children): their CPU, ended backends included. */
+async function postgresSeconds(dataDir: string): Promise<number> {
+  const pidFile = await findFile(dataDir, 'postmaster.pid');
+  const postmaster = pidFile ? Number((await readFile(pidFile, 'utf8')).split('\n')[0]) : 0;
+  let total = await cpuSeconds(postmaster);
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === postmaster) total += await cpuSeconds(Number(entry));
+  }
+  return total;
+}
+
+async function findFile(dir: string, name: string, depth = 3): Promise<string | undefined> {
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (e.isFile() && e.name === name) return path.join(dir, e.name);
+    if (e.isDirectory() && depth > 0) {
+      const found = await findFile(path.join(dir, e.name), name, depth - 1);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 async function api(base: string, secret: string, path: string, body: unknown) {
   const res = await fetch(`${base}${path}`, {
     method: 'POST',
@@ -62,10 +102,15 @@ export async function run(): Promise<BenchResult[]> {
   // BENCH_ROLE=api: no worker at all (ingest alone, to see where (b)'s time goes).
   const apiOnly = process.env.BENCH_ROLE === 'api';
   const redirect = `graph.facebook.com=${meta.url}`;
+  // BENCH_PROFILE=<dir>: CPU profiles of the api and worker processes (written when they stop).
+  const profile: Record<string, string> = process.env.BENCH_PROFILE
+    ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}` }
+    : {};
   const platform = await startPlatform({
     LAYERS_EGRESS_REDIRECT: redirect,
     LOG_LEVEL: 'warn',
     LAYERS_ROLE: 'api',
+    ...profile,
   });
   const worker = apiOnly
     ? undefined
@@ -73,7 +118,19 @@ export async function run(): Promise<BenchResult[]> {
         LAYERS_DATA_DIR: platform.dataDir,
         LAYERS_EGRESS_REDIRECT: redirect,
         LOG_LEVEL: 'warn',
+        ...profile,
       });
+  // Where each phase's CPU went: the api process, the worker, PostgreSQL, this process (load + fake).
+  const cpu = async () => ({
+    api: await cpuSeconds(platform.pid),
+    worker: await cpuSeconds(worker?.pid),
+    postgres: await postgresSeconds(platform.dataDir),
+    bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+  });
+  const spent = (from: Awaited<ReturnType<typeof cpu>>, to: Awaited<ReturnType<typeof cpu>>) =>
+    (Object.keys(from) as (keyof typeof from)[])
+      .map((k) => `${k} ${(to[k] - from[k]).toFixed(1)}`)
+      .join(', ');
   try {
     // A second project with one Meta destination.
     const project = (await api(platform.base, platform.secret, '/v1/projects', {
@@ -113,12 +170,23 @@ export async function run(): Promise<BenchResult[]> {
       warmed = meta.accepted();
     }
 
+    const su = await superuserPool(platform.dataDir, 2);
+    su.on('error', () => {});
+    // PostgreSQL's WAL bytes: what each phase made it write.
+    const wal = async () =>
+      Number((await su.query<{ b: string }>('SELECT wal_bytes AS b FROM pg_stat_wal')).rows[0]?.b ?? 0);
+    const wal0 = await wal();
+    const cpu0 = await cpu();
     const a = await post(platform.publishableKey, 'a');
     const aEvents = a.rps * BATCH;
+    const cpu1 = await cpu();
+    const wal1 = await wal();
 
     const before = meta.accepted();
     const started = Date.now();
     const b = await post(key.secret, 'b');
+    const cpu2 = await cpu();
+    const wal2 = await wal();
     const bEvents = b.rps * BATCH;
     const ingested = Math.round(b.rps * SECONDS) * BATCH;
     // Wait until the fake has accepted everything (b) committed (autocannon's count is an average:
@@ -132,6 +200,8 @@ export async function run(): Promise<BenchResult[]> {
       await new Promise((r) => setTimeout(r, 250));
     }
     const forwarded = meta.accepted() - before;
+    const cpu3 = await cpu();
+    await su.end();
     const endToEnd = forwarded / ((meta.lastAcceptedAt() - started) / 1000);
 
     const rb = ratio(bEvents, aEvents);
@@ -142,6 +212,9 @@ export async function run(): Promise<BenchResult[]> {
         `(b) ingest, one Meta destination                    ${bEvents.toFixed(0).padStart(8)} events/s  p99 ${b.p99} ms   ratio ${rb} to (a) (goal ≥ 0.8)`,
         `(c) end to end, ingest → Meta fake                  ${endToEnd.toFixed(0).padStart(8)} events/s  (${forwarded} events)   ratio ${rc} to (b) (goal ≥ 0.9)`,
         `errors: (a) ${a.errors + a.non2xx}, (b) ${b.errors + b.non2xx}; refused by the fake: ${meta.refused.length}`,
+        `CPU seconds (a): ${spent(cpu0, cpu1)}; WAL ${((wal1 - wal0) / (a.rps * SECONDS * BATCH)).toFixed(0)} bytes/event`,
+        `CPU seconds (b): ${spent(cpu1, cpu2)}; WAL ${((wal2 - wal1) / (b.rps * SECONDS * BATCH)).toFixed(0)} bytes/event`,
+        `CPU seconds after (b), until the fake has all: ${spent(cpu2, cpu3)}`,
         '',
       ].join('\n'),
     );

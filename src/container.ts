@@ -173,7 +173,12 @@ export function createContainer({
     clock,
   });
   const ingestDal = createIngestDal();
-  const ingestWriter = createIngestWriter({ pool: dbs.appPool, dal: ingestDal, clock });
+  const ingestWriter = createIngestWriter({
+    pool: dbs.appPool,
+    dal: ingestDal,
+    clock,
+    sealForward: destinations.sealForward,
+  });
   const projectPolicies = createProjectPolicyCache({
     db: dbs.app,
     dal: ingestDal,
@@ -214,6 +219,7 @@ export function createContainer({
     auditLog,
     clock,
     events: webhookEvents,
+    envelope,
   });
   const retentionOverridesDal = createRetentionOverridesDal();
   const purgeScheduleDal = createPurgeScheduleDal();

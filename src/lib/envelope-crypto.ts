@@ -25,8 +25,10 @@ const KEY = 32;
 export type EncryptionContext = { orgId: string; recordId: string; field: string };
 
 export type Envelope = {
-  encrypt(plaintext: string, context: EncryptionContext): string;
+  /** A string is sealed as its UTF-8 bytes (`decrypt` gives it back); bytes as they are (`decryptBytes`). */
+  encrypt(plaintext: string | Uint8Array, context: EncryptionContext): string;
   decrypt(ciphertext: string, context: EncryptionContext): string;
+  decryptBytes(ciphertext: string, context: EncryptionContext): Buffer;
   /** A 32-byte key for one purpose (HKDF-SHA256 of the active key-encryption key with the label). */
   deriveKey(label: string): Buffer;
 };
@@ -74,7 +76,7 @@ function random(n: number): Buffer {
 
 // Keys as KeyObjects: given a Buffer, createCipheriv imports the key on every call, which costs
 // about three times the encryption of a short value (forward-queue rows are written at ingest rate).
-function seal(key: KeyObject, plaintext: Buffer, aad: Buffer): Buffer {
+function seal(key: KeyObject, plaintext: Uint8Array, aad: Buffer): Buffer {
   const iv = random(IV);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(aad);
@@ -97,6 +99,17 @@ export function createEnvelope(keks: Buffer[]): Envelope {
   const activeKey = byId.get(activeId) as KeyObject;
   const wrappedLength = IV + TAG + KEY;
 
+  function decryptBytes(ciphertext: string, context: EncryptionContext): Buffer {
+    const [prefix, id, payload] = ciphertext.split(':');
+    const kek = id === undefined ? undefined : byId.get(id);
+    if (prefix !== PREFIX || !kek || !payload)
+      throw new KeyMaterialError('ciphertext uses an unknown format or key');
+    const raw = Buffer.from(payload, 'base64url');
+    const aad = aadOf(context);
+    const dataKey = open(kek, raw.subarray(0, wrappedLength), aad);
+    return open(createSecretKey(dataKey), raw.subarray(wrappedLength), aad);
+  }
+
   return {
     deriveKey(label) {
       return Buffer.from(hkdfSync('sha256', active, Buffer.alloc(0), `layers/${label}`, KEY));
@@ -105,19 +118,12 @@ export function createEnvelope(keks: Buffer[]): Envelope {
       const aad = aadOf(context);
       const dataKey = random(KEY);
       const wrapped = seal(activeKey, dataKey, aad);
-      const body = seal(createSecretKey(dataKey), Buffer.from(plaintext, 'utf8'), aad);
+      const bytes = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
+      const body = seal(createSecretKey(dataKey), bytes, aad);
       return `${PREFIX}:${activeId}:${Buffer.concat([wrapped, body]).toString('base64url')}`;
     },
-    decrypt(ciphertext, context) {
-      const [prefix, id, payload] = ciphertext.split(':');
-      const kek = id === undefined ? undefined : byId.get(id);
-      if (prefix !== PREFIX || !kek || !payload)
-        throw new KeyMaterialError('ciphertext uses an unknown format or key');
-      const raw = Buffer.from(payload, 'base64url');
-      const aad = aadOf(context);
-      const dataKey = open(kek, raw.subarray(0, wrappedLength), aad);
-      return open(createSecretKey(dataKey), raw.subarray(wrappedLength), aad).toString('utf8');
-    },
+    decrypt: (ciphertext, context) => decryptBytes(ciphertext, context).toString('utf8'),
+    decryptBytes,
   };
 }
 

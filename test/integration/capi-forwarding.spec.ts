@@ -51,9 +51,10 @@ async function createDestination(t: TestApp, p: SdkProject, body: Record<string,
   return res.json() as { id: string; status: string };
 }
 
+/** Events queued (a row holds one commit's events for one destination). */
 async function queued(t: TestApp, destinationId?: string): Promise<number> {
   const { rows } = await sql<{ n: string }>`
-    SELECT count(*) AS n FROM capi_forward_queue WHERE ${destinationId ?? null}::text IS NULL OR destination_id = ${destinationId ?? null}`.execute(
+    SELECT coalesce(sum(event_count), 0) AS n FROM capi_forward_queue WHERE ${destinationId ?? null}::text IS NULL OR destination_id = ${destinationId ?? null}`.execute(
     t.db.system,
   );
   return Number(rows[0]?.n);

@@ -43,9 +43,10 @@ describe('the forward queue: 72 h expiry, erasure, partnership end', () => {
   }
   const event = (userId: string) =>
     trackEvent(userId, 'purchase', {}, { context: { device: { idfa: IDFA, ad_tracking_enabled: true } } });
+  /** Events queued (a row holds one commit's events for one destination). */
   async function count(where: { projectId?: string; destinationId?: string }) {
     const { rows } = await sql<{ n: string }>`
-      SELECT count(*) AS n FROM capi_forward_queue
+      SELECT coalesce(sum(event_count), 0) AS n FROM capi_forward_queue
       WHERE (${where.projectId ?? null}::text IS NULL OR project_id = ${where.projectId ?? null})
         AND (${where.destinationId ?? null}::text IS NULL OR destination_id = ${where.destinationId ?? null})`.execute(
       t.db.system,

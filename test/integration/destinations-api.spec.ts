@@ -160,7 +160,9 @@ describe('destinations API (POST/GET/PATCH/DELETE, audit, token never shown)', (
         (
           await sql<{
             n: string;
-          }>`SELECT count(*) AS n FROM capi_forward_queue WHERE destination_id = ${d.id}`.execute(t.db.system)
+          }>`SELECT coalesce(sum(event_count), 0) AS n FROM capi_forward_queue WHERE destination_id = ${d.id}`.execute(
+            t.db.system,
+          )
         ).rows[0]?.n,
       );
     expect(await count()).toBe(2);

@@ -12,7 +12,8 @@ import type { ProjectsService } from '../projects/projects-service.ts';
 import type { WebhookEventEmitter } from '../webhooks/webhook-events-service.ts';
 import { createDestinationsDal } from './destinations-dal.ts';
 import { createDestinationsService } from './destinations-service.ts';
-import { forwardRowsBuilder } from './forward-builder.ts';
+import { forwardBatchSealer } from './forward-batch.ts';
+import { forwardItemsBuilder } from './forward-builder.ts';
 import type { DestinationType } from './forward-event.ts';
 import { createForwardQueueDal } from './forward-queue-dal.ts';
 import { createForwardStats } from './forward-stats.ts';
@@ -26,7 +27,7 @@ export const DESTINATION_HOSTS: Record<DestinationType, EnabledDestination> = {
 
 /**
  * The destinations module's pieces, wired once (container.ts): the partner API service, the stats,
- * what ingest needs (the project's forward targets, the row builder), the egress gateway's lookup of
+ * what ingest needs (the project's forward targets, the item builder and the batch sealer), the egress gateway's lookup of
  * enabled destinations, and the forwarder (made once the gateway exists).
  */
 export function createDestinations(deps: {
@@ -45,7 +46,7 @@ export function createDestinations(deps: {
     auditLog: deps.auditLog,
     envelope: deps.envelope,
   });
-  const buildRows: ForwardRowBuilder = () => forwardRowsBuilder(deps.envelope);
+  const buildRows: ForwardRowBuilder = () => forwardItemsBuilder();
   // Asked by the gateway for `capi` calls only: one indexed query on the system connection.
   const lookup: DestinationLookup = async ({ orgId, projectId }) =>
     projectId === null
@@ -56,6 +57,7 @@ export function createDestinations(deps: {
     stats,
     forwardTargets: dal.forwardTargets,
     buildRows,
+    sealForward: forwardBatchSealer(deps.envelope),
     lookup,
     forwarder(egress: Pick<EgressGateway, 'request'>, logger?: Logger) {
       return createForwarder({

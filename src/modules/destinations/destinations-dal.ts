@@ -89,10 +89,10 @@ export function createDestinationsDal() {
       return rows[0] as DestinationRow;
     },
 
-    /** Deletes the destination and (ON DELETE CASCADE) its forward queue; returns the queued count. */
+    /** Deletes the destination and (ON DELETE CASCADE) its forward queue; returns the queued events. */
     async remove(tx: Db, orgId: string, id: string): Promise<number> {
       const { rows } = await sql<{ n: string }>`
-        SELECT count(*) AS n FROM capi_forward_queue WHERE org_id = ${orgId} AND destination_id = ${id}`.execute(
+        SELECT coalesce(sum(event_count), 0) AS n FROM capi_forward_queue WHERE org_id = ${orgId} AND destination_id = ${id}`.execute(
         tx,
       );
       await sql`DELETE FROM destinations WHERE org_id = ${orgId} AND id = ${id}`.execute(tx);

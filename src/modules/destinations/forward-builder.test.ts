@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createEnvelope,
-  generateKeyEncryptionKey,
-  parseKeyEncryptionKeys,
-} from '../../lib/envelope-crypto.ts';
 import type { PreparedEvent } from '../ingest/event-preparer.ts';
 import type { ValidEvent } from '../ingest/event-validator.ts';
 import { suppressionHash } from '../subjects/subject-hashes.ts';
-import { type ForwardTarget, forwardRowsBuilder, PAYLOAD_FIELD } from './forward-builder.ts';
+import { type ForwardTarget, forwardItemsBuilder } from './forward-builder.ts';
 import type { ForwardEvent } from './forward-event.ts';
 import { countryHash, externalIdHash, phoneHashFor } from './forward-identifiers.ts';
 
-const envelope = createEnvelope(parseKeyEncryptionKeys(generateKeyEncryptionKey()));
 const ORG = 'org_1';
 const PROJECT = 'prj_1';
 const targets: ForwardTarget[] = [
@@ -49,14 +43,11 @@ function event(n: number, user: string, phone: string, country: string | null) {
   return { orgId: ORG, projectId: PROJECT, valid, prepared, targets };
 }
 
-const open = (row: { id: string; encrypted_payload: string }) =>
-  JSON.parse(
-    envelope.decrypt(row.encrypted_payload, { orgId: ORG, recordId: row.id, field: PAYLOAD_FIELD }),
-  ) as ForwardEvent;
+const open = (item: { event: unknown }) => item.event as ForwardEvent;
 
-describe('forward rows of one request', () => {
+describe('forwarding items of one request', () => {
   it('reuse work across events only for equal values: each event gets its own user, phone and country hashes', () => {
-    const build = forwardRowsBuilder(envelope);
+    const build = forwardItemsBuilder();
     // The same national number read in two regions, an international one, two users.
     const inputs = [
       event(1, 'u_1', '020 7946 0958', 'GB'),
@@ -66,16 +57,17 @@ describe('forward rows of one request', () => {
       event(5, 'u_2', '+49 30 901820', 'DE'),
     ];
     for (const input of inputs) {
-      const rows = build(input);
-      expect(rows.map((r) => r.destination_id)).toEqual(['dst_meta', 'dst_tiktok']);
+      const items = build(input);
+      expect(items.map((r) => r.destination_id)).toEqual(['dst_meta', 'dst_tiktok']);
       const user = input.valid.user_id as string;
       const phone = input.valid.traits.phone as string;
       const country = input.prepared.geo_country;
-      for (const row of rows) {
+      for (const row of items) {
         const type = row.destination_id === 'dst_meta' ? 'meta_capi' : 'tiktok_events';
         const region = country ?? (type === 'meta_capi' ? 'GB' : null);
         const payload = open(row);
-        expect(row.subject_hash).toBe(suppressionHash(PROJECT, user));
+        expect(row.subject).toBe(suppressionHash(PROJECT, user));
+        expect(row.event_id).toBe(input.valid.event_id);
         expect(payload.event_id).toBe(input.valid.event_id);
         expect(payload.device.idfa).toBe(input.valid.device.idfa);
         expect(payload.hashes.external_id).toBe(externalIdHash(PROJECT, user));

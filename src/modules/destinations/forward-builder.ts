@@ -1,8 +1,6 @@
-import { ledgerRowId } from '../../egress/egress-gateway.ts';
-import type { Envelope } from '../../lib/envelope-crypto.ts';
 import type { PreparedEvent } from '../ingest/event-preparer.ts';
 import type { ValidEvent } from '../ingest/event-validator.ts';
-import type { ForwardQueueRow } from '../ingest/ingest-dal.ts';
+import type { ForwardItem } from '../ingest/ingest-dal.ts';
 import { suppressionHash } from '../subjects/subject-hashes.ts';
 import type { DestinationType, ForwardEvent } from './forward-event.ts';
 import { countryHash, e164, externalIdHash, phoneHash } from './forward-identifiers.ts';
@@ -14,9 +12,6 @@ export type ForwardTarget = {
   event_map: Readonly<Record<string, string>>;
   default_phone_country: string | null;
 };
-
-/** The envelope field of a queue row's payload (AAD: org + queue row id + this). */
-export const PAYLOAD_FIELD = 'capi_payload';
 
 const CURRENCY = /^[A-Za-z]{3}$/;
 
@@ -71,11 +66,11 @@ function remembered<A extends (string | null)[], V>(f: (...args: A) => V): (...a
 }
 
 /**
- * The row builder for one request's events. A batch comes from one device and mostly one user, so
- * the identifier work (a phone parse costs more than all the event's hashes together) is done once
- * per distinct value in the request and then reused; nothing outlives the request.
+ * The forwarding-item builder for one request's events. A batch comes from one device and mostly
+ * one user, so the identifier work (a phone parse costs more than all the event's hashes together)
+ * is done once per distinct value in the request and then reused; nothing outlives the request.
  */
-export function forwardRowsBuilder(envelope: Envelope) {
+export function forwardItemsBuilder() {
   const ids: Identifiers = {
     e164: remembered(e164),
     phoneHash: remembered(phoneHash),
@@ -83,7 +78,7 @@ export function forwardRowsBuilder(envelope: Envelope) {
     countryHash: remembered(countryHash),
     subjectHash: remembered(suppressionHash),
   };
-  return (input: RowInput) => buildForwardRows(envelope, input, ids);
+  return (input: ItemInput) => buildForwardItems(input, ids);
 }
 
 type Identifiers = {
@@ -94,7 +89,7 @@ type Identifiers = {
   subjectHash: typeof suppressionHash;
 };
 
-type RowInput = {
+type ItemInput = {
   orgId: string;
   projectId: string;
   valid: ValidEvent;
@@ -103,12 +98,13 @@ type RowInput = {
 };
 
 /**
- * Builds, at ingest and while the raw values are in memory, the encrypted forward-queue rows of one
- * stored event: one per enabled destination that maps the event's name. The raw email and phone are
- * read from `valid.traits` and never leave this function except as the destination's hash.
- * `withheld` in the payload marks events whose device ids were not queued (tracking not allowed).
+ * Builds, at ingest and while the raw values are in memory, the forwarding items of one event: one
+ * per enabled destination that maps the event's name (the writer seals those of the events its
+ * commit stores into the queue). The raw email and phone are read from `valid.traits` and never
+ * leave this function except as the destination's hash. `withheld` in the payload marks events whose
+ * device ids were not queued (tracking not allowed).
  */
-function buildForwardRows(envelope: Envelope, input: RowInput, ids: Identifiers): ForwardQueueRow[] {
+function buildForwardItems(input: ItemInput, ids: Identifiers): ForwardItem[] {
   const { valid, prepared, targets } = input;
   if (valid.type !== 'track' || !valid.event) return [];
   const name = valid.event;
@@ -160,20 +156,6 @@ function buildForwardRows(envelope: Envelope, input: RowInput, ids: Identifiers)
         country: t.type === 'meta_capi' && country ? ids.countryHash(country) : undefined,
       },
     };
-    // Time-ordered (UUID v7 layout): the queue's key grows at its right edge, claimed roughly in order.
-    const id = ledgerRowId(Date.now());
-    return {
-      id,
-      project_id: input.projectId,
-      destination_id: t.id,
-      event_id: valid.event_id,
-      subject_hash: subject,
-      event_time: valid.timestamp,
-      encrypted_payload: envelope.encrypt(JSON.stringify(event), {
-        orgId: input.orgId,
-        recordId: id,
-        field: PAYLOAD_FIELD,
-      }),
-    };
+    return { project_id: input.projectId, destination_id: t.id, event_id: valid.event_id, subject, event };
   });
 }

@@ -5,19 +5,28 @@ import type { DestinationRow } from './destinations-dal.ts';
 
 /**
  * The forwarder's SQL on `capi_forward_queue` (system connection; every statement names the org or
- * the destination). One worker at a time forwards a destination, under a session advisory lock (no
- * transaction stays open across the platform call); a worker killed mid-batch loses the lock with
- * its connection, and the next one sends the batch again with the same event ids (the platforms
- * deduplicate on them).
+ * the destination). A row is a batch of one commit's events for one destination (forward-batch.ts).
+ * One worker at a time forwards a destination, under a session advisory lock (no transaction stays
+ * open across the platform call); a worker killed mid-batch loses the lock with its connection, and
+ * the next one sends the batch again with the same event ids (the platforms deduplicate on them).
  */
 export type ClaimedRow = {
   id: string;
   org_id: string;
   project_id: string;
-  event_id: string;
+  event_count: number;
+  subject_hashes: string[];
   encrypted_payload: string;
   attempts: number;
   created_at: Date;
+};
+
+/** A row's new content when only some of its events are left (sealed again under the same id). */
+export type Remainder = {
+  event_count: number;
+  subject_hashes: string[];
+  oldest_event_time: Date;
+  encrypted_payload: string;
 };
 
 type Db = Kysely<Database>;
@@ -37,15 +46,21 @@ export function createForwardQueueDal() {
     },
 
     /**
-     * The destination's due rows, oldest first. Only the holder of the destination's forwarder lock
-     * reads them (`tryLock`), so nothing is written to claim them: a claim costs a read, not a
-     * rewrite of every row.
+     * The destination's due rows, oldest first, as many as hold at most `maxEvents` events together
+     * (at least one row). Only the holder of the destination's forwarder lock reads them (`tryLock`),
+     * so nothing is written to claim them: a claim costs a read, not a rewrite of every row.
      */
-    async due(db: Db, destinationId: string, now: Date, limit: number): Promise<ClaimedRow[]> {
+    async due(db: Db, destinationId: string, now: Date, maxEvents: number): Promise<ClaimedRow[]> {
       const { rows } = await sql<ClaimedRow>`
-        SELECT id, org_id, project_id, event_id, encrypted_payload, attempts, created_at FROM capi_forward_queue
-        WHERE destination_id = ${destinationId} AND next_attempt_at <= ${now}
-        ORDER BY next_attempt_at, id LIMIT ${limit}`.execute(db);
+        SELECT q.id, q.org_id, q.project_id, q.event_count, q.subject_hashes, q.encrypted_payload, q.attempts, q.created_at
+        FROM (
+          SELECT id, next_attempt_at, sum(event_count) OVER (ORDER BY next_attempt_at, id) AS upto
+          FROM (SELECT id, next_attempt_at, event_count FROM capi_forward_queue
+            WHERE destination_id = ${destinationId} AND next_attempt_at <= ${now}
+            ORDER BY next_attempt_at, id LIMIT ${maxEvents}) AS first_rows
+        ) AS c JOIN capi_forward_queue q ON q.id = c.id
+        WHERE c.upto <= ${maxEvents} OR c.upto = q.event_count
+        ORDER BY c.next_attempt_at, c.id`.execute(db);
       return rows;
     },
 
@@ -73,6 +88,26 @@ export function createForwardQueueDal() {
       if (ids.length === 0) return 0;
       const r = await sql`DELETE FROM capi_forward_queue WHERE id = ANY(${ids}::uuid[])`.execute(db);
       return Number(r.numAffectedRows ?? 0);
+    },
+
+    /**
+     * Leaves in a row only the events still to send, sealed again, put off like `release`. Written
+     * only if the row still holds what the forwarder read: an erasure that took a user's events out
+     * meanwhile wins (its row is sent again later: the platforms deduplicate on event_id).
+     */
+    async keepRemainder(
+      db: Db,
+      id: string,
+      read: string,
+      rest: Remainder,
+      nextAttemptAt: Date,
+      failed: boolean,
+    ): Promise<void> {
+      await sql`
+        UPDATE capi_forward_queue SET event_count = ${rest.event_count}, subject_hashes = ${rest.subject_hashes}::text[],
+          oldest_event_time = ${rest.oldest_event_time}, encrypted_payload = ${rest.encrypted_payload},
+          next_attempt_at = ${nextAttemptAt}, attempts = attempts + ${failed ? 1 : 0}
+        WHERE id = ${id} AND encrypted_payload = ${read}`.execute(db);
     },
 
     /** Puts rows off for a later attempt (a retryable failure, counted; a pause, not counted). */
@@ -103,36 +138,42 @@ export function createForwardQueueDal() {
       return rows;
     },
 
-    /** Deletes up to `limit` rows queued before `cutoff`; returns the count per destination. */
+    /** Deletes up to `limit` rows queued before `cutoff`; returns their events per destination and hour. */
     async expire(db: Db, cutoff: Date, limit: number) {
       const { rows } = await sql<{
         org_id: string;
         project_id: string;
         destination_id: string;
         hour: Date;
+        rows: string;
         n: string;
       }>`
         WITH gone AS (
           DELETE FROM capi_forward_queue WHERE id IN (
             SELECT id FROM capi_forward_queue WHERE created_at < ${cutoff} LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-          RETURNING org_id, project_id, destination_id, created_at)
-        SELECT org_id, project_id, destination_id, date_trunc('hour', created_at) AS hour, count(*) AS n
+          RETURNING org_id, project_id, destination_id, created_at, event_count)
+        SELECT org_id, project_id, destination_id, date_trunc('hour', created_at) AS hour, count(*) AS rows,
+          sum(event_count) AS n
         FROM gone GROUP BY 1, 2, 3, 4`.execute(db);
-      return rows.map((r) => ({ ...r, n: Number(r.n) }));
+      return rows.map((r) => ({ ...r, rows: Number(r.rows), n: Number(r.n) }));
     },
 
-    /** A DSR erasure: up to `limit` of the user's queued rows (tenant transaction), counted per destination. */
-    async eraseSubject(tx: TenantDb, orgId: string, projectId: string, subjectHash: string, limit: number) {
-      const { rows } = await sql<{ destination_id: string; hour: Date; n: string }>`
-        WITH gone AS (
-          DELETE FROM capi_forward_queue WHERE id IN (
-            SELECT id FROM capi_forward_queue
-            WHERE org_id = ${orgId} AND project_id = ${projectId} AND subject_hash = ${subjectHash} LIMIT ${limit})
-          RETURNING destination_id, created_at)
-        SELECT destination_id, date_trunc('hour', created_at) AS hour, count(*) AS n FROM gone GROUP BY 1, 2`.execute(
-        tx,
-      );
-      return rows.map((r) => ({ destination_id: r.destination_id, hour: r.hour, n: Number(r.n) }));
+    /** A DSR erasure: up to `limit` rows holding events of the subjects (tenant transaction), locked. */
+    async rowsHolding(tx: TenantDb, orgId: string, projectId: string, subjects: string[], limit: number) {
+      const { rows } = await sql<ClaimedRow & { destination_id: string }>`
+        SELECT id, org_id, project_id, destination_id, event_count, subject_hashes, encrypted_payload, attempts, created_at
+        FROM capi_forward_queue
+        WHERE org_id = ${orgId} AND project_id = ${projectId} AND subject_hashes && ${subjects}::text[]
+        ORDER BY id LIMIT ${limit} FOR UPDATE`.execute(tx);
+      return rows;
+    },
+
+    /** An erasure's rewrite of a row without the user's events (other users' stay queued). */
+    async replaceEvents(tx: TenantDb, id: string, rest: Remainder): Promise<void> {
+      await sql`
+        UPDATE capi_forward_queue SET event_count = ${rest.event_count}, subject_hashes = ${rest.subject_hashes}::text[],
+          oldest_event_time = ${rest.oldest_event_time}, encrypted_payload = ${rest.encrypted_payload}
+        WHERE id = ${id}`.execute(tx);
     },
 
     async pause(db: Db, orgId: string, id: string, now: Date): Promise<boolean> {

@@ -25,15 +25,16 @@ import {
 import type { WebhookEventEmitter } from '../webhooks/webhook-events-service.ts';
 import type { DestinationRow } from './destinations-dal.ts';
 import { FORWARD_TASK, TOKEN_FIELD } from './destinations-service.ts';
-import { PAYLOAD_FIELD } from './forward-builder.ts';
+import { openEvents, type QueuedEvent, sealEvents } from './forward-batch.ts';
 import type { EventCheck, ForwardEvent, PlatformVerdict } from './forward-event.ts';
 import type { ClaimedRow, ForwardQueueDal } from './forward-queue-dal.ts';
 import type { ForwardStats } from './forward-stats.ts';
 
 /**
  * The forwarder (job `capi.forward`, one destination per run, one run per destination at a time under
- * a session advisory lock that dies with a killed worker's connection): reads up to 1,000 due rows, decrypts
- * them, checks each event alone (Meta drops events older than 7 days — counted — and an event it
+ * a session advisory lock that dies with a killed worker's connection): reads the due rows holding up
+ * to 1,000 events together (a row is one ingest commit's events, forward-batch.ts), decrypts them,
+ * checks each event alone (Meta drops events older than 7 days — counted — and an event it
  * would refuse is rejected here instead of sinking the batch), sends the rest in one request through
  * the egress gateway, and settles the batch:
  * - accepted: the rows are deleted, and the counts added, in one transaction, committed only once
@@ -64,16 +65,16 @@ export type ForwarderDeps = {
   random?: () => number;
 };
 
-type Decoded = { row: ClaimedRow; event: ForwardEvent };
+type Decoded = QueuedEvent & { row: ClaimedRow };
 type Settlement = {
   sent: Decoded[];
-  rejected: { row: ClaimedRow; code: string }[];
-  tooOld: ClaimedRow[];
-  retry: ClaimedRow[];
+  rejected: { item: Decoded; code: string }[];
+  /** Rows whose ciphertext does not open: all their events are rejected. */
+  unreadable: ClaimedRow[];
+  tooOld: Decoded[];
+  retry: Decoded[];
   retryAfterMs?: number;
   badToken?: string;
-  /** Rows whose event's device ids were withheld (no consent), for the stats. */
-  withheld: Set<string>;
 };
 
 const platformOf = (type: DestinationRow['type']) =>
@@ -166,17 +167,17 @@ export function createForwarder(deps: ForwarderDeps) {
         out.sent.push(...batch);
         return;
       case 'retry':
-        out.retry.push(...batch.map((b) => b.row));
+        out.retry.push(...batch);
         if (verdict.retryAfterMs !== undefined)
           out.retryAfterMs = Math.max(out.retryAfterMs ?? 0, verdict.retryAfterMs);
         return;
       case 'bad_token':
         out.badToken = verdict.code;
-        out.retry.push(...batch.map((b) => b.row));
+        out.retry.push(...batch);
         return;
       case 'rejected': {
         if (batch.length === 1) {
-          out.rejected.push({ row: (batch[0] as Decoded).row, code: verdict.code });
+          out.rejected.push({ item: batch[0] as Decoded, code: verdict.code });
           return;
         }
         const half = Math.ceil(batch.length / 2);
@@ -191,25 +192,40 @@ export function createForwarder(deps: ForwarderDeps) {
     return Math.max(retryAfterMs ?? 0, Math.round(exp / 2 + (random() * exp) / 2));
   }
 
-  async function settle(d: DestinationRow, s: Settlement): Promise<void> {
+  async function settle(d: DestinationRow, rows: readonly ClaimedRow[], s: Settlement): Promise<void> {
     const now = clock.now();
     const rejectedByCode: Record<string, number> = {};
     for (const r of s.rejected) rejectedByCode[r.code] = (rejectedByCode[r.code] ?? 0) + 1;
+    for (const r of s.unreadable)
+      rejectedByCode.undecryptable = (rejectedByCode.undecryptable ?? 0) + r.event_count;
+    const retryOf = new Map<string, Decoded[]>();
+    for (const x of s.retry) retryOf.set(x.row.id, [...(retryOf.get(x.row.id) ?? []), x]);
+    const decided = [...s.sent, ...s.rejected.map((r) => r.item), ...s.tooOld];
+    const decidedIn = new Set(decided.map((x) => x.row.id));
     await withTenant(db, d.org_id, async (tx) => {
-      await dal.remove(tx, [
-        ...s.sent.map((x) => x.row.id),
-        ...s.rejected.map((x) => x.row.id),
-        ...s.tooOld.map((r) => r.id),
-      ]);
-      const attempts = 1 + Math.max(0, ...s.retry.map((r) => r.attempts));
+      // Every event of the row decided: gone. None: put off as it is. Some: the rest sealed again.
+      await dal.remove(
+        tx,
+        rows.filter((r) => !retryOf.has(r.id)).map((r) => r.id),
+      );
+      const attempts = 1 + Math.max(0, ...s.retry.map((x) => x.row.attempts));
       // Held by a refused token: due at once when a new token resumes the destination (not a failure).
       const delay = s.badToken ? 0 : backoffMs(attempts, s.retryAfterMs);
-      await dal.release(
-        tx,
-        s.retry.map((r) => r.id),
-        new Date(now.getTime() + delay),
-        !s.badToken,
-      );
+      const next = new Date(now.getTime() + delay);
+      const whole = rows.filter((r) => retryOf.has(r.id) && !decidedIn.has(r.id)).map((r) => r.id);
+      await dal.release(tx, whole, next, !s.badToken);
+      for (const r of rows) {
+        const rest = retryOf.get(r.id);
+        if (!rest || !decidedIn.has(r.id)) continue;
+        await dal.keepRemainder(
+          tx,
+          r.id,
+          r.encrypted_payload,
+          sealEvents(envelope, r.org_id, r.id, rest),
+          next,
+          !s.badToken,
+        );
+      }
       await deps.stats.add(tx, {
         orgId: d.org_id,
         projectId: d.project_id,
@@ -219,10 +235,10 @@ export function createForwarder(deps: ForwarderDeps) {
         rejected: rejectedByCode,
         tooOld: s.tooOld.length,
         agesS: s.sent.map((x) => Math.max(0, (now.getTime() - x.row.created_at.getTime()) / 1000)),
-        left: [...s.sent.map((x) => x.row), ...s.rejected.map((x) => x.row), ...s.tooOld].map((r) => ({
-          queuedAt: r.created_at,
-          withheld: s.withheld.has(r.id),
-        })),
+        left: [
+          ...decided.map((x) => ({ queuedAt: x.row.created_at, withheld: x.event.withheld === true })),
+          ...s.unreadable.map((r) => ({ queuedAt: r.created_at, n: r.event_count })),
+        ],
       });
       if (s.badToken && (await dal.pause(tx, d.org_id, d.id, now))) {
         await deps.events.emit(systemScope(tx, d.org_id, now), 'destination.paused', {
@@ -240,7 +256,7 @@ export function createForwarder(deps: ForwarderDeps) {
       deps.logger?.warn({ destination: d.id, code: s.badToken }, 'destination paused: token refused');
   }
 
-  /** One batch: claim, check, send, settle. Returns how many rows it claimed. */
+  /** One batch: claim, check, send, settle. Returns how many events it claimed. */
   async function forwardBatch(
     d: DestinationRow,
     token: string,
@@ -249,35 +265,31 @@ export function createForwarder(deps: ForwarderDeps) {
     const max = platformOf(d.type).max;
     const rows = await dal.due(db, d.id, now, max);
     if (rows.length === 0) return { claimed: 0, paused: false };
-    const s: Settlement = { sent: [], rejected: [], tooOld: [], retry: [], withheld: new Set() };
+    const s: Settlement = { sent: [], rejected: [], unreadable: [], tooOld: [], retry: [] };
     const sendable: Decoded[] = [];
     const nowS = Math.floor(now.getTime() / 1000);
     for (const row of rows) {
-      let event: ForwardEvent;
+      let events: QueuedEvent[];
       try {
-        event = JSON.parse(
-          envelope.decrypt(row.encrypted_payload, {
-            orgId: row.org_id,
-            recordId: row.id,
-            field: PAYLOAD_FIELD,
-          }),
-        ) as ForwardEvent;
+        events = openEvents(envelope, row);
       } catch {
-        s.rejected.push({ row, code: 'undecryptable' });
+        s.unreadable.push(row);
         continue;
       }
-      if (event.withheld) s.withheld.add(row.id);
-      const verdict = check(d, event, nowS);
-      if (verdict.ok) sendable.push({ row, event });
-      else if ('drop' in verdict) s.tooOld.push(row);
-      else s.rejected.push({ row, code: `invalid_event:${verdict.reject}` });
+      for (const e of events) {
+        const item: Decoded = { ...e, row };
+        const verdict = check(d, e.event, nowS);
+        if (verdict.ok) sendable.push(item);
+        else if ('drop' in verdict) s.tooOld.push(item);
+        else s.rejected.push({ item, code: `invalid_event:${verdict.reject}` });
+      }
     }
     const ledger: Promise<boolean>[] = [];
     await send(d, token, sendable, s, ledger);
     // Accounted before acknowledged: the deletes commit only once the calls' ledger rows have.
     await Promise.all(ledger);
-    await settle(d, s);
-    return { claimed: rows.length, paused: s.badToken !== undefined };
+    await settle(d, rows, s);
+    return { claimed: rows.reduce((a, r) => a + r.event_count, 0), paused: s.badToken !== undefined };
   }
 
   /** Batches until the queue has nothing due, the budget is spent or the destination stops. */
@@ -331,7 +343,7 @@ export function createForwarder(deps: ForwarderDeps) {
 
     /**
      * The sweep (every minute, and after a worker start): rows queued more than 72 hours ago are
-     * deleted and counted as expired; destinations with rows due (a killed worker left them, a
+     * deleted and their events counted as expired; destinations with rows due (a killed worker left them, a
      * backoff ended) get a forward job.
      */
     async sweep(): Promise<{ expired: number; woken: number }> {
@@ -349,10 +361,10 @@ export function createForwarder(deps: ForwarderDeps) {
               expired: g.n,
               left: [{ queuedAt: g.hour, n: g.n }],
             });
-          return rows.reduce((a, g) => a + g.n, 0);
+          return { events: rows.reduce((a, g) => a + g.n, 0), rows: rows.reduce((a, g) => a + g.rows, 0) };
         });
-        expired += gone;
-        if (gone < 5_000) break;
+        expired += gone.events;
+        if (gone.rows < 5_000) break;
       }
       const due = await dal.dueDestinations(db, now);
       for (const d of due)

@@ -65,57 +65,74 @@ const DEDUP_LOOKBACK = `${2 * INGEST_LIMITS.futureSkewMs} milliseconds`;
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
 /**
- * A Conversions API forward-queue row (migration 0019) built at ingest for one (event, destination):
- * everything about the end customer is in `encrypted_payload`. Written by the same statement as the
- * events, and only for events that statement newly inserted (not duplicates, not suppressed), so the
- * 200 still means committed and a retried batch queues nothing twice.
+ * One event's forwarding to one destination, built at ingest while the raw values were in memory
+ * (modules/destinations/forward-builder.ts): `event` is the platform-ready payload, in memory only
+ * until it is sealed into its batch row.
  */
-export type ForwardQueueRow = {
+export type ForwardItem = {
+  project_id: string;
+  destination_id: string;
+  /** The stored event's id (the commit queues only the events it newly inserted). */
+  event_id: string;
+  /** SHA-256 of `project_id:user id` (or of the anonymous id): what a DSR erasure looks for. */
+  subject: string;
+  event: unknown;
+};
+
+/**
+ * A Conversions API forward-queue row (migration 0025): one commit's events for one destination,
+ * sealed in `encrypted_payload` (modules/destinations/forward-batch.ts).
+ */
+export type ForwardBatchRow = {
   id: string;
   project_id: string;
   destination_id: string;
-  event_id: string;
-  subject_hash: string;
-  event_time: Date;
+  event_count: number;
+  subject_hashes: string[];
+  oldest_event_time: Date;
   encrypted_payload: string;
 };
 
-const BASE_PARAMS = Math.max(...[...WRITE_BATCH.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+/**
+ * The queue rows of a commit, made from the keys its ingest_batch reported (only the events newly
+ * inserted, not suppressed), and the destinations whose forwarder job to wake.
+ */
+export type ForwardRowsOf = (written: readonly WrittenKey[]) => {
+  rows: ForwardBatchRow[];
+  wake: string[];
+};
 
 /**
- * ingest_batch as a CTE, then the queue rows of the events it reports inserted, then a wake-up of
- * the destinations' forwarder jobs that got rows (the `woken` column: an uncorrelated subquery,
- * evaluated once): one statement, one commit. (The tenant setting the RLS checks of these inserts
- * read is set by ingest_batch, which has returned all its rows before the join produces one.) The
- * hour's `queued` count is added when a row leaves the queue (forward-stats.ts), so concurrent
+ * The queue rows and the wake-up of the destinations' forwarder jobs (the `woken` column), in the
+ * transaction of the ingest_batch call that stored their events: one commit, so the 200 still means
+ * committed. (The tenant setting the RLS checks read was set by ingest_batch for the transaction.)
+ * The hour's `queued` count is added when a row leaves the queue (forward-stats.ts), so concurrent
  * commits never queue on one counter row.
  */
-const p = (n: number) => `$${BASE_PARAMS + n}`;
-const WRITE_BATCH_FORWARDING = `WITH ib AS (${WRITE_BATCH}),
-q AS (
-  INSERT INTO capi_forward_queue (id, org_id, project_id, destination_id, event_id, subject_hash, event_time,
-    encrypted_payload, next_attempt_at, created_at)
-  SELECT u.id, $1, u.project_id, u.destination_id, u.event_id, u.subject_hash, u.event_time, u.payload, $2::timestamptz, $2::timestamptz
-  FROM unnest(${p(1)}::uuid[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::text[], ${p(6)}::timestamptz[],
-    ${p(7)}::text[]) AS u(id, project_id, destination_id, event_id, subject_hash, event_time, payload)
-  JOIN ib ON ib.project_id = u.project_id AND ib.event_id = u.event_id AND NOT ib.suppressed
+const INSERT_FORWARD_ROWS = `WITH q AS (
+  INSERT INTO capi_forward_queue (id, org_id, project_id, destination_id, event_count, subject_hashes,
+    oldest_event_time, encrypted_payload, next_attempt_at, created_at)
+  SELECT u.id, $1, u.project_id, u.destination_id, u.n, string_to_array(u.subjects, ','), u.oldest, u.payload,
+    $2::timestamptz, $2::timestamptz
+  FROM unnest($3::uuid[], $4::text[], $5::text[], $6::int[], $7::text[], $8::timestamptz[], $9::text[])
+    AS u(id, project_id, destination_id, n, subjects, oldest, payload)
   RETURNING destination_id
 )
-SELECT project_id, event_id, suppressed,
-  (SELECT count(*) FROM unnest(${p(8)}::text[]) AS d(id)
-     CROSS JOIN LATERAL layers_enqueue_capi_forward($1, ARRAY[d.id])
-   WHERE EXISTS (SELECT 1 FROM q WHERE q.destination_id = d.id)) AS woken
-FROM ib`;
+SELECT (SELECT count(*) FROM q) AS queued,
+  (SELECT count(*) FROM unnest($10::text[]) AS d(id) CROSS JOIN LATERAL layers_enqueue_capi_forward($1, ARRAY[d.id])) AS woken`;
 
-const forwardValues = (rows: readonly ForwardQueueRow[], wake: readonly string[]) => [
-  col([...rows], (r) => r.id),
-  col([...rows], (r) => r.project_id),
-  col([...rows], (r) => r.destination_id),
-  col([...rows], (r) => r.event_id),
-  col([...rows], (r) => r.subject_hash),
-  col([...rows], (r) => r.event_time.toISOString()),
-  col([...rows], (r) => r.encrypted_payload),
-  [...wake],
+const forwardValues = (orgId: string, receivedAt: Date, rows: readonly ForwardBatchRow[], wake: string[]) => [
+  orgId,
+  receivedAt.toISOString(),
+  rows.map((r) => r.id),
+  rows.map((r) => r.project_id),
+  rows.map((r) => r.destination_id),
+  rows.map((r) => r.event_count),
+  // Hex hashes: no comma in them.
+  rows.map((r) => r.subject_hashes.join(',')),
+  rows.map((r) => r.oldest_event_time.toISOString()),
+  rows.map((r) => r.encrypted_payload),
+  wake,
 ];
 
 export function createIngestDal() {
@@ -145,16 +162,16 @@ export function createIngestDal() {
       receivedMonth: Date,
       rows: EventRow[],
       profiles: ProfileUpdate[],
-      /** Forward-queue rows of these events (projects with an enabled destination only). */
-      forward: readonly ForwardQueueRow[] = [],
-      /** Destinations whose forwarder job to wake (the writer spares a destination it woke just now). */
-      wake: readonly string[] = [],
+      /**
+       * For events of projects with an enabled destination: their queue rows, written in the same
+       * transaction once ingest_batch has said which events it stored.
+       */
+      forward?: ForwardRowsOf,
     ): Promise<WrittenKey[]> {
-      const forwarding = forward.length > 0;
       const links = linksOf(rows);
-      const { rows: inserted } = await pool.query<WrittenKey>({
-        name: forwarding ? 'ingest_batch_forwarding' : 'ingest_batch',
-        text: forwarding ? WRITE_BATCH_FORWARDING : WRITE_BATCH,
+      const query = {
+        name: 'ingest_batch',
+        text: WRITE_BATCH,
         values: [
           orgId,
           receivedAt.toISOString(),
@@ -185,10 +202,33 @@ export function createIngestDal() {
           links.project,
           links.anonymous,
           links.user,
-          ...(forwarding ? forwardValues(forward, wake) : []),
         ],
-      });
-      return inserted;
+      };
+      // Without forwarding: one statement, its own transaction.
+      if (!forward) return (await pool.query<WrittenKey>(query)).rows;
+      const client = await pool.connect();
+      let broken: unknown;
+      try {
+        await client.query('BEGIN');
+        const { rows: inserted } = await client.query<WrittenKey>(query);
+        const queue = forward(inserted);
+        if (queue.rows.length > 0)
+          await client.query({
+            name: 'capi_forward_insert',
+            text: INSERT_FORWARD_ROWS,
+            values: forwardValues(orgId, receivedAt, queue.rows, queue.wake),
+          });
+        await client.query('COMMIT');
+        return inserted;
+      } catch (error) {
+        await client.query('ROLLBACK').catch((e: unknown) => {
+          broken = e;
+        });
+        throw error;
+      } finally {
+        // A connection that cannot even roll back is not given back to the pool.
+        client.release(broken instanceof Error ? broken : undefined);
+      }
     },
   };
 }

@@ -7,14 +7,15 @@ import type { DeviceIdHandoff, DeviceIdSink } from './device-id-sink.ts';
 import { INGEST_LIMITS } from './event-limits.ts';
 import { type PreparedEvent, prepareEvent } from './event-preparer.ts';
 import { isRejection, type ValidEvent, validateEvent } from './event-validator.ts';
-import type { ForwardQueueRow } from './ingest-dal.ts';
+import type { ForwardItem } from './ingest-dal.ts';
 import { dedupKey, type ForwardingRow, type IngestWriter } from './ingest-writer.ts';
 import type { ProjectPolicy, ProjectPolicyCache } from './project-policy-cache.ts';
 
 /**
- * Makes, for one request, the function that builds each event's encrypted forward-queue rows for
- * the project's enabled destinations (modules/destinations/forward-builder.ts), while the raw
- * identifiers are still in memory. One per request: it may reuse work across the request's events.
+ * Makes, for one request, the function that builds each event's forwarding items for the project's
+ * enabled destinations (modules/destinations/forward-builder.ts), while the raw identifiers are
+ * still in memory; the writer seals the items of a commit into its queue rows. One per request: it
+ * may reuse work across the request's events.
  */
 export type ForwardRowBuilder = () => (input: {
   orgId: string;
@@ -22,7 +23,7 @@ export type ForwardRowBuilder = () => (input: {
   valid: ValidEvent;
   prepared: PreparedEvent;
   targets: ProjectPolicy['destinations'];
-}) => ForwardQueueRow[];
+}) => ForwardItem[];
 
 const SUPPRESSED = {
   code: 'user_suppressed',

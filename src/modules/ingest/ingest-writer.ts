@@ -1,7 +1,14 @@
 import type pg from 'pg';
 import type { Clock } from '../../lib/clock.ts';
 import { monthStart } from './event-partitions.ts';
-import type { EventRow, ForwardQueueRow, IngestDal, WrittenKey } from './ingest-dal.ts';
+import type {
+  EventRow,
+  ForwardBatchRow,
+  ForwardItem,
+  ForwardRowsOf,
+  IngestDal,
+  WrittenKey,
+} from './ingest-dal.ts';
 import { foldProfiles } from './profile-fold.ts';
 
 /**
@@ -47,15 +54,11 @@ function isRefusedData(error: unknown): boolean {
 
 export const dedupKey = (projectId: string, eventId: string) => `${projectId}\u0000${eventId}`;
 
-/** A row with the forward-queue rows built for it (only in projects with an enabled destination). */
-export type ForwardingRow = EventRow & { forward?: readonly ForwardQueueRow[] };
+/** A row with its forwarding items (only in projects with an enabled destination). */
+export type ForwardingRow = EventRow & { forward?: readonly ForwardItem[] };
 
-/** The queue rows of the first copy of each event: ingest_batch stores that copy only. */
-function forwardOf(rows: ForwardingRow[]): ForwardQueueRow[] {
-  const out: ForwardQueueRow[] = [];
-  for (const r of rows) if (r.forward) out.push(...r.forward);
-  return out;
-}
+/** Seals one commit's forwarded events into queue rows (modules/destinations/forward-batch.ts). */
+export type ForwardSealer = (orgId: string, items: readonly ForwardItem[]) => ForwardBatchRow[];
 
 /**
  * A destination's forwarder job is woken at most this often per process (each wake is an upsert of
@@ -64,14 +67,20 @@ function forwardOf(rows: ForwardingRow[]): ForwardQueueRow[] {
  */
 const WAKE_EVERY_MS = 200;
 
-export function createIngestWriter(deps: { pool: pg.Pool; dal: IngestDal; clock: Clock }) {
+export function createIngestWriter(deps: {
+  pool: pg.Pool;
+  dal: IngestDal;
+  clock: Clock;
+  /** Conversions API forwarding; absent: rows carrying forwarding items are refused (never silently). */
+  sealForward?: ForwardSealer;
+}) {
   const queue: Pending[] = [];
   const lastWake = new Map<string, number>();
-  function wakeList(forward: readonly ForwardQueueRow[]): string[] {
-    if (forward.length === 0) return [];
+  function wakeList(rows: readonly ForwardBatchRow[]): string[] {
+    if (rows.length === 0) return [];
     const now = Date.now();
     const out: string[] = [];
-    for (const id of new Set(forward.map((f) => f.destination_id))) {
+    for (const id of new Set(rows.map((f) => f.destination_id))) {
       if (now - (lastWake.get(id) ?? 0) < WAKE_EVERY_MS) continue;
       lastWake.set(id, now);
       out.push(id);
@@ -136,7 +145,6 @@ export function createIngestWriter(deps: { pool: pg.Pool; dal: IngestDal; clock:
     // The first copy of each event (ingest_batch stores that one) gives the profiles and queue rows.
     const unique = firstOccurrences(rows);
     const profiles = foldProfiles(unique);
-    const forward = forwardOf(unique);
     try {
       return await deps.dal.writeBatch(
         deps.pool,
@@ -145,8 +153,7 @@ export function createIngestWriter(deps: { pool: pg.Pool; dal: IngestDal; clock:
         monthStart(receivedAt),
         rows,
         profiles,
-        forward,
-        wakeList(forward),
+        forwardRowsOf(orgId, unique),
       );
     } catch (error) {
       if (!isRefusedData(error)) throw error;
@@ -159,6 +166,25 @@ export function createIngestWriter(deps: { pool: pg.Pool; dal: IngestDal; clock:
       const second = await writeIsolating(orgId, receivedAt, rows.slice(half), refused);
       return first.concat(second);
     }
+  }
+
+  /**
+   * The queue rows of the events the commit stores (newly inserted, not suppressed), sealed once per
+   * destination while the transaction is open; none when no row carries forwarding items.
+   */
+  function forwardRowsOf(orgId: string, unique: ForwardingRow[]): ForwardRowsOf | undefined {
+    if (!unique.some((r) => r.forward)) return undefined;
+    const seal = deps.sealForward;
+    if (!seal) throw new Error('forwarding items without a sealer');
+    return (written) => {
+      const stored = new Set<string>();
+      for (const k of written) if (!k.suppressed) stored.add(dedupKey(k.project_id, k.event_id));
+      const items: ForwardItem[] = [];
+      for (const r of unique)
+        if (r.forward && stored.has(dedupKey(r.project_id, r.event_id))) items.push(...r.forward);
+      const queued = items.length > 0 ? seal(orgId, items) : [];
+      return { rows: queued, wake: wakeList(queued) };
+    };
   }
 
   /** One row per event_id (a batch may carry the same event twice). */

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { withTenant } from '../../db/tenant-transaction.ts';
 import type { Clock } from '../../lib/clock.ts';
+import type { Envelope } from '../../lib/envelope-crypto.ts';
 import { systemScope } from '../../lib/scope.ts';
 import type { AuditLogService } from '../audit-log/audit-log-service.ts';
 import type { WebhookEventEmitter } from '../webhooks/webhook-events-service.ts';
@@ -32,6 +33,8 @@ export function createErasureExecutor(deps: {
   auditLog: AuditLogService;
   clock: Clock;
   events: WebhookEventEmitter;
+  /** For the steps that must open a ciphertext to take the user's part out of it (the forward queue). */
+  envelope: Envelope;
 }) {
   const { db, dal, clock } = deps;
 
@@ -74,7 +77,7 @@ export function createErasureExecutor(deps: {
       for (const step of ERASURE_STEPS) {
         for (;;) {
           const deleted = await withTenant(db, orgId, async (tx) => {
-            const n = await step.run(tx, target, BATCH);
+            const n = await step.run(tx, target, BATCH, deps.envelope);
             if (n > 0) await dal.addErased(tx, dsrId, step.dataClass, n);
             return n;
           });

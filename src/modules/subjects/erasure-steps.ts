@@ -1,5 +1,6 @@
 import type { TenantDb } from '../../db/tenant-transaction.ts';
 import { createIdempotencyDal } from '../../http/idempotency-dal.ts';
+import type { Envelope } from '../../lib/envelope-crypto.ts';
 import { eraseQueuedEvents } from '../destinations/forward-erasure.ts';
 import { createErasureDal, type ErasureTarget } from './erasure-dal.ts';
 
@@ -18,15 +19,16 @@ export type { ErasureTarget };
 
 export type ErasureStep = {
   dataClass: string;
-  run(tx: TenantDb, target: ErasureTarget, limit: number): Promise<number>;
+  run(tx: TenantDb, target: ErasureTarget, limit: number, envelope: Envelope): Promise<number>;
 };
 
 export const ERASURE_STEPS: readonly ErasureStep[] = [
   {
     // Events waiting to be forwarded to a Conversions API (device ids, platform hashes); first, while
-    // the anonymous ids linked to the user are still known.
+    // the anonymous ids linked to the user are still known. A queue row holds several users' events
+    // sealed together: the user's are taken out and the rest sealed again.
     dataClass: 'capi_forward_queue',
-    run: (tx, t, limit) => eraseQueuedEvents(tx, t, limit),
+    run: (tx, t, limit, envelope) => eraseQueuedEvents(tx, t, limit, envelope),
   },
   {
     // Events, with the hashed identifiers they carry; also the anonymous events of linked anonymous ids.
