@@ -253,6 +253,22 @@ function parseTimestamp(text: string): Date | undefined {
   return utcYear >= 1 && utcYear <= 9999 ? date : undefined;
 }
 
+/**
+ * `timestamp` as an instant. An SDK sends ISO text (JSON never yields a Date, so SDK events always take
+ * the text path); the Segment mapping hands over the Date its clock-skew correction computed, so that
+ * the instant is not formatted and parsed again. That Date is held to the same years as the text.
+ */
+function eventTimestamp(value: unknown): Date | EventRejection {
+  if (value instanceof Date) {
+    const year = value.getUTCFullYear(); // NaN for an invalid date
+    return year >= 1 && year <= 9999 ? value : reject('invalid_field', 'timestamp is not a valid date.');
+  }
+  if (typeof value !== 'string' || !ISO_TIMESTAMP.test(value)) {
+    return reject('invalid_field', 'timestamp must be an ISO 8601 date-time with a time zone.');
+  }
+  return parseTimestamp(value) ?? reject('invalid_field', 'timestamp is not a valid date.');
+}
+
 export function validateEvent(raw: unknown, now: Date): ValidEvent | EventRejection {
   if (!isObject(raw)) return reject('invalid_event', 'Each event must be a JSON object.');
   for (const key of Object.keys(raw)) {
@@ -277,11 +293,8 @@ export function validateEvent(raw: unknown, now: Date): ValidEvent | EventReject
   const appId = boundedString(raw.app_id, 'app_id', INGEST_LIMITS.appIdLength, false);
   if (isRejection(appId)) return appId;
 
-  if (typeof raw.timestamp !== 'string' || !ISO_TIMESTAMP.test(raw.timestamp)) {
-    return reject('invalid_field', 'timestamp must be an ISO 8601 date-time with a time zone.');
-  }
-  const timestamp = parseTimestamp(raw.timestamp);
-  if (timestamp === undefined) return reject('invalid_field', 'timestamp is not a valid date.');
+  const timestamp = eventTimestamp(raw.timestamp);
+  if (!(timestamp instanceof Date)) return timestamp;
   if (timestamp.getTime() - now.getTime() > INGEST_LIMITS.futureSkewMs) {
     return reject('timestamp_in_future', 'timestamp is more than 24 hours in the future.');
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isRejection, validateEvent } from '../ingest/event-validator.ts';
 import { correctedTimestamp, parseTime, toNativeEvent } from './segment-mapping.ts';
 
 const RECEIVED = Date.parse('2026-11-30T12:00:00.000Z');
@@ -8,13 +9,15 @@ const IDFA = '6D92078A-8246-4BA4-AE5B-76104861E7DC';
 describe('Segment clock-skew correction', () => {
   it('timestamp = receivedAt − (sentAt − timestamp)', () => {
     const sentAt = parseTime('2026-11-30T12:05:00.000Z');
-    expect(correctedTimestamp('2026-11-30T12:04:00.000Z', sentAt, RECEIVED)).toBe('2026-11-30T11:59:00.000Z');
+    expect(correctedTimestamp('2026-11-30T12:04:00.000Z', sentAt, RECEIVED)).toEqual(
+      new Date('2026-11-30T11:59:00.000Z'),
+    );
   });
   it('keeps the timestamp without sentAt, uses receipt without a timestamp, passes junk on', () => {
     expect(correctedTimestamp('2026-01-01T00:00:00+02:00', undefined, RECEIVED)).toBe(
       '2026-01-01T00:00:00+02:00',
     );
-    expect(correctedTimestamp(undefined, undefined, RECEIVED)).toBe('2026-11-30T12:00:00.000Z');
+    expect(correctedTimestamp(undefined, undefined, RECEIVED)).toEqual(new Date('2026-11-30T12:00:00.000Z'));
     expect(correctedTimestamp('not a date', RECEIVED, RECEIVED)).toBe('not a date');
     expect(parseTime('nope')).toBeUndefined();
   });
@@ -30,7 +33,29 @@ describe('Segment clock-skew correction', () => {
       },
       { ...opts, sentAt: parseTime('2026-11-30T12:00:00.000Z') },
     );
-    expect(mapped).toMatchObject({ timestamp: '2026-11-30T11:59:50.000Z' });
+    expect(mapped).toMatchObject({ timestamp: new Date('2026-11-30T11:59:50.000Z') });
+  });
+  it('the corrected instant is validated as it is: stored when in range, refused per message outside', () => {
+    const validated = (timestamp: string, sentAt: string) => {
+      const mapped = toNativeEvent(
+        { type: 'track', messageId: 'm', userId: 'u', event: 'e', timestamp, sentAt },
+        opts,
+      );
+      const valid = validateEvent(mapped, new Date(RECEIVED));
+      return isRejection(valid) ? valid.code : valid.timestamp.toISOString();
+    };
+    expect(validated('2026-11-30T12:00:00.000Z', '2026-11-30T12:00:10.000Z')).toBe(
+      '2026-11-30T11:59:50.000Z',
+    );
+    // Differences past what a Date holds, or landing before year 1 or after 9999 (a client clock far
+    // off): a rejection naming the field, never an exception (that would have been a 500).
+    expect(validated('-271821-04-20T00:00:00.000Z', '+275760-09-13T00:00:00.000Z')).toBe('invalid_field');
+    expect(validated('0001-01-01T00:00:00.000Z', '2500-01-01T00:00:00.000Z')).toBe('invalid_field');
+    expect(validated('2500-01-01T00:00:00.000Z', '2026-11-30T12:00:00.000Z')).toBe('timestamp_in_future');
+    expect(validated('9000-01-01T00:00:00.000Z', '0001-01-01T00:00:00.000Z')).toBe('invalid_field');
+    expect(validated('+200000-01-01T00:00:00.000Z', '+200000-01-01T00:00:10.000Z')).toBe(
+      '2026-11-30T11:59:50.000Z',
+    );
   });
 });
 

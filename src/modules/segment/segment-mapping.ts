@@ -39,25 +39,26 @@ function idText(value: unknown): unknown {
 
 export function parseTime(value: unknown): number | undefined {
   if (typeof value !== 'string' && !(value instanceof Date)) return undefined;
-  const ms = new Date(value as string).getTime();
+  const ms = typeof value === 'string' ? Date.parse(value) : value.getTime();
   return Number.isNaN(ms) ? undefined : ms;
 }
 
 /**
- * Segment's clock-skew correction. A timestamp that does not parse is passed on as sent (the
- * validator refuses it, naming the field).
+ * Segment's clock-skew correction. A timestamp that does not parse, or one without a `sentAt`, is
+ * passed on as sent (the validator parses it, or refuses it naming the field). A computed instant is
+ * passed on as a Date, which the validator takes as it is: formatting it as text here would only have
+ * the validator parse it again (the validator also refuses one that fell outside years 1–9999).
  */
 export function correctedTimestamp(
   timestamp: unknown,
   sentAt: number | undefined,
   receivedAt: number,
 ): unknown {
-  if (timestamp === undefined || timestamp === null) return new Date(receivedAt).toISOString();
+  if (timestamp === undefined || timestamp === null) return new Date(receivedAt);
   if (sentAt === undefined) return timestamp;
   const at = parseTime(timestamp);
   if (at === undefined) return timestamp;
-  const sent = sentAt;
-  return new Date(receivedAt - (sent - at)).toISOString();
+  return new Date(receivedAt - (sentAt - at));
 }
 
 function platformOf(device: JsonObject, os: JsonObject | undefined): 'idfa' | 'gaid' | undefined {
