@@ -38,22 +38,26 @@ export function createSegmentService(deps: { ingest: IngestService; clock: Clock
       const events: unknown[] = [];
       const positions: number[] = [];
       const refused: IngestResult['rejected'] = [];
-      messages.forEach((message, index) => {
-        const mapped = toNativeEvent(message, opts);
+      for (let index = 0; index < messages.length; index++) {
+        const mapped = toNativeEvent(messages[index], opts);
         if (isMappingRejection(mapped)) refused.push({ index, ...mapped });
         else {
           events.push(mapped);
           positions.push(index);
         }
-      });
+      }
+      // Each message was measured as sent above, which is Segment's limit: what the mapping made of
+      // them needs no second measure (the native guard would stringify every event once more).
       const result =
         events.length > 0
-          ? await deps.ingest.ingest(key, events, connectionIp, bodyBytes)
+          ? await deps.ingest.ingest(key, events, connectionIp, Math.min(bodyBytes, INGEST_LIMITS.eventBytes))
           : { accepted: 0, duplicates: 0, rejected: [] };
-      const rejected = refused.concat(
-        result.rejected.map((r) => ({ ...r, index: positions[r.index] as number })),
-      );
-      if (refused.length > 0 && result.rejected.length > 0) rejected.sort((a, b) => a.index - b.index);
+      // Event and message indexes differ only once a message was refused by the mapping.
+      let rejected = result.rejected;
+      if (refused.length > 0) {
+        rejected = refused.concat(rejected.map((r) => ({ ...r, index: positions[r.index] as number })));
+        rejected.sort((a, b) => a.index - b.index);
+      }
       return { success: true, accepted: result.accepted, duplicates: result.duplicates, rejected };
     },
   };
