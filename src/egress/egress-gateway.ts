@@ -204,14 +204,34 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
     vendor: allowlist.vendor(call.vendor) ? call.vendor : 'unregistered',
     purpose: (EGRESS_PURPOSES as readonly string[]).includes(call.purpose) ? call.purpose : 'invalid',
   });
-  // Metric series per label set (a closed, small set), resolved once.
-  const children = new Map<string, { observe(seconds: number): void }>();
-  function observe(l: { vendor: string; purpose: string }, outcome: string, seconds: number): void {
-    const key = `${l.vendor}|${l.purpose}|${outcome}`;
-    let c = children.get(key);
+  /**
+   * A sent call's labels and metric series per outcome, resolved once per vendor and purpose (a
+   * closed, small set: only calls past checkHost are sent, so the vendor is registered and the
+   * purpose valid), found by two lookups of the call's own strings instead of a key built per call.
+   */
+  type Sent = {
+    labels: { vendor: string; purpose: string };
+    series: Map<string, { observe(seconds: number): void }>;
+  };
+  const sentBy = new Map<string, Map<string, Sent>>();
+  function sent(call: EgressCall): Sent {
+    let byPurpose = sentBy.get(call.vendor);
+    if (byPurpose === undefined) {
+      byPurpose = new Map();
+      sentBy.set(call.vendor, byPurpose);
+    }
+    let s = byPurpose.get(call.purpose);
+    if (s === undefined) {
+      s = { labels: labels(call), series: new Map() };
+      byPurpose.set(call.purpose, s);
+    }
+    return s;
+  }
+  function observe(s: Sent, outcome: string, seconds: number): void {
+    let c = s.series.get(outcome);
     if (!c) {
-      c = metrics.callSeries({ ...l, outcome });
-      children.set(key, c);
+      c = metrics.callSeries({ ...s.labels, outcome });
+      s.series.set(outcome, c);
     }
     c.observe(seconds);
   }
@@ -231,7 +251,8 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
     } catch {
       return refuse(call, '(unparsable)', 'invalid_call', 'The call URL is not a URL.');
     }
-    const host = url.hostname.toLowerCase().replace(/\.$/, '');
+    const lower = url.hostname.toLowerCase();
+    const host = lower.endsWith('.') ? lower.slice(0, -1) : lower;
     const vendor = allowlist.vendor(call.vendor);
     if (!vendor || !vendorClaimsHost(vendor, host))
       refuse(
@@ -349,9 +370,11 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
     const prepared = prepareBody(call);
     const headers: Record<string, string> = { 'user-agent': USER_AGENT };
     if (prepared.contentType) headers['content-type'] = prepared.contentType;
-    for (const [k, v] of Object.entries(call.headers ?? {})) headers[k.toLowerCase()] = v;
+    const own = call.headers;
+    if (own !== undefined) for (const k of Object.keys(own)) headers[k.toLowerCase()] = own[k] as string;
     const { origin, path } = target(url, host, call);
-    const l = labels(call);
+    const metric = sent(call);
+    const l = metric.labels;
 
     let attempts = 0;
     let bytesOut = 0;
@@ -436,7 +459,7 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
 
     const latencyMs = performance.now() - started;
     const createdAt = clock.now();
-    observe(l, outcome, latencyMs / 1000);
+    observe(metric, outcome, latencyMs / 1000);
     const ticket = deps.ledger.enqueue({
       org_id: call.orgId,
       project_id: call.projectId,
@@ -475,11 +498,21 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
 
   return {
     /** Checks, sends and records one vendor call; throws EgressError on refusal or failure. */
-    async request(call: EgressCall): Promise<EgressResponse> {
-      const { url, host, vendor } = checkHost(call);
-      if (call.purpose === 'capi') await checkDestination(call, vendor, host);
-      checkCall(call, url, host);
-      return send(call, url, host);
+    request(call: EgressCall): Promise<EgressResponse> {
+      // Not an async function: it would wrap send's promise in one more (two microtask turns per
+      // call). A refusal still arrives as a rejection, never as a synchronous throw.
+      try {
+        const { url, host, vendor } = checkHost(call);
+        if (call.purpose === 'capi')
+          return checkDestination(call, vendor, host).then(() => {
+            checkCall(call, url, host);
+            return send(call, url, host);
+          });
+        checkCall(call, url, host);
+        return send(call, url, host);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     },
     /** Which identifier kinds a body would be refused for (for adapters' own tests and messages). */
     refusedKinds(call: EgressCall): IdentifierKind[] {
