@@ -292,6 +292,65 @@ describe('Conversions API forwarding, end to end from POST /v1/sdk/events to the
     expect(hour.rejected['invalid_event:missing_os_version']).toBe(1);
   });
 
+  it('a row whose events settle differently keeps only the ones to retry, sealed again', async () => {
+    const a = purchase('u_part_a');
+    const b = purchase('u_part_b');
+    // One request, one commit: one row holding both events.
+    await sendEvents(t.app, p.publishableKey, [a, b]);
+    const rowsOf = async () =>
+      (
+        await sql<{ id: string; event_count: number; subject_hashes: string[] }>`
+          SELECT id, event_count, subject_hashes FROM capi_forward_queue WHERE destination_id = ${metaDst}`.execute(
+          t.db.system,
+        )
+      ).rows;
+    const [row] = await rowsOf();
+    expect(row?.event_count).toBe(2);
+    // The whole batch refused, then its first half (a: rejected), then a 503 for the second (b: retried).
+    meta.failNext(2, {
+      status: 400,
+      body: { error: { code: 100, error_subcode: 2804019, type: 'OAuthException' } },
+    });
+    meta.failNext(1, { status: 503, body: { error: { code: 2, is_transient: true } } });
+    await t.container.forwarder.run({ org_id: p.org.id, destination_id: metaDst });
+    expect(meta.events).toHaveLength(0);
+    const after = await rowsOf();
+    expect(after).toEqual([
+      { id: row?.id, event_count: 1, subject_hashes: [sha(`${p.projectId}:u_part_b`)] },
+    ]);
+    await makeQueueDue(t);
+    await t.container.forwarder.run({ org_id: p.org.id, destination_id: metaDst });
+    expect(meta.events.map((e) => e.event.event_id)).toEqual([b.event_id]);
+    expect(await queued(t, metaDst)).toBe(0);
+  });
+
+  it('a row queued before batches (one event, its own ciphertext) is forwarded as it is', async () => {
+    // What migration 0025 leaves of a 0019 row: the single event's JSON sealed under the row id.
+    const e = purchase('u_legacy');
+    const id = '0193a000-0000-7000-8000-0000000000aa';
+    const event = {
+      name: 'Purchase',
+      event_id: e.event_id,
+      time: Math.floor(Date.now() / 1000),
+      hashes: { email: sha('legacy@example.com') },
+      device: { tracking: false, platform: 'ios', os_version: '18.1', app_id: 'com.example.app' },
+      custom: {},
+    };
+    const payload = t.container.envelope.encrypt(JSON.stringify(event), {
+      orgId: p.org.id,
+      recordId: id,
+      field: 'capi_payload',
+    });
+    await sql`
+      INSERT INTO capi_forward_queue (id, org_id, project_id, destination_id, event_count, subject_hashes,
+        oldest_event_time, encrypted_payload, next_attempt_at, created_at)
+      VALUES (${id}, ${p.org.id}, ${p.projectId}, ${metaDst}, 1, ${[sha(`${p.projectId}:u_legacy`)]}::text[],
+        now(), ${payload}, now(), now())`.execute(t.db.system);
+    await t.container.forwarder.run({ org_id: p.org.id, destination_id: metaDst });
+    expect(meta.events.map((x) => x.event.event_id)).toEqual([e.event_id]);
+    expect(await queued(t, metaDst)).toBe(0);
+  });
+
   it('only retryable errors are retried, with backoff; the rows stay queued until then', async () => {
     const e = purchase('u_5xx');
     await sendEvents(t.app, p.publishableKey, [e]);

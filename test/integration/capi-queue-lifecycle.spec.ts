@@ -1,6 +1,14 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rotateKeys } from '../../src/cli/key-rotation.ts';
 import { fixedClock } from '../../src/lib/clock.ts';
+import {
+  createEnvelope,
+  generateKeyEncryptionKey,
+  parseKeyEncryptionKeys,
+} from '../../src/lib/envelope-crypto.ts';
+import { openEvents } from '../../src/modules/destinations/forward-batch.ts';
+import { suppressionHash } from '../../src/modules/subjects/subject-hashes.ts';
 import { offboard } from '../helpers/retention-fixtures.ts';
 import { sendEvents, trackEvent } from '../helpers/sdk-events.ts';
 import {
@@ -92,13 +100,50 @@ describe('the forward queue: 72 h expiry, erasure, partnership end', () => {
     });
     expect(res.statusCode).toBe(202);
     await t.container.erasure.run(p.org.id, res.json().id);
+    // The three were one row: it now holds only u_stays's event, sealed again.
     expect(await count({ projectId: p.projectId })).toBe(1);
+    const { rows } = await sql<{
+      id: string;
+      org_id: string;
+      subject_hashes: string[];
+      encrypted_payload: string;
+    }>`
+      SELECT id, org_id, subject_hashes, encrypted_payload FROM capi_forward_queue WHERE project_id = ${p.projectId}`.execute(
+      t.db.system,
+    );
+    expect(rows.map((r) => r.subject_hashes)).toEqual([[suppressionHash(p.projectId, 'u_stays')]]);
+    const left = openEvents(t.container.envelope, rows[0]!);
+    expect(left.map((e) => e.subject)).toEqual([suppressionHash(p.projectId, 'u_stays')]);
     const receipt = await t.app.inject({
       method: 'GET',
       url: `/v1/data-subject-requests/${res.json().id}`,
       headers: bearer(p.org.secret),
     });
     expect(JSON.stringify(receipt.json())).toContain('capi_forward_queue');
+  });
+
+  it('`layers keys rotate` re-wraps queued batches: they open with the new key alone, events intact', async () => {
+    const p = await project('Rotation Co');
+    const sent = [event('u_r1'), event('u_r2')];
+    await sendEvents(t.app, p.publishableKey, sent);
+    // Re-wraps the whole test database: the tests after this one decrypt nothing with the old key.
+    const newKey = generateKeyEncryptionKey();
+    const both = createEnvelope(parseKeyEncryptionKeys(`${newKey},${t.config.encryptionKey}`));
+    const report = await rotateKeys(t.db.system, both);
+    expect(report.columns.find((c) => c.table === 'capi_forward_queue')?.rewrapped).toBeGreaterThan(0);
+    const onlyNew = createEnvelope(parseKeyEncryptionKeys(newKey));
+    const { rows } = await sql<{
+      id: string;
+      org_id: string;
+      subject_hashes: string[];
+      encrypted_payload: string;
+    }>`
+      SELECT id, org_id, subject_hashes, encrypted_payload FROM capi_forward_queue WHERE project_id = ${p.projectId}`.execute(
+      t.db.system,
+    );
+    const opened = rows.flatMap((r) => openEvents(onlyNew, r));
+    expect(opened.map((e) => e.event.event_id).sort()).toEqual(sent.map((e) => e.event_id as string).sort());
+    expect(opened.every((e) => e.event.device.idfa === IDFA)).toBe(true);
   });
 
   it('forwarding stats (counts only) are kept 90 days, then purged by the retention sweeper', async () => {
