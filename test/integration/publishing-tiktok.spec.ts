@@ -137,6 +137,7 @@ describe('publishing: TikTok publisher', () => {
       processingPolls: 0,
       failNext: null,
       failChunk: null,
+      repeatedChunk: 'answered',
     });
     tt.control.revoked.clear();
     // The fake keeps every request's bytes; each test looks at its own.
@@ -317,6 +318,39 @@ describe('publishing: TikTok publisher', () => {
         }
     }
   }, 120_000);
+
+  it('a chunk sent again after its answer was lost, refused by TikTok (416): goes on from uploaded_bytes, one post, no second init', async () => {
+    const creds = await connected('open_tt_repeat');
+    const media = mediaOf(large);
+    tt.control.repeatedChunk = 'refused';
+    const inits = () => fake.requests.filter((r) => r.path === '/v2/post/publish/video/init/').length;
+    const p = publisher(true);
+    // Chunk 1 taken at TikTok, its checkpoint lost: the restart sends chunk 1 again.
+    const first = await drive(p, creds, media, { max: 2 });
+    expect(first.last).toMatchObject({ status: 'uploading', checkpoint: { next_chunk: 1 } });
+    const before = { posts: tt.posts.length, inits: inits(), chunks: tt.chunkRequests().length };
+    const rest = await drive(p, creds, media, { from: first.checkpoints[1] as PublicationCheckpoint });
+    expect(rest.last.status).toBe('published');
+    expect(tt.posts.length - before.posts).toBe(1);
+    expect(inits()).toBe(before.inits);
+    // Chunk 1 again (refused), then chunk 2 only.
+    expect(
+      tt
+        .chunkRequests()
+        .slice(before.chunks)
+        .map((r) => String(r.headers['content-range']).split('-')[0]),
+    ).toEqual(['bytes 0', 'bytes 10000000']);
+    expect(tt.posts.at(-1)?.sha256).toBe(createHash('sha256').update(large).digest('hex'));
+
+    // The last chunk taken (TikTok posted it), its checkpoint lost: TikTok is asked, nothing sent twice.
+    const whole = await drive(p, creds, media);
+    const posts = tt.posts.length;
+    const again = await drive(p, creds, media, { from: whole.checkpoints[2] as PublicationCheckpoint });
+    expect(again.last.status === 'published' && again.last.platformPostId).toBe(
+      whole.last.status === 'published' && whole.last.platformPostId,
+    );
+    expect(tt.posts.length).toBe(posts);
+  });
 
   it('with the envelope, another worker goes on with the upload; a checkpoint of another publication does not open', async () => {
     const creds = await connected('open_tt_sealed');

@@ -31,7 +31,9 @@ import {
  * another worker can go on with the upload; never in clear. A step that finds no upload URL for its
  * `publish_id` (a restart without the envelope, a seal that does not open, the URL expired) asks TikTok
  * first: an upload TikTok has whole is polled, never sent again; an unfinished one is abandoned (TikTok
- * never posts a publish whose upload did not complete) and the video is initialised again.
+ * never posts a publish whose upload did not complete) and the video is initialised again. A chunk
+ * TikTok refuses with 416 (a restart sent again a chunk whose answer was lost) also asks TikTok: the
+ * upload goes on from the chunk its `uploaded_bytes` reaches, or is polled when whole.
  *
  * Photos are not supported: TikTok takes photo posts only by PULL_FROM_URL from a domain verified in
  * the app's developer portal, which a Layers deployment's signed media URLs are not; an image is
@@ -509,21 +511,36 @@ export const createTikTokPublisher: PublisherFactory & ((deps: TikTokPublisherDe
     };
   }
 
-  /** No upload URL for the publish: what TikTok has decides (see the module comment). */
+  /**
+   * No usable upload URL for the publish, or TikTok refused the chunk's range: what TikTok has decides
+   * (see the module comment). A whole upload is polled, never sent again. With the URL still valid
+   * (`canContinue`: a 416 after a restart repeated a chunk TikTok had already taken), the upload goes on
+   * from the chunk TikTok holds up to; otherwise an unfinished upload is abandoned and initialised again.
+   */
   async function resume(
     ctx: CallContext,
     token: string,
     req: PublishRequest,
     c: Checkpoint,
+    canContinue = false,
   ): Promise<PublishStep> {
     const st = await fetchStatus(ctx, token, c.publishId);
     const complete = st.uploadedBytes >= c.videoSize || st.status === 'PUBLISH_COMPLETE';
-    if (!complete) return start(ctx, token, req, c.inits + 1);
-    return outcome(
-      writeCheckpoint('processing', { ...c, nextChunk: c.plan.chunkCount, sealedUpload: null }),
-      c,
-      st,
-    );
+    const held = st.uploadedBytes / c.plan.chunkSize;
+    if (!complete && canContinue && Number.isInteger(held) && held > c.nextChunk && held < c.plan.chunkCount)
+      return {
+        status: 'uploading',
+        checkpoint: writeCheckpoint('uploading', { ...c, nextChunk: held }),
+        retryAfterMs: 0,
+      };
+    uploadUrls.delete(c.publishId);
+    if (complete)
+      return outcome(
+        writeCheckpoint('processing', { ...c, nextChunk: c.plan.chunkCount, sealedUpload: null }),
+        c,
+        st,
+      );
+    return start(ctx, token, req, c.inits + 1);
   }
 
   async function uploadChunk(ctx: CallContext, token: string, req: PublishRequest, c: Checkpoint) {
@@ -549,9 +566,11 @@ export const createTikTokPublisher: PublisherFactory & ((deps: TikTokPublisherDe
         body: { bytes, contentType: req.media.contentType },
       });
     } catch (error) {
-      // The upload session is gone or already whole (expired URL, a repeated last chunk): ask TikTok.
+      // The upload session is gone (expired URL), or TikTok holds other bytes than the checkpoint says
+      // (416: a restart repeated a chunk it took, or the last one of a whole upload): ask TikTok.
       const code = error instanceof PlatformError ? error.vendorCode : null;
-      if (code === 'http_403' || code === 'http_404' || code === 'http_410' || code === 'http_416') {
+      if (code === 'http_416') return resume(ctx, token, req, c, true);
+      if (code === 'http_403' || code === 'http_404' || code === 'http_410') {
         uploadUrls.delete(c.publishId);
         return resume(ctx, token, req, c);
       }

@@ -14,7 +14,7 @@ import type { TikTokFake } from './tiktok-fake.ts';
  * - `PUT /video/?upload_id&upload_token` on the upload host (open-upload.tiktokapis.com, redirected to
  *   this same server): chunks in order, Content-Type video/*, Content-Length, the exact
  *   `Content-Range: bytes first-last/total`; 206 until the last chunk, 201 then (a repeated chunk is
- *   answered again, not appended twice).
+ *   answered again, or refused with 416 when told to; never appended twice).
  * A completed upload is published at once, as at TikTok (whether or not anyone polls): `posts`
  * records it. Post ids are 19-digit int64s sent as JSON numbers, as TikTok does.
  * It fails like TikTok: 429 `rate_limit_exceeded`, PROCESSING_UPLOAD for a while, the unaudited-client
@@ -86,6 +86,11 @@ export function useTikTokPublishing(fake: TikTokFake) {
     failNext: null as string | null,
     /** Chunk index whose next PUT answers 503 once. */
     failChunk: null as number | null,
+    /**
+     * A repeat of the chunk just taken (a PUT sent again after its answer was lost): answered again,
+     * or refused with 416 like any chunk out of order (TikTok does not document which it does).
+     */
+    repeatedChunk: 'answered' as 'answered' | 'refused',
     /** Open ids whose access tokens TikTok revoked (the user removed the app). */
     revoked: new Set<string>(),
   };
@@ -270,9 +275,9 @@ export function useTikTokPublishing(fake: TikTokFake) {
     if (!range) return { status: 400, body: undefined };
     const [first, last, total] = [Number(range[1]), Number(range[2]), Number(range[3])];
     const done = p.nextChunk === p.chunkCount;
-    // A repeat of the chunk just taken (a retried PUT) is answered again, not appended.
+    // A repeat of the chunk just taken (a retried PUT) is answered again, not appended (or refused).
     if (range[0] === p.lastRange && req.raw.length === last - first + 1)
-      return { status: done ? 201 : 206, body: undefined };
+      return { status: control.repeatedChunk === 'refused' ? 416 : done ? 201 : 206, body: undefined };
     if (done) return { status: 416, body: undefined };
     const index = p.nextChunk;
     const expectedLast = index === p.chunkCount - 1 ? p.videoSize - 1 : (index + 1) * p.chunkSize - 1;
