@@ -75,6 +75,8 @@ describe('publishing: Instagram publisher', () => {
       containerOutcome: 'FINISHED',
       rateLimit: 0,
       capOnPublish: false,
+      publishAnswersError: false,
+      unlistedReads: 0,
     });
     fake.requests.length = 0;
   });
@@ -140,6 +142,39 @@ describe('publishing: Instagram publisher', () => {
       if (again.last.status === 'published') expect(again.last.platformPostId).toBe(posts[0]?.id);
     }
   }, 60_000);
+
+  it('media_publish posted but answered an error: the container says PUBLISHED, the media is looked up, one post', async () => {
+    ig.control.publishAnswersError = true;
+    const caption = `ambiguous ${newId('media')}`;
+    const run = await drive(publisher(), ctx, creds, reel, { caption });
+    expect(run.last.status).toBe('published');
+    const posts = postsWith(caption);
+    expect(posts).toHaveLength(1);
+    expect(run.last.status === 'published' && run.last.platformPostId).toBe(posts[0]?.id);
+    expect(fake.requests.filter((r) => r.path.endsWith('/media_publish'))).toHaveLength(1);
+  });
+
+  it('a published media Instagram lists late is looked up again, never failed; never listed: published with the container id', async () => {
+    // media_publish answered an error (a look-up follows), and the list shows the media after three reads.
+    ig.control.publishAnswersError = true;
+    ig.control.unlistedReads = 3;
+    const caption = `late ${newId('media')}`;
+    const late = await drive(publisher(), ctx, creds, reel, { caption });
+    expect(late.steps.filter((s) => s.status === 'processing' && s.retryAfterMs >= 5_000).length).toBe(3);
+    expect(late.last.status === 'published' && late.last.platformPostId).toBe(postsWith(caption)[0]?.id);
+
+    // Never listed (a caption Instagram changed, say): after the look-ups, the container's id.
+    ig.control.publishAnswersError = true;
+    ig.control.unlistedReads = 1_000;
+    const unlistedCaption = `never ${newId('media')}`;
+    const never = await drive(publisher(), ctx, creds, reel, { caption: unlistedCaption });
+    expect(postsWith(unlistedCaption)).toHaveLength(1);
+    expect(never.last).toMatchObject({ status: 'published', permalink: null });
+    expect(never.last.status === 'published' && never.last.platformPostId).toBe(
+      never.last.checkpoint.containerId,
+    );
+    expect(fake.requests.filter((r) => r.path.endsWith('/media_publish'))).toHaveLength(2);
+  });
 
   it('an EXPIRED container is publication_expired, an ERROR one media_rejected with its subcode', async () => {
     ig.control.containerOutcome = 'EXPIRED';

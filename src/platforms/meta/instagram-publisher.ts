@@ -18,7 +18,11 @@ import { createGraphCaller, type MetaApp } from './graph-call.ts';
  *    media_rejected); on FINISHED the checkpoint first records that media_publish is about to be called.
  * 3. In that state the container is read again: PUBLISHED means a step that died after media_publish
  *    already posted it, so the media is found in the user's recent media instead of publishing twice;
- *    FINISHED: the quota is read again and `media_publish` (the creating call, made last).
+ *    FINISHED: the quota is read again and `media_publish` (the creating call, made last). An error
+ *    answer to media_publish is checked against the container too (PUBLISHED: it went out).
+ *    The look-up matches the caption and a timestamp since the publishing step: two publications of
+ *    the same caption to one account within minutes, one of them killed after media_publish, can
+ *    take each other's media id (never a second post).
  * 4. The permalink.
  */
 const MAX_CAPTION = 2200;
@@ -29,6 +33,15 @@ const POLL_VIDEO_MS = 10_000;
 const POLL_IMAGE_MS = 3_000;
 /** How far before the publishing step a published media's timestamp may be (clock skew). */
 const SKEW_MS = 120_000;
+/** Look-ups of a PUBLISHED container's media (Instagram lists it within seconds, normally). */
+const LOOKUPS_MAX = 10;
+const LOOKUP_WAIT_MS = 5_000;
+
+/** Instagram keeps the caption as sent; line ends and surrounding blanks are not trusted to survive. */
+const sameCaption = (listed: string, sent: string) => {
+  const norm = (s: string) => s.normalize('NFC').replace(/\r\n?/g, '\n').trim();
+  return norm(listed) === norm(sent);
+};
 
 export type MetaPublisherDeps = PlatformDeps & { credentials?: MetaApp | undefined };
 
@@ -96,8 +109,16 @@ export const createInstagramPublisher: PublisherFactory & ((deps: MetaPublisherD
     return code;
   }
 
-  /** A container that went out: its media is the earliest with our caption since publishing began. */
-  async function findPublishedMedia(ctx: CallContext, token: string, igId: string, req: PublishRequest) {
+  /**
+   * A container that went out: its media is the earliest with our caption since publishing began (a
+   * container names no media id). Null while Instagram does not list it yet.
+   */
+  async function findPublishedMedia(
+    ctx: CallContext,
+    token: string,
+    igId: string,
+    req: PublishRequest,
+  ): Promise<string | null> {
     // The media is no older than the step that said media_publish was about to be called.
     const since = Number(req.checkpoint.publishingAt ?? req.checkpoint.containerAt) - SKEW_MS;
     const res = await graph<{ data?: { id?: unknown; caption?: unknown; timestamp?: unknown }[] }>(ctx, {
@@ -108,15 +129,36 @@ export const createInstagramPublisher: PublisherFactory & ((deps: MetaPublisherD
     });
     const matches = (res.data ?? [])
       .map((m) => ({ id: toText(m.id, 200), caption: text(m.caption), at: toDate(m.timestamp) }))
-      .filter((m) => m.id && m.caption === req.caption && m.at && m.at.getTime() >= since)
+      .filter((m) => m.id && sameCaption(m.caption, req.caption) && m.at && m.at.getTime() >= since)
       .sort((a, b) => (a.at?.getTime() ?? 0) - (b.at?.getTime() ?? 0));
-    const found = matches[0]?.id;
-    // Instagram lists a new media shortly after publishing: not listed yet is retried, never republished.
-    if (!found)
-      throw new PlatformError('transient', 'instagram publishing call failed (transient: media_not_listed)', {
-        vendorCode: 'media_not_listed',
-      });
-    return found;
+    return matches[0]?.id ?? null;
+  }
+
+  /**
+   * The container says PUBLISHED: the post exists, so the publication is never failed nor published
+   * again. Instagram lists a new media shortly after publishing; until it does the look-up is repeated
+   * (waits growing to a minute), and after LOOKUPS_MAX the publication is published with the
+   * container's id (permalink unknown) rather than left open or called failed.
+   */
+  async function publishedContainer(
+    ctx: CallContext,
+    token: string,
+    igId: string,
+    req: PublishRequest,
+    containerId: string,
+  ): Promise<PublishStep> {
+    const cp = req.checkpoint;
+    const mediaId = await findPublishedMedia(ctx, token, igId, req);
+    if (mediaId) return processing({ ...cp, mediaId }, 0);
+    const lookups = (typeof cp.lookups === 'number' ? cp.lookups : 0) + 1;
+    if (lookups < LOOKUPS_MAX)
+      return processing({ ...cp, lookups }, Math.min(LOOKUP_WAIT_MS * 2 ** (lookups - 1), 60_000));
+    return {
+      status: 'published',
+      checkpoint: { ...cp, lookups },
+      platformPostId: containerId,
+      permalink: null,
+    };
   }
 
   const processing = (checkpoint: PublicationCheckpoint, retryAfterMs: number): PublishStep => ({
@@ -156,21 +198,30 @@ export const createInstagramPublisher: PublisherFactory & ((deps: MetaPublisherD
 
       if (typeof cp.containerId === 'string') {
         const code = await containerStatus(ctx, token, cp.containerId);
-        if (code === 'PUBLISHED')
-          return processing({ ...cp, mediaId: await findPublishedMedia(ctx, token, igId, req) }, 0);
+        if (code === 'PUBLISHED') return publishedContainer(ctx, token, igId, req, cp.containerId);
         if (code !== 'FINISHED') return processing(cp, poll);
         // Recorded before the call: a restart from here reads the container before publishing.
         if (cp.publishing !== true)
           return processing({ ...cp, publishing: true, publishingAt: deps.now().getTime() }, 0);
         await refuseWhenCapped(ctx, token, igId);
+        const containerId = cp.containerId;
         const published = await graph<{ id?: unknown }>(ctx, {
           method: 'POST',
           path: `/${igId}/media_publish`,
           token,
-          form: { creation_id: cp.containerId },
+          form: { creation_id: containerId },
           dataClasses: ['platform_ids'],
           idempotent: false,
+        }).catch(async (error: unknown) => {
+          // An error answer does not prove nothing went out (Meta's guide: when media_publish answers
+          // no id, read the container's status_code): a container that says PUBLISHED is looked up.
+          const unsure =
+            error instanceof PlatformError && (error.kind === 'refused' || error.kind === 'transient');
+          if (unsure && (await containerStatus(ctx, token, containerId).catch(() => null)) === 'PUBLISHED')
+            return null;
+          throw error;
         });
+        if (published === null) return processing(cp, 0);
         const mediaId = toText(published.id, 200);
         if (!mediaId)
           throw new PlatformError('transient', 'instagram publishing call failed (transient: no_media_id)', {

@@ -11,7 +11,8 @@ import type { MetaFake } from './meta-fake.ts';
  * - `GET /{container}?fields=status_code` (IN_PROGRESS for `control.inProgressPolls` polls, then
  *   FINISHED, or the outcome `control.containerOutcome`);
  * - `POST /{ig-user}/media_publish` with the `creation_id` of a FINISHED container of that user only
- *   (the container then says PUBLISHED), the 24-hour quota enforced (2207042);
+ *   (the container then says PUBLISHED), the 24-hour quota enforced (2207042); when told to, it posts
+ *   and still answers an error, or the user's media list shows the new media only some reads later;
  * - `POST /{page}/videos` (`file_url`, `description`, `published=false`), `GET /{video}?fields=status,…`,
  *   `POST /{video}` `published=true`; `POST /{page}/photos` (`url` to real PNG/JPEG bytes, `caption`,
  *   `published=false`) answering the photo and its Page post, `POST /{post}` `is_published=true`.
@@ -74,7 +75,13 @@ export function useMetaPublishing(fake: MetaFake) {
     capOnPublish: false,
     /** Photo creation answers the photo id only: the Page post is the photo's `page_story_id`. */
     photoWithoutPostId: false,
+    /** The next media_publish posts the media, then answers Instagram's server error (-1, 2207001). */
+    publishAnswersError: false,
+    /** The user's media list leaves out media published since, for this many reads (listing lags). */
+    unlistedReads: 0,
   };
+  /** Published media the user's media list does not show yet (control.unlistedReads). */
+  const unlisted: (() => void)[] = [];
 
   const err = (status: number, code: number, message: string, subcode?: number): FakeReply => ({
     status,
@@ -126,6 +133,12 @@ export function useMetaPublishing(fake: MetaFake) {
     const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
     const [id, edge] = parts;
     if (!id || parts.length > 2) return undefined;
+    if (edge === 'media' && req.method === 'GET') {
+      // The list itself is the base fake's; a lagging list shows the newest media only later.
+      if (control.unlistedReads > 0) control.unlistedReads--;
+      else for (const show of unlisted.splice(0)) show();
+      return undefined;
+    }
     const mine =
       containers.has(id) ||
       objects.has(id) ||
@@ -203,7 +216,7 @@ export function useMetaPublishing(fake: MetaFake) {
       c.state = 'PUBLISHED';
       control.quotaUsage++;
       published.push({ platform: 'instagram', id: m.id, accountId: id, caption: c.caption });
-      addPost(id, {
+      const listed = {
         id: m.id,
         caption: c.caption,
         permalink: m.permalink,
@@ -211,7 +224,13 @@ export function useMetaPublishing(fake: MetaFake) {
           .toISOString()
           .replace('Z', '+0000')
           .replace(/\.\d{3}/, ''),
-      });
+      };
+      if (control.unlistedReads > 0) unlisted.push(() => addPost(id, listed));
+      else addPost(id, listed);
+      if (control.publishAnswersError) {
+        control.publishAnswersError = false;
+        return err(400, -1, 'Instagram server error. Try again.', 2207001);
+      }
       return ok({ id: m.id });
     }
 
