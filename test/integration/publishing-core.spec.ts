@@ -314,6 +314,15 @@ describe('publications (state machine with an injected publisher)', () => {
     });
     expect(acct.json().status).toBe('needs_reconnect');
     expect(await eventTypes(other)).toContain('social_account.needs_reconnect');
+    // The account is marked before the publication fails: a worker killed between the two writes
+    // leaves a publication the next run fails on the account's status (the next test), never a
+    // failed publication with the account still active.
+    const { rows: order } = await a.t.db.systemPool.query(
+      `SELECT type FROM webhook_events WHERE org_id = $1 AND data->>'id' = ANY($2)
+          AND type IN ('social_account.needs_reconnect', 'publication.failed') ORDER BY id`,
+      [a.org.id, [id, other]],
+    );
+    expect(order.map((r) => r.type)).toEqual(['social_account.needs_reconnect', 'publication.failed']);
     // A needs_reconnect account takes no new publication.
     expectError(await publish(a, other, { media_id: videoId, caption: 'x' }), 409, 'conflict');
   });

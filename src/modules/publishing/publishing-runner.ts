@@ -313,9 +313,11 @@ export function createPublishingRunner(deps: {
       error instanceof PlatformError ? error : new PlatformError('transient', 'publishing step failed');
     const platformCode = e.vendorCode;
     if (e.kind === 'reauth') {
-      await failed(row, leaseId, needsReconnect(platformCode));
+      // The account first: a worker killed between the two writes leaves the publication in progress,
+      // and its next run fails it on the account's status. The other order could leave a publication
+      // failed for a token the account is still shown `active` with.
       await deps.onNeedsReconnect(row.org_id, row.social_account_id);
-      return;
+      return failed(row, leaseId, needsReconnect(platformCode));
     }
     if (e.kind === 'rate_limited') {
       const since = row.rate_limited_since ?? clock.now();
