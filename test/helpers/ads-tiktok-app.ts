@@ -7,6 +7,8 @@ import type { TestApp, TestOrg } from './test-app.ts';
 export const ADVERTISER_ID = '7100000000000000111';
 /** A live advertiser token at the fake, and a canary: it must never appear in plaintext anywhere. */
 export const ADVERTISER_TOKEN = 'ttads-canary-9f1c2e7d4b6a8c0e1f3a5b7d9c2e4f6a';
+/** The token of a second authorization of the same advertiser (after the first was revoked). */
+export const RENEWED_TOKEN = 'ttads-renewed-canary-3b5d7f9a1c2e4f6a8b0d';
 export const TIKTOK_ADS_HOST = 'business-api.tiktok.com';
 
 export type TikTokAdsApp = {
@@ -26,7 +28,7 @@ export type TikTokAdsApp = {
 export async function startTikTokAdsApp(extraEnv: Record<string, string> = {}): Promise<TikTokAdsApp> {
   const fake = await startTikTokAdsFake({
     advertisers: [ADVERTISER_ID],
-    tokens: [ADVERTISER_TOKEN],
+    tokens: [ADVERTISER_TOKEN, RENEWED_TOKEN],
     videoPollsUntilReady: 2,
   });
   const env = { LAYERS_MEDIA_DIR: mediaDir(), LAYERS_VIDEO_DURATION_MS: '6000', ...extraEnv };

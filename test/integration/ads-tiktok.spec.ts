@@ -10,6 +10,7 @@ import { createDeployment, generateVideo, getDeployment, runUntilSettled } from 
 import {
   ADVERTISER_ID,
   ADVERTISER_TOKEN,
+  RENEWED_TOKEN,
   startTikTokAdsApp,
   type TikTokAdsApp,
   tiktokDeploymentBody,
@@ -273,6 +274,28 @@ describe('ad deployments: TikTok', () => {
       a.accountId,
     ]);
     expect(account.rows[0].status).toBe('active');
+    // A retry with the advertiser's new token resumes from what exists; a malformed one is refused.
+    const retry = (payload: object) =>
+      a.t.app.inject({
+        method: 'POST',
+        url: `/v1/ad-deployments/${id}/retry`,
+        headers: bearer(a.org.secret),
+        payload,
+      });
+    const bad = await retry({ advertiser_access_token: 'not a token' });
+    responses.push(bad.body);
+    expect(bad.statusCode).toBe(400);
+    const renewed = await retry({ advertiser_access_token: RENEWED_TOKEN });
+    responses.push(renewed.body);
+    expect(renewed.statusCode, renewed.body).toBe(202);
+    expect((await settle(id)).status).toBe('created');
+    for (const kind of ['campaign', 'ad_group', 'ad'] as const) expect(mine(id, kind), kind).toHaveLength(1);
+    const audit = await a.t.db.systemPool.query(
+      `SELECT changes::text AS c FROM audit_log WHERE resource_id = $1 AND action = 'ad_deployment.retried'`,
+      [id],
+    );
+    expect(audit.rows[0].c).toContain('[replaced]');
+    expect(audit.rows[0].c).not.toContain(RENEWED_TOKEN);
   }, 60_000);
 
   it('layers keys rotate re-wraps the advertiser tokens', async () => {
@@ -310,13 +333,15 @@ describe('ad deployments: TikTok', () => {
     expect(sent).not.toContain(CANARY_EMAIL);
     expect(sent).not.toContain('u_tt_ads_canary');
     expect(sent).not.toContain(ADVERTISER_TOKEN);
+    expect(sent).not.toContain(RENEWED_TOKEN);
   });
 
   it('keeps the token out of the database in plaintext, out of every response and every log line', async () => {
     expect(responses.length).toBeGreaterThan(10);
-    for (const body of responses) expect(body).not.toContain(ADVERTISER_TOKEN);
-    expect(await dumpDatabase(a.t.db.systemPool)).not.toContain(ADVERTISER_TOKEN);
-    expect(a.t.logs.join('\n')).not.toContain(ADVERTISER_TOKEN);
-    expect(a.t.logs.join('\n')).not.toContain('ttads-canary');
+    for (const body of responses) expect(body).not.toMatch(/ttads-/);
+    const dump = await dumpDatabase(a.t.db.systemPool);
+    expect(dump).not.toContain(ADVERTISER_TOKEN);
+    expect(dump).not.toContain(RENEWED_TOKEN);
+    expect(a.t.logs.join('\n')).not.toMatch(/ttads-/);
   });
 });

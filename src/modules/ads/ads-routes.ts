@@ -8,6 +8,7 @@ import {
   CreateAdDeploymentBody,
   ListQuery,
   ProjectParams,
+  TokenRenewalBody,
 } from './ads-schemas.ts';
 import { type AdsService, toAdDeploymentResponse } from './ads-service.ts';
 
@@ -74,11 +75,13 @@ export function registerAdRoutes(app: AppInstance, deps: { ads: AdsService; tena
       `/v1/ad-deployments/:adDeploymentId/${action}`,
       {
         config: { auth: 'secret', tenantParams: { adDeploymentId: 'adDeployment' } },
-        schema: { tags, summary, params: AdDeploymentParams, response: accepted },
+        schema: { tags, summary, params: AdDeploymentParams, body: TokenRenewalBody, response: accepted },
       },
       (req, reply) =>
         tenant.mutate(req, reply, 202, async (scope) =>
-          toAdDeploymentResponse(await ads[action](scope, req.params.adDeploymentId)),
+          toAdDeploymentResponse(
+            await ads[action](scope, req.params.adDeploymentId, req.body?.advertiser_access_token),
+          ),
         ),
     );
   }

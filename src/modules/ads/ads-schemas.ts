@@ -12,6 +12,15 @@ const Text = (max: number) =>
     pattern: '^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f]*\\S[^\\u0000-\\u0008\\u000b-\\u001f\\u007f]*$',
   });
 
+const AdvertiserToken = Type.String({
+  minLength: 16,
+  maxLength: 512,
+  pattern: '^[\\x21-\\x7e]+$',
+  writeOnly: true,
+  description:
+    'TikTok only (required there): the advertiser access token of TikTok’s business authorization; stored encrypted, never shown, deleted when the deployment is cancelled',
+});
+
 export const CreateAdDeploymentBody = Type.Object(
   {
     platform: Type.Union([Type.Literal('meta'), Type.Literal('tiktok')]),
@@ -28,16 +37,7 @@ export const CreateAdDeploymentBody = Type.Object(
     status: Type.Literal('paused', {
       description: 'Everything is created paused; activation is the partner’s',
     }),
-    advertiser_access_token: Type.Optional(
-      Type.String({
-        minLength: 16,
-        maxLength: 512,
-        pattern: '^[\\x21-\\x7e]+$',
-        writeOnly: true,
-        description:
-          'TikTok only (required there): the advertiser access token of TikTok’s business authorization; stored encrypted, never shown, deleted when the deployment is cancelled',
-      }),
-    ),
+    advertiser_access_token: Type.Optional(AdvertiserToken),
     display_name: Type.Optional(
       Type.String({
         minLength: 1,
@@ -97,6 +97,15 @@ export const AdDeployment = Type.Object(
   },
   { $id: 'AdDeployment' },
 );
+
+/**
+ * Retry and cancel take no body, or (TikTok) a new advertiser token: the one given may have been
+ * revoked or expired, and TikTok needs a live one to resume or to delete what exists.
+ */
+export const TokenRenewalBody = Type.Union([
+  Type.Object({ advertiser_access_token: Type.Optional(AdvertiserToken) }, { additionalProperties: false }),
+  Type.Null(),
+]);
 
 export const ProjectParams = Type.Object({ projectId: PathId });
 export const AdDeploymentParams = Type.Object({ adDeploymentId: PathId });

@@ -47,6 +47,9 @@ export function createAdsService(deps: {
     return row;
   }
 
+  const sealToken = (scope: TenantScope, id: string, token: string) =>
+    deps.envelope.encrypt(token, { orgId: scope.orgId, recordId: id, field: ADVERTISER_TOKEN_FIELD });
+
   const enqueue = (scope: TenantScope, row: AdDeploymentRow) =>
     enqueueJob(
       scope.tx,
@@ -62,6 +65,7 @@ export function createAdsService(deps: {
     from: readonly AdDeploymentRow['status'][],
     to: 'queued' | 'cancelling',
     action: 'retried' | 'cancel_requested',
+    token: string | undefined,
   ): Promise<AdDeploymentRow> {
     const row = await load(scope, id, true);
     if (!from.includes(row.status))
@@ -69,19 +73,25 @@ export function createAdsService(deps: {
         'conflict',
         `An ad deployment that is ${row.status} cannot be ${to === 'queued' ? 'retried' : 'cancelled'}.`,
       );
+    if (token !== undefined && deps.deployers[row.platform]?.token !== 'advertiser')
+      throw invalid('advertiser_access_token', `${row.platform} ads use the connected account’s token.`);
     const patch = {
       status: to,
       attempts: 0,
       next_step_at: null,
       updated_at: scope.now,
       ...(to === 'queued' ? { error_code: null, error_message: null, error_platform_code: null } : {}),
+      ...(token !== undefined ? { encrypted_advertiser_token: sealToken(scope, id, token) } : {}),
     };
     await dal.update(scope.tx, scope.orgId, id, patch);
     await enqueue(scope, row);
     await deps.auditLog.record(scope, {
       action: `ad_deployment.${action}`,
       resource: { type: 'ad_deployment', id },
-      changes: { status: { before: row.status, after: to } },
+      changes: {
+        status: { before: row.status, after: to },
+        ...(token !== undefined ? { advertiser_access_token: { before: '[set]', after: '[replaced]' } } : {}),
+      },
     });
     return { ...row, ...patch };
   }
@@ -186,10 +196,19 @@ export function createAdsService(deps: {
       return dal.list(scope.tx, scope.orgId, projectId, page);
     },
 
-    retry: (scope: TenantScope, id: string) => transition(scope, id, ['failed'], 'queued', 'retried'),
+    /** `token`: a new advertiser token (TikTok), replacing the one given before. */
+    retry: (scope: TenantScope, id: string, token?: string) =>
+      transition(scope, id, ['failed'], 'queued', 'retried', token),
 
-    cancel: (scope: TenantScope, id: string) =>
-      transition(scope, id, ['queued', 'creating', 'created', 'failed'], 'cancelling', 'cancel_requested'),
+    cancel: (scope: TenantScope, id: string, token?: string) =>
+      transition(
+        scope,
+        id,
+        ['queued', 'creating', 'created', 'failed'],
+        'cancelling',
+        'cancel_requested',
+        token,
+      ),
   };
 }
 

@@ -6,13 +6,13 @@ import {
   type AdObjectKind,
   adObjectName,
 } from '../ads-port.ts';
-import { callJson, type VendorErrorInfo } from '../platform-http.ts';
 import {
   type CallContext,
   type PlatformDeps,
   PlatformError,
   type StoredCredentials,
 } from '../social-platform.ts';
+import { createTikTokAdsCaller, idFrom, tiktokTime } from './tiktok-ads-call.ts';
 import { tiktokLocationId } from './tiktok-locations.ts';
 
 /**
@@ -41,41 +41,20 @@ import { tiktokLocationId } from './tiktok-locations.ts';
  *   identity_id, ad_format: SINGLE_VIDEO, video_id, image_ids, ad_text, operation_status}]`; an
  *   identity is required in v1.3 (`CUSTOMIZED_USER` for a non-Spark ad: `identity/create/` with a
  *   display name, `identity/get/` to find it; shared by the advertiser's deployments).
- * Error codes (TikTok's response codes, as the Events API adapter reads them): 40100 rate limit;
- * 40104/40105 access token empty/invalid or revoked; 40001/40002 permission or parameters;
- * 50000/50002 system errors.
+ * Error codes (TikTok's response codes, as the Events API adapter reads them; tiktok-ads-call.ts):
+ * 40100 rate limit; 40104/40105 access token empty/invalid or revoked; 40001/40002 permission or
+ * parameters; 50000/50002 system errors.
  *
  * Steps (one creating call each, made last, its id stored before the next; ads-port.ts): video →
  * poll info until the cover exists → cover image → identity (found or created) → campaign →
  * campaign disabled → ad group (DISABLE) → ad (DISABLE). Video, campaign, ad group and ad are named
  * `layers ad_… <kind>` and found by that name before they are created again after a crash.
  */
-const API = 'https://business-api.tiktok.com/open_api/v1.3';
 const VIDEO_POLL_MS = 3_000;
-const CALL_TIMEOUT_MS = 10_000;
 const SEARCH_PAGES = 10;
 /** TikTok's `ad_text` and identity `display_name` limits. */
 export const TIKTOK_AD_TEXT_MAX = 100;
 export const TIKTOK_DISPLAY_NAME_MAX = 40;
-
-const TOKEN_CODES = new Set([40104, 40105]);
-const RATE_CODES = new Set([40100]);
-const SYSTEM_CODES = new Set([50000, 50002]);
-
-export function tiktokAdsErrorInfo(status: number, body: unknown): VendorErrorInfo {
-  const raw = (body as { code?: unknown } | null)?.code;
-  const code = typeof raw === 'number' ? raw : null;
-  if (status >= 200 && status < 300 && code === 0) return { code: null };
-  const label = code === null ? `http_${status}` : String(code);
-  if ((code !== null && TOKEN_CODES.has(code)) || status === 401) return { kind: 'reauth', code: label };
-  if ((code !== null && RATE_CODES.has(code)) || status === 429) return { kind: 'rate_limited', code: label };
-  if ((code !== null && SYSTEM_CODES.has(code)) || status >= 500 || code === null)
-    return { kind: 'transient', code: label };
-  return { kind: 'refused', code: label };
-}
-
-/** TikTok's UTC "YYYY-MM-DD HH:MM:SS". */
-const tiktokTime = (d: Date) => d.toISOString().slice(0, 19).replace('T', ' ');
 
 type Listed = { data?: { list?: Record<string, unknown>[]; page_info?: { total_page?: unknown } } };
 type Gettable = 'campaign' | 'ad_set' | 'ad';
@@ -88,44 +67,7 @@ const ENTITY = {
 export function createTikTokAds(deps: PlatformDeps): AdDeployer {
   const { egress } = deps;
 
-  function call<T>(
-    ctx: CallContext,
-    credentials: StoredCredentials,
-    req: { method: 'GET' | 'POST'; path: string; query?: Record<string, string>; json?: object },
-    dataClasses: readonly EgressDataClass[] = ['platform_ids'],
-  ): Promise<T> {
-    if (!credentials.accessToken) throw new PlatformError('reauth', 'tiktok ads: no advertiser token');
-    const qs = req.query ? `?${new URLSearchParams(req.query).toString()}` : '';
-    return callJson<T>(
-      egress,
-      {
-        ...ctx,
-        vendor: 'tiktok',
-        purpose: 'ads',
-        dataClasses,
-        records: 1,
-        method: req.method,
-        url: `${API}${req.path}${qs}`,
-        headers: { 'Access-Token': credentials.accessToken },
-        ...(req.json ? { body: { json: req.json } } : {}),
-        timeoutMs: CALL_TIMEOUT_MS,
-      },
-      tiktokAdsErrorInfo,
-    );
-  }
-
-  /** The id a create answered (`data.<key>`, or the first of `data.<key>s`, or of a `data` list). */
-  function idFrom(res: { data?: unknown }, key: string): string {
-    const d = res.data as Record<string, unknown> | Record<string, unknown>[] | undefined;
-    const first = Array.isArray(d) ? d[0] : d;
-    const plural = first?.[`${key}s`];
-    const v = first?.[key] ?? (Array.isArray(plural) ? plural[0] : undefined);
-    if (typeof v !== 'string' || !/^\d{1,30}$/.test(v))
-      throw new PlatformError('transient', 'tiktok ads call failed (transient: no_id)', {
-        vendorCode: 'no_id',
-      });
-    return v;
-  }
+  const call = createTikTokAdsCaller(egress);
 
   type R = Pick<AdDeployRequest, 'deploymentId' | 'createdAt' | 'adAccountId' | 'checkpoint'>;
   const adv = (r: R) => ({ advertiser_id: r.adAccountId });
@@ -224,6 +166,7 @@ export function createTikTokAds(deps: PlatformDeps): AdDeployer {
       method: 'POST',
       path: `/${ENTITY[kind].path}/status/update/`,
       json: { ...adv(r), [ENTITY[kind].ids]: [id], operation_status: status },
+      idempotent: true,
     });
 
   const next = (checkpoint: AdCheckpoint, retryAfterMs = 0) => ({
