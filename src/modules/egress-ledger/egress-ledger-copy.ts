@@ -116,18 +116,11 @@ function writeId(buf: Buffer, id: string, at: number): void {
   buf.write(id.slice(24), at + 10, 6, 'hex');
 }
 
-function writeInt64(buf: Buffer, value: number, at: number): number {
-  const high = Math.floor(value / TWO_32);
-  buf.writeInt32BE(high, at);
-  buf.writeUInt32BE(value - high * TWO_32, at + 4);
-  return at + 8;
-}
-
 /** Copies an encoded field (short ones byte by byte: cheaper than a call into the runtime). */
 function put(buf: Buffer, field: Buffer, at: number): number {
   const n = field.length;
-  if (n <= 64) for (let i = 0; i < n; i++) buf[at + i] = field[i] as number;
-  else field.copy(buf, at);
+  if (n <= 16) for (let i = 0; i < n; i++) buf[at + i] = field[i] as number;
+  else buf.set(field, at);
   return at + n;
 }
 
@@ -177,13 +170,22 @@ export function encodeRows(
   }
   offsets[n] = size;
   const buf = Buffer.allocUnsafe(size);
+  // Numbers through a DataView (big-endian by default): its setters compile to plain stores, where
+  // Buffer's writeInt32BE and kin check their range on every call. The ring checked every value.
+  const view = new DataView(buf.buffer, buf.byteOffset, size);
+  const int64 = (value: number, where: number) => {
+    const high = Math.floor(value / TWO_32);
+    view.setInt32(where, high);
+    view.setUint32(where + 4, value - high * TWO_32);
+  };
   let at = 0;
   for (let k = 0; k < n; k++) {
     const s = ring.slot(from + k);
     const g = k * PER_ROW;
     const createdMs = c.createdMs[s] as number;
-    at = buf.writeInt16BE(FIELDS, at);
-    at = buf.writeInt32BE(16, at);
+    view.setInt16(at, FIELDS);
+    view.setInt32(at + 2, 16);
+    at += 6;
     const id = c.id[s];
     if (id === undefined) writeTimeOrderedId(buf, createdMs, at);
     else writeId(buf, id, at);
@@ -194,25 +196,30 @@ export function encodeRows(
     at = put(buf, gathered[g + 3] as Buffer, at);
     at = put(buf, PURPOSE_FIELDS[c.purpose[s] as number] as Buffer, at);
     at = put(buf, gathered[g + 4] as Buffer, at);
-    at = buf.writeInt32BE(4, at);
-    at = buf.writeInt32BE(c.records[s] as number, at);
-    at = buf.writeInt32BE(8, at);
-    at = writeInt64(buf, c.bytesOut[s] as number, at);
-    at = buf.writeInt32BE(8, at);
-    at = writeInt64(buf, c.bytesIn[s] as number, at);
-    at = buf.writeInt32BE(2, at);
-    at = buf.writeInt16BE(c.attempts[s] as number, at);
+    view.setInt32(at, 4);
+    view.setInt32(at + 4, c.records[s] as number);
+    view.setInt32(at + 8, 8);
+    int64(c.bytesOut[s] as number, at + 12);
+    view.setInt32(at + 20, 8);
+    int64(c.bytesIn[s] as number, at + 24);
+    view.setInt32(at + 32, 2);
+    view.setInt16(at + 36, c.attempts[s] as number);
+    at += 38;
     const status = c.status[s] as number;
-    if (status === NULL_STATUS) at = buf.writeInt32BE(-1, at);
-    else {
-      at = buf.writeInt32BE(2, at);
-      at = buf.writeInt16BE(status, at);
+    if (status === NULL_STATUS) {
+      view.setInt32(at, -1);
+      at += 4;
+    } else {
+      view.setInt32(at, 2);
+      view.setInt16(at + 4, status);
+      at += 6;
     }
     at = put(buf, OUTCOME_FIELDS[c.outcome[s] as number] as Buffer, at);
-    at = buf.writeInt32BE(4, at);
-    at = buf.writeFloatBE(c.latencyMs[s] as number, at);
-    at = buf.writeInt32BE(8, at);
-    at = writeInt64(buf, (createdMs - PG_EPOCH_MS) * 1000, at);
+    view.setInt32(at, 4);
+    view.setFloat32(at + 4, c.latencyMs[s] as number);
+    view.setInt32(at + 8, 8);
+    int64((createdMs - PG_EPOCH_MS) * 1000, at + 12);
+    at += 20;
   }
   // References to encoded fields are not kept past the batch (the caches hold the shared ones).
   gathered.length = 0;
