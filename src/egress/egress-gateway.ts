@@ -283,6 +283,22 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
       );
   }
 
+  // The last org and project ids found valid: a process's calls come in runs for the same tenant,
+  // and a string comparison is cheaper than the id pattern.
+  let validOrg = '';
+  let validProject = '';
+  function validIds(call: EgressCall): boolean {
+    if (call.orgId !== validOrg) {
+      if (!isId('org', call.orgId)) return false;
+      validOrg = call.orgId;
+    }
+    if (call.projectId !== null && call.projectId !== validProject) {
+      if (!isId('project', call.projectId)) return false;
+      validProject = call.projectId;
+    }
+    return true;
+  }
+
   /** The rest of step 2, and step 3. */
   function checkCall(call: EgressCall, url: URL, host: string): void {
     if (url.protocol !== 'https:' || url.port !== '' || url.username !== '' || url.password !== '')
@@ -292,7 +308,7 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
         'invalid_call',
         `Egress refused (${what(call, host)}): vendor calls go to https on the default port, without credentials in the URL.`,
       );
-    if (!isId('org', call.orgId) || (call.projectId !== null && !isId('project', call.projectId)))
+    if (!validIds(call))
       refuse(
         call,
         host,

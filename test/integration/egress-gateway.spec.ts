@@ -112,6 +112,24 @@ describe('the egress allowlist', () => {
     await h.gateway.close();
   });
 
+  it('checks the org and project ids of every call, also right after a valid call of the same tenant', async () => {
+    const h = testGateway({ redirects: { 'api.openai.com': server.url } });
+    const ok = llmCall();
+    expect((await h.gateway.request(ok)).status).toBe(200);
+    for (const overrides of [
+      { projectId: 'not-a-project' },
+      { orgId: `${ok.orgId}x` },
+      { orgId: ok.projectId as string },
+      { projectId: ok.orgId },
+    ]) {
+      const e = await refusal(h.gateway.request({ ...ok, ...overrides }));
+      expect(e.code, JSON.stringify(overrides)).toBe('invalid_call');
+    }
+    expect((await h.gateway.request({ ...ok, projectId: null })).status).toBe(200);
+    expect(server.requests).toHaveLength(2);
+    await h.gateway.close();
+  });
+
   it('sends capi calls to a destination the project enabled (the DestinationLookup seam)', async () => {
     const asked: { orgId: string; projectId: string | null }[] = [];
     const meta: EnabledDestination = { type: 'meta_capi', vendor: 'meta', hosts: ['graph.facebook.com'] };
