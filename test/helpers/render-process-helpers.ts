@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** A live (not zombie) process of a process group, as /proc shows it. */
@@ -37,4 +38,18 @@ export async function until<T>(check: () => T | undefined, ms: number, what: str
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Whether `file` is a whole MP4 (ffprobe reads its duration). A killed ffmpeg leaves none: with
+ * `+faststart` the index (moov) is written last, so this tells a killed ffmpeg from one that finished.
+ */
+export function isWholeMp4(file: string): Promise<boolean> {
+  return new Promise((resolve) =>
+    execFile(
+      'ffprobe',
+      ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file],
+      (e, out) => resolve(!e && Number(out) > 0),
+    ),
+  );
 }
