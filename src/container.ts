@@ -231,6 +231,7 @@ export function createContainer({
     // Social accounts are revoked at their platforms (through the job queue) before their rows go.
     beforeImmediateDelete: async (scope) => {
       await socialAccounts.revocation.onOffboard(scope);
+      await ads.service.onOffboard(scope);
     },
   });
   const retention = createRetentionService({

@@ -222,7 +222,7 @@ const CLASSES = [
     name: 'generated_media',
     title: 'Generated media',
     holds:
-      'video/image assets produced for a project (files in the media store and their rows), the briefs and generated copy they came from, and their ad deployments (headline, body, budget, the platform ids of the paused ads) and publications (caption, privacy, the platform ids of the post, per-account call budgets)',
+      'video/image assets produced for a project (files in the media store and their rows), the briefs and generated copy they came from, and their ad deployments (headline, body, budget, the platform ids of the paused ads; for TikTok the encrypted advertiser token, deleted when the deployment is cancelled or the partnership ends) and publications (caption, privacy, the platform ids of the post, per-account call budgets)',
     tables: ['generations', 'media_assets', 'ad_deployments', 'publications', 'publishing_budget'],
     clock: { kind: 'project_lifetime' },
     defaultMs: 30 * DAY_MS,

@@ -109,6 +109,17 @@ export function createAdsDal() {
       return Number(r.numUpdatedRows) > 0;
     },
 
+    /** Forgets every advertiser token of the org (the partnership ended: tokens go at once, rows later). */
+    async forgetTokens(tx: Kysely<Database>, orgId: string): Promise<number> {
+      const r = await adsDb(tx)
+        .updateTable('ad_deployments')
+        .set({ encrypted_advertiser_token: null })
+        .where('org_id', '=', orgId)
+        .where('encrypted_advertiser_token', 'is not', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows);
+    },
+
     /** Deployments of any org that a runner should be working on (system connection): id, org, lease end. */
     async active(db: Kysely<Database>) {
       return adsDb(db)

@@ -196,6 +196,13 @@ export function createAdsService(deps: {
       return dal.list(scope.tx, scope.orgId, projectId, page);
     },
 
+    /**
+     * At the end of a partnership (the offboarding transaction): advertiser tokens are credentials
+     * like the OAuth tokens, deleted at once, while the deployments' rows wait out the grace period
+     * of generated media. A deployment still running then fails with account_needs_reconnect.
+     */
+    onOffboard: (scope: TenantScope) => dal.forgetTokens(scope.tx, scope.orgId),
+
     /** `token`: a new advertiser token (TikTok), replacing the one given before. */
     retry: (scope: TenantScope, id: string, token?: string) =>
       transition(scope, id, ['failed'], 'queued', 'retried', token),
