@@ -42,7 +42,9 @@ describe('forward-queue batches', () => {
     expect(rows[0]?.subject_hashes.sort()).toEqual(['s0', 's1']);
     expect(rows[0]?.oldest_event_time).toEqual(new Date(1_764_000_000 * 1000));
     expect(new Set(rows.map((r) => r.id)).size).toBe(3);
-    const opened = rows.flatMap((r) => openEvents(envelope, { ...r, org_id: ORG }));
+    const opened = rows.flatMap((r) =>
+      openEvents(envelope, { ...r, org_id: ORG, first_subject: r.subject_hashes[0] as string }),
+    );
     expect(opened.map((o) => o.event.event_id)).toEqual(items.map((i) => i.event_id));
     expect(opened.map((o) => o.subject)).toEqual(items.map((i) => i.subject));
     for (const r of rows) expect(r.encrypted_payload).not.toContain('6d92078a');
@@ -54,8 +56,8 @@ describe('forward-queue batches', () => {
   it('a ciphertext opens only in its own row (the AAD binds org and row id)', () => {
     const [a, b] = forwardBatchSealer(envelope)(ORG, [item(1, 'dst_1', 's1'), item(2, 'dst_2', 's2')]);
     if (!a || !b) throw new Error('two rows expected');
-    expect(() => openEvents(envelope, { ...a, id: b.id, org_id: ORG })).toThrow();
-    expect(() => openEvents(envelope, { ...a, org_id: 'org_2' })).toThrow();
+    expect(() => openEvents(envelope, { ...a, id: b.id, org_id: ORG, first_subject: 's1' })).toThrow();
+    expect(() => openEvents(envelope, { ...a, org_id: 'org_2', first_subject: 's1' })).toThrow();
   });
 
   it('a row queued before batches (one event object) opens as a batch of one with its subject', () => {
@@ -65,7 +67,7 @@ describe('forward-queue batches', () => {
       recordId: id,
       field: PAYLOAD_FIELD,
     });
-    const opened = openEvents(envelope, { id, org_id: ORG, subject_hashes: ['s7'], encrypted_payload });
+    const opened = openEvents(envelope, { id, org_id: ORG, first_subject: 's7', encrypted_payload });
     expect(opened).toEqual([{ event: forwardEvent(7), subject: 's7' }]);
   });
 });

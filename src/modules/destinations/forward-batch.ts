@@ -57,7 +57,8 @@ export function sealEvents(envelope: Envelope, orgId: string, id: string, events
 /** A row's events, in their queued order (throws if the ciphertext does not open). */
 export function openEvents(
   envelope: Envelope,
-  row: { id: string; org_id: string; subject_hashes: readonly string[]; encrypted_payload: string },
+  /** `first_subject`: `subject_hashes[1]`, the subject of a row queued before 0025 (one event). */
+  row: { id: string; org_id: string; first_subject: string; encrypted_payload: string },
 ): QueuedEvent[] {
   const bytes = envelope.decryptBytes(row.encrypted_payload, {
     orgId: row.org_id,
@@ -66,7 +67,7 @@ export function openEvents(
   });
   const json = bytes.subarray(0, 4).equals(ZSTD_MAGIC) ? zstdDecompressSync(bytes) : bytes;
   const parsed = JSON.parse(json.toString('utf8')) as Plaintext | ForwardEvent;
-  if (!('events' in parsed)) return [{ event: parsed, subject: row.subject_hashes[0] as string }];
+  if (!('events' in parsed)) return [{ event: parsed, subject: row.first_subject }];
   return parsed.events.map((event, i) => ({ event, subject: parsed.subjects[i] as string }));
 }
 

@@ -52,14 +52,17 @@ function platformOf(valid: ValidEvent): 'ios' | 'android' | undefined {
   return undefined;
 }
 
-/** `f` with its results kept by argument list, for the life of the returned function (one request). */
-function remembered<A extends (string | null)[], V>(f: (...args: A) => V): (...args: A) => V {
+/**
+ * `f` with its results kept by arguments, for the life of the returned function (one request). Two
+ * arguments at most and a key made without a rest array: this runs several times per event.
+ */
+function remembered<A extends string, B extends string | null, V>(f: (a: A, b: B) => V): (a: A, b: B) => V {
   const seen = new Map<string, V>();
-  return (...args) => {
-    let key = '';
-    for (const a of args) key += `${a ?? '\u0001'}\u0000`;
-    if (seen.has(key)) return seen.get(key) as V;
-    const value = f(...args);
+  return (a, b) => {
+    const key = b === null ? `${a}\u0001` : `${a}\u0000${b}`;
+    const hit = seen.get(key);
+    if (hit !== undefined || seen.has(key)) return hit as V;
+    const value = f(a, b);
     seen.set(key, value);
     return value;
   };
@@ -75,7 +78,7 @@ export function forwardItemsBuilder() {
     e164: remembered(e164),
     phoneHash: remembered(phoneHash),
     externalIdHash: remembered(externalIdHash),
-    countryHash: remembered(countryHash),
+    countryHash: remembered((country: string, _none: null) => countryHash(country)),
     subjectHash: remembered(suppressionHash),
   };
   return (input: ItemInput) => buildForwardItems(input, ids);
@@ -85,7 +88,7 @@ type Identifiers = {
   e164: typeof e164;
   phoneHash: typeof phoneHash;
   externalIdHash: typeof externalIdHash;
-  countryHash: typeof countryHash;
+  countryHash: (country: string, none: null) => string;
   subjectHash: typeof suppressionHash;
 };
 
@@ -153,7 +156,7 @@ function buildForwardItems(input: ItemInput, ids: Identifiers): ForwardItem[] {
         email: prepared.email_sha256 ?? undefined,
         phone,
         external_id: userId ? ids.externalIdHash(input.projectId, userId) : undefined,
-        country: t.type === 'meta_capi' && country ? ids.countryHash(country) : undefined,
+        country: t.type === 'meta_capi' && country ? ids.countryHash(country, null) : undefined,
       },
     };
     return { project_id: input.projectId, destination_id: t.id, event_id: valid.event_id, subject, event };

@@ -15,7 +15,8 @@ export type ClaimedRow = {
   org_id: string;
   project_id: string;
   event_count: number;
-  subject_hashes: string[];
+  /** The first of the row's subject hashes (the whole array is needed only for a row of one). */
+  first_subject: string;
   encrypted_payload: string;
   attempts: number;
   created_at: Date;
@@ -52,7 +53,8 @@ export function createForwardQueueDal() {
      */
     async due(db: Db, destinationId: string, now: Date, maxEvents: number): Promise<ClaimedRow[]> {
       const { rows } = await sql<ClaimedRow>`
-        SELECT q.id, q.org_id, q.project_id, q.event_count, q.subject_hashes, q.encrypted_payload, q.attempts, q.created_at
+        SELECT q.id, q.org_id, q.project_id, q.event_count, q.subject_hashes[1] AS first_subject, q.encrypted_payload,
+          q.attempts, q.created_at
         FROM (
           SELECT id, next_attempt_at, sum(event_count) OVER (ORDER BY next_attempt_at, id) AS upto
           FROM (SELECT id, next_attempt_at, event_count FROM capi_forward_queue
@@ -161,7 +163,8 @@ export function createForwardQueueDal() {
     /** A DSR erasure: up to `limit` rows holding events of the subjects (tenant transaction), locked. */
     async rowsHolding(tx: TenantDb, orgId: string, projectId: string, subjects: string[], limit: number) {
       const { rows } = await sql<ClaimedRow & { destination_id: string }>`
-        SELECT id, org_id, project_id, destination_id, event_count, subject_hashes, encrypted_payload, attempts, created_at
+        SELECT id, org_id, project_id, destination_id, event_count, subject_hashes[1] AS first_subject, encrypted_payload,
+          attempts, created_at
         FROM capi_forward_queue
         WHERE org_id = ${orgId} AND project_id = ${projectId} AND subject_hashes && ${subjects}::text[]
         ORDER BY id LIMIT ${limit} FOR UPDATE`.execute(tx);
