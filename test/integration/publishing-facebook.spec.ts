@@ -19,7 +19,13 @@ import {
   type MetaPublishingApp,
   startMetaPublishingApp,
 } from '../helpers/meta-publishing-app.ts';
-import { generateMedia, publish, runUntilSettled } from '../helpers/publishing-app.ts';
+import {
+  clearWaits,
+  generateMedia,
+  getPublication,
+  publish,
+  runUntilSettled,
+} from '../helpers/publishing-app.ts';
 import { callbackUri } from '../helpers/social-accounts.ts';
 import { bearer } from '../helpers/test-app.ts';
 
@@ -226,5 +232,32 @@ describe('publishing: Facebook Page end to end', () => {
         posts[0]?.id,
       );
     }
+  }, 240_000);
+
+  it('a token revoked mid-flow fails account_needs_reconnect (190), the account marked, nothing posted', async () => {
+    m.fake.control.pagesByUser.set('fb_user_page_e2e_revoked', [{ id: '4002', name: 'Revoked Page' }]);
+    const accountId = await connectMetaAccount(m, 'fb_user_page_e2e_revoked', 'facebook');
+    const mediaId = await generateMedia(m.a, 'video');
+    m.pub.control.videoProcessingPolls = 5;
+    const res = await publish(m.a, accountId, { media_id: mediaId, caption: 'Revoked Page video' });
+    expect(res.statusCode, res.body).toBe(202);
+    const id = res.json().id as string;
+    // The video is created (unpublished), then the user changes their password.
+    await clearWaits(m.a, id);
+    await m.a.t.container.publishing.runner.run(m.a.org.id, id);
+    expect((await getPublication(m.a, id)).status).toBe('uploading');
+    m.fake.invalidateUser('fb_user_page_e2e_revoked');
+    const done = await runUntilSettled(m.a, id);
+    expect(done).toMatchObject({
+      status: 'failed',
+      error: { code: 'account_needs_reconnect', platform_code: '190' },
+    });
+    expect(m.pub.postsOf('4002')).toHaveLength(0);
+    const account = await m.a.t.app.inject({
+      method: 'GET',
+      url: `/v1/social-accounts/${accountId}`,
+      headers: bearer(m.a.org.secret),
+    });
+    expect(account.json().status).toBe('needs_reconnect');
   }, 240_000);
 });

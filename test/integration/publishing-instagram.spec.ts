@@ -318,6 +318,12 @@ describe('publishing: Instagram end to end', () => {
       status: 'failed',
       error: { code: 'account_needs_reconnect', platform_code: '190' },
     });
-    expect(m.pub.published.filter((p) => p.accountId === '17841400000003002')).toHaveLength(0);
+    expect(m.pub.postsOf('17841400000003002')).toHaveLength(0);
+    const account = await m.a.t.app.inject({
+      method: 'GET',
+      url: `/v1/social-accounts/${accountId}`,
+      headers: bearer(m.a.org.secret),
+    });
+    expect(account.json().status).toBe('needs_reconnect');
   }, 240_000);
 });

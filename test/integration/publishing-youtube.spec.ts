@@ -499,5 +499,11 @@ describe('publishing: YouTube end to end through the API', () => {
     });
     expect(uploads.videos).toHaveLength(videos);
     expect(uploads.control.revokeBeforeUpload).toBe(false);
+    const account = await app.t.app.inject({
+      method: 'GET',
+      url: `/v1/social-accounts/${accountId}`,
+      headers: bearer(app.org.secret),
+    });
+    expect(account.json().status).toBe('needs_reconnect');
   }, 120_000);
 });
