@@ -55,6 +55,9 @@ describe('publications survive kill -9 of the worker at every state, on every pl
     expect(media.largeBytes).toBeGreaterThan(2 * YOUTUBE_CHUNK + 3 * KIB256);
     // Polling the platforms do: TikTok processes, the Instagram container and the Facebook video take a poll.
     c.fakes.tiktok.control.processingPolls = 2;
+    // A chunk sent again after its answer was lost is refused (416), as any chunk out of order: the
+    // worker must ask TikTok where the upload stands rather than rely on a repeat being answered.
+    c.fakes.tiktok.control.repeatedChunk = 'refused';
     c.fakes.meta.control.inProgressPolls = 1;
     c.fakes.meta.control.videoProcessingPolls = 1;
   }, 180_000);
@@ -111,11 +114,20 @@ describe('publications survive kill -9 of the worker at every state, on every pl
               ...both('creator_info', tiktokApi('creator_info/query')),
               // After: a publish TikTok initialised whose id never reached the worker (abandoned).
               ...both('video/init', tiktokApi('video/init')),
-              // Between the chunks: the first taken at TikTok, its 206 lost; the worker sends it again.
+              // Between the chunks: the first taken at TikTok, its 206 lost; the restart's repeat is
+              // refused, TikTok is asked, and the upload goes on with the second chunk.
               ...both('chunk 1 of 2', tiktokChunk(0)),
-              // After the last chunk TikTok publishes; the worker's repeat of it must not post again.
+              // After the last chunk TikTok publishes; the restart asks TikTok and only polls.
               ...both('chunk 2 of 2', tiktokChunk(secondChunk)),
               ...both('status/fetch', tiktokApi('status/fetch')),
+              {
+                // Now TikTok answers the repeated last chunk again (201): the restart goes straight
+                // to polling, and the kill comes while the publication is processing.
+                ...at('status/fetch while processing', 'after', tiktokApi('status/fetch')),
+                prepare: () => {
+                  c.fakes.tiktok.control.repeatedChunk = 'answered';
+                },
+              },
             ],
           },
         ],
@@ -262,7 +274,7 @@ describe('publications survive kill -9 of the worker at every state, on every pl
         if (armed.some((x) => x.lane === lane)) (state[i] as { point: number }).point++;
     }
     expect(kills).toHaveLength(plan.flatMap((l) => l.items.flatMap((i) => i.points)).length);
-    expect(kills.length).toBeGreaterThanOrEqual(40);
+    expect(kills.length).toBeGreaterThanOrEqual(44);
     // The kills saw each publication queued (nothing stored), uploading and processing.
     expect([...(statuses.get('tiktok') ?? [])].sort()).toEqual(['processing', 'queued', 'uploading']);
     expect([...(statuses.get('instagram') ?? [])].sort()).toEqual(['processing', 'queued', 'uploading']);
@@ -294,7 +306,8 @@ describe('publications survive kill -9 of the worker at every state, on every pl
     const tiktokPosts = c.fakes.tiktok.postsOf(OPEN_ID);
     expect(tiktokPosts).toHaveLength(1);
     expect(tiktokPosts[0]).toMatchObject({ bytes: media.largeBytes, sha256: media.largeSha });
-    expect(c.fakes.tiktok.unfinished()).toBeGreaterThanOrEqual(1);
+    // The upload resumed after every kill between chunks: the only unfinished publish is the abandoned one.
+    expect(c.fakes.tiktok.unfinished()).toBe(1);
     expect((await done(tiktokId)).platform_post_id).toBe(tiktokPosts[0]?.postId);
 
     // Instagram: one media, from one of two containers (the first, created before a kill, never published).
