@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import { type Clock, systemClock } from '../lib/clock.ts';
@@ -13,6 +12,7 @@ import {
   type RegisteredVendor,
   vendorClaimsHost,
 } from './egress-allowlist.ts';
+import { createDeadlines } from './egress-deadlines.ts';
 import { EgressError, type EgressErrorCode } from './egress-error.ts';
 import type { EgressMetrics } from './egress-metrics.ts';
 import {
@@ -199,6 +199,7 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const ownDispatcher = deps.dispatcher ? undefined : new Agent({ connect: { timeout: 10_000 } });
   const dispatcher = deps.dispatcher ?? (ownDispatcher as Agent);
+  const deadlines = createDeadlines();
 
   const labels = (call: EgressCall) => ({
     vendor: allowlist.vendor(call.vendor) ? call.vendor : 'unregistered',
@@ -410,18 +411,10 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
 
     for (;;) {
       attempts++;
-      const remaining = Math.max(1, Math.floor(deadline - performance.now()));
-      // The deadline as an EventEmitter, which undici takes as a request's signal ('abort'): lighter
-      // per attempt than an AbortController and its EventTarget listeners.
-      const abort = new EventEmitter();
-      let aborted = false;
-      const timer = setTimeout(() => {
-        aborted = true;
-        abort.emit('abort');
-      }, remaining);
+      const watched = deadlines.watch(deadline);
       let wait: number | undefined;
       try {
-        // The timer above holds the whole-call deadline; undici's own per-phase timeouts are the
+        // The watch above holds the whole-call deadline; undici's own per-phase timeouts are the
         // call's constant timeout, so undici refreshes its timers instead of making new ones per call.
         const res = await dispatcher.request({
           origin,
@@ -429,7 +422,7 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
           method: call.method,
           headers,
           body: prepared.body,
-          signal: abort,
+          signal: watched.signal,
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
         });
@@ -462,12 +455,12 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
         const sent = !nothingSent(error);
         if (sent) bytesOut += prepared.body?.length ?? 0;
         const code = (error as { code?: string }).code ?? '';
-        const timedOut = aborted || code.includes('TIMEOUT');
+        const timedOut = watched.expired || code.includes('TIMEOUT');
         outcome = timedOut ? 'timeout' : 'network_error';
         failure = { code: outcome, cause: error };
         if (idempotent || !sent) wait = backoffMs(attempts + 1, random);
       } finally {
-        clearTimeout(timer);
+        deadlines.release(watched);
       }
       if (wait === undefined || attempts >= maxAttempts || performance.now() + wait >= deadline) break;
       await sleep(wait);
@@ -535,6 +528,7 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
       return refusedFindings(call.purpose, scanCall(new URL(call.url), call.body));
     },
     async close(): Promise<void> {
+      deadlines.stop();
       await ownDispatcher?.close();
     },
   };
