@@ -199,7 +199,11 @@ export function createForwarder(deps: ForwarderDeps) {
     for (const r of s.unreadable)
       rejectedByCode.undecryptable = (rejectedByCode.undecryptable ?? 0) + r.event_count;
     const retryOf = new Map<string, Decoded[]>();
-    for (const x of s.retry) retryOf.set(x.row.id, [...(retryOf.get(x.row.id) ?? []), x]);
+    for (const x of s.retry) {
+      const list = retryOf.get(x.row.id);
+      if (list) list.push(x);
+      else retryOf.set(x.row.id, [x]);
+    }
     const decided = [...s.sent, ...s.rejected.map((r) => r.item), ...s.tooOld];
     const decidedIn = new Set(decided.map((x) => x.row.id));
     await withTenant(db, d.org_id, async (tx) => {
