@@ -7,15 +7,15 @@ import { sql } from 'kysely';
 import { withTenant } from '../../src/db/tenant-transaction.ts';
 import { enqueueJob } from '../../src/jobs/job-queue.ts';
 import { PUBLISHING_TASK, publishingJobKey } from '../../src/modules/publishing/publishing-service.ts';
-import { type GoogleFake, startGoogleFake } from '../fakes/google/google-fake.ts';
-import { addYouTubeUploads, type YouTubeUploads } from '../fakes/google/youtube-upload-fake.ts';
-import { type MetaFake, startMetaFake } from '../fakes/meta/meta-fake.ts';
-import { type MetaPublishingFake, useMetaPublishing } from '../fakes/meta/meta-publishing-fake.ts';
-import { startTikTokFake, type TikTokFake } from '../fakes/tiktok/tiktok-fake.ts';
-import { type TikTokPublishingFake, useTikTokPublishing } from '../fakes/tiktok/tiktok-publishing-fake.ts';
+import { startGoogleFake } from '../fakes/google/google-fake.ts';
+import { addYouTubeUploads } from '../fakes/google/youtube-upload-fake.ts';
+import { startMetaFake } from '../fakes/meta/meta-fake.ts';
+import { useMetaPublishing } from '../fakes/meta/meta-publishing-fake.ts';
+import { startTikTokFake } from '../fakes/tiktok/tiktok-fake.ts';
+import { useTikTokPublishing } from '../fakes/tiktok/tiktok-publishing-fake.ts';
 import { databaseUrl, MAIN, REPO_ROOT } from './cli.ts';
 import { mediaDir } from './generation-helpers.ts';
-import { type HoldingProxy, startHoldingProxy } from './holding-proxy.ts';
+import { startHoldingProxy } from './holding-proxy.ts';
 import { freePort } from './meta-publishing.ts';
 import type { PublishingApp } from './publishing-app.ts';
 import { exitOf } from './server-process.ts';
@@ -34,7 +34,7 @@ const GOOGLE = { clientId: 'crash.apps.googleusercontent.com', clientSecret: 'go
  * OS processes for the same database, started and killed with SIGKILL by the test.
  */
 export async function startCrashApp() {
-  const proxy: HoldingProxy = startHoldingProxy();
+  const proxy = startHoldingProxy();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const callback = (p: string) => `${base}/v1/oauth/callback/${p}`;
@@ -44,9 +44,9 @@ export async function startCrashApp() {
     startGoogleFake({ ...GOOGLE, redirectUris: [callback('youtube')] }),
   ]);
   const fakes = {
-    tiktok: useTikTokPublishing(tiktok) as TikTokPublishingFake,
-    meta: useMetaPublishing(meta) as MetaPublishingFake,
-    youtube: addYouTubeUploads(google) as YouTubeUploads,
+    tiktok: useTikTokPublishing(tiktok),
+    meta: useMetaPublishing(meta),
+    youtube: addYouTubeUploads(google),
   };
   const [tiktokFront, metaFront, googleFront] = await Promise.all([
     proxy.front(tiktok.url),
@@ -216,7 +216,7 @@ export async function startCrashApp() {
     a,
     proxy,
     fakes,
-    base: { tiktok, meta, google } as { tiktok: TikTokFake; meta: MetaFake; google: GoogleFake },
+    base: { tiktok, meta, google },
     connect,
     generate,
     largeVideo,

@@ -12,8 +12,9 @@ import { bearer } from '../helpers/test-app.ts';
  * previous step stored) and after each call took effect at the vendor but before its answer reached
  * the worker (so the checkpoint never learns it). A proxy on 127.0.0.1 in front of the fakes holds the
  * chosen request or its answer. Four publications (TikTok, Instagram, Facebook, YouTube) each walk
- * their own list of crash points in the same worker runs, one point per run; each restart resumes
- * from the stored checkpoint. At the end every fake has exactly one post per publication.
+ * their own list of crash points in the same worker runs, one point per run (a held publication
+ * holds one of the worker's four job slots: four lanes at most); each restart resumes from the
+ * stored checkpoint. At the end every fake has exactly one post per publication.
  */
 type Point = { label: string; hold: Hold; prepare?: () => void };
 type Item = { create: () => Promise<string>; points: Point[] };
