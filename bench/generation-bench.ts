@@ -10,7 +10,8 @@ import type { BenchResult } from './run.ts';
  * 1. The idle peak of `GET /v1/projects` (closed loop, nothing rendering).
  * 2. The API load of every later window: a fixed rate (autocannon overallRate), half that peak by
  *    default (BENCH_RATE overrides), as the ingest bench measures "p99 at half the peak rate". A closed
- *    loop would saturate a small machine, where a nice-10 render gets no CPU and the count is 0.
+ *    loop would saturate a small machine, where the low-priority render process gets no CPU
+ *    and the count is 0.
  * 3. Idle at that rate: the p99 baseline.
  * 4. Rendering alone (generations back to back, no API load): the generations-per-minute baseline.
  * 5. Rendering under the API load at that rate: generations finished in this window and the p99 in

@@ -29,7 +29,7 @@ describe('generations and the render process', () => {
         const p = renderProcess().pid;
         return p !== undefined && processesInGroup(p).some((m) => m.comm === 'ffmpeg') ? p : undefined;
       },
-      120_000,
+      240_000,
       'the video render',
     );
     process.kill(pid, 'SIGKILL');
@@ -42,5 +42,5 @@ describe('generations and the render process', () => {
     expect(await t.container.generations.run(org.id, second, 1)).toBe('succeeded');
     expect((await getJson(t, org, `/v1/generations/${second}`)).body.media_ids).toHaveLength(3);
     expect(renderProcess().pid).not.toBe(pid);
-  }, 300_000);
+  }, 420_000);
 });

@@ -22,7 +22,7 @@ const COPY = {
 };
 const palette = paletteFor('Acme Cold Brew\nbold');
 // A render at the lowest priority takes as long as the machine's other work lets it (shared CI).
-const RENDER_TIMEOUT_MS = 180_000;
+const RENDER_TIMEOUT_MS = 300_000;
 
 describe('the render process', { timeout: RENDER_TIMEOUT_MS }, () => {
   const renderer = createRenderProcess();
@@ -42,7 +42,7 @@ describe('the render process', { timeout: RENDER_TIMEOUT_MS }, () => {
   });
   /** The ffmpeg of the render process `pgid`, once it runs. */
   const ffmpegOf = (pgid: number) =>
-    until(() => processesInGroup(pgid).find((p) => p.comm === 'ffmpeg'), 120_000, 'ffmpeg to start');
+    until(() => processesInGroup(pgid).find((p) => p.comm === 'ffmpeg'), 240_000, 'ffmpeg to start');
   /** Until the process group `pgid` has no live process left. */
   const groupGone = (pgid: number) =>
     until(() => (processesInGroup(pgid).length === 0 ? true : undefined), 60_000, 'the group to exit');
