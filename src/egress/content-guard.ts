@@ -36,7 +36,6 @@ export function allowedKinds(purpose: EgressPurpose): ReadonlySet<IdentifierKind
   return purpose === 'capi' ? ALLOWED_FOR_CAPI : NONE;
 }
 
-const UUID_WHOLE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const UUID_EMBEDDED =
   /(?<![0-9a-z])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![0-9a-z])/i;
 const SHA256_EMBEDDED = /(?<![0-9a-z])[0-9a-f]{64}(?![0-9a-z])/i;
@@ -51,8 +50,17 @@ const MAX_DEPTH = 64;
 /** isSha256Hex without its type guard (which would narrow a string that is not one to never). */
 const isDigest = (s: string): boolean => isSha256Hex(s);
 
-/** Findings as they are made: counts made on the first one, places as bits (PLACES order). */
-type Scan = { counts: Partial<Record<IdentifierKind, number>> | undefined; places: number };
+/**
+ * Findings as they are made: counts made on the first one, places as bits (PLACES order), how many
+ * so far, and the JSON keys already scanned that held nothing (a batch body repeats its keys in every
+ * event: each distinct clean key is scanned once per call).
+ */
+type Scan = {
+  counts: Partial<Record<IdentifierKind, number>> | undefined;
+  places: number;
+  found: number;
+  cleanKeys: Set<string>;
+};
 const PLACES: readonly FindingPlace[] = ['path', 'query', 'body'];
 const PLACE_BIT: Readonly<Record<FindingPlace, number>> = { path: 1, query: 2, body: 4 };
 
@@ -60,6 +68,7 @@ function add(scan: Scan, kind: IdentifierKind, place: FindingPlace): void {
   scan.counts ??= {};
   scan.counts[kind] = (scan.counts[kind] ?? 0) + 1;
   scan.places |= PLACE_BIT[place];
+  scan.found++;
 }
 
 function embeddedPhone(text: string): boolean {
@@ -130,12 +139,31 @@ function mayHoldUuid(text: string): boolean {
   return false;
 }
 
+/** Whether `s` is `n` hex digits exactly, read by character code (a pattern costs more here). */
+function allHex(s: string, n: number): boolean {
+  if (s.length !== n) return false;
+  for (let i = 0; i < n; i++) if (!isHexCode(s.charCodeAt(i))) return false;
+  return true;
+}
+
+/** A whole UUID (8-4-4-4-12 hex digits, either case), read by character code. */
+function isUuid(s: string): boolean {
+  if (s.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = s.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23 ? c !== 45 : !isHexCode(c)) return false;
+  }
+  return true;
+}
+
 function wholeKind(trimmed: string): IdentifierKind | undefined {
+  // 64 hex digits (a digest, most of a capi body's values) hold no '@', '+', '.' or ':', so none of
+  // the detectors before it would have matched: tested first, in one pass over the characters.
+  if (allHex(trimmed, 64)) return 'sha256';
   if (looksLikeEmail(trimmed)) return 'email';
   if (looksLikeIntlPhone(trimmed)) return 'phone';
   if (looksLikeIp(trimmed)) return 'ip';
-  if (isDigest(trimmed)) return 'sha256';
-  if (UUID_WHOLE.test(trimmed)) return 'device_id';
+  if (isUuid(trimmed)) return 'device_id';
   return undefined;
 }
 
@@ -185,7 +213,11 @@ function scanJson(value: unknown, place: FindingPlace, scan: Scan, depth: number
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
     const item = record[key];
-    scanString(key, place, scan);
+    if (!scan.cleanKeys.has(key)) {
+      const before = scan.found;
+      scanString(key, place, scan);
+      if (scan.found === before) scan.cleanKeys.add(key);
+    }
     if (!scanKeyed(key, item, place, scan)) scanJson(item, place, scan, depth + 1);
   }
 }
@@ -199,7 +231,7 @@ function scanPairs(pairs: Iterable<[string, string]>, place: FindingPlace, scan:
 
 /** Everything that looks like an end-customer identifier in the call's URL and body. */
 export function scanCall(url: URL, body: EgressBody | undefined): ContentFindings {
-  const scan: Scan = { counts: undefined, places: 0 };
+  const scan: Scan = { counts: undefined, places: 0, found: 0, cleanKeys: new Set() };
   const path = url.pathname;
   // Each segment between slashes; one shorter than 7 characters cannot hold an identifier
   // (scanString's first test), so it is not even cut out.

@@ -255,3 +255,26 @@ describe('scanCall on long text', () => {
     expect(kinds(`${filler} reach us at 203.0.113.77:8080`)).toEqual(['ip']);
   });
 });
+
+describe('scanCall on a batch body', () => {
+  const url = new URL('https://graph.facebook.com/v25.0/123/events');
+  const counts = (json: unknown) => scanCall(url, { json }).counts;
+
+  it('counts every occurrence of a key that names or is an identifier, however often a clean key repeats', () => {
+    const events = Array.from({ length: 3 }, () => ({
+      event_name: 'Purchase',
+      user_data: { em: [CANARIES.sha256], madid: CANARIES.idfa },
+      [EMAIL]: 1,
+    }));
+    expect(counts({ data: events })).toEqual({ sha256: 3, device_id: 3, email: 3 });
+  });
+
+  it('takes exactly 64 hex digits for a digest and exactly an 8-4-4-4-12 UUID for a device id', () => {
+    const hex = CANARIES.sha256;
+    expect(counts({ v: [hex, hex.toUpperCase()] })).toEqual({ sha256: 2 });
+    expect(counts({ v: [hex.slice(1), `${hex}a`, `${hex.slice(1)}g`] })).toEqual({});
+    const uuid = CANARIES.idfa;
+    expect(counts({ v: [uuid, uuid.toLowerCase()] })).toEqual({ device_id: 2 });
+    expect(counts({ v: [`${uuid.slice(0, 8)}${uuid.slice(9)}-`, `${uuid.slice(0, 35)}G`] })).toEqual({});
+  });
+});
