@@ -31,6 +31,7 @@ const DEVICE_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-
 const ZERO_ID = '00000000-0000-0000-0000-000000000000';
 
 const TYPES = new Set(['track', 'identify', 'page', 'screen', 'alias', 'group']);
+const PAGE_EVENT: Record<string, string> = { page: 'Page Viewed', screen: 'Screen Viewed' };
 
 /** A Segment id (string or number) as text; anything else is passed on for the validator to refuse. */
 function idText(value: unknown): unknown {
@@ -82,22 +83,22 @@ function mapDevice(device: unknown, os: JsonObject | undefined): JsonObject | un
   return out;
 }
 
-function mapContext(context: JsonObject | undefined): { context: JsonObject; appId: unknown } {
-  const out: JsonObject = {};
-  if (!context) return { context: out, appId: undefined };
-  if (typeof context.ip === 'string' && isIP(context.ip) !== 0) out.ip = context.ip;
+/**
+ * The native context (API.md "SDK ingest"), every field present, undefined when not sent: one object
+ * of one shape for every message, not one grown field by field (the validator reads absent and
+ * undefined alike).
+ */
+function mapContext(context: JsonObject | undefined): JsonObject {
+  if (!context) return {};
   const os = isObject(context.os) ? context.os : undefined;
-  const device = mapDevice(context.device, os);
-  if (device) out.device = device;
-  if (os) out.os = os;
-  let appId: unknown;
-  if (isObject(context.app)) {
-    out.app = context.app;
-    appId = context.app.namespace ?? context.app.name;
-  }
-  if (context.locale !== undefined) out.locale = context.locale;
-  if (context.timezone !== undefined) out.timezone = context.timezone;
-  return { context: out, appId };
+  return {
+    ip: typeof context.ip === 'string' && isIP(context.ip) !== 0 ? context.ip : undefined,
+    device: mapDevice(context.device, os),
+    os,
+    app: isObject(context.app) ? context.app : undefined,
+    locale: context.locale,
+    timezone: context.timezone,
+  };
 }
 
 function withPageFields(properties: unknown, message: JsonObject): unknown {
@@ -133,40 +134,33 @@ export function toNativeEvent(
   }
   const own = isObject(message.context) ? message.context : undefined;
   const ctx = opts.defaultContext ? (own ? { ...opts.defaultContext, ...own } : opts.defaultContext) : own;
-  const { context, appId } = mapContext(ctx);
+  const context = mapContext(ctx);
+  const app = context.app as JsonObject | undefined;
   const contextTraits = ctx && isObject(ctx.traits) ? ctx.traits : undefined;
   const ownTraits = message.traits;
   const traits =
     contextTraits && isObject(ownTraits) ? { ...contextTraits, ...ownTraits } : (ownTraits ?? contextTraits);
-
-  const event: JsonObject = {
+  const alias = type === 'alias';
+  const page = type === 'page' || type === 'screen';
+  // Every field present (undefined when not sent), as for the context above. `alias` links
+  // `previousId` to `userId` and carries nothing else.
+  return {
     event_id: message.messageId,
-    type: type === 'identify' || type === 'alias' ? 'identify' : 'track',
+    type: type === 'identify' || alias ? 'identify' : 'track',
+    event: type === 'track' ? message.event : page ? PAGE_EVENT[type] : undefined,
+    user_id: idText(message.userId),
+    anonymous_id: idText(alias ? message.previousId : message.anonymousId),
     timestamp: correctedTimestamp(
       message.timestamp,
       message.sentAt === undefined ? opts.sentAt : parseTime(message.sentAt),
       opts.receivedAt,
     ),
+    app_id: alias || !app ? undefined : (app.namespace ?? app.name),
+    properties:
+      type === 'track' ? message.properties : page ? withPageFields(message.properties, message) : undefined,
+    traits: alias ? undefined : traits,
     context,
   };
-  if (type === 'alias') {
-    event.user_id = idText(message.userId);
-    event.anonymous_id = idText(message.previousId);
-    return event;
-  }
-  if (message.userId !== undefined && message.userId !== null) event.user_id = idText(message.userId);
-  if (message.anonymousId !== undefined && message.anonymousId !== null)
-    event.anonymous_id = idText(message.anonymousId);
-  if (appId !== undefined) event.app_id = appId;
-  if (traits !== undefined) event.traits = traits;
-  if (type === 'track') {
-    event.event = message.event;
-    if (message.properties !== undefined) event.properties = message.properties;
-  } else if (type === 'page' || type === 'screen') {
-    event.event = type === 'page' ? 'Page Viewed' : 'Screen Viewed';
-    event.properties = withPageFields(message.properties, message);
-  }
-  return event;
 }
 
 export function isMappingRejection(v: JsonObject | MappingRejection): v is MappingRejection {
