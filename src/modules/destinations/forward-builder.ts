@@ -124,38 +124,44 @@ function buildForwardItems(input: ItemInput, ids: Identifiers): ForwardItem[] {
   // The payload is only ever serialized: JSON.stringify leaves out the fields that are undefined
   // (cheaper than building each object from conditional spreads, at ingest rate).
   const client = valid.client;
-  const base: Omit<ForwardEvent, 'name' | 'hashes'> = {
-    event_id: valid.event_id,
-    time: Math.floor(valid.timestamp.getTime() / 1000),
-    device: {
-      idfa: consented && valid.device.idfa ? valid.device.idfa : undefined,
-      gaid: consented && valid.device.gaid ? valid.device.gaid : undefined,
-      tracking,
-      platform: platformOf(valid),
-      os_version: client?.os_version ?? undefined,
-      model: client?.model ?? undefined,
-      locale: client?.locale ?? undefined,
-      timezone: client?.timezone ?? undefined,
-      app_id: valid.app_id ?? undefined,
-      app_version: client?.app_version ?? undefined,
-      app_build: client?.app_build ?? undefined,
-    },
-    custom: custom(prepared.properties),
+  // Shared by the event's items (one per destination): they are only serialized, never changed.
+  const device: ForwardEvent['device'] = {
+    idfa: consented && valid.device.idfa ? valid.device.idfa : undefined,
+    gaid: consented && valid.device.gaid ? valid.device.gaid : undefined,
+    tracking,
+    platform: platformOf(valid),
+    os_version: client?.os_version ?? undefined,
+    model: client?.model ?? undefined,
+    locale: client?.locale ?? undefined,
+    timezone: client?.timezone ?? undefined,
+    app_id: valid.app_id ?? undefined,
+    app_version: client?.app_version ?? undefined,
+    app_build: client?.app_build ?? undefined,
   };
+  const conversion = custom(prepared.properties);
+  const time = Math.floor(valid.timestamp.getTime() / 1000);
+  const withheld = hasIds && !consented ? true : undefined;
   // Erasure finds a row by SHA-256 of project:user id (or of the anonymous id it was sent under).
   const anonymousId = (prepared as { anonymous_id?: string | null }).anonymous_id ?? null;
-  const subject = ids.subjectHash(input.projectId, userId ?? anonymousId ?? valid.event_id);
+  const externalId = userId ? ids.externalIdHash(input.projectId, userId) : undefined;
+  // A user's subject hash is SHA-256 of project:user id, which is their external_id too: not made twice.
+  const subject = userId
+    ? (externalId as string)
+    : ids.subjectHash(input.projectId, userId ?? anonymousId ?? valid.event_id);
   return mapped.map((t) => {
     const number = rawPhone ? ids.e164(rawPhone, country ?? t.default_phone_country) : undefined;
     const phone = number ? ids.phoneHash(t.type, number) : undefined;
     const event: ForwardEvent = {
-      ...base,
-      withheld: hasIds && !consented ? true : undefined,
+      event_id: valid.event_id,
+      time,
+      device,
+      custom: conversion,
+      withheld,
       name: t.event_map[name] as string,
       hashes: {
         email: prepared.email_sha256 ?? undefined,
         phone,
-        external_id: userId ? ids.externalIdHash(input.projectId, userId) : undefined,
+        external_id: externalId,
         country: t.type === 'meta_capi' && country ? ids.countryHash(country, null) : undefined,
       },
     };

@@ -1,5 +1,5 @@
+import { hash } from 'node:crypto';
 import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
-import { sha256Hex } from '../../lib/hashing.ts';
 import type { DestinationType } from './forward-event.ts';
 
 /**
@@ -18,6 +18,9 @@ import type { DestinationType } from './forward-event.ts';
  * - external_id: SHA-256 of `project_id:user_id` — the user id as stored, scoped to the project so
  *   the same id in two projects (or orgs) never hashes alike.
  */
+/** SHA-256 hex in one call: about half the CPU of createHash().update().digest() on these short inputs. */
+const sha256Hex = (input: string) => hash('sha256', input);
+
 export function e164(raw: string, region: string | null): string | undefined {
   const trimmed = raw.trim();
   const international = trimmed.startsWith('+') || trimmed.startsWith('00');
