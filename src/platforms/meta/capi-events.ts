@@ -38,22 +38,18 @@ export type MetaServerEvent = {
     country?: string[];
     madid?: string;
   };
-  custom_data?: Record<string, unknown>;
+  custom_data?: Record<string, unknown> | undefined;
   app_data: { advertiser_tracking_enabled: 0 | 1; application_tracking_enabled: 0 | 1; extinfo: string[] };
 };
 
 /** The 16 extinfo slots, in Meta's order; what the SDK event does not say is an empty string. */
 export function metaExtinfo(d: ForwardEvent['device']): string[] {
-  const slots = new Array<string>(16).fill('');
-  slots[0] = d.platform === 'ios' ? 'i2' : d.platform === 'android' ? 'a2' : '';
-  slots[1] = d.app_id ?? '';
-  slots[2] = d.app_version ?? '';
-  slots[3] = d.app_build ?? '';
-  slots[4] = d.os_version ?? '';
-  slots[5] = d.model ?? '';
-  slots[6] = d.locale ?? '';
-  slots[15] = d.timezone ?? '';
-  return slots;
+  const platform = d.platform === 'ios' ? 'i2' : d.platform === 'android' ? 'a2' : '';
+  // biome-ignore format: one slot per column, as Meta numbers them
+  return [
+    platform, d.app_id ?? '', d.app_version ?? '', d.app_build ?? '', d.os_version ?? '', d.model ?? '',
+    d.locale ?? '', '', '', '', '', '', '', '', '', d.timezone ?? '',
+  ];
 }
 
 /** Whether Meta would accept this event on its own (so that it cannot sink the batch it rides in). */
@@ -76,15 +72,22 @@ export function toMetaServerEvent(e: ForwardEvent): MetaServerEvent {
   // Device ids reach the queue only with consent; checked again here.
   const madid = e.device.tracking === true ? (e.device.idfa ?? e.device.gaid) : undefined;
   if (madid) user.madid = madid.toLowerCase();
-  const custom: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(e.custom)) if (v !== undefined) custom[k] = v;
+  // Made only when a value is there (a call carries up to 1,000 events: no entry arrays, no spread).
+  let custom: Record<string, unknown> | undefined;
+  const values = e.custom as Record<string, unknown>;
+  for (const k of Object.keys(values)) {
+    if (values[k] === undefined) continue;
+    custom ??= {};
+    custom[k] = values[k];
+  }
   return {
     event_name: e.name,
     event_time: e.time,
     event_id: e.event_id,
     action_source: 'app',
     user_data: user,
-    ...(Object.keys(custom).length > 0 ? { custom_data: custom } : {}),
+    // Undefined when empty: the body is serialized, which leaves it out.
+    custom_data: custom,
     app_data: {
       advertiser_tracking_enabled: e.device.tracking === true ? 1 : 0,
       application_tracking_enabled: 1,
