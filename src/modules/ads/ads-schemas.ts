@@ -13,7 +13,7 @@ const Text = (max: number) =>
   });
 
 const AdvertiserToken = Type.String({
-  minLength: 16,
+  minLength: 8,
   maxLength: 512,
   pattern: '^[\\x21-\\x7e]+$',
   writeOnly: true,
