@@ -24,6 +24,13 @@ describe('Meta publishing: Graph errors', () => {
       });
   });
 
+  it('a permission taken back (200-299) is reauth; the app lacking one (10) is refused', () => {
+    for (const code of [200, 230, 299])
+      expect(graphError(answer(403, { code }))).toMatchObject({ kind: 'reauth', vendorCode: String(code) });
+    expect(graphError(answer(400, { code: 10 }))).toMatchObject({ kind: 'refused', vendorCode: '10' });
+    expect(graphError(answer(400, { code: 300 })).kind).toBe('refused');
+  });
+
   it('4, 17, 32, 613 and Business Use Case codes are rate_limited, waiting as Retry-After or the BUC header says', () => {
     for (const code of [4, 17, 32, 613, 80001, 80002])
       expect(graphError(answer(400, { code })).kind).toBe('rate_limited');

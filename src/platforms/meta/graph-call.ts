@@ -126,7 +126,11 @@ export function graphError(error: EgressError): PlatformError {
       `meta publishing call refused by the gateway (${error.code})`,
     );
   const label = code === null ? `http_${status}` : String(code);
-  if (code === 190 || code === 102)
+  // 190/102: the token is gone. 200–299: a permission the person granted at connect was taken back
+  // (Meta's "Permissions error" range, e.g. 200 after pages_manage_posts is removed in the Business
+  // settings): only a new Facebook login grants it again, so it is a reconnect too. 10 (the app
+  // itself lacks the permission) is not: a reconnect cannot fix it, it stays platform_refused.
+  if (code === 190 || code === 102 || (code !== null && code >= 200 && code <= 299))
     return new PlatformError('reauth', `meta publishing call failed (reauth: ${label})`, {
       vendorCode: label,
     });
