@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdObject } from '../fakes/meta/meta-ads-fake.ts';
 import {
@@ -9,8 +8,7 @@ import {
   getDeployment,
   startAdsApp,
 } from '../helpers/ads-app.ts';
-import { databaseUrl, MAIN, REPO_ROOT } from '../helpers/cli.ts';
-import { exitOf } from '../helpers/server-process.ts';
+import { adsWorkerProcesses, until } from '../helpers/ads-worker-process.ts';
 import { closeSocialApp } from '../helpers/social-app.ts';
 
 /**
@@ -22,41 +20,16 @@ import { closeSocialApp } from '../helpers/social-app.ts';
 describe('ad deployments survive kill -9 of the worker', () => {
   let a: AdsApp;
   let mediaId: string;
-  let worker: ChildProcess | undefined;
+  const workers = adsWorkerProcesses(() => a);
 
   beforeAll(async () => {
     a = await startAdsApp({ LAYERS_JOB_WATCHDOG_MS: '1000' });
     mediaId = await generateVideo(a);
   }, 120_000);
   afterAll(async () => {
-    if (worker && worker.exitCode === null && worker.signalCode === null) {
-      worker.kill('SIGKILL');
-      await exitOf(worker);
-    }
+    await workers.close();
     await closeSocialApp(a.t, a.fake);
   });
-
-  const start = () =>
-    spawn(process.execPath, [MAIN, 'worker'], {
-      cwd: REPO_ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        DATABASE_URL: databaseUrl(a.t.db.superuser),
-        LAYERS_ENCRYPTION_KEY: a.t.config.encryptionKey as string,
-        LAYERS_PUBLIC_URL: a.t.config.publicUrl,
-        LOG_LEVEL: 'warn',
-        ...a.env,
-      },
-      stdio: 'ignore',
-    });
-
-  async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 60_000) {
-    const deadline = Date.now() + ms;
-    while (!(await cond())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
 
   it('a kill at every state leaves exactly one of each object, all paused', async () => {
     const res = await createDeployment(a, deploymentBody(a, mediaId));
@@ -73,29 +46,26 @@ describe('ad deployments survive kill -9 of the worker', () => {
     const kills: string[] = [];
     for (const kind of ['video', 'campaign', 'ad_set', 'creative', 'ad'] as const) {
       a.ads.control.holdMs.set(kind, 3_000);
-      worker = start();
+      workers.start();
       // The object exists at the platform and its answer is held: the worker has not stored its id.
       await until(`${kind} created`, () => mine(kind).length > 0);
       expect((await stored())[`${kind}_id`]).toBeUndefined();
-      worker.kill('SIGKILL');
-      await exitOf(worker);
+      await workers.stop('SIGKILL');
       a.ads.control.holdMs.delete(kind);
       kills.push(kind);
       if (kind === 'video') {
         // And once more while the video is processing (its id stored, not ready yet).
-        worker = start();
+        workers.start();
         await until('video id stored', async () => (await stored()).video_id !== undefined);
-        worker.kill('SIGKILL');
-        await exitOf(worker);
+        await workers.stop('SIGKILL');
         kills.push('video processing');
       }
     }
     expect(kills).toHaveLength(6);
     // The last worker finishes (the ad's create was killed too: it is found by name, not made again).
-    worker = start();
+    workers.start();
     await until('created', async () => (await getDeployment(a, id)).status === 'created');
-    worker.kill('SIGTERM');
-    await exitOf(worker);
+    await workers.stop('SIGTERM');
 
     const done = await getDeployment(a, id);
     for (const kind of ['video', 'campaign', 'ad_set', 'creative', 'ad'] as const) {
