@@ -46,6 +46,9 @@ export function youtubeErrorInfo(status: number, body: unknown): VendorErrorInfo
     return status === 401 ? { kind: 'reauth', code: '401' } : { code: null };
   const reason = typeof err.errors?.[0]?.reason === 'string' ? (err.errors[0].reason as string) : null;
   if (status === 401) return { kind: 'reauth', code: reason ?? '401' };
+  // The token lacks a scope (the person unticked it on Google's consent screen, or took it back):
+  // only a new consent grants it, so it is a reconnect. Other 403s (forbidden, quota) are not.
+  if (status === 403 && reason === 'insufficientPermissions') return { kind: 'reauth', code: reason };
   if (
     status === 429 ||
     reason === 'rateLimitExceeded' ||
