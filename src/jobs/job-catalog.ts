@@ -42,6 +42,22 @@ const defineJob = <S extends TSchema>(job: JobDefinition<S>): JobDefinition =>
 /** Cron jobs receive graphile-worker's `{ _cron: { ts, backfilled } }` payload. */
 const CronPayload = Type.Object({ _cron: Type.Optional(Type.Object({ ts: Type.String() })) });
 
+/**
+ * The minute cron of a leased state machine (publications, ad deployments): re-queues the rows a
+ * killed worker left in progress once their lease runs out, and runs soon after every worker start.
+ */
+const recoverJob = (name: string, recover: (container: Container) => Promise<unknown>) =>
+  defineJob({
+    name,
+    payload: CronPayload,
+    maxAttempts: 3,
+    cron: '* * * * *',
+    startupDelayMs: () => 500,
+    async run(_payload, { container }) {
+      await recover(container);
+    },
+  });
+
 export const JOB_CATALOG: readonly JobDefinition[] = [
   defineJob({
     // One destination's due forward-queue rows (modules/destinations/forwarder.ts); woken by ingest.
@@ -210,17 +226,7 @@ export const JOB_CATALOG: readonly JobDefinition[] = [
       await container.publishing.runner.run(payload.org_id, payload.publication_id);
     },
   }),
-  defineJob({
-    // Re-queues publications a killed worker left in progress (their lease runs out first).
-    name: 'publishing.recover',
-    payload: CronPayload,
-    maxAttempts: 3,
-    cron: '* * * * *',
-    startupDelayMs: () => 500,
-    async run(_payload, { container }) {
-      await container.publishing.runner.recover();
-    },
-  }),
+  recoverJob('publishing.recover', (container) => container.publishing.runner.recover()),
   defineJob({
     // One run of an ad deployment's state machine (modules/ads/ads-runner.ts); the row holds its
     // checkpoint and lease, the runner queues its own next run (rate-limit waits, video processing).
@@ -231,17 +237,7 @@ export const JOB_CATALOG: readonly JobDefinition[] = [
       await container.ads.runner.run(payload.org_id, payload.ad_deployment_id);
     },
   }),
-  defineJob({
-    // Re-queues deployments a killed worker left in progress (their lease runs out first).
-    name: 'ads.recover',
-    payload: CronPayload,
-    maxAttempts: 3,
-    cron: '* * * * *',
-    startupDelayMs: () => 500,
-    async run(_payload, { container }) {
-      await container.ads.runner.recover();
-    },
-  }),
+  recoverJob('ads.recover', (container) => container.ads.runner.recover()),
 ];
 
 export class InvalidJobPayload extends Error {}
