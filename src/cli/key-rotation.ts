@@ -53,6 +53,12 @@ export const CIPHERTEXT_COLUMNS: readonly Column[] = [
     context: byId('refresh_token'),
   },
   {
+    table: 'social_accounts',
+    column: 'encrypted_user_access_token',
+    key: ['id'],
+    context: byId('user_access_token'),
+  },
+  {
     table: 'social_oauth_states',
     column: 'encrypted_code_verifier',
     key: ['state_hash'],

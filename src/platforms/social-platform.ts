@@ -30,6 +30,11 @@ export type ConnectedIdentity = {
   /** The platform user whose login granted this identity (Meta: the Facebook user). */
   grantUserId: string | null;
   tokens: TokenSet;
+  /**
+   * Meta: the login's long-lived user token (`fb_exchange_token`, about 60 days), which the Marketing
+   * API's ad-account endpoints take where they refuse a Page token; absent elsewhere.
+   */
+  grantUserToken?: string;
 };
 
 export type StoredCredentials = {
@@ -38,6 +43,8 @@ export type StoredCredentials = {
   grantUserId: string | null;
   accessToken: string | null;
   refreshToken: string | null;
+  /** Meta: the login's user token (ConnectedIdentity.grantUserToken); null when the account has none. */
+  grantUserToken?: string | null;
 };
 
 export type PostMetrics = {

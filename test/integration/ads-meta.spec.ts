@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/lib/ids.ts';
 import {
@@ -7,10 +8,13 @@ import {
   deploymentBody,
   generateVideo,
   getDeployment,
+  META_APP_SECRET,
   runUntilSettled,
   startAdsApp,
 } from '../helpers/ads-app.ts';
+import { dumpDatabase } from '../helpers/database-inspection.ts';
 import { identifyEvent, sendEvents } from '../helpers/sdk-events.ts';
+import { followCallback, startConnect } from '../helpers/social-accounts.ts';
 import { closeSocialApp } from '../helpers/social-app.ts';
 import { bearer, createKey, createOrg, createProject } from '../helpers/test-app.ts';
 
@@ -18,7 +22,9 @@ import { bearer, createKey, createOrg, createProject } from '../helpers/test-app
  * Meta ad deployments end to end through the API: the job's runner against the Meta fake's Marketing
  * API through the real egress gateway. Everything paused, the ids in GET, one object per kind after
  * failures, retries and rate limits; cancel deletes at the platform; a revoked token mid-flow
- * fails with account_needs_reconnect; nothing of end customers reaches the platform.
+ * fails with account_needs_reconnect; nothing of end customers reaches the platform. The Marketing
+ * API calls carry the login's user token (the fake refuses a Page token there, as Meta does); an
+ * account connected before that token was kept fails with account_needs_reconnect until reconnected.
  */
 describe('ad deployments: Meta', () => {
   let a: AdsApp;
@@ -312,6 +318,138 @@ describe('ad deployments: Meta', () => {
     expect(Object.keys(failed.platform_ids)).toEqual(['video_id']);
     expect(everCreated(id, 'campaign')).toBe(0);
   }, 60_000);
+
+  /** The fake's Marketing API routes: the ad account's edges and the ad objects (numeric ids). */
+  const adsCalls = () =>
+    a.fake.requests.filter((r) => /^\/v25\.0\/(act_\d+\/\w+|\d+(\/(adsets|ads))?)$/.test(r.path));
+
+  it('every Marketing API call carries the login’s user token, never the Page token', async () => {
+    const id = await deploy();
+    const before = adsCalls().length;
+    expect((await runUntilSettled(a, id)).status).toBe('created');
+    const calls = adsCalls().slice(before);
+    // advideos, campaigns, adsets, adcreatives, ads on act_, and the video polls on its node.
+    expect(new Set(calls.map((r) => r.path.replace(/\/\d+/g, '/N')))).toEqual(
+      new Set([
+        `/v25.0/act_${AD_ACCOUNT}/advideos`,
+        `/v25.0/act_${AD_ACCOUNT}/campaigns`,
+        `/v25.0/act_${AD_ACCOUNT}/adsets`,
+        `/v25.0/act_${AD_ACCOUNT}/adcreatives`,
+        `/v25.0/act_${AD_ACCOUNT}/ads`,
+        '/v25.0/N',
+        '/v25.0/N/adsets',
+        '/v25.0/N/ads',
+      ]),
+    );
+    const { user, page } = a.fake.tokensOf('fbads');
+    expect(user.length).toBeGreaterThan(0);
+    for (const r of calls) {
+      expect(user, r.path).toContain(r.query.get('access_token'));
+      expect(page, r.path).not.toContain(r.query.get('access_token'));
+    }
+    // Cancel's deletes too.
+    const mark = adsCalls().length;
+    await a.t.app.inject({
+      method: 'POST',
+      url: `/v1/ad-deployments/${id}/cancel`,
+      headers: bearer(a.org.secret),
+    });
+    expect((await runUntilSettled(a, id)).status).toBe('cancelled');
+    const deletes = adsCalls()
+      .slice(mark)
+      .filter((r) => r.method === 'DELETE');
+    expect(deletes).toHaveLength(5);
+    for (const r of deletes) expect(user).toContain(r.query.get('access_token'));
+  }, 60_000);
+
+  it('the fake refuses a Page token on the ad account as Meta does (OAuthException 200) and takes the user token', async () => {
+    const { user, page } = a.fake.tokensOf('fbads');
+    const call = (token: string) =>
+      fetch(
+        `${a.fake.url}/v25.0/act_${AD_ACCOUNT}/campaigns?${new URLSearchParams({
+          access_token: token,
+          appsecret_proof: createHmac('sha256', META_APP_SECRET).update(token).digest('hex'),
+          fields: 'id,name',
+        })}`,
+      );
+    const refused = await call(page[0] as string);
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).error).toMatchObject({ type: 'OAuthException', code: 200 });
+    const taken = await call(user[0] as string);
+    expect(taken.status).toBe(200);
+  });
+
+  it('an account connected before the user token was kept fails with account_needs_reconnect, calling nothing; a reconnect fixes it', async () => {
+    // What migration 0026 leaves on an account connected earlier: a Page token and no user token.
+    await a.t.db.systemPool.query(
+      `UPDATE social_accounts SET encrypted_user_access_token = NULL WHERE id = $1`,
+      [a.accountId],
+    );
+    const id = await deploy();
+    const before = adsCalls().length;
+    const failed = await runUntilSettled(a, id);
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: { code: 'account_needs_reconnect', platform_code: null },
+    });
+    expect(failed.error.message).toMatch(/user token.*Reconnect the account to grant ads access/);
+    expect(adsCalls().length).toBe(before);
+    // The Page token still publishes: the account is not marked, the partner reconnects it.
+    const account = await a.t.db.systemPool.query(
+      `SELECT status, encrypted_access_token IS NOT NULL AS page FROM social_accounts WHERE id = $1`,
+      [a.accountId],
+    );
+    expect(account.rows[0]).toEqual({ status: 'active', page: true });
+    const back = await followCallback(
+      a.t,
+      a.fake.authorize(await startConnect(a.t, a.org, a.projectId, 'facebook'), 'fbads'),
+    );
+    expect(back.location?.searchParams.get('social_account_ids')).toBe(a.accountId);
+    const retry = await a.t.app.inject({
+      method: 'POST',
+      url: `/v1/ad-deployments/${id}/retry`,
+      headers: bearer(a.org.secret),
+    });
+    expect(retry.statusCode).toBe(202);
+    expect((await runUntilSettled(a, id)).status).toBe('created');
+  }, 60_000);
+
+  it('the user token is ciphertext in the database and nowhere in responses or logs', async () => {
+    // Every user token the fake's logins issued (the reconnect above made a second one).
+    const tokens = a.fake.tokensOf('fbads').user;
+    const token = tokens.at(-1);
+    expect(tokens.length).toBeGreaterThan(1);
+    const row = await a.t.db.systemPool.query(
+      `SELECT encrypted_user_access_token AS c FROM social_accounts WHERE id = $1`,
+      [a.accountId],
+    );
+    expect(row.rows[0].c).toMatch(/^lenc1:/);
+    expect(
+      a.t.container.envelope.decrypt(row.rows[0].c, {
+        orgId: a.org.id,
+        recordId: a.accountId,
+        field: 'user_access_token',
+      }),
+    ).toBe(token);
+    const dump = await dumpDatabase(a.t.db.systemPool);
+    const bodies = await Promise.all(
+      [
+        `/v1/social-accounts/${a.accountId}`,
+        `/v1/projects/${a.projectId}/social-accounts`,
+        `/v1/projects/${a.projectId}/ad-deployments`,
+      ].map(
+        async (url) => (await a.t.app.inject({ method: 'GET', url, headers: bearer(a.org.secret) })).body,
+      ),
+    );
+    expect(bodies.join('\n')).toContain(a.accountId);
+    const logs = a.t.logs.join('');
+    for (const t of tokens) {
+      expect(t).toMatch(/^EAAL/);
+      expect(dump).not.toContain(t);
+      expect(bodies.join('\n')).not.toContain(t);
+      expect(logs).not.toContain(t);
+    }
+  });
 
   it('sends nothing of end customers to Meta', () => {
     const all = a.fake.requests.map((r) => `${r.path}?${r.query.toString()}\n${r.body}`).join('\n');

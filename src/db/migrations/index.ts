@@ -22,6 +22,7 @@ import * as adDeployments from './0022-ad-deployments.ts';
 import * as egressLedgerCheaperRows from './0023-egress-ledger-cheaper-rows.ts';
 import * as adDeploymentAdvertiserToken from './0024-ad-deployment-advertiser-token.ts';
 import * as capiForwardBatches from './0025-capi-forward-batches.ts';
+import * as socialAccountUserToken from './0026-social-account-user-token.ts';
 
 /** Forward-only once landed: add a new file, never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -48,4 +49,5 @@ export const migrations: Record<string, Migration> = {
   '0023-egress-ledger-cheaper-rows': egressLedgerCheaperRows,
   '0024-ad-deployment-advertiser-token': adDeploymentAdvertiserToken,
   '0025-capi-forward-batches': capiForwardBatches,
+  '0026-social-account-user-token': socialAccountUserToken,
 };

@@ -18,6 +18,9 @@ import { ADS_TASK, ADVERTISER_TOKEN_FIELD, adsJobKey } from './ads-service.ts';
 /** Waits this short are slept in the job; longer ones end the run and queue the next for later. */
 const INLINE_WAIT_MAX_MS = 5_000;
 const TRANSIENT_MAX_ATTEMPTS = 5;
+/** A `grant_user` deployer (Meta) on an account connected before its login's user token was kept (0026). */
+const NO_USER_TOKEN_MESSAGE =
+  'The social account was connected before ads access was kept: the ad account takes the login’s user token, not the Page’s. Reconnect the account to grant ads access, then retry.';
 
 /**
  * Runs ad deployments (the `ads.deploy` job): steps the platform's state machine (ads-port.ts),
@@ -187,10 +190,12 @@ export function createAdsRunner(deps: {
     };
   }
 
-  /** The token the deployer's calls carry: the connected account's, or the deployment's own advertiser token. */
+  /**
+   * The token the deployer's calls carry: the connected account's (its own, or its login's user
+   * token: both in its credentials), or the deployment's own advertiser token.
+   */
   async function credentialsFor(deployer: AdDeployer, row: AdDeploymentRow): Promise<StoredCredentials> {
-    if (deployer.token === 'social_account')
-      return deps.tokens.credentials(row.org_id, row.social_account_id);
+    if (deployer.token !== 'advertiser') return deps.tokens.credentials(row.org_id, row.social_account_id);
     const sealed = row.encrypted_advertiser_token;
     return {
       platform: 'tiktok',
@@ -223,6 +228,14 @@ export function createAdsRunner(deps: {
       const current = await withTenant(db, row.org_id, (tx) => dal.find(tx, row.org_id, row.id));
       if (!current || current.lease_id !== leaseId) return;
       const credentials = await credentialsFor(deployer, current);
+      // Not a refusal by the platform (nothing was called): the account lacks what only a reconnect gives.
+      if (deployer.token === 'grant_user' && !credentials.grantUserToken)
+        return finish(current, leaseId, {
+          status: 'failed',
+          code: 'account_needs_reconnect',
+          message: NO_USER_TOKEN_MESSAGE,
+          platformCode: null,
+        });
       if (current.status === 'cancelling') {
         await deployer.rollback(ctx, credentials, {
           deploymentId: row.id,

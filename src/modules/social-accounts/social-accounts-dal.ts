@@ -39,6 +39,7 @@ export type SocialAccountSecrets = SocialAccountRow &
     Selectable<SocialAccountsTable>,
     | 'encrypted_access_token'
     | 'encrypted_refresh_token'
+    | 'encrypted_user_access_token'
     | 'refresh_expires_at'
     | 'refresh_lease_id'
     | 'refresh_lease_until'
@@ -50,6 +51,7 @@ const SECRET_COLUMNS = [
   ...PUBLIC_COLUMNS,
   'encrypted_access_token',
   'encrypted_refresh_token',
+  'encrypted_user_access_token',
   'refresh_expires_at',
   'refresh_lease_id',
   'refresh_lease_until',
@@ -186,6 +188,7 @@ export function createSocialAccountsDal() {
           eb.or([
             eb('encrypted_access_token', 'is not', null),
             eb('encrypted_refresh_token', 'is not', null),
+            eb('encrypted_user_access_token', 'is not', null),
           ]),
         )
         .forUpdate()
@@ -236,6 +239,7 @@ export function createSocialAccountsDal() {
           eb.or([
             eb('a.encrypted_access_token', 'is not', null),
             eb('a.encrypted_refresh_token', 'is not', null),
+            eb('a.encrypted_user_access_token', 'is not', null),
           ]),
         )
         .limit(limit)

@@ -110,6 +110,8 @@ export function createSocialAccountsService(deps: {
     const id = existing?.id ?? newId('socialAccount', scope.now.getTime());
     const columns = {
       ...tokens.tokenColumns(scope.orgId, id, identity.tokens),
+      // A reconnect replaces it; a login without one (a platform other than Meta) stores none.
+      ...tokens.userTokenColumn(scope.orgId, id, identity.grantUserToken),
       handle: identity.handle,
       grant_user_id: identity.grantUserId,
       status: 'active' as const,
@@ -265,6 +267,7 @@ export function createSocialAccountsService(deps: {
           status: 'needs_reconnect',
           encrypted_access_token: null,
           encrypted_refresh_token: null,
+          encrypted_user_access_token: null,
           refresh_lease_id: null,
           refresh_lease_until: null,
           updated_at: scope.now,

@@ -20,6 +20,8 @@ export interface SocialAccountsTable {
   scopes: string[];
   encrypted_access_token: ColumnType<string | null, string | null | undefined, string | null>;
   encrypted_refresh_token: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Meta: the login's long-lived user token (0026), for the Marketing API's ad-account calls. */
+  encrypted_user_access_token: ColumnType<string | null, string | null | undefined, string | null>;
   token_expires_at: NullableTimestamp;
   refresh_expires_at: NullableTimestamp;
   refresh_lease_id: ColumnType<string | null, string | null | undefined, string | null>;

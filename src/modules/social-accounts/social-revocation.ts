@@ -116,6 +116,7 @@ export function createSocialRevocation(deps: {
       status: 'revoked',
       encrypted_access_token: null,
       encrypted_refresh_token: null,
+      encrypted_user_access_token: null,
       refresh_lease_id: null,
       refresh_lease_until: null,
       token_expires_at: null,

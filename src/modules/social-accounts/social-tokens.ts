@@ -25,6 +25,8 @@ import type { SocialMetrics } from './social-metrics.ts';
  */
 export const ACCESS_FIELD = 'access_token';
 export const REFRESH_FIELD = 'refresh_token';
+/** Meta: the login's user token kept beside a Page's token (0026), for the Marketing API. */
+export const USER_TOKEN_FIELD = 'user_access_token';
 /** Refresh this long before the access token expires. */
 export const REFRESH_MARGIN_MS = 10 * 60_000;
 const LEASE_MS = 60_000;
@@ -60,6 +62,7 @@ export function createSocialTokens(deps: {
       grantUserId: row.grant_user_id,
       accessToken: open(row.org_id, row.id, ACCESS_FIELD, row.encrypted_access_token),
       refreshToken: open(row.org_id, row.id, REFRESH_FIELD, row.encrypted_refresh_token),
+      grantUserToken: open(row.org_id, row.id, USER_TOKEN_FIELD, row.encrypted_user_access_token),
     };
   }
 
@@ -182,6 +185,11 @@ export function createSocialTokens(deps: {
   return {
     tokenColumns,
     credentialsOf,
+
+    /** The column of a login's user token (Meta), written when an identity is connected. */
+    userTokenColumn: (orgId: string, id: string, token: string | undefined) => ({
+      encrypted_user_access_token: seal(orgId, id, USER_TOKEN_FIELD, token ?? null),
+    }),
 
     /** Decrypted credentials with an access token valid for at least the refresh margin. */
     credentials(orgId: string, id: string): Promise<StoredCredentials> {

@@ -20,9 +20,13 @@ import { GRAPH_VERSION } from './meta-platform.ts';
  * Meta Marketing API: video → campaign → ad set → ad creative → ad, all `PAUSED`, on the ad account
  * the partner names, for the connected Facebook Page (the creative's `object_story_spec.page_id`).
  *
- * Which token: the connected Facebook account's stored token (the social-accounts module keeps one
- * token per identity, the Page token of the Facebook login; it keeps no grant-level user token).
- * Every call carries it with `appsecret_proof`, like meta-platform.ts.
+ * Which token: the long-lived user token of the Facebook login that connected the Page
+ * (`grantUserToken`, kept beside the Page token since 0026), with `appsecret_proof` like
+ * meta-platform.ts. Ad-account endpoints take a user (or system-user) token with `ads_management`
+ * and refuse a Page token; every call here is on the ad account or its objects (videos, campaigns,
+ * ad sets, creatives, ads, their deletes), so none carries the Page token. The Page appears only as
+ * `object_story_spec.page_id`, which Meta checks against the user's tasks on that Page. An account
+ * connected before 0026 has no user token: the runner fails it with account_needs_reconnect.
  *
  * Steps (one creating call each, made last; see ads-port.ts): upload the video by `file_url`
  * (`POST /act_{id}/advideos`), poll `status.video_status` until `ready`, then campaign
@@ -32,7 +36,8 @@ import { GRAPH_VERSION } from './meta-platform.ts';
  * object is looked up by its name (`layers ad_… <kind>`) under its parent: a crash after the create
  * and before the checkpoint was stored finds it instead of creating another.
  *
- * Errors: 190/102 → reauth; 17, 4, 32, 613 and 80000–80014 (the ads business-use-case limits) →
+ * Errors: 190/102 → reauth, and 200–299 (a permission such as ads_management taken back or never
+ * granted) too, since only a new login grants it; 17, 4, 32, 613 and 80000–80014 (the ads business-use-case limits) →
  * rate_limited; 1/2 → transient; 100 with subcode 33 (no such object) → already deleted, on rollback.
  */
 const GRAPH = `https://graph.facebook.com/${GRAPH_VERSION}`;
@@ -49,7 +54,7 @@ export function metaAdsErrorInfo(status: number, body: unknown): VendorErrorInfo
   const code = Number(err.code);
   const sub = Number(err.error_subcode);
   const label = Number.isFinite(code) ? (Number.isFinite(sub) ? `${code}.${sub}` : String(code)) : null;
-  if (code === 190 || code === 102) return { kind: 'reauth', code: label };
+  if (code === 190 || code === 102 || (code >= 200 && code <= 299)) return { kind: 'reauth', code: label };
   if ([4, 17, 32, 613].includes(code) || (code >= 80000 && code <= 80014) || status === 429)
     return { kind: 'rate_limited', code: label };
   if (code === 1 || code === 2) return { kind: 'transient', code: label };
@@ -68,8 +73,8 @@ export function createMetaAds(
 
   function token(credentials: StoredCredentials) {
     if (!deps.credentials) throw new PlatformError('refused', 'meta is not configured');
-    if (!credentials.accessToken) throw new PlatformError('reauth', 'social account has no live token');
-    const t = credentials.accessToken;
+    const t = credentials.grantUserToken;
+    if (!t) throw new PlatformError('reauth', 'social account has no live user token');
     return {
       access_token: t,
       appsecret_proof: createHmac('sha256', deps.credentials.appSecret).update(t).digest('hex'),
@@ -165,7 +170,7 @@ export function createMetaAds(
   return {
     platform: 'meta',
     requiredScopes: META_ADS_SCOPES,
-    token: 'social_account',
+    token: 'grant_user',
     refusal: () => null,
     normaliseAdAccountId(value) {
       const m = /^(?:act_)?(\d{1,30})$/.exec(value);

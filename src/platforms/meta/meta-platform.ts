@@ -20,7 +20,8 @@ import {
  * long-lived one (`fb_exchange_token`, about 60 days; Meta has no refresh token), and the long-lived
  * user token lists the Pages the user granted (`/me/accounts`) with their Page tokens (which do not
  * expire) and each Page's Instagram professional account. One login thus makes one account per Page
- * and per Instagram account; each stores its Page's token. Every Graph call carries
+ * and per Instagram account; each stores its Page's token and the login's long-lived user token
+ * (the Marketing API's ad-account endpoints refuse Page tokens: meta-ads.ts). Every Graph call carries
  * `appsecret_proof` (HMAC-SHA256 of the token with the app secret). Error 190 (invalid or expired
  * token, 460 password changed, 463 expired) means only the user can fix it: needs_reconnect.
  */
@@ -185,6 +186,7 @@ export function createMetaPlatform(
           handle: toText(page.name, 200),
           grantUserId: userId,
           tokens,
+          grantUserToken: userToken,
         });
         const ig = page.instagram_business_account;
         const igId = toText(ig?.id, 200);
@@ -195,6 +197,7 @@ export function createMetaPlatform(
             handle: toText(ig?.username, 200),
             grantUserId: userId,
             tokens,
+            grantUserToken: userToken,
           });
       }
       return identities;

@@ -3,11 +3,14 @@ import type { MetaFake } from './meta-fake.ts';
 
 /**
  * The Marketing API on the Meta fake (`fake.use`): ad videos, campaigns, ad sets, ad creatives and
- * ads of the ad accounts in `accounts`, checked as Meta documents them. Every call needs a live token
- * (`fake.checkToken`); every object must be created `PAUSED`; a campaign needs
+ * ads of the ad accounts in `accounts`, checked as Meta documents them. Every call needs a live
+ * user token (`fake.checkToken`; the long-lived one the fake's login issued): Meta's ad-account
+ * endpoints take a user or system-user token with ads_management, so a Page token (and the app
+ * token) is refused with an OAuthException of the permission class, code 200 (Graph's 200–299,
+ * "API Permission"; the message is the fake's own); every object must be created `PAUSED`; a campaign needs
  * `special_ad_categories` (a JSON array); an ad set needs its campaign, a daily budget in minor units
  * (an integer string), a billing event, an optimisation goal and targeting with countries; a creative's
- * `object_story_spec` names the token's Page and a ready video of the account with a thumbnail; an ad
+ * `object_story_spec` names a Page of the token's user and a ready video of the account with a thumbnail; an ad
  * names its ad set and `creative: {creative_id}`. Edges are listed with `filtering` on `name`;
  * `DELETE /{id}` answers 100/33 for an object that does not exist. Failures as Meta's: `failNext`
  * answers the next create of a kind with a Graph error (17 or 80004 rate limits, a refusal); `holdMs`
@@ -78,7 +81,7 @@ export function installMetaAdsFake(
     kind: AdObject['kind'],
     account: string,
     f: Record<string, string>,
-    pageId?: string,
+    userPages: readonly string[],
   ): string[] {
     const p: string[] = [];
     if (!f.name) p.push('name');
@@ -108,7 +111,8 @@ export function installMetaAdsFake(
             video_data?: { video_id?: string; image_url?: string; message?: string; title?: string };
           }
         | undefined;
-      if (!spec?.page_id || spec.page_id !== pageId) p.push('object_story_spec.page_id (the token’s Page)');
+      if (!spec?.page_id || !userPages.includes(spec.page_id))
+        p.push('object_story_spec.page_id (a Page of the token’s user)');
       const video = ofKind(spec?.video_data?.video_id, 'video', account);
       if (!video || video.polls < (opts.videoPollsUntilReady ?? 1))
         p.push('video_data.video_id (a ready video)');
@@ -123,7 +127,7 @@ export function installMetaAdsFake(
     return p;
   }
 
-  async function create(req: FakeRequest, account: string, edge: Edge, pageId?: string): Promise<FakeReply> {
+  async function create(req: FakeRequest, account: string, edge: Edge, userId: string): Promise<FakeReply> {
     const kind = EDGE_KIND[edge];
     const failure = control.failNext.get(kind);
     if (failure) {
@@ -131,7 +135,8 @@ export function installMetaAdsFake(
       return failure;
     }
     const f = Object.fromEntries(req.form ?? new URLSearchParams());
-    const p = problems(kind, account, f, pageId);
+    const pages = (fake.control.pagesByUser.get(userId) ?? []).map((page) => page.id);
+    const p = problems(kind, account, f, pages);
     if (p.length > 0) {
       control.refused.push(`${kind}: ${p.join(', ')}`);
       return graphError(100, `Invalid parameter: ${p.join(', ')}`);
@@ -154,11 +159,17 @@ export function installMetaAdsFake(
     if (!actEdge && !childEdge && !node) return undefined;
     const who = fake.checkToken(req);
     if ('status' in who) return who;
-    if (who.kind === 'app') return graphError(200, 'An app token cannot manage ads', undefined, 403);
+    if (who.kind !== 'user')
+      return graphError(
+        200,
+        `(#200) Ad account objects take a user or system-user access token with ads_management, not a${who.kind === 'app' ? 'n app' : ' Page'} token`,
+        undefined,
+        403,
+      );
     if (actEdge) {
       const [, account, edge] = actEdge as unknown as [string, string, Edge];
       if (!opts.accounts.includes(account)) return missing(`act_${account}`);
-      if (req.method === 'POST') return create(req, account, edge, who.pageId);
+      if (req.method === 'POST') return create(req, account, edge, who.userId as string);
       if (req.method === 'GET') return list(req, (o) => o.account === account && o.kind === EDGE_KIND[edge]);
       return graphError(100, 'Unsupported request');
     }

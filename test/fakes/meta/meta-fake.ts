@@ -177,6 +177,13 @@ export async function startMetaFake(opts: { appId: string; appSecret: string; re
       back.searchParams.set('state', q.get('state') as string);
       return back.href;
     },
+    /** The live tokens a user's logins were issued: long-lived user tokens and Page tokens. */
+    tokensOf(userId: string): { user: string[]; page: string[] } {
+      return {
+        user: [...userTokens].filter(([, u]) => u === userId).map(([t]) => t),
+        page: [...pageTokens].filter(([, p]) => p.userId === userId).map(([t]) => t),
+      };
+    },
     /** Invalidates every token of a user (password change): Graph calls answer 190/460. */
     invalidateUser(userId: string) {
       for (const [t, u] of userTokens) if (u === userId) userTokens.delete(t);
