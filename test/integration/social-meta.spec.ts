@@ -1,4 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rotateKeys } from '../../src/cli/key-rotation.ts';
+import {
+  createEnvelope,
+  generateKeyEncryptionKey,
+  parseKeyEncryptionKeys,
+} from '../../src/lib/envelope-crypto.ts';
 import { type MetaFake, startMetaFake } from '../fakes/meta/meta-fake.ts';
 import { callbackUri, followCallback, PUBLIC_URL, startConnect } from '../helpers/social-accounts.ts';
 import { closeSocialApp, startSocialApp } from '../helpers/social-app.ts';
@@ -8,7 +14,9 @@ import { bearer, type TestApp, type TestOrg } from '../helpers/test-app.ts';
  * Meta end to end against the fake: one Facebook Login for Business that grants three Pages and two
  * Instagram professional accounts makes five accounts; the state is one-time, expires and cannot be
  * forged; signed_request callbacks (deauthorize, data deletion) with their signatures; revocation
- * of a grant's last account only; error 190 → needs_reconnect.
+ * of a grant's last account only; error 190 → needs_reconnect. The login's long-lived user token
+ * (for the Marketing API) is kept as ciphertext on each account of the login, re-wrapped by
+ * `layers keys rotate`, and deleted with the Page token on revoke, deauthorize and needs_reconnect.
  */
 describe('social accounts: Meta (Facebook Pages and Instagram)', () => {
   let fake: MetaFake;
@@ -61,6 +69,14 @@ describe('social accounts: Meta (Facebook Pages and Instagram)', () => {
       )
     ).rows;
 
+  /** The user token an account keeps, decrypted with `envelope` (the app's own by default). */
+  const userTokenOf = (row: Record<string, string>, envelope = t.container.envelope) =>
+    envelope.decrypt(row.encrypted_user_access_token as string, {
+      orgId: org.id,
+      recordId: row.id as string,
+      field: 'user_access_token',
+    });
+
   it('a login granting three Pages and two Instagram accounts makes five accounts, each with its Page token encrypted', async () => {
     grant('fbuser1', 3, 2);
     const ids = await connect('fbuser1');
@@ -77,6 +93,10 @@ describe('social accounts: Meta (Facebook Pages and Instagram)', () => {
       expect(r.encrypted_access_token).toMatch(/^lenc1:/);
       expect(r.grant_user_id).toBe('fbuser1');
       expect(r.token_expires_at).toBeNull();
+      // The login's long-lived user token beside it, bound to this account (the ads' token).
+      expect(r.encrypted_user_access_token).toMatch(/^lenc1:/);
+      expect(fake.tokensOf('fbuser1').user).toEqual([userTokenOf(r)]);
+      expect(fake.tokensOf('fbuser1').page).not.toContain(userTokenOf(r));
     }
     const ig = rows.find((r) => r.platform_user_id === 'fbuser1_ig0');
     expect(ig.handle).toBe('brand_ig_0');
@@ -131,6 +151,12 @@ describe('social accounts: Meta (Facebook Pages and Instagram)', () => {
     fake.counts.deletePermissions = 0;
     await t.app.inject({ method: 'DELETE', url: `/v1/social-accounts/${a}`, headers: bearer(org.secret) });
     expect(fake.counts.deletePermissions).toBe(0);
+    // The revoked Page's copy of the user token is gone; the other Page keeps the live login's.
+    const [ra, rb] = await accounts([a as string, b as string]);
+    expect([ra.encrypted_user_access_token, userTokenOf(rb)]).toEqual([
+      null,
+      fake.tokensOf('fbuser3').user[0],
+    ]);
     const res = await t.app.inject({
       method: 'DELETE',
       url: `/v1/social-accounts/${b}`,
@@ -139,10 +165,12 @@ describe('social accounts: Meta (Facebook Pages and Instagram)', () => {
     expect(res.json().status).toBe('revoked');
     expect(fake.counts.deletePermissions).toBe(1);
     const rows = await accounts([a as string, b as string]);
-    expect(rows.map((r) => [r.status, r.encrypted_access_token])).toEqual([
-      ['revoked', null],
-      ['revoked', null],
+    expect(rows.map((r) => [r.status, r.encrypted_access_token, r.encrypted_user_access_token])).toEqual([
+      ['revoked', null, null],
+      ['revoked', null, null],
     ]);
+    // Removing the app at Meta ended the login: its user token is dead there too.
+    expect(fake.tokensOf('fbuser3').user).toEqual([]);
   });
 
   it('a failed Meta revoke is retried from the queue without any user token (the app token suffices)', async () => {
@@ -193,9 +221,9 @@ describe('social accounts: Meta (Facebook Pages and Instagram)', () => {
     const ok = await post(fake.signedRequest('fbuser4'));
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toEqual({ revoked: 3 });
-    expect((await accounts(ids)).map((r) => [r.status, r.encrypted_access_token])).toEqual(
-      ids.map(() => ['revoked', null]),
-    );
+    expect(
+      (await accounts(ids)).map((r) => [r.status, r.encrypted_access_token, r.encrypted_user_access_token]),
+    ).toEqual(ids.map(() => ['revoked', null, null]));
   });
 
   it('data-deletion callback: revokes, deletes the synced posts and answers {url, confirmation_code}', async () => {
@@ -255,11 +283,32 @@ describe('social accounts: Meta (Facebook Pages and Instagram)', () => {
     fake.invalidateUser('fbuser6');
     expect(await t.container.socialAccounts.sync.syncAccount(org.id, id as string)).toBe('failed');
     const [r] = await accounts([id as string]);
-    expect([r.status, r.encrypted_access_token]).toEqual(['needs_reconnect', null]);
+    expect([r.status, r.encrypted_access_token, r.encrypted_user_access_token]).toEqual([
+      'needs_reconnect',
+      null,
+      null,
+    ]);
     const { rows } = await t.db.systemPool.query(
       `SELECT type FROM webhook_events WHERE org_id = $1 AND data->>'id' = $2 AND type = 'social_account.needs_reconnect'`,
       [org.id, id],
     );
     expect(rows).toHaveLength(1);
+  });
+
+  it('keys rotate re-wraps the user token: only the new key opens it, and it is the live login’s', async () => {
+    grant('fbuser8', 1, 1);
+    const ids = await connect('fbuser8');
+    const newKey = generateKeyEncryptionKey();
+    const both = createEnvelope(parseKeyEncryptionKeys(`${newKey},${t.config.encryptionKey}`));
+    const report = await rotateKeys(t.db.system, both);
+    expect(report.ok, JSON.stringify(report)).toBe(true);
+    const col = report.columns.find((c) => c.column === 'encrypted_user_access_token');
+    expect(col).toMatchObject({ table: 'social_accounts', remaining: 0 });
+    expect(col?.rewrapped).toBeGreaterThanOrEqual(2);
+    const onlyNew = createEnvelope(parseKeyEncryptionKeys(newKey));
+    for (const r of await accounts(ids)) {
+      expect(userTokenOf(r, onlyNew)).toBe(fake.tokensOf('fbuser8').user[0]);
+      expect(() => userTokenOf(r)).toThrow();
+    }
   });
 });

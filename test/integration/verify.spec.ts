@@ -155,6 +155,32 @@ describe('layers verify', () => {
     }
   });
 
+  it('covers the Meta login user token column (0026): a value that is not ciphertext is caught, never quoted', async () => {
+    // The column's CHECK wants the ciphertext prefix; what follows it here is a token in the clear.
+    await t.db.systemPool.query(
+      `INSERT INTO social_accounts (id, org_id, project_id, platform, platform_user_id, status, scopes,
+         encrypted_user_access_token, connected_at, created_at, updated_at)
+       VALUES ('sa_planted', $1, $2, 'facebook', 'page_planted', 'active', '{}', 'lenc1:EAALplaintextusertoken', now(), now(), now())`,
+      [org.id, projectId],
+    );
+    try {
+      const { code, report, raw } = await verify();
+      expect(code).toBe(3);
+      expect(failing(report)).toEqual(['ciphertext']);
+      expect(violations(report, 'ciphertext')).toEqual([
+        expect.objectContaining({
+          table: 'social_accounts',
+          column: 'encrypted_user_access_token',
+          org_id: org.id,
+          rows: 1,
+        }),
+      ]);
+      expect(raw).not.toContain('EAALplaintext');
+    } finally {
+      await t.db.systemPool.query(`DELETE FROM social_accounts WHERE id = 'sa_planted'`);
+    }
+  });
+
   it('catches a plaintext API key or webhook secret in the idempotency cache, without quoting it', async () => {
     // What the cache held before secret-bearing responses were encrypted: a replay showing the secret.
     const key = 'lyr_sk_7Hq2mXv9LpR4sT8wYb3nKd6fG1j0aZc5e';
