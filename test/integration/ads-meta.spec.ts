@@ -414,6 +414,32 @@ describe('ad deployments: Meta', () => {
     expect((await runUntilSettled(a, id)).status).toBe('created');
   }, 60_000);
 
+  it('a permission taken back (Graph 200) fails with account_needs_reconnect; a reconnect lets it resume', async () => {
+    a.ads.control.failNext.set('campaign', a.ads.permissionGone());
+    const id = await deploy();
+    const failed = await runUntilSettled(a, id);
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: { code: 'account_needs_reconnect', platform_code: '200' },
+    });
+    const account = await a.t.db.systemPool.query(
+      `SELECT status, encrypted_user_access_token FROM social_accounts WHERE id = $1`,
+      [a.accountId],
+    );
+    expect(account.rows[0]).toEqual({ status: 'needs_reconnect', encrypted_user_access_token: null });
+    await followCallback(
+      a.t,
+      a.fake.authorize(await startConnect(a.t, a.org, a.projectId, 'facebook'), 'fbads'),
+    );
+    await a.t.app.inject({
+      method: 'POST',
+      url: `/v1/ad-deployments/${id}/retry`,
+      headers: bearer(a.org.secret),
+    });
+    expect((await runUntilSettled(a, id)).status).toBe('created');
+    expect(everCreated(id, 'campaign')).toBe(1);
+  }, 60_000);
+
   it('the user token is ciphertext in the database and nowhere in responses or logs', async () => {
     // Every user token the fake's logins issued (the reconnect above made a second one).
     const tokens = a.fake.tokensOf('fbads').user;

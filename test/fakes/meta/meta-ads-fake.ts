@@ -229,6 +229,9 @@ export function installMetaAdsFake(
           ),
     transient: (): FakeReply =>
       graphError(2, 'An unexpected error has occurred. Please retry your request later.', undefined, 500),
+    /** A permission taken back (ads_management unticked in the user's business integrations). */
+    permissionGone: (): FakeReply =>
+      graphError(200, '(#200) Requires ads_management permission to manage the object', undefined, 403),
     refusal: (): FakeReply =>
       graphError(100, 'Invalid parameter: the budget is too low for this ad set', 1885272),
   };
