@@ -69,13 +69,12 @@ export type AdDeployer = {
   /** The scopes the connected account needs (checked before a deployment is queued). */
   requiredScopes: readonly string[];
   /**
-   * Whose token the calls carry: the connected account's own, the user token of the login that
-   * granted the account (`grant_user`, Meta: the Marketing API's ad-account endpoints refuse a Page
-   * token; StoredCredentials.grantUserToken), or the advertiser access token the partner gives with
-   * the deployment (TikTok's Marketing API has its own authorization, which a Login Kit account does
-   * not have).
+   * Whose token the calls carry: the user token of the login that granted the connected account
+   * (`grant_user`, StoredCredentials.grantUserToken; Meta: the Marketing API's ad-account endpoints
+   * refuse a Page token), or the advertiser access token the partner gives with the deployment
+   * (TikTok's Marketing API has its own authorization, which a Login Kit account does not have).
    */
-  token: 'social_account' | 'grant_user' | 'advertiser';
+  token: 'grant_user' | 'advertiser';
   /** Accepts the ad account id's documented shape; answers it normalised (Meta: without `act_`). */
   normaliseAdAccountId(value: string): string | null;
   /** What the platform would refuse in the request, checked before it is queued (null: nothing). */

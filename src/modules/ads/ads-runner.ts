@@ -190,10 +190,7 @@ export function createAdsRunner(deps: {
     };
   }
 
-  /**
-   * The token the deployer's calls carry: the connected account's (its own, or its login's user
-   * token: both in its credentials), or the deployment's own advertiser token.
-   */
+  /** The token the deployer's calls carry: the connected account's login's, or the deployment's own advertiser token. */
   async function credentialsFor(deployer: AdDeployer, row: AdDeploymentRow): Promise<StoredCredentials> {
     if (deployer.token !== 'advertiser') return deps.tokens.credentials(row.org_id, row.social_account_id);
     const sealed = row.encrypted_advertiser_token;

@@ -37,8 +37,8 @@ import { GRAPH_VERSION } from './meta-platform.ts';
  * and before the checkpoint was stored finds it instead of creating another.
  *
  * Errors: 190/102 → reauth, and 200–299 (a permission such as ads_management taken back or never
- * granted) too, since only a new login grants it; 17, 4, 32, 613 and 80000–80014 (the ads business-use-case limits) →
- * rate_limited; 1/2 → transient; 100 with subcode 33 (no such object) → already deleted, on rollback.
+ * granted) too, since only a new login grants it; 17, 4, 32, 613 and 80000–80014 (the ads
+ * business-use-case limits) → rate_limited; 1/2 → transient; 100 with subcode 33 (no such object) → already deleted, on rollback.
  */
 const GRAPH = `https://graph.facebook.com/${GRAPH_VERSION}`;
 const GRAPH_VIDEO = `https://graph-video.facebook.com/${GRAPH_VERSION}`;
