@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { adImagePng } from './image-renderer.ts';
 import { RenderError } from './render-error.ts';
 import type { RenderReply, RenderRequest } from './render-process.ts';
@@ -24,12 +25,11 @@ let queue = Promise.resolve();
 
 async function handle(req: RenderRequest): Promise<RenderReply> {
   try {
-    if (req.op === 'image')
-      return {
-        id: req.id,
-        ok: true,
-        png: adImagePng(req.job.format, req.job.copy, req.job.brand, req.job.palette),
-      };
+    if (req.op === 'image') {
+      const { format, copy, brand, palette, file } = req.job;
+      await writeFile(file, adImagePng(format, copy, brand, palette), { mode: 0o600 });
+      return { id: req.id, ok: true, image: file };
+    }
     return { id: req.id, ok: true, video: await encodeAdVideo(req.job) };
   } catch (error) {
     if (error instanceof RenderError)

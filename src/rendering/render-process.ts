@@ -11,7 +11,9 @@ import { RenderError, type RenderErrorCode } from './render-error.ts';
  * priority there is, SCHED_IDLE (`chrt --idle 0`, util-linux), else nice 19 (`nice`, coreutils), else
  * plain: it gets the CPU the API leaves, and the API's event loop never waits for a render.
  *
- * It talks over Node's IPC channel (advanced serialisation, so a PNG comes back as a Buffer). When it
+ * It talks over Node's IPC channel (advanced serialisation); images and videos are written to files
+ * by the render process itself, and only their paths come back, so no PNG crosses the channel or is
+ * written by the API process. When it
  * dies (killed, out of memory), the renders in flight fail with `render_failed` and the next render
  * starts a new one. It leads its own process group (ffmpeg is in it), so that a death also takes its
  * ffmpeg, and it exits with that group when the IPC channel closes: when this process exits, however
@@ -20,7 +22,8 @@ import { RenderError, type RenderErrorCode } from './render-error.ts';
  */
 export const RENDER_CHILD = path.join(import.meta.dirname, 'render-child.ts');
 
-export type ImageJob = { format: AdFormat; copy: AdCopy; brand: string; palette: Palette };
+/** `file`: where the render process writes the PNG (the API process gets only its path back). */
+export type ImageJob = { format: AdFormat; copy: AdCopy; brand: string; palette: Palette; file: string };
 export type VideoJob = {
   copy: AdCopy;
   brand: string;
@@ -36,7 +39,7 @@ export type RenderRequest = { id: number } & (
   | { op: 'video'; job: VideoJob }
 );
 export type RenderReply =
-  | { id: number; ok: true; png?: Buffer; video?: VideoResult }
+  | { id: number; ok: true; image?: string; video?: VideoResult }
   | { id: number; ok: false; code: RenderErrorCode; message: string };
 
 type Pending = { resolve(r: RenderReply): void; reject(e: Error): void };
@@ -137,11 +140,12 @@ export function createRenderProcess(opts: { launcher?: () => Promise<string[]> }
   }
 
   return {
-    async image(job: ImageJob): Promise<Buffer> {
+    /** Renders the PNG into `job.file`; resolves with that path once it is written. */
+    async image(job: ImageJob): Promise<string> {
       const reply = await request({ op: 'image', job });
-      const png = reply.ok ? reply.png : undefined;
-      if (!png) throw new RenderError('render_failed', 'The render process answered without a PNG.');
-      return png;
+      const file = reply.ok ? reply.image : undefined;
+      if (!file) throw new RenderError('render_failed', 'The render process answered without a PNG.');
+      return file;
     },
     async video(job: VideoJob): Promise<VideoResult> {
       const reply = await request({ op: 'video', job });

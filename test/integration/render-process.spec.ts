@@ -40,6 +40,14 @@ describe('the render process', { timeout: RENDER_TIMEOUT_MS }, () => {
     ffmpeg: await findFfmpeg(),
     dir: await tempDir(),
   });
+  /** An image job whose PNG the render process writes into a new temporary directory. */
+  const imageJob = async (format = SQUARE) => ({
+    format,
+    copy: COPY,
+    brand: 'Acme',
+    palette,
+    file: path.join(await tempDir(), 'ad.png'),
+  });
   /** The ffmpeg of the render process `pgid`, once it runs. */
   const ffmpegOf = (pgid: number) =>
     until(() => processesInGroup(pgid).find((p) => p.comm === 'ffmpeg'), 240_000, 'ffmpeg to start');
@@ -52,10 +60,11 @@ describe('the render process', { timeout: RENDER_TIMEOUT_MS }, () => {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   }, RENDER_TIMEOUT_MS);
 
-  it('renders PNGs that decode to the asked size', async () => {
+  it('writes PNGs that decode to the asked size into the asked file, and answers only its path', async () => {
     for (const format of [SQUARE, VERTICAL]) {
-      const png = await renderer.image({ format, copy: COPY, brand: 'Acme', palette });
-      expect(decodePng(png)).toEqual(format);
+      const job = await imageJob(format);
+      expect(await renderer.image(job)).toBe(job.file);
+      expect(decodePng(await readFile(job.file))).toEqual(format);
     }
   });
 
@@ -73,7 +82,7 @@ describe('the render process', { timeout: RENDER_TIMEOUT_MS }, () => {
     expect(await lowPriorityLauncher()).toEqual([expect.stringMatching(/\/chrt$/), '--idle', '0']);
     const pid = renderer.pid as number;
     expect(pid).toBeGreaterThan(0);
-    await renderer.image({ format: SQUARE, copy: COPY, brand: 'Acme', palette });
+    await renderer.image(await imageJob());
     expect(renderer.pid).toBe(pid);
     expect(processesInGroup(pid).find((p) => p.pid === pid)?.policy).toBe(SCHED_IDLE);
     const video = renderer.video(await videoJob(6_000));
@@ -86,7 +95,7 @@ describe('the render process', { timeout: RENDER_TIMEOUT_MS }, () => {
   it('falls back to nice 19 where SCHED_IDLE is not available', async () => {
     const niced = createRenderProcess({ launcher: async () => ['nice', '-n', '19'] });
     try {
-      await niced.image({ format: SQUARE, copy: COPY, brand: 'Acme', palette });
+      await niced.image(await imageJob());
       const pid = niced.pid as number;
       expect(processesInGroup(pid).find((p) => p.pid === pid)?.nice).toBe(19);
     } finally {
@@ -107,8 +116,9 @@ describe('the render process', { timeout: RENDER_TIMEOUT_MS }, () => {
     // ffmpeg went with it: killed, not left to finish its video.
     await groupGone(pid);
     expect(await isWholeMp4(path.join(job.dir, 'video.mp4'))).toBe(false);
-    const png = await renderer.image({ format: SQUARE, copy: COPY, brand: 'Acme', palette });
-    expect(decodePng(png)).toEqual(SQUARE);
+    const after = await imageJob();
+    await renderer.image(after);
+    expect(decodePng(await readFile(after.file))).toEqual(SQUARE);
     expect(renderer.pid).not.toBe(pid);
   });
 

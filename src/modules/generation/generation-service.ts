@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
@@ -62,7 +62,7 @@ export function createGenerationService(deps: {
     if (row.outputs.includes('image')) {
       for (const format of [SQUARE, VERTICAL]) {
         const file = path.join(dir, `image-${format.width}x${format.height}.png`);
-        await writeFile(file, await deps.gate.run(() => renderAdImage(format, first, b.product, palette)));
+        await deps.gate.run(() => renderAdImage(format, first, b.product, palette, file));
         out.push({
           kind: 'image',
           contentType: 'image/png',
