@@ -114,6 +114,27 @@ describe('the ledger writer’s COPY', () => {
     await writer.stop();
   });
 
+  it('skips a row whose id is written, and only that one: another of the same org and time goes in', async () => {
+    const a = row({ records: 1 });
+    const b = row({ records: 2 });
+    await dal.insert(t.db.system, [a]);
+    await dal.insert(t.db.system, [a, b]);
+    expect((await stored()).map((r) => r.id)).toEqual([a.id, b.id]);
+  });
+
+  it('keeps one index, (org_id, project_id, created_at), that every reader uses (migration 0027)', async () => {
+    const { rows } = await t.db.systemPool.query(
+      `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'egress_ledger'`,
+    );
+    expect(rows).toEqual([
+      {
+        indexname: 'egress_ledger_org_project_idx',
+        indexdef:
+          'CREATE INDEX egress_ledger_org_project_idx ON public.egress_ledger USING btree (org_id, project_id, created_at)',
+      },
+    ]);
+  });
+
   it('writes a row naming an org the database does not know with its batch, first try and retried', async () => {
     // Org ids come from the authenticated context; the ledger has no foreign key to orgs (0023),
     // so such a row can neither fail its batch nor be left out of a retried one.

@@ -23,6 +23,7 @@ import * as egressLedgerCheaperRows from './0023-egress-ledger-cheaper-rows.ts';
 import * as adDeploymentAdvertiserToken from './0024-ad-deployment-advertiser-token.ts';
 import * as capiForwardBatches from './0025-capi-forward-batches.ts';
 import * as socialAccountUserToken from './0026-social-account-user-token.ts';
+import * as egressLedgerOneIndex from './0027-egress-ledger-one-index.ts';
 
 /** Forward-only once landed: add a new file, never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -50,4 +51,5 @@ export const migrations: Record<string, Migration> = {
   '0024-ad-deployment-advertiser-token': adDeploymentAdvertiserToken,
   '0025-capi-forward-batches': capiForwardBatches,
   '0026-social-account-user-token': socialAccountUserToken,
+  '0027-egress-ledger-one-index': egressLedgerOneIndex,
 };

@@ -4,7 +4,7 @@ import type { Database } from '../../db/schema.ts';
 import type { EgressPurpose } from '../../egress/egress-types.ts';
 import { COPY_COLUMNS, copyTuplesIn } from './egress-ledger-copy.ts';
 
-/** SQL of the egress ledger (migration 0014): appends on the system connection, reads per tenant. */
+/** SQL of the egress ledger (migrations 0014, 0027): appends on the system connection, reads per tenant. */
 export type EgressLedgerRow = {
   id: string;
   org_id: string;
@@ -41,6 +41,13 @@ export type EgressRollupRow = {
 };
 
 const COPY_LEDGER = `COPY egress_ledger (${COPY_COLUMNS}) FROM STDIN (FORMAT binary)`;
+/**
+ * A row `r` whose id is not written yet. The table has no key on `id` (migration 0027: one index,
+ * `(org_id, project_id, created_at)`, for every reader), so the same row is looked for through that
+ * index: its org and time, then its id.
+ */
+const NOT_WRITTEN =
+  'NOT EXISTS (SELECT 1 FROM egress_ledger l WHERE l.org_id = r.org_id AND l.created_at = r.created_at AND l.id = r.id)';
 
 export function createEgressLedgerDal() {
   return {
@@ -69,7 +76,7 @@ export function createEgressLedgerDal() {
           tuples,
         );
         await client.query(
-          `INSERT INTO egress_ledger (${COPY_COLUMNS}) SELECT ${COPY_COLUMNS} FROM egress_ledger_retry ON CONFLICT (id) DO NOTHING`,
+          `INSERT INTO egress_ledger (${COPY_COLUMNS}) SELECT ${COPY_COLUMNS} FROM egress_ledger_retry r WHERE ${NOT_WRITTEN}`,
         );
         await client.query('COMMIT');
       } catch (error) {
@@ -89,8 +96,8 @@ export function createEgressLedgerDal() {
           bytes_out, bytes_in, attempts, status, outcome, latency_ms, created_at)
         SELECT id, org_id, project_id, vendor, host, purpose, data_classes, records, bytes_out, bytes_in,
           attempts, status, outcome, latency_ms, created_at
-        FROM json_populate_recordset(NULL::egress_ledger, ${JSON.stringify(rows)}::json)
-        ON CONFLICT (id) DO NOTHING`.execute(db);
+        FROM json_populate_recordset(NULL::egress_ledger, ${JSON.stringify(rows)}::json) r
+        WHERE ${sql.raw(NOT_WRITTEN)}`.execute(db);
     },
 
     /**
