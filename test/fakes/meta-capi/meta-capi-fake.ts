@@ -24,27 +24,8 @@ export type MetaReceived = {
   event: Record<string, unknown>;
 };
 
-/**
- * `^[0-9a-f]{64}$` and the lower-case UUID pattern, read by character code: the forwarding bench
- * runs this fake on the platform's own 2 cores and checks four digests in each of ~15,000 events a
- * second, where the regular expressions cost more than parsing the events did. Same rules.
- */
-const isLowerHex = (c: number) => (c >= 48 && c <= 57) || (c >= 97 && c <= 102);
-
-export function isSha256Hex(s: string): boolean {
-  if (s.length !== 64) return false;
-  for (let i = 0; i < 64; i++) if (!isLowerHex(s.charCodeAt(i))) return false;
-  return true;
-}
-
-export function isLowerUuid(s: string): boolean {
-  if (s.length !== 36) return false;
-  for (let i = 0; i < 36; i++) {
-    const c = s.charCodeAt(i);
-    if (i === 8 || i === 13 || i === 18 || i === 23 ? c !== 45 : !isLowerHex(c)) return false;
-  }
-  return true;
-}
+const HEX64 = /^[0-9a-f]{64}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function metaEventProblem(e: unknown, nowS: number): { subcode: number; why: string } | null {
   if (typeof e !== 'object' || e === null) return { subcode: 2804001, why: 'event is not an object' };
@@ -71,10 +52,10 @@ export function metaEventProblem(e: unknown, nowS: number): { subcode: number; w
     const v = user[k];
     if (v === undefined) continue;
     const list = Array.isArray(v) ? v : [v];
-    if (list.length === 0 || list.some((h) => typeof h !== 'string' || !isSha256Hex(h)))
+    if (list.length === 0 || list.some((h) => typeof h !== 'string' || !HEX64.test(h)))
       return { subcode: 2804016, why: `${k} is not hashed` };
   }
-  if (user.madid !== undefined && (typeof user.madid !== 'string' || !isLowerUuid(user.madid)))
+  if (user.madid !== undefined && (typeof user.madid !== 'string' || !UUID.test(user.madid)))
     return { subcode: 2804001, why: 'madid must be the raw advertising id' };
   if (!user.em && !user.ph && !user.external_id && !user.madid)
     return { subcode: 2804050, why: 'no customer information parameters' };
