@@ -21,8 +21,9 @@ import type { BenchResult } from './run.ts';
  * api, the worker, PostgreSQL's processes, this process: load tool and fake), the same in µs per
  * event with their total (on a saturated machine (b)/(a) follows the ratio of the totals), the
  * transactions committed (all processes) and PostgreSQL's WAL bytes per event, and the calls the
- * fake received. BENCH_ROLE=api runs no worker; BENCH_PROFILE=<dir> writes CPU profiles of the api
- * and worker processes.
+ * fake received. BENCH_ROLE=api runs no worker; BENCH_ROLE=split starts it only after (b), to
+ * drain the queue alone (forwarding's own CPU per event, apart from ingest's); BENCH_PROFILE=<dir>
+ * writes CPU profiles of the api and worker processes.
  *
  * The receiver is the tests' Meta fake as it is: it parses every event and checks every field (hash
  * formats, extinfo, event_time, identifiers), refusing a whole batch for one bad event, and counts
@@ -110,7 +111,10 @@ export async function run(): Promise<BenchResult[]> {
   // As the scale-out path runs it: `layers serve --role api` and a `layers worker` process on the
   // same database (one Node process doing both would put forwarding on ingest's event loop).
   // BENCH_ROLE=api: no worker at all (ingest alone, to see where (b)'s time goes).
+  // BENCH_ROLE=split: the worker starts only after (b) and drains what it queued alone, so the
+  // forwarding's own CPU per event (worker, PostgreSQL, fake) is measured apart from ingest's.
   const apiOnly = process.env.BENCH_ROLE === 'api';
+  const split = process.env.BENCH_ROLE === 'split';
   const redirect = `graph.facebook.com=${meta.url}`;
   // BENCH_PROFILE=<dir>: CPU profiles of the api and worker processes (written when they stop).
   const profile: Record<string, string> = process.env.BENCH_PROFILE
@@ -122,14 +126,14 @@ export async function run(): Promise<BenchResult[]> {
     LAYERS_ROLE: 'api',
     ...profile,
   });
-  const worker = apiOnly
-    ? undefined
-    : startProcess(['src/main.ts', 'worker'], {
-        LAYERS_DATA_DIR: platform.dataDir,
-        LAYERS_EGRESS_REDIRECT: redirect,
-        LOG_LEVEL: 'warn',
-        ...profile,
-      });
+  const startWorker = () =>
+    startProcess(['src/main.ts', 'worker'], {
+      LAYERS_DATA_DIR: platform.dataDir,
+      LAYERS_EGRESS_REDIRECT: redirect,
+      LOG_LEVEL: 'warn',
+      ...profile,
+    });
+  let worker = apiOnly || split ? undefined : startWorker();
   // Where each phase's CPU went: the api process, the worker, PostgreSQL, this process (load + fake).
   const cpu = async () => ({
     api: await cpuSeconds(platform.pid),
@@ -184,7 +188,7 @@ export async function run(): Promise<BenchResult[]> {
     await post(key.secret, 'warm-b', 2);
     const deadline = Date.now() + 60_000;
     let warmed = meta.accepted();
-    while (!apiOnly && Date.now() < deadline) {
+    while (!apiOnly && !split && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
       if (meta.accepted() === warmed) break;
       warmed = meta.accepted();
@@ -224,7 +228,7 @@ export async function run(): Promise<BenchResult[]> {
     const ingested = Math.round(b.rps * SECONDS) * BATCH;
     // Wait until the fake has accepted everything (b) committed (autocannon's count is an average:
     // wait for the count to stop moving once it is close).
-    const wait = Date.now() + (apiOnly ? 0 : 5 * 60_000);
+    const wait = Date.now() + (apiOnly || split ? 0 : 5 * 60_000);
     let last = -1;
     while (Date.now() < wait) {
       const now = meta.accepted() - before;
@@ -235,6 +239,27 @@ export async function run(): Promise<BenchResult[]> {
     const forwarded = meta.accepted() - before;
     const callsB = meta.requests() - requestsBefore;
     const cpu3 = await cpu();
+    // split: the worker alone drains what warm-up and (b) queued (until the fake's count stops).
+    let alone = '';
+    if (split) {
+      const queuedFrom = meta.accepted();
+      worker = startWorker();
+      // Measured from its first call on: its start (loading the code) is not forwarding.
+      const until = Date.now() + 5 * 60_000;
+      while (meta.accepted() === queuedFrom && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 20));
+      const from = meta.accepted();
+      const cpu4 = await cpu();
+      let seen = -1;
+      while (Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 3_000));
+        if (meta.accepted() === seen && seen > from) break;
+        seen = meta.accepted();
+      }
+      const cpu5 = await cpu();
+      const n = meta.accepted() - from;
+      alone = `CPU µs per event, the worker alone forwarding ${n} queued events (from its first call): ${perEvent(cpu4, cpu5, n)}`;
+    }
     await su.end();
     const endToEnd = forwarded / ((meta.lastAcceptedAt() - started) / 1000);
 
@@ -251,6 +276,7 @@ export async function run(): Promise<BenchResult[]> {
         `CPU µs per event (a): ${perEvent(cpu0, cpu1, a.rps * SECONDS * BATCH)}`,
         `CPU µs per event (b): ${perEvent(cpu1, cpu2, b.rps * SECONDS * BATCH)}`,
         `CPU seconds after (b), until the fake has all: ${spent(cpu2, cpu3)}`,
+        ...(alone ? [alone] : []),
         '',
       ].join('\n'),
     );
