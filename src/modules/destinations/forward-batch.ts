@@ -34,6 +34,11 @@ type Plaintext = { events: ForwardEvent[]; subjects: string[] };
 /** The four bytes every zstd frame starts with (a JSON plaintext starts with `{`). */
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 const FAST = { params: { [constants.ZSTD_c_compressionLevel]: 1 } };
+/**
+ * Output buffer of a row's decompression: a full row's JSON (250 events, ~180 KB) fits one, instead
+ * of the default 16 KB chunks concatenated at the end (~0.32 -> ~0.2 µs an event, in-process).
+ */
+const OPEN = { chunkSize: 256 * 1024 };
 
 const distinct = (values: readonly string[]) => [...new Set(values)];
 
@@ -65,7 +70,7 @@ export function openEvents(
     recordId: row.id,
     field: PAYLOAD_FIELD,
   });
-  const json = bytes.subarray(0, 4).equals(ZSTD_MAGIC) ? zstdDecompressSync(bytes) : bytes;
+  const json = bytes.subarray(0, 4).equals(ZSTD_MAGIC) ? zstdDecompressSync(bytes, OPEN) : bytes;
   const parsed = JSON.parse(json.toString('utf8')) as Plaintext | ForwardEvent;
   if (!('events' in parsed)) return [{ event: parsed, subject: row.first_subject }];
   return parsed.events.map((event, i) => ({ event, subject: parsed.subjects[i] as string }));
