@@ -81,8 +81,8 @@ const USER_AGENT = 'layers-egress/1';
 class ResponseTooLarge extends Error {}
 
 /**
- * A time-ordered UUID (version 7 layout: 48 bits of milliseconds, then random): ledger rows are
- * appended at the right edge of the primary-key index instead of at random places in it.
+ * A time-ordered UUID (version 7 layout: 48 bits of milliseconds, then random): a ledger row's id
+ * sorts with its time (the ledger's one index is on org, project and time: migration 0027).
  */
 export function ledgerRowId(now: number): string {
   const hex = now.toString(16).padStart(12, '0').slice(-12);
@@ -244,8 +244,14 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
     throw new EgressError(code, message, { vendor: l.vendor, purpose: l.purpose });
   }
 
-  /** Step 1 of the module comment (the vendor names the host and the purpose); returns the parsed URL. */
-  function checkHost(call: EgressCall): { url: URL; host: string; vendor: RegisteredVendor } {
+  // The last URL parsed, and its host: an adapter's calls come in runs to the same endpoint, and a
+  // string comparison is cheaper than a parse and a URL object per call. The URL is only read
+  // (target() copies it before adding credentials), so sharing it between calls is safe.
+  let lastHref = '';
+  let lastUrl: URL | undefined;
+  let lastHost = '';
+  function parse(call: EgressCall): { url: URL; host: string } {
+    if (call.url === lastHref && lastUrl !== undefined) return { url: lastUrl, host: lastHost };
     let url: URL;
     try {
       url = new URL(call.url);
@@ -254,6 +260,15 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
     }
     const lower = url.hostname.toLowerCase();
     const host = lower.endsWith('.') ? lower.slice(0, -1) : lower;
+    lastHref = call.url;
+    lastUrl = url;
+    lastHost = host;
+    return { url, host };
+  }
+
+  /** Step 1 of the module comment (the vendor names the host and the purpose); returns the parsed URL. */
+  function checkHost(call: EgressCall): { url: URL; host: string; vendor: RegisteredVendor } {
+    const { url, host } = parse(call);
     const vendor = allowlist.vendor(call.vendor);
     if (!vendor || !vendorClaimsHost(vendor, host))
       refuse(

@@ -94,7 +94,7 @@ let entropyAt = 0;
 
 /**
  * A time-ordered UUID (version 7 layout: 48 bits of the row's milliseconds, then random) written
- * straight into the tuple: rows are appended at the right edge of the primary-key index.
+ * straight into the tuple: an id sorts with its row's time.
  */
 function writeTimeOrderedId(buf: Buffer, ms: number, at: number): void {
   if (entropyAt + 10 > entropy.length) {
