@@ -35,6 +35,8 @@ export type ConnectedIdentity = {
    * API's ad-account endpoints take where they refuse a Page token; absent elsewhere.
    */
   grantUserToken?: string;
+  /** When grantUserToken expires (the exchange's `expires_in`); null: Meta did not say. */
+  grantUserTokenExpiresAt?: Date | null;
 };
 
 export type StoredCredentials = {
@@ -45,6 +47,8 @@ export type StoredCredentials = {
   refreshToken: string | null;
   /** Meta: the login's user token (ConnectedIdentity.grantUserToken); null when the account has none. */
   grantUserToken?: string | null;
+  /** When grantUserToken expires; null: unknown (Meta gave no `expires_in`) or no token. */
+  grantUserTokenExpiresAt?: Date | null;
 };
 
 export type PostMetrics = {

@@ -382,7 +382,7 @@ describe('ad deployments: Meta', () => {
   it('an account connected before the user token was kept fails with account_needs_reconnect, calling nothing; a reconnect fixes it', async () => {
     // What migration 0026 leaves on an account connected earlier: a Page token and no user token.
     await a.t.db.systemPool.query(
-      `UPDATE social_accounts SET encrypted_user_access_token = NULL WHERE id = $1`,
+      `UPDATE social_accounts SET encrypted_user_access_token = NULL, user_token_expires_at = NULL WHERE id = $1`,
       [a.accountId],
     );
     const id = await deploy();
@@ -411,6 +411,45 @@ describe('ad deployments: Meta', () => {
       headers: bearer(a.org.secret),
     });
     expect(retry.statusCode).toBe(202);
+    expect((await runUntilSettled(a, id)).status).toBe('created');
+  }, 60_000);
+
+  it('a user token past its expiry fails with account_needs_reconnect at once, calling nothing; a reconnect renews it', async () => {
+    const expired = new Date(Date.now() - 60_000);
+    await a.t.db.systemPool.query(`UPDATE social_accounts SET user_token_expires_at = $2 WHERE id = $1`, [
+      a.accountId,
+      expired,
+    ]);
+    const id = await deploy();
+    const before = adsCalls().length;
+    const failed = await runUntilSettled(a, id);
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: { code: 'account_needs_reconnect', platform_code: null },
+    });
+    expect(failed.error.message).toContain(`ads access expired on ${expired.toISOString()}`);
+    expect(failed.error.message).toMatch(/Reconnect the account to renew it/);
+    expect(adsCalls().length).toBe(before);
+    // Nothing was refused by Meta: the account stays active with its tokens (its Page token still publishes).
+    const account = await a.t.db.systemPool.query(
+      `SELECT status, encrypted_user_access_token IS NOT NULL AS user_token FROM social_accounts WHERE id = $1`,
+      [a.accountId],
+    );
+    expect(account.rows[0]).toEqual({ status: 'active', user_token: true });
+    await followCallback(
+      a.t,
+      a.fake.authorize(await startConnect(a.t, a.org, a.projectId, 'facebook'), 'fbads'),
+    );
+    const renewed = await a.t.db.systemPool.query(
+      `SELECT user_token_expires_at AS at FROM social_accounts WHERE id = $1`,
+      [a.accountId],
+    );
+    expect(renewed.rows[0].at.getTime()).toBeGreaterThan(Date.now());
+    await a.t.app.inject({
+      method: 'POST',
+      url: `/v1/ad-deployments/${id}/retry`,
+      headers: bearer(a.org.secret),
+    });
     expect((await runUntilSettled(a, id)).status).toBe('created');
   }, 60_000);
 

@@ -86,7 +86,9 @@ describe('social accounts: Meta (Facebook Pages and Instagram)', () => {
 
   it('a login granting three Pages and two Instagram accounts makes five accounts, each with its Page token encrypted', async () => {
     grant('fbuser1', 3, 2);
+    const connectedFrom = Date.now();
     const ids = await connect('fbuser1');
+    const connectedTo = Date.now();
     expect(ids).toHaveLength(5);
     const rows = await accounts(ids);
     expect(rows.map((r) => [r.platform, r.platform_user_id])).toEqual([
@@ -104,6 +106,16 @@ describe('social accounts: Meta (Facebook Pages and Instagram)', () => {
       expect(r.encrypted_user_access_token).toMatch(/^lenc1:/);
       expect(fake.tokensOf('fbuser1').user).toEqual([userTokenOf(r)]);
       expect(fake.tokensOf('fbuser1').page).not.toContain(userTokenOf(r));
+      // Its expiry from the exchange's expires_in (the fake's 5,183,944 s), shown as ads_access_expires_at.
+      const expiresAt = (r.user_token_expires_at as Date).getTime();
+      expect(expiresAt).toBeGreaterThanOrEqual(connectedFrom + 5_183_944_000);
+      expect(expiresAt).toBeLessThanOrEqual(connectedTo + 5_183_944_000);
+      const shown = await t.app.inject({
+        method: 'GET',
+        url: `/v1/social-accounts/${r.id}`,
+        headers: bearer(org.secret),
+      });
+      expect(shown.json().ads_access_expires_at).toBe(new Date(expiresAt).toISOString());
     }
     const ig = rows.find((r) => r.platform_user_id === 'fbuser1_ig0');
     expect(ig.handle).toBe('brand_ig_0');
@@ -164,6 +176,14 @@ describe('social accounts: Meta (Facebook Pages and Instagram)', () => {
       null,
       fake.tokensOf('fbuser3').user[0],
     ]);
+    // Its expiry goes with it (shown as null); the other Page keeps its own.
+    expect([ra.user_token_expires_at, rb.user_token_expires_at]).toEqual([null, expect.any(Date)]);
+    const shown = await t.app.inject({
+      method: 'GET',
+      url: `/v1/social-accounts/${a}`,
+      headers: bearer(org.secret),
+    });
+    expect(shown.json()).toMatchObject({ status: 'revoked', ads_access_expires_at: null });
     const res = await t.app.inject({
       method: 'DELETE',
       url: `/v1/social-accounts/${b}`,
@@ -172,9 +192,16 @@ describe('social accounts: Meta (Facebook Pages and Instagram)', () => {
     expect(res.json().status).toBe('revoked');
     expect(fake.counts.deletePermissions).toBe(1);
     const rows = await accounts([a as string, b as string]);
-    expect(rows.map((r) => [r.status, r.encrypted_access_token, r.encrypted_user_access_token])).toEqual([
-      ['revoked', null, null],
-      ['revoked', null, null],
+    expect(
+      rows.map((r) => [
+        r.status,
+        r.encrypted_access_token,
+        r.encrypted_user_access_token,
+        r.user_token_expires_at,
+      ]),
+    ).toEqual([
+      ['revoked', null, null, null],
+      ['revoked', null, null, null],
     ]);
     // Removing the app at Meta ended the login: its user token is dead there too.
     expect(fake.tokensOf('fbuser3').user).toEqual([]);
@@ -290,11 +317,12 @@ describe('social accounts: Meta (Facebook Pages and Instagram)', () => {
     fake.invalidateUser('fbuser6');
     expect(await t.container.socialAccounts.sync.syncAccount(org.id, id as string)).toBe('failed');
     const [r] = await accounts([id as string]);
-    expect([r.status, r.encrypted_access_token, r.encrypted_user_access_token]).toEqual([
-      'needs_reconnect',
-      null,
-      null,
-    ]);
+    expect([
+      r.status,
+      r.encrypted_access_token,
+      r.encrypted_user_access_token,
+      r.user_token_expires_at,
+    ]).toEqual(['needs_reconnect', null, null, null]);
     const { rows } = await t.db.systemPool.query(
       `SELECT type FROM webhook_events WHERE org_id = $1 AND data->>'id' = $2 AND type = 'social_account.needs_reconnect'`,
       [org.id, id],

@@ -209,6 +209,19 @@ export function createAdsRunner(deps: {
     };
   }
 
+  /**
+   * Why a `grant_user` deployer (Meta) cannot run without a reconnect: no user token (connected
+   * before 0026), or one past its expiry (0029), which Meta would only answer with a 190.
+   */
+  function reconnectMessage(deployer: AdDeployer, credentials: StoredCredentials): string | null {
+    if (deployer.token !== 'grant_user') return null;
+    if (!credentials.grantUserToken) return NO_USER_TOKEN_MESSAGE;
+    const expiresAt = credentials.grantUserTokenExpiresAt;
+    if (expiresAt && expiresAt <= clock.now())
+      return `The social account's ads access expired on ${expiresAt.toISOString()} (the login's user token lasts about 60 days). Reconnect the account to renew it, then retry.`;
+    return null;
+  }
+
   async function drive(row: AdDeploymentRow, leaseId: string): Promise<void> {
     const deployer = deps.deployers[row.platform];
     if (!deployer)
@@ -226,11 +239,12 @@ export function createAdsRunner(deps: {
       if (!current || current.lease_id !== leaseId) return;
       const credentials = await credentialsFor(deployer, current);
       // Not a refusal by the platform (nothing was called): the account lacks what only a reconnect gives.
-      if (deployer.token === 'grant_user' && !credentials.grantUserToken)
+      const reconnect = reconnectMessage(deployer, credentials);
+      if (reconnect)
         return finish(current, leaseId, {
           status: 'failed',
           code: 'account_needs_reconnect',
-          message: NO_USER_TOKEN_MESSAGE,
+          message: reconnect,
           platformCode: null,
         });
       if (current.status === 'cancelling') {

@@ -28,6 +28,7 @@ const PUBLIC_COLUMNS = [
   'status',
   'scopes',
   'token_expires_at',
+  'user_token_expires_at',
   'connected_at',
   'revoked_at',
   'last_synced_at',

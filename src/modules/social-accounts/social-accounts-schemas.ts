@@ -23,6 +23,12 @@ export const SocialAccount = Type.Object(
     token_expires_at: Type.Union([Timestamp, Type.Null()], {
       description: 'When the current access token expires (null: it does not, e.g. a Facebook Page token)',
     }),
+    ads_access_expires_at: Type.Optional(
+      Type.Union([Timestamp, Type.Null()], {
+        description:
+          'Facebook and Instagram accounts only: when the login’s user token that Meta ad deployments carry expires (about 60 days after the connect; a reconnect renews it). Null: no user token, or Meta gave no expiry',
+      }),
+    ),
     revoked_at: Type.Union([Timestamp, Type.Null()]),
     last_synced_at: Type.Union([Timestamp, Type.Null()]),
   },

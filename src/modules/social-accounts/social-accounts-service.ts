@@ -111,7 +111,7 @@ export function createSocialAccountsService(deps: {
     const columns = {
       ...tokens.tokenColumns(scope.orgId, id, identity.tokens),
       // A reconnect replaces it; a login without one (a platform other than Meta) stores none.
-      ...tokens.userTokenColumn(scope.orgId, id, identity.grantUserToken),
+      ...tokens.userTokenColumns(scope.orgId, id, identity.grantUserToken, identity.grantUserTokenExpiresAt),
       handle: identity.handle,
       grant_user_id: identity.grantUserId,
       status: 'active' as const,
@@ -268,6 +268,7 @@ export function createSocialAccountsService(deps: {
           encrypted_access_token: null,
           encrypted_refresh_token: null,
           encrypted_user_access_token: null,
+          user_token_expires_at: null,
           refresh_lease_id: null,
           refresh_lease_until: null,
           updated_at: scope.now,
@@ -325,6 +326,10 @@ export function toSocialAccountResponse(row: SocialAccountRow) {
     scopes: row.scopes,
     connected_at: row.connected_at.toISOString(),
     token_expires_at: row.token_expires_at ? row.token_expires_at.toISOString() : null,
+    // Only Meta accounts carry a login's user token (ads); the field would mean nothing elsewhere.
+    ...(row.platform === 'facebook' || row.platform === 'instagram'
+      ? { ads_access_expires_at: row.user_token_expires_at ? row.user_token_expires_at.toISOString() : null }
+      : {}),
     revoked_at: row.revoked_at ? row.revoked_at.toISOString() : null,
     last_synced_at: row.last_synced_at ? row.last_synced_at.toISOString() : null,
   };

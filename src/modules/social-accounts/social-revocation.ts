@@ -117,6 +117,7 @@ export function createSocialRevocation(deps: {
       encrypted_access_token: null,
       encrypted_refresh_token: null,
       encrypted_user_access_token: null,
+      user_token_expires_at: null,
       refresh_lease_id: null,
       refresh_lease_until: null,
       token_expires_at: null,

@@ -63,6 +63,7 @@ export function createSocialTokens(deps: {
       accessToken: open(row.org_id, row.id, ACCESS_FIELD, row.encrypted_access_token),
       refreshToken: open(row.org_id, row.id, REFRESH_FIELD, row.encrypted_refresh_token),
       grantUserToken: open(row.org_id, row.id, USER_TOKEN_FIELD, row.encrypted_user_access_token),
+      grantUserTokenExpiresAt: row.user_token_expires_at,
     };
   }
 
@@ -186,9 +187,15 @@ export function createSocialTokens(deps: {
     tokenColumns,
     credentialsOf,
 
-    /** The column of a login's user token (Meta), written when an identity is connected. */
-    userTokenColumn: (orgId: string, id: string, token: string | undefined) => ({
+    /** The columns of a login's user token (Meta) and its expiry, written when an identity is connected. */
+    userTokenColumns: (
+      orgId: string,
+      id: string,
+      token: string | undefined,
+      expiresAt: Date | null | undefined,
+    ) => ({
       encrypted_user_access_token: seal(orgId, id, USER_TOKEN_FIELD, token ?? null),
+      user_token_expires_at: token ? (expiresAt ?? null) : null,
     }),
 
     /** Decrypted credentials with an access token valid for at least the refresh margin. */

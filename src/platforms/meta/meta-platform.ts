@@ -4,6 +4,7 @@ import { callJson, type VendorErrorInfo } from '../platform-http.ts';
 import {
   type CallContext,
   type ConnectedIdentity,
+  expiryFrom,
   type PlatformDeps,
   PlatformError,
   type PostMetrics,
@@ -159,6 +160,8 @@ export function createMetaPlatform(
       const userToken = long.access_token;
       if (!userToken)
         throw new PlatformError('transient', 'meta oauth call failed (transient: no_long_lived_token)');
+      // Meta documents `expires_in` on the exchange (about 60 days) but may leave it out: then unknown (null).
+      const userTokenExpiresAt = expiryFrom(deps.now(), long.expires_in);
       const me = await graph<{ id?: string }>(ctx, 'GET', '/me?fields=id', userToken);
       const userId = toText(me.id, 200);
       if (!userId) throw new PlatformError('transient', 'meta oauth call failed (transient: no_user_id)');
@@ -187,6 +190,7 @@ export function createMetaPlatform(
           grantUserId: userId,
           tokens,
           grantUserToken: userToken,
+          grantUserTokenExpiresAt: userTokenExpiresAt,
         });
         const ig = page.instagram_business_account;
         const igId = toText(ig?.id, 200);
@@ -198,6 +202,7 @@ export function createMetaPlatform(
             grantUserId: userId,
             tokens,
             grantUserToken: userToken,
+            grantUserTokenExpiresAt: userTokenExpiresAt,
           });
       }
       return identities;
