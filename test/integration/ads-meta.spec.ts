@@ -453,6 +453,20 @@ describe('ad deployments: Meta', () => {
     expect((await runUntilSettled(a, id)).status).toBe('created');
   }, 60_000);
 
+  it('a user token whose expiry Meta did not give (null: unknown) is shown as null and still deploys', async () => {
+    await a.t.db.systemPool.query(`UPDATE social_accounts SET user_token_expires_at = NULL WHERE id = $1`, [
+      a.accountId,
+    ]);
+    const shown = await a.t.app.inject({
+      method: 'GET',
+      url: `/v1/social-accounts/${a.accountId}`,
+      headers: bearer(a.org.secret),
+    });
+    expect(shown.json()).toMatchObject({ status: 'active', ads_access_expires_at: null });
+    const id = await deploy();
+    expect((await runUntilSettled(a, id)).status).toBe('created');
+  }, 60_000);
+
   it('a permission taken back (Graph 200) fails with account_needs_reconnect; a reconnect lets it resume', async () => {
     a.ads.control.failNext.set('campaign', a.ads.permissionGone());
     const id = await deploy();
