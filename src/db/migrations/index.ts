@@ -24,7 +24,7 @@ import * as adDeploymentAdvertiserToken from './0024-ad-deployment-advertiser-to
 import * as capiForwardBatches from './0025-capi-forward-batches.ts';
 import * as socialAccountUserToken from './0026-social-account-user-token.ts';
 import * as egressLedgerOneIndex from './0027-egress-ledger-one-index.ts';
-import * as socialAccountUserTokenExpiry from './0029-social-account-user-token-expiry.ts';
+import * as socialAccountUserTokenExpiry from './0028-social-account-user-token-expiry.ts';
 
 /** Forward-only once landed: add a new file, never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -53,5 +53,5 @@ export const migrations: Record<string, Migration> = {
   '0025-capi-forward-batches': capiForwardBatches,
   '0026-social-account-user-token': socialAccountUserToken,
   '0027-egress-ledger-one-index': egressLedgerOneIndex,
-  '0029-social-account-user-token-expiry': socialAccountUserTokenExpiry,
+  '0028-social-account-user-token-expiry': socialAccountUserTokenExpiry,
 };

@@ -211,7 +211,7 @@ export function createAdsRunner(deps: {
 
   /**
    * Why a `grant_user` deployer (Meta) cannot run without a reconnect: no user token (connected
-   * before 0026), or one past its expiry (0029), which Meta would only answer with a 190.
+   * before 0026), or one past its expiry (0028), which Meta would only answer with a 190.
    */
   function reconnectMessage(deployer: AdDeployer, credentials: StoredCredentials): string | null {
     if (deployer.token !== 'grant_user') return null;

@@ -22,7 +22,7 @@ export interface SocialAccountsTable {
   encrypted_refresh_token: ColumnType<string | null, string | null | undefined, string | null>;
   /** Meta: the login's long-lived user token (0026), for the Marketing API's ad-account calls. */
   encrypted_user_access_token: ColumnType<string | null, string | null | undefined, string | null>;
-  /** When that user token expires (0029; null: unknown, or no user token). */
+  /** When that user token expires (0028; null: unknown, or no user token). */
   user_token_expires_at: NullableTimestamp;
   token_expires_at: NullableTimestamp;
   refresh_expires_at: NullableTimestamp;
