@@ -67,6 +67,43 @@ describe('ad deployments: Meta', () => {
     return res.json().id as string;
   }
 
+  /** The fake's Marketing API routes: the ad account's edges and the ad objects (numeric ids). */
+  const adsCalls = () =>
+    a.fake.requests.filter((r) => /^\/v25\.0\/(act_\d+\/\w+|\d+(\/(adsets|ads))?)$/.test(r.path));
+
+  /** A deployment refused before any Marketing API call (what only a reconnect fixes): its id and message. */
+  async function deployNeedingReconnect() {
+    const id = await deploy();
+    const before = adsCalls().length;
+    const failed = await runUntilSettled(a, id);
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: { code: 'account_needs_reconnect', platform_code: null },
+    });
+    expect(adsCalls().length).toBe(before);
+    return { id, message: failed.error.message as string };
+  }
+
+  /** The partner reconnects the same Facebook login (the same account comes back). */
+  async function reconnect() {
+    const back = await followCallback(
+      a.t,
+      a.fake.authorize(await startConnect(a.t, a.org, a.projectId, 'facebook'), 'fbads'),
+    );
+    expect(back.location?.searchParams.get('social_account_ids')).toBe(a.accountId);
+  }
+
+  /** Retries the deployment; it runs to `created`. */
+  async function retryToCreated(id: string) {
+    const retry = await a.t.app.inject({
+      method: 'POST',
+      url: `/v1/ad-deployments/${id}/retry`,
+      headers: bearer(a.org.secret),
+    });
+    expect(retry.statusCode).toBe(202);
+    expect((await runUntilSettled(a, id)).status).toBe('created');
+  }
+
   it('creates video, campaign, ad set, creative and ad, all paused, and shows their ids', async () => {
     const id = await deploy();
     expect(id).toMatch(/^ad_[0-9a-z]{26}$/);
@@ -319,10 +356,6 @@ describe('ad deployments: Meta', () => {
     expect(everCreated(id, 'campaign')).toBe(0);
   }, 60_000);
 
-  /** The fake's Marketing API routes: the ad account's edges and the ad objects (numeric ids). */
-  const adsCalls = () =>
-    a.fake.requests.filter((r) => /^\/v25\.0\/(act_\d+\/\w+|\d+(\/(adsets|ads))?)$/.test(r.path));
-
   it('every Marketing API call carries the login’s user token, never the Page token', async () => {
     const id = await deploy();
     const before = adsCalls().length;
@@ -385,33 +418,16 @@ describe('ad deployments: Meta', () => {
       `UPDATE social_accounts SET encrypted_user_access_token = NULL, user_token_expires_at = NULL WHERE id = $1`,
       [a.accountId],
     );
-    const id = await deploy();
-    const before = adsCalls().length;
-    const failed = await runUntilSettled(a, id);
-    expect(failed).toMatchObject({
-      status: 'failed',
-      error: { code: 'account_needs_reconnect', platform_code: null },
-    });
-    expect(failed.error.message).toMatch(/user token.*Reconnect the account to grant ads access/);
-    expect(adsCalls().length).toBe(before);
+    const { id, message } = await deployNeedingReconnect();
+    expect(message).toMatch(/user token.*Reconnect the account to grant ads access/);
     // The Page token still publishes: the account is not marked, the partner reconnects it.
     const account = await a.t.db.systemPool.query(
       `SELECT status, encrypted_access_token IS NOT NULL AS page FROM social_accounts WHERE id = $1`,
       [a.accountId],
     );
     expect(account.rows[0]).toEqual({ status: 'active', page: true });
-    const back = await followCallback(
-      a.t,
-      a.fake.authorize(await startConnect(a.t, a.org, a.projectId, 'facebook'), 'fbads'),
-    );
-    expect(back.location?.searchParams.get('social_account_ids')).toBe(a.accountId);
-    const retry = await a.t.app.inject({
-      method: 'POST',
-      url: `/v1/ad-deployments/${id}/retry`,
-      headers: bearer(a.org.secret),
-    });
-    expect(retry.statusCode).toBe(202);
-    expect((await runUntilSettled(a, id)).status).toBe('created');
+    await reconnect();
+    await retryToCreated(id);
   }, 60_000);
 
   it('a user token past its expiry fails with account_needs_reconnect at once, calling nothing; a reconnect renews it', async () => {
@@ -420,37 +436,22 @@ describe('ad deployments: Meta', () => {
       a.accountId,
       expired,
     ]);
-    const id = await deploy();
-    const before = adsCalls().length;
-    const failed = await runUntilSettled(a, id);
-    expect(failed).toMatchObject({
-      status: 'failed',
-      error: { code: 'account_needs_reconnect', platform_code: null },
-    });
-    expect(failed.error.message).toContain(`ads access expired on ${expired.toISOString()}`);
-    expect(failed.error.message).toMatch(/Reconnect the account to renew it/);
-    expect(adsCalls().length).toBe(before);
+    const { id, message } = await deployNeedingReconnect();
+    expect(message).toContain(`ads access expired on ${expired.toISOString()}`);
+    expect(message).toMatch(/Reconnect the account to renew it/);
     // Nothing was refused by Meta: the account stays active with its tokens (its Page token still publishes).
     const account = await a.t.db.systemPool.query(
       `SELECT status, encrypted_user_access_token IS NOT NULL AS user_token FROM social_accounts WHERE id = $1`,
       [a.accountId],
     );
     expect(account.rows[0]).toEqual({ status: 'active', user_token: true });
-    await followCallback(
-      a.t,
-      a.fake.authorize(await startConnect(a.t, a.org, a.projectId, 'facebook'), 'fbads'),
-    );
+    await reconnect();
     const renewed = await a.t.db.systemPool.query(
       `SELECT user_token_expires_at AS at FROM social_accounts WHERE id = $1`,
       [a.accountId],
     );
     expect(renewed.rows[0].at.getTime()).toBeGreaterThan(Date.now());
-    await a.t.app.inject({
-      method: 'POST',
-      url: `/v1/ad-deployments/${id}/retry`,
-      headers: bearer(a.org.secret),
-    });
-    expect((await runUntilSettled(a, id)).status).toBe('created');
+    await retryToCreated(id);
   }, 60_000);
 
   it('a user token whose expiry Meta did not give (null: unknown) is shown as null and still deploys', async () => {
@@ -480,16 +481,8 @@ describe('ad deployments: Meta', () => {
       [a.accountId],
     );
     expect(account.rows[0]).toEqual({ status: 'needs_reconnect', encrypted_user_access_token: null });
-    await followCallback(
-      a.t,
-      a.fake.authorize(await startConnect(a.t, a.org, a.projectId, 'facebook'), 'fbads'),
-    );
-    await a.t.app.inject({
-      method: 'POST',
-      url: `/v1/ad-deployments/${id}/retry`,
-      headers: bearer(a.org.secret),
-    });
-    expect((await runUntilSettled(a, id)).status).toBe('created');
+    await reconnect();
+    await retryToCreated(id);
     expect(everCreated(id, 'campaign')).toBe(1);
   }, 60_000);
 

@@ -6,16 +6,15 @@ import {
   parseKeyEncryptionKeys,
 } from '../../src/lib/envelope-crypto.ts';
 import { type MetaFake, startMetaFake } from '../fakes/meta/meta-fake.ts';
-import { callbackUri, followCallback, PUBLIC_URL, startConnect } from '../helpers/social-accounts.ts';
-import { closeSocialApp, startSocialApp } from '../helpers/social-app.ts';
 import {
-  ADMIN_TOKEN,
-  bearer,
-  createOrg,
-  createProject,
-  type TestApp,
-  type TestOrg,
-} from '../helpers/test-app.ts';
+  callbackUri,
+  followCallback,
+  offboardSocialAccounts,
+  PUBLIC_URL,
+  startConnect,
+} from '../helpers/social-accounts.ts';
+import { closeSocialApp, startSocialApp } from '../helpers/social-app.ts';
+import { bearer, createOrg, createProject, type TestApp, type TestOrg } from '../helpers/test-app.ts';
 
 /**
  * Meta end to end against the fake: one Facebook Login for Business that grants three Pages and two
@@ -345,26 +344,10 @@ describe('social accounts: Meta (Facebook Pages and Instagram)', () => {
       [leaving.id],
     );
     expect(before.rows[0].n).toBe(2);
-    const res = await t.app.inject({
-      method: 'POST',
-      url: `/admin/v1/orgs/${leaving.id}/offboard`,
-      headers: bearer(ADMIN_TOKEN),
-    });
-    expect(res.statusCode).toBe(200);
-    const { rows } = await t.db.systemPool.query(
-      'SELECT count(*)::int AS n FROM social_accounts WHERE org_id = $1',
-      [leaving.id],
-    );
-    expect(rows[0].n).toBe(0);
+    const { accountsLeft, queuedRevokes } = await offboardSocialAccounts(t, leaving.id);
+    expect(accountsLeft).toBe(0);
     // One revoke for the login (the app token removes it at Meta): no token of any kind in the queue.
-    const { rows: jobs } = await t.db.systemPool.query(
-      `SELECT j.payload FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks k ON k.id = j.task_id
-       WHERE k.identifier = 'social_accounts.revoke' AND j.payload->>'org_id' = $1`,
-      [leaving.id],
-    );
-    expect(jobs.map((j) => [j.payload.grant_user_id, j.payload.encrypted_token])).toEqual([
-      ['fbuser9', null],
-    ]);
+    expect(queuedRevokes.map((p) => [p.grant_user_id, p.encrypted_token])).toEqual([['fbuser9', null]]);
   });
 
   it('keys rotate re-wraps the user token: only the new key opens it, and it is the live login’s', async () => {

@@ -11,16 +11,9 @@ import {
 import type { TikTokFake } from '../fakes/tiktok/tiktok-fake.ts';
 import { databaseUrl, runCli } from '../helpers/cli.ts';
 import { dumpDatabase } from '../helpers/database-inspection.ts';
-import { followCallback, startConnect } from '../helpers/social-accounts.ts';
+import { followCallback, offboardSocialAccounts, startConnect } from '../helpers/social-accounts.ts';
 import { closeSocialApp, startTikTokApp } from '../helpers/social-app.ts';
-import {
-  ADMIN_TOKEN,
-  bearer,
-  createOrg,
-  createProject,
-  type TestApp,
-  type TestOrg,
-} from '../helpers/test-app.ts';
+import { bearer, createOrg, createProject, type TestApp, type TestOrg } from '../helpers/test-app.ts';
 
 /**
  * Tokens stay ciphertext everywhere: never in a whole-database dump except as ciphertext, in a log
@@ -260,23 +253,9 @@ describe('social accounts: secrets, rotation, callbacks, offboarding', () => {
       );
       ids.push(back.location?.searchParams.get('social_account_ids') as string);
     }
-    const res = await t.app.inject({
-      method: 'POST',
-      url: `/admin/v1/orgs/${other.id}/offboard`,
-      headers: bearer(ADMIN_TOKEN),
-    });
-    expect(res.statusCode).toBe(200);
-    const { rows } = await t.db.systemPool.query(
-      'SELECT count(*)::int AS n FROM social_accounts WHERE org_id = $1',
-      [other.id],
-    );
-    expect(rows[0].n).toBe(0);
-    const { rows: jobs } = await t.db.systemPool.query(
-      `SELECT j.payload FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks k ON k.id = j.task_id
-       WHERE k.identifier = 'social_accounts.revoke' AND j.payload->>'org_id' = $1`,
-      [other.id],
-    );
-    expect(jobs.map((j) => j.payload.social_account_id).sort()).toEqual([...ids].sort());
+    const { accountsLeft, queuedRevokes } = await offboardSocialAccounts(t, other.id);
+    expect(accountsLeft).toBe(0);
+    expect(queuedRevokes.map((p) => p.social_account_id).sort()).toEqual([...ids].sort());
     // The worker runs the queued revokes (job catalog → revocation), each with the token from its payload.
     fake.counts.revoke = 0;
     const runner = await startWorker({ container: t.container, logger: createLogger({ level: 'silent' }) });

@@ -131,53 +131,49 @@ describe('layers verify', () => {
     }
   });
 
-  it('catches token or secret columns that are not ciphertext', async () => {
-    await t.db.systemPool.query(
-      `INSERT INTO webhook_endpoints (id, org_id, url, events, encrypted_secret, created_at, updated_at)
-       VALUES ('wh_planted', $1, 'https://example.com/h', '{*}', 'whsec_plaintext_secret_value', now(), now())`,
-      [org.id],
-    );
-    try {
-      const { code, report, raw } = await verify();
-      expect(code).toBe(3);
-      expect(failing(report)).toEqual(['ciphertext']);
-      expect(violations(report, 'ciphertext')).toEqual([
-        expect.objectContaining({
-          table: 'webhook_endpoints',
-          column: 'encrypted_secret',
-          org_id: org.id,
-          rows: 1,
-        }),
-      ]);
-      expect(raw).not.toContain('whsec_plaintext');
-    } finally {
-      await t.db.systemPool.query(`DELETE FROM webhook_endpoints WHERE id = 'wh_planted'`);
-    }
-  });
+  // A secret column holding a value that is not ciphertext, planted past the app: verify names the
+  // table, column and org, and never quotes the value.
+  const PLANTED_PLAINTEXT = [
+    {
+      what: 'a webhook secret',
+      table: 'webhook_endpoints',
+      column: 'encrypted_secret',
+      canary: 'whsec_plaintext',
+      plant: () =>
+        t.db.systemPool.query(
+          `INSERT INTO webhook_endpoints (id, org_id, url, events, encrypted_secret, created_at, updated_at)
+           VALUES ('planted', $1, 'https://example.com/h', '{*}', 'whsec_plaintext_secret_value', now(), now())`,
+          [org.id],
+        ),
+    },
+    {
+      // The column's CHECK wants the ciphertext prefix; what follows it here is a token in the clear.
+      what: 'the Meta login user token (0026)',
+      table: 'social_accounts',
+      column: 'encrypted_user_access_token',
+      canary: 'EAALplaintext',
+      plant: () =>
+        t.db.systemPool.query(
+          `INSERT INTO social_accounts (id, org_id, project_id, platform, platform_user_id, status, scopes,
+             encrypted_user_access_token, connected_at, created_at, updated_at)
+           VALUES ('planted', $1, $2, 'facebook', 'page_planted', 'active', '{}', 'lenc1:EAALplaintextusertoken', now(), now(), now())`,
+          [org.id, projectId],
+        ),
+    },
+  ];
 
-  it('covers the Meta login user token column (0026): a value that is not ciphertext is caught, never quoted', async () => {
-    // The column's CHECK wants the ciphertext prefix; what follows it here is a token in the clear.
-    await t.db.systemPool.query(
-      `INSERT INTO social_accounts (id, org_id, project_id, platform, platform_user_id, status, scopes,
-         encrypted_user_access_token, connected_at, created_at, updated_at)
-       VALUES ('sa_planted', $1, $2, 'facebook', 'page_planted', 'active', '{}', 'lenc1:EAALplaintextusertoken', now(), now(), now())`,
-      [org.id, projectId],
-    );
+  it.each(PLANTED_PLAINTEXT)('catches $what that is not ciphertext, never quoting it', async (c) => {
+    await c.plant();
     try {
       const { code, report, raw } = await verify();
       expect(code).toBe(3);
       expect(failing(report)).toEqual(['ciphertext']);
       expect(violations(report, 'ciphertext')).toEqual([
-        expect.objectContaining({
-          table: 'social_accounts',
-          column: 'encrypted_user_access_token',
-          org_id: org.id,
-          rows: 1,
-        }),
+        expect.objectContaining({ table: c.table, column: c.column, org_id: org.id, rows: 1 }),
       ]);
-      expect(raw).not.toContain('EAALplaintext');
+      expect(raw).not.toContain(c.canary);
     } finally {
-      await t.db.systemPool.query(`DELETE FROM social_accounts WHERE id = 'sa_planted'`);
+      await t.db.systemPool.query(`DELETE FROM ${c.table} WHERE id = 'planted'`);
     }
   });
 
