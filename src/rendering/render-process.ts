@@ -13,9 +13,8 @@ import { RenderError, type RenderErrorCode } from './render-error.ts';
  *
  * It talks over Node's IPC channel (advanced serialisation); images and videos are written to files
  * by the render process itself, and only their paths come back, so no PNG crosses the channel or is
- * written by the API process. When it
- * dies (killed, out of memory), the renders in flight fail with `render_failed` and the next render
- * starts a new one. It leads its own process group (ffmpeg is in it), so that a death also takes its
+ * written by the API process. When it dies (killed, out of memory), the renders in flight fail with
+ * `render_failed` and the next render starts a new one. It leads its own process group (ffmpeg is in it), so that a death also takes its
  * ffmpeg, and it exits with that group when the IPC channel closes: when this process exits, however
  * it exits (kill -9 included), nothing of the render is left running. It never keeps this process
  * alive on its own (unref'd while idle).

@@ -15,9 +15,9 @@ export { RenderError } from './render-error.ts';
  * by Debian's `ffmpeg` from four raw RGBA layers that resvg renders (raw, not PNG: ffmpeg loops an
  * image input by decoding it again for every frame, and inflating four 1080×1920 PNGs 30 times a
  * second was two thirds of its CPU; a raw frame is read once and repeated by the `loop` filter).
- * `encodeAdVideo` runs in the render
- * process (render-child.ts), whose low priority ffmpeg inherits as its child; ffmpeg filters and
- * encodes on one thread. `renderAdVideo` is what the API process calls.
+ * `encodeAdVideo` runs in the render process (render-child.ts), whose low priority ffmpeg inherits
+ * as its child; ffmpeg filters and encodes on one thread. `renderAdVideo` is what the API process
+ * calls.
  */
 export const FFMPEG_INSTALL = 'apt-get install -y ffmpeg';
 export const VIDEO_FPS = 30;
