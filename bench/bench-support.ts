@@ -91,6 +91,65 @@ export async function load(opts: {
   };
 }
 
+/**
+ * Open-loop load at a steady rate: request i is due at start + i / rate whatever the server does, and
+ * its latency counts from that due time, so a stalled server is charged for every request it held up
+ * (no coordinated omission). autocannon's rate mode is not this: each connection sends its quota for
+ * the second back to back as the second opens, then waits, and it backfills every response longer
+ * than 1 ms with one extra sample per millisecond, so its p99 at a fixed rate measures the burst and
+ * that backfill more than the server.
+ */
+export async function openLoopLoad(opts: {
+  url: string;
+  headers?: Record<string, string>;
+  rate: number;
+  seconds: number;
+  /** Sent at the rate before the measured seconds, on the same sockets, and not counted. */
+  warmSeconds?: number;
+  /** Enough that the client never runs out of sockets at the rate; extra ones stay idle. */
+  connections?: number;
+}): Promise<LoadResult> {
+  const { Pool } = await import('undici');
+  const url = new URL(opts.url);
+  const pool = new Pool(url.origin, { connections: opts.connections ?? 64, pipelining: 1 });
+  const warm = Math.round(opts.rate * (opts.warmSeconds ?? 0));
+  const total = warm + Math.max(1, Math.round(opts.rate * opts.seconds));
+  const latencies: number[] = [];
+  let errors = 0;
+  let non2xx = 0;
+  let sent = 0;
+  const inFlight = new Set<Promise<void>>();
+  const start = performance.now();
+  const send = (due: number, counted: boolean) => {
+    const request = pool
+      .request({ method: 'GET', path: url.pathname + url.search, headers: opts.headers ?? {} })
+      .then(async (res) => {
+        await res.body.dump();
+        if (res.statusCode < 200 || res.statusCode > 299) non2xx++;
+        else if (counted) latencies.push(performance.now() - due);
+      })
+      .catch(() => {
+        errors++;
+      })
+      .finally(() => inFlight.delete(request));
+    inFlight.add(request);
+  };
+  while (sent < total) {
+    const now = performance.now();
+    const due = Math.min(total, Math.floor(((now - start) / 1000) * opts.rate) + 1);
+    for (; sent < due; sent++) send(start + (sent * 1000) / opts.rate, sent >= warm);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - start) / 1000 - (opts.warmSeconds ?? 0);
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) * 100) /
+    100;
+  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors, non2xx };
+}
+
 /** The embedded cluster's superuser, for baselines that write straight into the tables. */
 export async function superuserPool(dataDir: string, max: number): Promise<pg.Pool> {
   const creds = JSON.parse(await readFile(path.join(dataDir, 'postgres-credentials.json'), 'utf8'));

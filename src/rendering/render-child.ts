@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { adImagePng } from './image-renderer.ts';
 import { RenderError } from './render-error.ts';
@@ -12,6 +13,16 @@ import { encodeAdVideo } from './video-renderer.ts';
  */
 if (!process.send) throw new Error('render-child.ts runs only as the render process (an IPC child)');
 const send = process.send.bind(process);
+
+// This process leads its own session (detached), and on a kernel with autogroups (Linux's default
+// for desktop and VM kernels, `kernel.sched_autogroup_enabled`) a new session is a new scheduling
+// group whose weight is a nice-0 group's, whatever the policy of the tasks in it: SCHED_IDLE only
+// ranks them inside their own group, so the render group would still take a full share of the CPU
+// from the API's. Its group's nice, 19, is what puts the group itself last. Raising one's own nice
+// needs no privilege; no file (no autogroups, or not Linux) means there is nothing to lower.
+try {
+  writeFileSync('/proc/self/autogroup', '19');
+} catch {}
 
 process.on('disconnect', () => {
   try {

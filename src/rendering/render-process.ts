@@ -9,7 +9,8 @@ import { RenderError, type RenderErrorCode } from './render-error.ts';
  * `layers worker`), started on the first render and reused, that does all the CPU work of a
  * generation: resvg's rasterisation and PNG encode, and ffmpeg (its child). It runs at the lowest CPU
  * priority there is, SCHED_IDLE (`chrt --idle 0`, util-linux), else nice 19 (`nice`, coreutils), else
- * plain: it gets the CPU the API leaves, and the API's event loop never waits for a render.
+ * plain, and its session's scheduling group (its autogroup, render-child.ts) at nice 19: it gets the
+ * CPU the API leaves, and the API's event loop never waits for a render.
  *
  * It talks over Node's IPC channel (advanced serialisation); images and videos are written to files
  * by the render process itself, and only their paths come back, so no PNG crosses the channel or is

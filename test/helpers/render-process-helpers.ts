@@ -29,6 +29,22 @@ export function processesInGroup(pgid: number): GroupMember[] {
   return out;
 }
 
+/**
+ * The nice of `pid`'s autogroup (`/autogroup-N nice K`), or undefined on a kernel without autogroups
+ * (no such file). A session's autogroup is what the CPU is shared between first.
+ */
+export function autogroupNice(pid: number): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/autogroup`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const nice = /nice (-?\d+)/.exec(text)?.[1];
+  if (nice === undefined) throw new Error(`unexpected /proc/${pid}/autogroup: ${text}`);
+  return Number(nice);
+}
+
 /** Polls `check` every 20 ms until it returns a value (not undefined), or fails after `ms`. */
 export async function until<T>(check: () => T | undefined, ms: number, what: string): Promise<T> {
   const deadline = Date.now() + ms;

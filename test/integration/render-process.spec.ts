@@ -9,7 +9,13 @@ import { RenderError } from '../../src/rendering/render-error.ts';
 import { createRenderProcess, lowPriorityLauncher } from '../../src/rendering/render-process.ts';
 import { findFfmpeg } from '../../src/rendering/video-renderer.ts';
 import { decodePng, ffprobe } from '../helpers/generation-helpers.ts';
-import { isWholeMp4, processesInGroup, SCHED_IDLE, until } from '../helpers/render-process-helpers.ts';
+import {
+  autogroupNice,
+  isWholeMp4,
+  processesInGroup,
+  SCHED_IDLE,
+  until,
+} from '../helpers/render-process-helpers.ts';
 
 /**
  * The render process (src/rendering/render-process.ts): one low-priority child that renders PNGs and
@@ -78,7 +84,7 @@ describe('the render process', { timeout: RENDER_TIMEOUT_MS }, () => {
     expect(probe.formatDuration).toBeCloseTo(6, 0);
   });
 
-  it('is one process, reused, at SCHED_IDLE, and so is its ffmpeg', async () => {
+  it('is one process, reused, at SCHED_IDLE in a nice-19 scheduling group, and so is its ffmpeg', async () => {
     expect(await lowPriorityLauncher()).toEqual([expect.stringMatching(/\/chrt$/), '--idle', '0']);
     const pid = renderer.pid as number;
     expect(pid).toBeGreaterThan(0);
@@ -88,6 +94,11 @@ describe('the render process', { timeout: RENDER_TIMEOUT_MS }, () => {
     const video = renderer.video(await videoJob(6_000));
     const ffmpeg = await ffmpegOf(pid);
     expect(ffmpeg.policy).toBe(SCHED_IDLE);
+    // Its own session is its own autogroup where the kernel has them: that group is at nice 19, or
+    // SCHED_IDLE would rank it only inside the group and the group would take a full share.
+    const ours = autogroupNice(process.pid);
+    expect(autogroupNice(pid)).toBe(ours === undefined ? undefined : 19);
+    expect(autogroupNice(ffmpeg.pid)).toBe(ours === undefined ? undefined : 19);
     await video;
     expect(renderer.pid).toBe(pid);
   });
