@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { KEY_PATTERN, type MediaStore } from './media-store.ts';
@@ -8,8 +8,19 @@ import { KEY_PATTERN, type MediaStore } from './media-store.ts';
 /**
  * The default media store: files under LAYERS_MEDIA_DIR at their content-addressed keys. Writes go to
  * a temporary file in the same directory and are renamed into place, so a reader never sees half an
- * object; reads stream from disk.
+ * object; reads stream from disk. The file is fsync'd before the rename and its directory after it:
+ * the media row committed next says the object exists, and a power cut must not leave that row
+ * naming an empty or missing file (ext4 and XFS may otherwise persist the rename before the data).
  */
+async function fsync(file: string, flags: 'r' | 'r+'): Promise<void> {
+  const handle = await open(file, flags);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 export function createFsMediaStore(root: string): MediaStore {
   const fileOf = (key: string) => {
     if (!KEY_PATTERN.test(key)) throw new Error('invalid media key');
@@ -23,7 +34,9 @@ export function createFsMediaStore(root: string): MediaStore {
       const tmp = `${file}.${randomUUID()}.tmp`;
       try {
         await pipeline(createReadStream(source.file), createWriteStream(tmp, { mode: 0o600 }));
+        await fsync(tmp, 'r+');
         await rename(tmp, file);
+        await fsync(path.dirname(file), 'r');
       } catch (error) {
         await rm(tmp, { force: true });
         throw error;
