@@ -8,9 +8,10 @@ import { KEY_PATTERN, type MediaStore } from './media-store.ts';
 /**
  * The default media store: files under LAYERS_MEDIA_DIR at their content-addressed keys. Writes go to
  * a temporary file in the same directory and are renamed into place, so a reader never sees half an
- * object; reads stream from disk. The file is fsync'd before the rename and its directory after it:
- * the media row committed next says the object exists, and a power cut must not leave that row
- * naming an empty or missing file (ext4 and XFS may otherwise persist the rename before the data).
+ * object; reads stream from disk. The file is fsync'd before the rename, and its directory (with the
+ * parents of any directory made for it) after: the media row committed next says the object exists,
+ * and a power cut must not leave that row naming an empty or missing file (ext4 and XFS may
+ * otherwise persist the rename before the data).
  */
 async function fsync(file: string, flags: 'r' | 'r+'): Promise<void> {
   const handle = await open(file, flags);
@@ -30,13 +31,21 @@ export function createFsMediaStore(root: string): MediaStore {
     kind: 'fs',
     async put(_ctx, key, source) {
       const file = fileOf(key);
-      await mkdir(path.dirname(file), { recursive: true });
+      const dir = path.dirname(file);
+      // A directory made here is itself an entry in its parent: the parents up to the first one made
+      // are fsync'd too, or a power cut could keep the file and lose the path to it.
+      const made = await mkdir(dir, { recursive: true });
+      if (made !== undefined)
+        for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+          await fsync(d, 'r');
+          if (d === path.dirname(made)) break;
+        }
       const tmp = `${file}.${randomUUID()}.tmp`;
       try {
         await pipeline(createReadStream(source.file), createWriteStream(tmp, { mode: 0o600 }));
         await fsync(tmp, 'r+');
         await rename(tmp, file);
-        await fsync(path.dirname(file), 'r');
+        await fsync(dir, 'r');
       } catch (error) {
         await rm(tmp, { force: true });
         throw error;
