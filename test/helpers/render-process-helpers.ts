@@ -30,8 +30,10 @@ export function processesInGroup(pgid: number): GroupMember[] {
 }
 
 /**
- * The nice of `pid`'s autogroup (`/autogroup-N nice K`), or undefined on a kernel without autogroups
- * (no such file). A session's autogroup is what the CPU is shared between first.
+ * The nice of `pid`'s autogroup (`/autogroup-N nice K`), or undefined where no autogroup schedules it:
+ * a kernel without autogroups (no such file), or a task the kernel keeps out of them (an empty file,
+ * as in a container whose processes sit in a cgroup of their own). A session's autogroup is what the
+ * CPU is shared between first.
  */
 export function autogroupNice(pid: number): number | undefined {
   let text: string;
@@ -40,6 +42,7 @@ export function autogroupNice(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+  if (text.trim() === '') return undefined;
   const nice = /nice (-?\d+)/.exec(text)?.[1];
   if (nice === undefined) throw new Error(`unexpected /proc/${pid}/autogroup: ${text}`);
   return Number(nice);
