@@ -347,6 +347,38 @@ describe('the ledger writer’s COPY', () => {
     await writer.stop();
   });
 
+  it('paces rows nobody waits for: a lone row goes at once, later ones a batch a pace, unless a row is waited for or a batch fills', async () => {
+    const copies: number[] = [];
+    const writer = createEgressLedgerWriter({
+      pool: t.db.systemPool,
+      dal,
+      gatherMs: 60_000,
+      metrics: { written: (n) => copies.push(n), dropped: () => undefined },
+    });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const copied = async (n: number) => {
+      for (let i = 0; i < 500 && copies.length < n; i++) await sleep(10);
+    };
+    writer.enqueue(row({ records: 1 }));
+    await copied(1);
+    expect(copies).toEqual([1]);
+    // Within the pace (a minute here), rows nobody waits for stay buffered…
+    writer.enqueue(row({ records: 2 }));
+    const third = writer.enqueue(row({ records: 3 }));
+    await sleep(200);
+    expect(copies).toEqual([1]);
+    expect(writer.unacknowledged()).toBe(2);
+    // …until one is waited for: it goes at once, with the rows before it.
+    expect(await writer.recorded(third)).toBe(true);
+    expect(copies).toEqual([1, 2]);
+    // A full batch does not wait for the pace either.
+    for (let i = 0; i < 2_000; i++) writer.enqueue(row({ records: 10 + i }));
+    await copied(3);
+    expect(copies).toEqual([1, 2, 2_000]);
+    expect(await stored()).toHaveLength(2_003);
+    await writer.stop();
+  });
+
   it('refuses a row its columns cannot hold, alone, and counts it as dropped', async () => {
     const dropped: number[] = [];
     const writer = createEgressLedgerWriter({
