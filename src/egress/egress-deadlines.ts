@@ -1,22 +1,18 @@
-import { EventEmitter } from 'node:events';
-
 /**
  * The whole-call deadlines of the gateway's attempts in flight, swept by one interval timer instead
  * of a timer per attempt: a setTimeout and its clearTimeout cost ~0.2 µs per call on the caller's
  * thread, a Set's add and delete next to nothing. An attempt is aborted at most one tick after its
  * deadline. The timer runs only while an attempt is watched and never holds the process open by
  * itself (an attempt in flight has its socket or connection attempt doing that).
- *
- * An attempt's signal is an EventEmitter, which undici takes as a request's signal ('abort'):
- * lighter than an AbortController and its EventTarget listeners.
  */
 export const DEADLINE_TICK_MS = 10;
 
 export type WatchedAttempt = {
-  readonly signal: EventEmitter;
   readonly at: number;
-  /** Set when the deadline passed and the signal fired. */
+  /** Set when the deadline passed, before `onExpired` is called. */
   expired: boolean;
+  /** What ends the attempt when its deadline passes (set by whoever runs it: egress-attempt.ts). */
+  onExpired: (() => void) | undefined;
 };
 
 export function createDeadlines(opts: { tickMs?: number; now?: () => number } = {}) {
@@ -31,7 +27,7 @@ export function createDeadlines(opts: { tickMs?: number; now?: () => number } = 
       if (w.at <= t) {
         watched.delete(w);
         w.expired = true;
-        w.signal.emit('abort');
+        w.onExpired?.();
       }
     if (watched.size === 0) stop();
   }
@@ -44,7 +40,7 @@ export function createDeadlines(opts: { tickMs?: number; now?: () => number } = 
   return {
     /** Watches an attempt whose call must end by `at` (performance.now() time). */
     watch(at: number): WatchedAttempt {
-      const w: WatchedAttempt = { signal: new EventEmitter(), at, expired: false };
+      const w: WatchedAttempt = { at, expired: false, onExpired: undefined };
       watched.add(w);
       if (timer === undefined) {
         timer = setInterval(sweep, tickMs);

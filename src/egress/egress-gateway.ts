@@ -12,6 +12,7 @@ import {
   type RegisteredVendor,
   vendorClaimsHost,
 } from './egress-allowlist.ts';
+import { attempt, ResponseTooLarge } from './egress-attempt.ts';
 import { createDeadlines } from './egress-deadlines.ts';
 import { EgressError, type EgressErrorCode } from './egress-error.ts';
 import type { EgressMetrics } from './egress-metrics.ts';
@@ -78,8 +79,6 @@ export type EgressLedgerSink = {
 const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 const USER_AGENT = 'layers-egress/1';
 
-class ResponseTooLarge extends Error {}
-
 /**
  * A time-ordered UUID (version 7 layout: 48 bits of milliseconds, then random): a ledger row's id
  * sorts with its time (the ledger's one index is on org, project and time: migration 0027).
@@ -88,38 +87,6 @@ export function ledgerRowId(now: number): string {
   const hex = now.toString(16).padStart(12, '0').slice(-12);
   const random = randomUUID();
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${random.slice(15, 18)}-${random.slice(19)}`;
-}
-
-/**
- * The response body, at most `max` bytes: a declared length is checked up front, a chunked body as
- * it arrives (read through its events: an async iterator costs a stream wrapper per call).
- */
-async function readLimited(res: Dispatcher.ResponseData, max: number): Promise<Buffer> {
-  const body = res.body;
-  const declared = res.headers['content-length'];
-  if (typeof declared === 'string' && /^\d+$/.test(declared)) {
-    if (Number(declared) > max) {
-      body.destroy();
-      throw new ResponseTooLarge();
-    }
-    // undici fails a body that does not match its Content-Length, so this read is bounded.
-    return Buffer.from(await body.arrayBuffer());
-  }
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    body.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        body.destroy();
-        reject(new ResponseTooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    body.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
-    body.on('error', reject);
-  });
 }
 
 /**
@@ -431,20 +398,24 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
       try {
         // The watch above holds the whole-call deadline; undici's own per-phase timeouts are the
         // call's constant timeout, so undici refreshes its timers instead of making new ones per call.
-        const res = await dispatcher.request({
-          origin,
-          path,
-          method: call.method,
-          headers,
-          body: prepared.body,
-          signal: watched.signal,
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        });
+        const res = await attempt(
+          dispatcher,
+          {
+            origin,
+            path,
+            method: call.method,
+            headers,
+            body: prepared.body,
+            headersTimeout: timeoutMs,
+            bodyTimeout: timeoutMs,
+          },
+          call.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+          watched,
+        );
         bytesOut += prepared.body?.length ?? 0;
-        const buf = await readLimited(res, call.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
+        const buf = res.body;
         bytesIn += buf.length;
-        status = res.statusCode;
+        status = res.status;
         if (status < 400) {
           response = { headers: res.headers, body: buf };
           outcome = 'ok';
@@ -463,6 +434,7 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
         if (wait !== undefined && wait > MAX_RETRY_AFTER_MS) wait = undefined;
       } catch (error) {
         if (error instanceof ResponseTooLarge) {
+          bytesOut += prepared.body?.length ?? 0;
           outcome = 'response_too_large';
           failure = { code: outcome };
           break;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
+import type { Dispatcher } from 'undici';
 import { loadConfig } from '../../src/config.ts';
 import { createAllowlist, type DestinationLookup } from '../../src/egress/egress-allowlist.ts';
 import { createEgressGateway, type EgressLedgerSink } from '../../src/egress/egress-gateway.ts';
@@ -24,6 +25,7 @@ export function testGateway(
     redirects?: Record<string, string>;
     destinations?: DestinationLookup;
     ledger?: EgressLedgerSink;
+    dispatcher?: Dispatcher;
   } = {},
 ) {
   const registry = new Registry();
@@ -53,6 +55,7 @@ export function testGateway(
       sleeps.push(ms);
     },
     ...(opts.destinations ? { destinations: opts.destinations } : {}),
+    ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
   });
   async function counter(name: string, labels: Record<string, string>): Promise<number> {
     const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);

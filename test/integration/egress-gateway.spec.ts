@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseEgressRedirects } from '../../src/config.ts';
 import type { EnabledDestination } from '../../src/egress/egress-allowlist.ts';
@@ -330,6 +331,29 @@ describe('timeouts and bounded retries', () => {
     const chunked = await h.gateway.request(llmCall({ maxResponseBytes: 5_000 }));
     expect(chunked.body.toString()).toBe('y'.repeat(5_000));
     await h.gateway.close();
+  });
+
+  it('fails a call still waiting for a connection at its deadline at once, and never sends it', async () => {
+    const oneConnection = new Agent({ connections: 1 });
+    const h = testGateway({ redirects: redirects(), dispatcher: oneConnection });
+    try {
+      server.answer({ delayMs: 3_000, body: { slow: true } });
+      const settled: string[] = [];
+      const first = h.gateway.request(llmCall({ timeoutMs: 10_000, maxAttempts: 1 }));
+      void first.then(() => settled.push('first'));
+      const e = await refusal(h.gateway.request(llmCall({ timeoutMs: 150, maxAttempts: 1 })));
+      settled.push('late');
+      expect(e.code).toBe('timeout');
+      expect((await first).json()).toEqual({ slow: true });
+      // The late call failed at its own deadline, not once the connection came free.
+      expect(settled).toEqual(['late', 'first']);
+      // The connection was free after the first call: the late one was dropped, not written.
+      await new Promise((r) => setTimeout(r, 100));
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await h.gateway.close();
+      await oneConnection.close();
+    }
   });
 
   it('cuts a body that keeps arriving at the call’s deadline (no idle timeout would)', async () => {
