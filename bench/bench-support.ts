@@ -59,7 +59,6 @@ export async function load(opts: {
   makeBody?: () => string;
   connections?: number;
   seconds?: number;
-  overallRate?: number;
 }): Promise<LoadResult> {
   const result = await autocannon({
     url: opts.url,
@@ -80,7 +79,6 @@ export async function load(opts: {
       : {}),
     connections: opts.connections ?? 10,
     duration: opts.seconds ?? 10,
-    ...(opts.overallRate === undefined ? {} : { overallRate: opts.overallRate }),
   });
   return {
     rps: result.requests.average,
@@ -102,6 +100,9 @@ export async function load(opts: {
 export async function openLoopLoad(opts: {
   url: string;
   headers?: Record<string, string>;
+  method?: 'GET' | 'POST';
+  /** A body per request (built when the request is due: prebuild them if that costs the server). */
+  makeBody?: () => string;
   rate: number;
   seconds: number;
   /** Sent at the rate before the measured seconds, on the same sockets, and not counted. */
@@ -122,7 +123,12 @@ export async function openLoopLoad(opts: {
   const start = performance.now();
   const send = (due: number, counted: boolean) => {
     const request = pool
-      .request({ method: 'GET', path: url.pathname + url.search, headers: opts.headers ?? {} })
+      .request({
+        method: opts.method ?? 'GET',
+        path: url.pathname + url.search,
+        headers: opts.headers ?? {},
+        ...(opts.makeBody ? { body: opts.makeBody() } : {}),
+      })
       .then(async (res) => {
         await res.body.dump();
         if (res.statusCode < 200 || res.statusCode > 299) non2xx++;
