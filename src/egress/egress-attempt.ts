@@ -23,11 +23,19 @@ class Collector implements Dispatcher.DispatchHandler {
   #size = 0;
   #settled = false;
   readonly #max: number;
+  /** A HEAD answer's Content-Length is the resource's, not a body's: none follows. */
+  readonly #head: boolean;
   readonly #resolve: (answer: AttemptAnswer) => void;
   readonly #reject: (error: Error) => void;
 
-  constructor(max: number, resolve: (answer: AttemptAnswer) => void, reject: (error: Error) => void) {
+  constructor(
+    max: number,
+    head: boolean,
+    resolve: (answer: AttemptAnswer) => void,
+    reject: (error: Error) => void,
+  ) {
     this.#max = max;
+    this.#head = head;
     this.#resolve = resolve;
     this.#reject = reject;
   }
@@ -58,7 +66,12 @@ class Collector implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx: the answer is still to come
     const declared = headers['content-length'];
     // undici fails a body that does not match its Content-Length, so a declared length is checked once.
-    if (typeof declared === 'string' && /^\d+$/.test(declared) && Number(declared) > this.#max) {
+    if (
+      !this.#head &&
+      typeof declared === 'string' &&
+      /^\d+$/.test(declared) &&
+      Number(declared) > this.#max
+    ) {
       this.abort(new ResponseTooLarge());
       return;
     }
@@ -99,7 +112,7 @@ export function attempt(
   watched: WatchedAttempt,
 ): Promise<AttemptAnswer> {
   return new Promise<AttemptAnswer>((resolve, reject) => {
-    const collector = new Collector(maxBytes, resolve, reject);
+    const collector = new Collector(maxBytes, options.method === 'HEAD', resolve, reject);
     watched.onExpired = () => collector.abort(new DeadlinePassed());
     dispatcher.dispatch(options, collector);
   });

@@ -330,6 +330,13 @@ describe('timeouts and bounded retries', () => {
     server.answer({ body: 'y'.repeat(5_000), chunked: true });
     const chunked = await h.gateway.request(llmCall({ maxResponseBytes: 5_000 }));
     expect(chunked.body.toString()).toBe('y'.repeat(5_000));
+    // A HEAD answer's Content-Length is the resource's size: no body follows, nothing is too large.
+    server.answer({ headers: { 'content-length': '5000' } });
+    const head = await h.gateway.request(
+      llmCall({ method: 'HEAD', body: undefined, maxResponseBytes: 1_000 }),
+    );
+    expect(head.headers['content-length']).toBe('5000');
+    expect(head.body.length).toBe(0);
     await h.gateway.close();
   });
 
