@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { Agent, request } from 'undici';
 import { loadConfig } from '../src/config.ts';
 import { createAllowlist } from '../src/egress/egress-allowlist.ts';
-import { attempt } from '../src/egress/egress-attempt.ts';
+import { attempt, DEFAULT_MAX_RESPONSE_BYTES } from '../src/egress/egress-attempt.ts';
 import { createEgressGateway } from '../src/egress/egress-gateway.ts';
 import { createEgressMetrics } from '../src/egress/egress-metrics.ts';
 import type { EgressCall } from '../src/egress/egress-types.ts';
@@ -30,14 +30,14 @@ import type { BenchResult } from './run.ts';
  * process on 127.0.0.1; the gateway reaches it through the redirect map, as tests reach fakes).
  * Phases alternate (baseline, undici's request() API, gateway, accounted; three rounds) and each
  * side's figure is its best phase; the request() figure is shown for the gateway's ratio to what a
- * caller without it would likely write. Two gateway figures: calls that do not wait for their ledger row (it is group-committed
- * behind them, paced), and accounted calls that await `recorded` (the row's commit) as callers whose
- * effect must be accounted do. Also reported: the most ledger rows that were ever unacknowledged at
+ * caller without it would likely write. Two gateway figures: calls that do not wait for their
+ * ledger row (it is group-committed behind them, paced), and accounted calls that await `recorded`
+ * (the row's commit) as callers whose effect must be accounted do. Also reported: the most ledger rows that were ever unacknowledged at
  * once, i.e. what a crash at the worst moment could have lost, and the rows each COPY carried.
  */
 const SECONDS = Number(process.env.BENCH_EGRESS_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_EGRESS_CONCURRENCY ?? 32);
-/** Rounds of the three phases: each side's figure is its best (a shared box's other load slows some). */
+/** Rounds of the phases: each side's figure is its best (a shared box's other load slows some). */
 const ROUNDS = Number(process.env.BENCH_EGRESS_ROUNDS ?? 3);
 
 const PROMPT = {
@@ -126,7 +126,6 @@ export async function run(): Promise<BenchResult[]> {
     };
     // The gateway's own HTTP attempt (egress-attempt.ts: undici's dispatch API, the body collected
     // whole), with no deadline watch: what the gateway adds is then its checks, guard and ledger.
-    const unwatched = () => ({ at: Number.POSITIVE_INFINITY, expired: false, onExpired: undefined });
     const direct = async () => {
       await attempt(
         agent,
@@ -137,8 +136,7 @@ export async function run(): Promise<BenchResult[]> {
           headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
           body: Buffer.from(JSON.stringify(PROMPT)),
         },
-        10 * 1024 * 1024,
-        unwatched(),
+        DEFAULT_MAX_RESPONSE_BYTES,
       );
     };
     // The same POST through undici's request() API, as a caller without the gateway would make it
@@ -198,6 +196,7 @@ export async function run(): Promise<BenchResult[]> {
     const b = Math.max(...baseline);
     const g = Math.max(...gated);
     const a = Math.max(...awaited);
+    const q = Math.max(...requested);
     const r = ratio(g, b);
     const atRisk = writer.unacknowledgedHighWater();
     process.stdout.write(
@@ -205,11 +204,7 @@ export async function run(): Promise<BenchResult[]> {
         `undici straight to 127.0.0.1   ${b.toFixed(0).padStart(7)} calls/s  (phases: ${baseline.map((x) => x.toFixed(0)).join(', ')})`,
         `through the egress gateway      ${g.toFixed(0).padStart(7)} calls/s  (phases: ${gated.map((x) => x.toFixed(0)).join(', ')}; ledger rows: ${rows})`,
         `ratio                           ${r}  (goal ≥ 0.8)`,
-        `undici request() API, straight  ${Math.max(...requested)
-          .toFixed(0)
-          .padStart(
-            7,
-          )} calls/s  (phases: ${requested.map((x) => x.toFixed(0)).join(', ')}; the gateway's ratio to it ${ratio(g, Math.max(...requested))})`,
+        `undici request() API, straight  ${q.toFixed(0).padStart(7)} calls/s  (phases: ${requested.map((x) => x.toFixed(0)).join(', ')}; the gateway's ratio to it ${ratio(g, q)})`,
         `… each awaiting its ledger row  ${a.toFixed(0).padStart(7)} calls/s  (phases: ${awaited.map((x) => x.toFixed(0)).join(', ')}; ratio ${ratio(a, b)})`,
         `ledger rows unacknowledged at once, at most: ${atRisk} (${CONCURRENCY} calls in flight; rows of calls that did not wait)`,
         'CPU µs per call, by phase (the ledger rows of a phase committed before it is read):',

@@ -10,6 +10,9 @@ export class DeadlinePassed extends Error {}
 
 export type AttemptAnswer = { status: number; headers: IncomingHttpHeaders; body: Buffer };
 
+/** A call's answer is read up to this many bytes unless the call says otherwise (`maxResponseBytes`). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+
 /**
  * Collects one attempt's answer for undici's dispatch API. The gateway reads every answer whole, so
  * it does not take `dispatcher.request()`'s: a Readable body stream, an AsyncResource and an abort
@@ -103,18 +106,18 @@ class Collector implements Dispatcher.DispatchHandler {
 
 /**
  * One HTTP attempt: its status, headers and body (at most `maxBytes`, else ResponseTooLarge). When
- * `watched`'s deadline passes, the attempt is aborted and fails with DeadlinePassed at once, even
- * while it still waits for a connection.
+ * `watched`'s deadline passes (if one is watched), the attempt is aborted and fails with
+ * DeadlinePassed at once, even while it still waits for a connection.
  */
 export function attempt(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
   maxBytes: number,
-  watched: WatchedAttempt,
+  watched?: WatchedAttempt,
 ): Promise<AttemptAnswer> {
   return new Promise<AttemptAnswer>((resolve, reject) => {
     const collector = new Collector(maxBytes, options.method === 'HEAD', resolve, reject);
-    watched.onExpired = () => collector.abort(new DeadlinePassed());
+    if (watched) watched.onExpired = () => collector.abort(new DeadlinePassed());
     dispatcher.dispatch(options, collector);
   });
 }

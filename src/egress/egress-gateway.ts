@@ -12,7 +12,7 @@ import {
   type RegisteredVendor,
   vendorClaimsHost,
 } from './egress-allowlist.ts';
-import { attempt, ResponseTooLarge } from './egress-attempt.ts';
+import { attempt, DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLarge } from './egress-attempt.ts';
 import { createDeadlines } from './egress-deadlines.ts';
 import { EgressError, type EgressErrorCode } from './egress-error.ts';
 import type { EgressMetrics } from './egress-metrics.ts';
@@ -76,7 +76,6 @@ export type EgressLedgerSink = {
   recorded(ticket: number): Promise<boolean>;
 };
 
-const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 const USER_AGENT = 'layers-egress/1';
 
 /**
