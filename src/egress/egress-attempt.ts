@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { WatchedAttempt } from './egress-deadlines.ts';
+import type { Expirable, WatchedAttempt } from './egress-deadlines.ts';
 
 /** The answer's body is past the call's limit (declared, or as it arrives): the attempt was aborted. */
 export class ResponseTooLarge extends Error {}
@@ -19,7 +19,7 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
  * listener per call (on the egress bench the same POST costs the caller ~40 µs this way, ~60 µs
  * through request() and its body's arrayBuffer()).
  */
-class Collector implements Dispatcher.DispatchHandler {
+class Collector implements Dispatcher.DispatchHandler, Expirable {
   #controller: Dispatcher.DispatchController | undefined;
   #status = 0;
   #headers: IncomingHttpHeaders = {};
@@ -42,6 +42,11 @@ class Collector implements Dispatcher.DispatchHandler {
     this.#head = head;
     this.#resolve = resolve;
     this.#reject = reject;
+  }
+
+  /** The call's deadline passed (egress-deadlines.ts). */
+  expire(): void {
+    this.abort(new DeadlinePassed());
   }
 
   /** Ends the attempt with `reason`: now if it has a connection, or as soon as it gets one. */
@@ -117,7 +122,7 @@ export function attempt(
 ): Promise<AttemptAnswer> {
   return new Promise<AttemptAnswer>((resolve, reject) => {
     const collector = new Collector(maxBytes, options.method === 'HEAD', resolve, reject);
-    if (watched) watched.onExpired = () => collector.abort(new DeadlinePassed());
+    if (watched) watched.attempt = collector;
     dispatcher.dispatch(options, collector);
   });
 }

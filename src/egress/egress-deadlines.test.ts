@@ -14,9 +14,9 @@ describe('egress deadlines', () => {
     const soon = deadlines.watch(10);
     const released = deadlines.watch(10);
     const fired: string[] = [];
-    late.onExpired = () => fired.push('late');
-    soon.onExpired = () => fired.push('soon');
-    released.onExpired = () => fired.push('released');
+    late.attempt = { expire: () => fired.push('late') };
+    soon.attempt = { expire: () => fired.push('soon') };
+    released.attempt = { expire: () => fired.push('released') };
     deadlines.release(released);
     await new Promise((r) => setTimeout(r, 20));
     expect(fired).toEqual([]);
