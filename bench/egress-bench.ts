@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { Agent, request } from 'undici';
 import { loadConfig } from '../src/config.ts';
@@ -32,8 +33,11 @@ import type { BenchResult } from './run.ts';
  * side's figure is its best phase; the request() figure is shown for the gateway's ratio to what a
  * caller without it would likely write. Two gateway figures: calls that do not wait for their
  * ledger row (it is group-committed behind them, paced), and accounted calls that await `recorded`
- * (the row's commit) as callers whose effect must be accounted do. Also reported: the most ledger rows that were ever unacknowledged at
- * once, i.e. what a crash at the worst moment could have lost, and the rows each COPY carried.
+ * (the row's commit) as callers whose effect must be accounted do. Also reported: the most ledger
+ * rows that were ever unacknowledged at once, i.e. what a crash at the worst moment could have
+ * lost, the rows each COPY carried, and this process's garbage-collection time per call (objects
+ * a call leaves reachable from long-lived structures are promoted and cost GC time here: see
+ * egress-deadlines.ts).
  */
 const SECONDS = Number(process.env.BENCH_EGRESS_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_EGRESS_CONCURRENCY ?? 32);
@@ -172,16 +176,23 @@ export async function run(): Promise<BenchResult[]> {
       readFileSync(path.join(platform.dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0],
     );
     const cpu: string[] = [];
+    // This process's GC pauses (ms), summed as V8 reports them.
+    let gcMs = 0;
+    const gc = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcMs += e.duration;
+    });
+    gc.observe({ entryTypes: ['gc'] });
     // One phase; its CPU per call is read after the ledger rows it appended are committed.
     const phase = async (name: string, one: () => Promise<void>): Promise<number> => {
       const copiesBefore = copies;
       const t0 = [process.cpuUsage(), ticksOf(receiver.pid as number), clusterTicks(postmaster)] as const;
+      const gc0 = gcMs;
       const rate = await closedLoop(SECONDS, one);
       await writer.flush();
       const used = process.cpuUsage(t0[0]);
       const perCall = (ms: number) => ((ms * 1000) / (rate * SECONDS)).toFixed(1);
       cpu.push(
-        `  ${name.padEnd(9)} bench ${perCall((used.user + used.system) / 1000)}, receiver ${perCall((ticksOf(receiver.pid as number) - t0[1]) * 10)}, postgres ${perCall((clusterTicks(postmaster) - t0[2]) * 10)}${copies > copiesBefore ? `; rows a COPY ${((rate * SECONDS) / (copies - copiesBefore)).toFixed(0)}` : ''}`,
+        `  ${name.padEnd(9)} bench ${perCall((used.user + used.system) / 1000)} (GC ${perCall(gcMs - gc0)}), receiver ${perCall((ticksOf(receiver.pid as number) - t0[1]) * 10)}, postgres ${perCall((clusterTicks(postmaster) - t0[2]) * 10)}${copies > copiesBefore ? `; rows a COPY ${((rate * SECONDS) / (copies - copiesBefore)).toFixed(0)}` : ''}`,
       );
       return rate;
     };
@@ -212,6 +223,7 @@ export async function run(): Promise<BenchResult[]> {
         '',
       ].join('\n'),
     );
+    gc.disconnect();
     await gateway.close();
     await writer.stop();
     return [

@@ -35,4 +35,26 @@ describe('egress deadlines', () => {
     expect(again.expired).toBe(true);
     deadlines.stop();
   });
+
+  it('reuses a released slot, and a second release of an expired watch leaves its new holder watched', async () => {
+    let clock = 0;
+    const deadlines = createDeadlines({ tickMs: 2, now: () => clock });
+    const first = deadlines.watch(10);
+    const fired: string[] = [];
+    first.attempt = { expire: () => fired.push('first') };
+    clock = 10;
+    await until(() => first.expired);
+    // The sweep released it; the next watch takes its slot.
+    const second = deadlines.watch(50);
+    second.attempt = { expire: () => fired.push('second') };
+    expect(second.slot).toBe(first.slot);
+    // The first attempt ends and releases its watch again (as the gateway's `finally` does).
+    deadlines.release(first);
+    expect(deadlines.size()).toBe(1);
+    clock = 50;
+    await until(() => second.expired);
+    expect(fired).toEqual(['first', 'second']);
+    expect(deadlines.size()).toBe(0);
+    deadlines.stop();
+  });
 });
