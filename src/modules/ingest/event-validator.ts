@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { ISO_TIMESTAMP, parseIsoTimestamp } from '../../lib/iso-timestamp.ts';
 import { INGEST_LIMITS } from './event-limits.ts';
 
 /**
@@ -55,7 +56,6 @@ const TOP_LEVEL = new Set([
 ]);
 const CONTEXT_KEYS = new Set(['ip', 'device', 'library', 'locale', 'timezone', 'os', 'app']);
 const PRINTABLE = /^[\x21-\x7e]+$/;
-const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const DEVICE_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 // Rejections are tagged, so a partner's properties object that happens to hold `code` and `message`
@@ -232,27 +232,6 @@ function shortText(value: unknown, _field: string): string | null {
   return value;
 }
 
-const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/**
- * A date-time (already ISO-shaped) as an instant PostgreSQL and ISO 8601 agree on, or undefined.
- * JS rolls impossible dates over (Feb 30 → Mar 2), which would store another time than the SDK sent;
- * year 0000, or an offset that pushes the instant before year 1, is refused by PostgreSQL and would
- * fail the whole group commit.
- */
-function parseTimestamp(text: string): Date | undefined {
-  const month = Number(text.slice(5, 7));
-  const day = Number(text.slice(8, 10));
-  if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]!) return undefined;
-  if (month === 2 && day === 29) {
-    const year = Number(text.slice(0, 4));
-    if (year % 4 !== 0 || (year % 100 === 0 && year % 400 !== 0)) return undefined;
-  }
-  const date = new Date(text);
-  const utcYear = date.getUTCFullYear(); // NaN for an invalid date
-  return utcYear >= 1 && utcYear <= 9999 ? date : undefined;
-}
-
 /**
  * `timestamp` as an instant. An SDK sends ISO text (JSON never yields a Date, so SDK events always take
  * the text path); the Segment mapping hands over the Date its clock-skew correction computed, so that
@@ -266,7 +245,7 @@ function eventTimestamp(value: unknown): Date | EventRejection {
   if (typeof value !== 'string' || !ISO_TIMESTAMP.test(value)) {
     return reject('invalid_field', 'timestamp must be an ISO 8601 date-time with a time zone.');
   }
-  return parseTimestamp(value) ?? reject('invalid_field', 'timestamp is not a valid date.');
+  return parseIsoTimestamp(value) ?? reject('invalid_field', 'timestamp is not a valid date.');
 }
 
 export function validateEvent(raw: unknown, now: Date): ValidEvent | EventRejection {

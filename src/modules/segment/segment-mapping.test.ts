@@ -21,6 +21,27 @@ describe('Segment clock-skew correction', () => {
     expect(correctedTimestamp('not a date', RECEIVED, RECEIVED)).toBe('not a date');
     expect(parseTime('nope')).toBeUndefined();
   });
+  it('reads times as strictly as the validator: an impossible date is not rolled over', () => {
+    const sentAt = parseTime('2026-11-30T12:05:00.000Z');
+    // Feb 30 is passed on as sent, and the validator refuses it (it is not March 2).
+    expect(correctedTimestamp('2026-02-30T12:00:00Z', sentAt, RECEIVED)).toBe('2026-02-30T12:00:00Z');
+    const refused = validateEvent(
+      {
+        event_id: 'e1',
+        type: 'track',
+        event: 'x',
+        user_id: 'u',
+        timestamp: correctedTimestamp('2026-02-30T12:00:00Z', sentAt, RECEIVED),
+      },
+      new Date(RECEIVED),
+    );
+    expect(isRejection(refused) && refused.message).toBe('timestamp is not a valid date.');
+    // A sentAt that is no date (impossible, or not ISO 8601 with a zone) is ignored.
+    expect(parseTime('2025-02-29T00:00:00Z')).toBeUndefined();
+    expect(parseTime('Mon, 30 Nov 2026 12:05:00 GMT')).toBeUndefined();
+    expect(parseTime('2026-11-30T12:05:00')).toBeUndefined();
+    expect(parseTime('2024-02-29T00:00:00Z')).toBe(Date.parse('2024-02-29T00:00:00Z'));
+  });
   it("a message's own sentAt wins over its batch's", () => {
     const mapped = toNativeEvent(
       {

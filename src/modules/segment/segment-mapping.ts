@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { isoInstantMs } from '../../lib/iso-timestamp.ts';
 
 /**
  * Segment HTTP Tracking API messages → native SDK events (API.md "SDK ingest"), which then take the
@@ -38,10 +39,19 @@ function idText(value: unknown): unknown {
   return typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
 }
 
+/**
+ * A Segment time (`timestamp`, `sentAt`) as epoch ms: ISO 8601 with a time zone on a real calendar
+ * day, as the validator reads an SDK timestamp, with any year a Date holds (the corrected instant is
+ * what the validator holds to years 1–9999). An impossible date is not rolled over into another day:
+ * a bad `sentAt` is ignored instead of skewing the correction, and a bad `timestamp` is passed on
+ * for the validator to refuse.
+ */
 export function parseTime(value: unknown): number | undefined {
-  if (typeof value !== 'string' && !(value instanceof Date)) return undefined;
-  const ms = typeof value === 'string' ? Date.parse(value) : value.getTime();
-  return Number.isNaN(ms) ? undefined : ms;
+  if (value instanceof Date) {
+    const ms = value.getTime();
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+  return typeof value === 'string' ? isoInstantMs(value) : undefined;
 }
 
 /**
