@@ -17,12 +17,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts a Node script as its own process (so the load generator never shares its event loop). */
-export function startProcess(args: string[], env: Record<string, string>): ChildProcess {
+/**
+ * Starts a Node script as its own process (so the load generator never shares its event loop);
+ * `ipc`: with a message channel to it (`child.send`, `'message'`).
+ */
+export function startProcess(
+  args: string[],
+  env: Record<string, string>,
+  opts: { ipc?: boolean } = {},
+): ChildProcess {
   return spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: opts.ipc ? ['ignore', 'ignore', 'inherit', 'ipc'] : ['ignore', 'ignore', 'inherit'],
   });
 }
 
