@@ -112,13 +112,17 @@ async function startMetaFake(token: string) {
     child.once('message', (m) => resolve((m as { url: string }).url));
     child.once('exit', () => reject(new Error('the Meta fake process exited')));
   });
-  const asked: ((stats: MetaFakeStats) => void)[] = [];
+  // Questions in flight, answered in order; the process gone, they fail instead of waiting forever.
+  const asked: { resolve(stats: MetaFakeStats): void; reject(error: Error): void }[] = [];
   child.on('message', (m) => {
-    if (typeof m === 'object' && m !== null && 'accepted' in m) asked.shift()?.(m as MetaFakeStats);
+    if (typeof m === 'object' && m !== null && 'accepted' in m) asked.shift()?.resolve(m as MetaFakeStats);
+  });
+  child.on('exit', () => {
+    for (const a of asked.splice(0)) a.reject(new Error('the Meta fake process exited'));
   });
   const stats = () =>
-    new Promise<MetaFakeStats>((resolve) => {
-      asked.push(resolve);
+    new Promise<MetaFakeStats>((resolve, reject) => {
+      asked.push({ resolve, reject });
       child.send('stats');
     });
   return {
@@ -216,8 +220,9 @@ export async function run(): Promise<BenchResult[]> {
     let warmed = await meta.accepted();
     while (!apiOnly && !split && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
-      if ((await meta.accepted()) === warmed) break;
-      warmed = await meta.accepted();
+      const now = await meta.accepted();
+      if (now === warmed) break;
+      warmed = now;
     }
 
     const su = await superuserPool(platform.dataDir, 2);
@@ -243,8 +248,7 @@ export async function run(): Promise<BenchResult[]> {
     const wal1 = await wal();
     const tx1 = await commits();
 
-    const before = await meta.accepted();
-    const requestsBefore = (await meta.stats()).requests;
+    const { accepted: before, requests: requestsBefore } = await meta.stats();
     const started = Date.now();
     const b = await post(key.secret, 'b');
     const cpu2 = await cpu();
@@ -262,8 +266,9 @@ export async function run(): Promise<BenchResult[]> {
       last = now;
       await new Promise((r) => setTimeout(r, 250));
     }
-    const forwarded = (await meta.accepted()) - before;
-    const callsB = (await meta.stats()).requests - requestsBefore;
+    const afterB = await meta.stats();
+    const forwarded = afterB.accepted - before;
+    const callsB = afterB.requests - requestsBefore;
     const cpu3 = await cpu();
     // split: the worker alone drains what warm-up and (b) queued (until the fake's count stops).
     let alone = '';
@@ -279,8 +284,9 @@ export async function run(): Promise<BenchResult[]> {
       let seen = -1;
       while (Date.now() < until) {
         await new Promise((r) => setTimeout(r, 3_000));
-        if ((await meta.accepted()) === seen && seen > from) break;
-        seen = await meta.accepted();
+        const now = await meta.accepted();
+        if (now === seen && seen > from) break;
+        seen = now;
       }
       const cpu5 = await cpu();
       const n = (await meta.accepted()) - from;
