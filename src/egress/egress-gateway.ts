@@ -475,13 +475,16 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
 
     if (failure || !response) {
       const f = failure ?? { code: 'network_error' as const };
-      throw new EgressError(
+      const error = new EgressError(
         f.code,
         `Egress call ${call.vendor}/${call.purpose} to ${host} failed: ${f.code}${status ? ` (HTTP ${status})` : ''} after ${attempts} attempt(s).`,
         { ...l, ...(status ? { status } : {}), ...f, attempts, recorded: deps.ledger.recorded(ticket) },
       );
+      // Accounted before answered: a failed call may still have reached the vendor.
+      if (call.accounted !== false) await error.recorded;
+      throw error;
     }
-    return new GatewayResponse(
+    const res = new GatewayResponse(
       status as number,
       response.headers,
       response.body,
@@ -489,6 +492,10 @@ export function createEgressGateway(deps: EgressGatewayDeps) {
       deps.ledger,
       ticket,
     );
+    // Accounted before answered (EgressCall.accounted): whatever the caller commits next, the
+    // ledger already holds this call, or counted it as dropped.
+    if (call.accounted !== false) await res.recorded;
+    return res;
   }
 
   return {

@@ -113,6 +113,13 @@ export type EgressCall = {
   maxAttempts?: number;
   /** Response bodies larger than this fail the call with `response_too_large` (default 10 MB). */
   maxResponseBytes?: number;
+  /**
+   * Whether the answer (response or EgressError of a call that left) waits until the call's ledger
+   * row has committed (default true): a caller then never commits an effect of a call the ledger
+   * could still lose in a crash. False only for a caller that awaits `recorded` itself before it
+   * acknowledges its work (the forwarder, once for all the calls of a batch).
+   */
+  accounted?: boolean;
 };
 
 export type EgressResponse = {
@@ -124,8 +131,8 @@ export type EgressResponse = {
   json<T = unknown>(): T;
   /**
    * Resolves when the call's ledger row is committed (true), or false if it had to be dropped (the
-   * ledger's buffer overflowed while the database was away; counted). Never rejects. A caller whose
-   * effect must be accounted awaits it before it acknowledges its own work (see egress-ledger-writer).
+   * ledger's buffer overflowed while the database was away; counted). Never rejects. Already settled
+   * when the answer comes, unless the call said `accounted: false` (see egress-ledger-writer).
    */
   recorded: Promise<boolean>;
 };

@@ -205,6 +205,69 @@ describe('the egress allowlist', () => {
     await h.gateway.close();
   });
 
+  it('answers a call (response or error) only once its ledger row is committed, unless told not to wait', async () => {
+    // A ledger whose commits the test releases: what the gateway answers before one is a call the
+    // caller could act on while a crash would still lose its row.
+    const commits: ((ok: boolean) => void)[] = [];
+    const h = testGateway({
+      redirects: { 'api.openai.com': server.url },
+      ledger: {
+        enqueue: () => commits.length,
+        recorded: () => new Promise<boolean>((resolve) => commits.push(resolve)),
+      },
+    });
+    const settled = (p: Promise<unknown>) => {
+      const state = { done: false };
+      p.then(
+        () => {
+          state.done = true;
+        },
+        () => {
+          state.done = true;
+        },
+      );
+      return state;
+    };
+    // Until the vendor has had the request, and then long enough for an early answer to arrive.
+    const untilSent = async (n: number) => {
+      for (let i = 0; i < 200 && server.requests.length < n; i++) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 50));
+    };
+
+    server.answer({ body: { id: 'resp_1' } });
+    const ok = h.gateway.request(llmCall());
+    const okState = settled(ok);
+    await untilSent(1);
+    expect(server.requests).toHaveLength(1);
+    expect(okState.done).toBe(false);
+    expect(commits).toHaveLength(1);
+    commits[0]?.(true);
+    expect((await ok).status).toBe(200);
+
+    // A failed call may have reached the vendor: its error waits for its row too.
+    server.answer({ status: 400, body: { error: { message: 'bad' } } });
+    const failed = h.gateway.request(llmCall());
+    const failedState = settled(failed);
+    await untilSent(2);
+    expect(failedState.done).toBe(false);
+    expect(commits).toHaveLength(2);
+    commits[1]?.(true);
+    const error = await refusal(failed);
+    expect(error.code).toBe('http_error');
+    expect(await error.recorded).toBe(true);
+
+    // accounted: false answers first; its row is still the caller's to await.
+    server.answer({ body: { id: 'resp_2' } });
+    const early = await h.gateway.request(llmCall({ accounted: false }));
+    expect(early.status).toBe(200);
+    expect(commits).toHaveLength(2);
+    const row = early.recorded;
+    expect(commits).toHaveLength(3);
+    commits[2]?.(false);
+    expect(await row).toBe(false);
+    await h.gateway.close();
+  });
+
   it('sends a redirected host to its fake, whose base URL’s path (with a trailing slash or not) is a prefix', async () => {
     server.answer({ body: {} });
     for (const base of [server.url, `${server.url}/`, `${server.url}/fake`, `${server.url}/fake/`]) {

@@ -111,6 +111,8 @@ export function createForwarder(deps: ForwarderDeps) {
       method: 'POST' as const,
       timeoutMs: CALL_TIMEOUT_MS,
       maxAttempts: 1,
+      // The batch's calls are accounted together, before the queue rows are settled (forwardBatch).
+      accounted: false,
     };
     const p = platformOf(d.type);
     try {

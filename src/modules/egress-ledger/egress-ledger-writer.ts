@@ -23,14 +23,15 @@ import { createLedgerRing } from './egress-ledger-ring.ts';
  * - `recorded(ticket)` (and `append()`) resolves true only once the row's batch has COMMITTED. The
  *   gateway hands it to its caller as `recorded` (EgressResponse / EgressError). A row is
  *   acknowledged exactly when that promise resolves, and then it is in the database.
- * - A caller whose effect must be accounted awaits `recorded` before it commits its own state: the
- *   forwarder does before it deletes forwarded events from the queue. If the process dies first,
- *   that work is not acknowledged either: it is retried, and the retry's call gets its own row.
- * - What can be lost is the rows of calls that completed but whose batch had not committed yet, and
- *   that nobody waited for: at most the rows appended in the last GATHER_MS and one COPY round trip
- *   (the egress bench reports the largest number of unacknowledged rows it saw). The other callers
- *   (publishing, ads, generation, OAuth, media) do not wait, so a crash in that window can lose the
- *   row of a call whose effect they then committed: the one case the ledger can miss.
+ * - The gateway answers a call only once its row is acknowledged (EgressCall.accounted, the
+ *   default), so no caller commits an effect of a call the ledger does not hold. The forwarder says
+ *   `accounted: false` and awaits the rows of a batch's calls together, before it deletes the
+ *   forwarded events from the queue. If the process dies first, that work is not acknowledged
+ *   either: it is retried, and the retry's call gets its own row.
+ * - What a crash can lose is the rows of calls that completed but whose batch had not committed
+ *   yet: calls whose callers had not been answered (or, with `accounted: false`, had not awaited
+ *   them), so nothing was committed on their strength; at most the rows appended in the last
+ *   GATHER_MS and one COPY round trip (the egress bench reports the most it saw at once).
  * - While the database is unreachable, rows stay buffered and the batch is retried every
  *   RETRY_MS; past MAX_BUFFERED rows (not counting a batch being written) the oldest are dropped,
  *   their `recorded` resolves false, and the drop is counted (`layers_egress_ledger_dropped_total`).
