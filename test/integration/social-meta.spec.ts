@@ -122,6 +122,27 @@ describe('social accounts: Meta (Facebook Pages and Instagram)', () => {
     expect((await connect('fbuser1', 'facebook')).sort()).toEqual([...ids].sort());
   });
 
+  it('a long-lived exchange without expires_in keeps the user token with its expiry unknown (null), not a guess', async () => {
+    grant('fbuser_noexp', 1, 0);
+    fake.control.longLivedExpiresIn = undefined;
+    try {
+      const ids = await connect('fbuser_noexp', 'facebook');
+      const [row] = await accounts(ids);
+      expect(row.status).toBe('active');
+      expect(fake.tokensOf('fbuser_noexp').user).toEqual([userTokenOf(row)]);
+      expect(row.user_token_expires_at).toBeNull();
+      const shown = await t.app.inject({
+        method: 'GET',
+        url: `/v1/social-accounts/${row.id}`,
+        headers: bearer(org.secret),
+      });
+      expect(shown.statusCode).toBe(200);
+      expect(shown.json().ads_access_expires_at).toBeNull();
+    } finally {
+      fake.control.longLivedExpiresIn = 5_183_944;
+    }
+  });
+
   it('refuses a reused, a forged and an expired state', async () => {
     grant('fbuser2', 1, 0);
     const redirect = fake.authorize(await startConnect(t, org, projectId, 'facebook'), 'fbuser2');

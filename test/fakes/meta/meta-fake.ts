@@ -34,6 +34,11 @@ export async function startMetaFake(opts: { appId: string; appSecret: string; re
     posts: new Map<string, Record<string, unknown>[]>(),
     rateLimit: 0,
     failDeletePermissions: false,
+    /**
+     * The long-lived exchange's `expires_in` (Meta's ~60 days by default). Undefined: the field is
+     * left out, as Meta's answer may (its docs show the field, not a promise it is always there).
+     */
+    longLivedExpiresIn: 5_183_944 as number | undefined,
   };
   const err = (status: number, code: number, message: string, subcode?: number): FakeReply => ({
     status,
@@ -77,7 +82,9 @@ export async function startMetaFake(opts: { appId: string; appSecret: string; re
         if (!user) return err(400, 190, 'Invalid OAuth access token.');
         const long = randomToken('EAAL');
         userTokens.set(long, user);
-        return { status: 200, body: { access_token: long, token_type: 'bearer', expires_in: 5_183_944 } };
+        const expiry =
+          control.longLivedExpiresIn === undefined ? {} : { expires_in: control.longLivedExpiresIn };
+        return { status: 200, body: { access_token: long, token_type: 'bearer', ...expiry } };
       }
       const entry = codes.get(q.get('code') ?? '');
       if (!entry) return err(400, 100, 'Invalid verification code format.');
