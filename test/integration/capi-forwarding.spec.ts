@@ -251,6 +251,36 @@ describe('Conversions API forwarding, end to end from POST /v1/sdk/events to the
     expect(await queued(t, metaDst)).toBe(1);
   });
 
+  it('a batch holding an event already stored and new ones queues the new ones once, in the same commit', async () => {
+    // One commit's row is sealed before the commit for all its events; stored only in part (the
+    // first event is a duplicate), it is written the longer way: the stored events' rows sealed again.
+    // Either way the commit wakes the destination's forwarder job (at most every 200 ms a process).
+    const woken = async () => {
+      const { rows } = await t.db.systemPool.query(
+        'DELETE FROM graphile_worker._private_jobs WHERE key = $1 RETURNING id',
+        [`capi.forward:${metaDst}`],
+      );
+      return rows.length;
+    };
+    await woken();
+    await new Promise((r) => setTimeout(r, 250));
+    const first = purchase('u_partial');
+    await sendEvents(t.app, p.publishableKey, [first]);
+    expect(await woken()).toBe(1);
+    await new Promise((r) => setTimeout(r, 250));
+    const later = [purchase('u_partial'), purchase('u_partial_2')];
+    const res = await sendEvents(t.app, p.publishableKey, [first, ...later]);
+    expect(res.duplicates).toBe(1);
+    expect(res.accepted).toBe(2);
+    expect(await woken()).toBe(1);
+    for (const d of [metaDst, tiktokDst]) expect(await queued(t, d)).toBe(3);
+    await makeQueueDue(t);
+    await t.container.forwarder.run({ org_id: p.org.id, destination_id: metaDst });
+    expect(meta.events.map((e) => e.event.event_id).sort()).toEqual(
+      [first, ...later].map((e) => e.event_id as string).sort(),
+    );
+  });
+
   it('Meta: an event older than 7 days is dropped and counted, the rest of the batch goes', async () => {
     const old = purchase('u_old', { timestamp: new Date(Date.now() - 8 * 86_400_000).toISOString() });
     const fresh = purchase('u_fresh');

@@ -101,6 +101,7 @@ export function forwardBatchSealer(envelope: Envelope) {
           project_id: first.project_id,
           destination_id: first.destination_id,
           ...sealEvents(envelope, orgId, id, events),
+          event_ids: chunk.map((c) => c.event_id),
         });
       }
     }

@@ -91,39 +91,74 @@ export type ForwardBatchRow = {
   subject_hashes: string[];
   oldest_event_time: Date;
   encrypted_payload: string;
+  /** The row's events' ids (in `project_id`), not stored in the row: what the commit must store. */
+  event_ids: string[];
 };
 
 /**
- * The queue rows of a commit, made from the keys its ingest_batch reported (only the events newly
- * inserted, not suppressed), and the destinations whose forwarder job to wake.
+ * A commit's forwarding, as the statement writes it: `rows` sealed before the statement for every
+ * forwarded event, each queued only if the commit stores all of its events (the common case);
+ * `stored`, the rows of only the events the commit stored (newly inserted, not suppressed), sealed
+ * again inside the transaction when some row was stored only in part; `wake`, the destinations whose
+ * forwarder job to wake.
  */
-export type ForwardRowsOf = (written: readonly WrittenKey[]) => {
+export type ForwardPlan = {
   rows: ForwardBatchRow[];
+  stored: (written: readonly WrittenKey[]) => ForwardBatchRow[];
   wake: string[];
 };
 
 /**
  * The queue rows and the wake-up of the destinations' forwarder jobs (the `woken` column), in the
- * transaction of the ingest_batch call that stored their events: one commit, so the 200 still means
- * committed. (The tenant setting the RLS checks read was set by ingest_batch for the transaction.)
+ * statement of the ingest_batch call that stores their events: one commit, so the 200 still means
+ * committed. (The tenant setting the RLS checks read is set by ingest_batch for the transaction,
+ * before `cover`, and so the insert, reads its result.) A row is queued only if ingest_batch
+ * stored every event of it; a row stored only in part fails the statement (0029,
+ * `layers_forward_rows_whole`: SQLSTATE LF001) and the commit is written the longer way.
  * The hour's `queued` count is added when a row leaves the queue (forward-stats.ts), so concurrent
  * commits never queue on one counter row.
  */
-const INSERT_FORWARD_ROWS = `WITH q AS (
-  INSERT INTO capi_forward_queue (id, org_id, project_id, destination_id, event_count, subject_hashes,
+const QUEUE_COLUMNS = `INSERT INTO capi_forward_queue (id, org_id, project_id, destination_id, event_count, subject_hashes,
     oldest_event_time, encrypted_payload, next_attempt_at, created_at)
   SELECT u.id, $1, u.project_id, u.destination_id, u.n, string_to_array(u.subjects, ','), u.oldest, u.payload,
-    $2::timestamptz, $2::timestamptz
+    $2::timestamptz, $2::timestamptz`;
+/** Wakes the destinations listed in parameter `param` if `q` queued a row; counts them. */
+const wakeOf = (param: number) =>
+  `(SELECT count(*) FROM unnest($${param}::text[]) AS d(id) CROSS JOIN LATERAL layers_enqueue_capi_forward($1, ARRAY[d.id])
+    WHERE EXISTS (SELECT 1 FROM q))`;
+
+const WRITE_BATCH_FORWARDING = `WITH w AS MATERIALIZED (${WRITE_BATCH}),
+cover AS MATERIALIZED (
+  SELECT e.r, bool_and(w.event_id IS NOT NULL) AS whole, bool_or(w.event_id IS NOT NULL) AS part
+  FROM unnest($30::int[], $31::text[], $32::text[]) AS e(r, project_id, event_id)
+  LEFT JOIN w ON w.project_id = e.project_id AND w.event_id = e.event_id AND NOT w.suppressed
+  GROUP BY e.r),
+q AS (
+  ${QUEUE_COLUMNS}
+  FROM unnest($33::uuid[], $34::text[], $35::text[], $36::int[], $37::text[], $38::timestamptz[], $39::text[])
+    WITH ORDINALITY AS u(id, project_id, destination_id, n, subjects, oldest, payload, r)
+  JOIN cover ON cover.r = u.r
+  WHERE cover.whole
+  RETURNING 1
+)
+SELECT w.project_id, w.event_id, w.suppressed FROM w
+-- Evaluated once, before any row of w is returned: the check (cover runs ingest_batch), then the wake.
+WHERE (SELECT layers_forward_rows_whole(count(*) FILTER (WHERE part AND NOT whole)) FROM cover) = 0
+  AND ${wakeOf(40)} >= 0`;
+
+/** The longer way (a row stored in part): the stored events' rows, sealed inside the transaction. */
+const INSERT_FORWARD_ROWS = `WITH q AS (
+  ${QUEUE_COLUMNS}
   FROM unnest($3::uuid[], $4::text[], $5::text[], $6::int[], $7::text[], $8::timestamptz[], $9::text[])
     AS u(id, project_id, destination_id, n, subjects, oldest, payload)
-  RETURNING destination_id
+  RETURNING 1
 )
-SELECT (SELECT count(*) FROM q) AS queued,
-  (SELECT count(*) FROM unnest($10::text[]) AS d(id) CROSS JOIN LATERAL layers_enqueue_capi_forward($1, ARRAY[d.id])) AS woken`;
+SELECT (SELECT count(*) FROM q) AS queued, ${wakeOf(10)} AS woken`;
 
-const forwardValues = (orgId: string, receivedAt: Date, rows: readonly ForwardBatchRow[], wake: string[]) => [
-  orgId,
-  receivedAt.toISOString(),
+/** SQLSTATE of `layers_forward_rows_whole`: a row of the commit was stored only in part. */
+const PARTLY_STORED = 'LF001';
+
+const queueColumns = (rows: readonly ForwardBatchRow[]) => [
   rows.map((r) => r.id),
   rows.map((r) => r.project_id),
   rows.map((r) => r.destination_id),
@@ -132,8 +167,22 @@ const forwardValues = (orgId: string, receivedAt: Date, rows: readonly ForwardBa
   rows.map((r) => r.subject_hashes.join(',')),
   rows.map((r) => r.oldest_event_time.toISOString()),
   rows.map((r) => r.encrypted_payload),
-  wake,
 ];
+
+/** Parameters $30–$40 of WRITE_BATCH_FORWARDING: each row's events (by row ordinal), the rows, the wake. */
+function coverValues(plan: ForwardPlan) {
+  const r: number[] = [];
+  const project: string[] = [];
+  const event: string[] = [];
+  plan.rows.forEach((row, i) => {
+    for (const id of row.event_ids) {
+      r.push(i + 1);
+      project.push(row.project_id);
+      event.push(id);
+    }
+  });
+  return [r, project, event, ...queueColumns(plan.rows), plan.wake];
+}
 
 export function createIngestDal() {
   return {
@@ -162,11 +211,8 @@ export function createIngestDal() {
       receivedMonth: Date,
       rows: EventRow[],
       profiles: ProfileUpdate[],
-      /**
-       * For events of projects with an enabled destination: their queue rows, written in the same
-       * transaction once ingest_batch has said which events it stored.
-       */
-      forward?: ForwardRowsOf,
+      /** For events of projects with an enabled destination: their queue rows, in the same commit. */
+      forward?: ForwardPlan,
     ): Promise<WrittenKey[]> {
       const links = linksOf(rows);
       const query = {
@@ -204,19 +250,29 @@ export function createIngestDal() {
           links.user,
         ],
       };
-      // Without forwarding: one statement, its own transaction.
+      // Without forwarding, and with it in the common case: one statement, its own transaction.
       if (!forward) return (await pool.query<WrittenKey>(query)).rows;
+      try {
+        const { rows: written } = await pool.query<WrittenKey>({
+          name: 'ingest_batch_forwarding',
+          text: WRITE_BATCH_FORWARDING,
+          values: [...query.values, ...coverValues(forward)],
+        });
+        return written;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== PARTLY_STORED) throw error;
+      }
       const client = await pool.connect();
       let broken: unknown;
       try {
         await client.query('BEGIN');
         const { rows: inserted } = await client.query<WrittenKey>(query);
-        const queue = forward(inserted);
-        if (queue.rows.length > 0)
+        const queue = forward.stored(inserted);
+        if (queue.length > 0)
           await client.query({
             name: 'capi_forward_insert',
             text: INSERT_FORWARD_ROWS,
-            values: forwardValues(orgId, receivedAt, queue.rows, queue.wake),
+            values: [orgId, receivedAt.toISOString(), ...queueColumns(queue), forward.wake],
           });
         await client.query('COMMIT');
         return inserted;

@@ -5,7 +5,7 @@ import type {
   EventRow,
   ForwardBatchRow,
   ForwardItem,
-  ForwardRowsOf,
+  ForwardPlan,
   IngestDal,
   WrittenKey,
 } from './ingest-dal.ts';
@@ -169,21 +169,27 @@ export function createIngestWriter(deps: {
   }
 
   /**
-   * The queue rows of the events the commit stores (newly inserted, not suppressed), sealed once per
-   * destination while the transaction is open; none when no row carries forwarding items.
+   * The queue rows of the commit's forwarded events, sealed once per destination before the
+   * statement (ingest-dal.ts queues them only if it stores all their events), and the rows of only
+   * the events it stored, for a commit that stores some row in part; none when no row carries
+   * forwarding items.
    */
-  function forwardRowsOf(orgId: string, unique: ForwardingRow[]): ForwardRowsOf | undefined {
+  function forwardRowsOf(orgId: string, unique: ForwardingRow[]): ForwardPlan | undefined {
     if (!unique.some((r) => r.forward)) return undefined;
     const seal = deps.sealForward;
     if (!seal) throw new Error('forwarding items without a sealer');
-    return (written) => {
-      const stored = new Set<string>();
-      for (const k of written) if (!k.suppressed) stored.add(dedupKey(k.project_id, k.event_id));
-      const items: ForwardItem[] = [];
-      for (const r of unique)
-        if (r.forward && stored.has(dedupKey(r.project_id, r.event_id))) items.push(...r.forward);
-      const queued = items.length > 0 ? seal(orgId, items) : [];
-      return { rows: queued, wake: wakeList(queued) };
+    const all: ForwardItem[] = [];
+    for (const r of unique) if (r.forward) all.push(...r.forward);
+    const rows = seal(orgId, all);
+    return {
+      rows,
+      wake: wakeList(rows),
+      stored: (written) => {
+        const stored = new Set<string>();
+        for (const k of written) if (!k.suppressed) stored.add(dedupKey(k.project_id, k.event_id));
+        const items = all.filter((i) => stored.has(dedupKey(i.project_id, i.event_id)));
+        return items.length > 0 ? seal(orgId, items) : [];
+      },
     };
   }
 
