@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/lib/clock.ts';
 import { monthStart } from '../../src/modules/ingest/event-partitions.ts';
 import { createIngestDal } from '../../src/modules/ingest/ingest-dal.ts';
+import { suppressionHash } from '../../src/modules/subjects/subject-hashes.ts';
 import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
 import { createSecondInstance, type SecondInstance } from '../helpers/second-instance.ts';
 import {
@@ -166,5 +167,53 @@ describe('suppression window', () => {
       await erasure?.catch(() => undefined);
     }
     expect(await held('u_w3')).toEqual({ events: 0, profiles: 0 });
+  });
+
+  it("a suppressed user's event among others in a project that forwards: only the others are queued", async () => {
+    // A project of its own, so the other instance loads its destination and (empty) suppressions now.
+    const fwd = await createSdkProject(t.app);
+    const created = await t.app.inject({
+      method: 'POST',
+      url: `/v1/projects/${fwd.projectId}/destinations`,
+      headers: bearer(fwd.org.secret),
+      payload: {
+        type: 'meta_capi',
+        pixel_id: '1234567890',
+        access_token: 'EAAmetatoken-0123456789',
+        event_map: { purchase: 'Purchase' },
+        enabled: true,
+      },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const queue = async () =>
+      (
+        await t.db.systemPool.query(
+          'SELECT event_count, subject_hashes FROM capi_forward_queue WHERE project_id = $1 ORDER BY created_at',
+          [fwd.projectId],
+        )
+      ).rows;
+    expect((await sendEvents(other.app, fwd.publishableKey, [trackEvent('u_fw', 'purchase')])).accepted).toBe(
+      1,
+    );
+    expect(await queue()).toHaveLength(1);
+    const erasure = await t.app.inject({
+      method: 'DELETE',
+      url: `/v1/projects/${fwd.projectId}/events/users/u_fw?suppress=true`,
+      headers: bearer(fwd.org.secret),
+    });
+    expect(erasure.statusCode, erasure.body).toBe(202);
+    await t.container.erasure.run(fwd.org.id, erasure.json().id as string);
+    expect(await queue()).toEqual([]);
+
+    // The other instance's cache still says nobody is suppressed: the commit itself refuses u_fw,
+    // so the row sealed for both events is stored only in part, and only the neighbour's is queued.
+    const after = await sendEvents(other.app, fwd.publishableKey, [
+      trackEvent('u_fw', 'purchase'),
+      trackEvent('u_fw_neighbour', 'purchase'),
+    ]);
+    expect(after).toEqual({ accepted: 1, duplicates: 0, rejected: [suppressedAt(0)] });
+    expect(await queue()).toEqual([
+      { event_count: 1, subject_hashes: [suppressionHash(fwd.projectId, 'u_fw_neighbour')] },
+    ]);
   });
 });

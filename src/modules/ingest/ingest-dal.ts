@@ -111,8 +111,8 @@ export type ForwardPlan = {
 /**
  * The queue rows and the wake-up of the destinations' forwarder jobs (the `woken` column), in the
  * statement of the ingest_batch call that stores their events: one commit, so the 200 still means
- * committed. (The tenant setting the RLS checks read is set by ingest_batch for the transaction,
- * before `cover`, and so the insert, reads its result.) A row is queued only if ingest_batch
+ * committed. (The tenant setting the RLS checks read is set by ingest_batch for the transaction;
+ * the insert runs after it, as it reads `cover`, which reads ingest_batch's result.) A row is queued only if ingest_batch
  * stored every event of it; a row stored only in part fails the statement (0029,
  * `layers_forward_rows_whole`: SQLSTATE LF001) and the commit is written the longer way.
  * The hour's `queued` count is added when a row leaves the queue (forward-stats.ts), so concurrent
