@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type MetaFake, startMetaCapiFake } from '../fakes/meta-capi/meta-capi-fake.ts';
 import { startTikTokEventsFake, type TikTokFake } from '../fakes/tiktok-events/tiktok-events-fake.ts';
 import { dumpDatabase } from '../helpers/database-inspection.ts';
+import { createDestination, metaDestination } from '../helpers/destinations.ts';
 import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
 import {
   bearer,
@@ -38,17 +39,6 @@ function purchase(userId: string, extra: Record<string, unknown> = {}) {
       ...extra,
     },
   );
-}
-
-async function createDestination(t: TestApp, p: SdkProject, body: Record<string, unknown>) {
-  const res = await t.app.inject({
-    method: 'POST',
-    url: `/v1/projects/${p.projectId}/destinations`,
-    headers: bearer(p.org.secret),
-    payload: body,
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json() as { id: string; status: string };
 }
 
 /** Events queued (a row holds one commit's events for one destination). */
@@ -104,15 +94,7 @@ describe('Conversions API forwarding, end to end from POST /v1/sdk/events to the
       },
     });
     p = await createSdkProject(t.app);
-    metaDst = (
-      await createDestination(t, p, {
-        type: 'meta_capi',
-        pixel_id: '1234567890',
-        access_token: META_TOKEN,
-        event_map: { purchase: 'Purchase' },
-        enabled: true,
-      })
-    ).id;
+    metaDst = (await createDestination(t, p, metaDestination(META_TOKEN))).id;
     tiktokDst = (
       await createDestination(t, p, {
         type: 'tiktok_events',

@@ -9,6 +9,7 @@ import {
 } from '../../src/lib/envelope-crypto.ts';
 import { openEvents } from '../../src/modules/destinations/forward-batch.ts';
 import { suppressionHash } from '../../src/modules/subjects/subject-hashes.ts';
+import { createDestination, metaDestination } from '../helpers/destinations.ts';
 import { offboard } from '../helpers/retention-fixtures.ts';
 import { sendEvents, trackEvent } from '../helpers/sdk-events.ts';
 import {
@@ -35,19 +36,8 @@ describe('the forward queue: 72 h expiry, erasure, partnership end', () => {
 
   async function project(name: string): Promise<SdkProject & { destinationId: string }> {
     const p = await createSdkProject(t.app, name);
-    const res = await t.app.inject({
-      method: 'POST',
-      url: `/v1/projects/${p.projectId}/destinations`,
-      headers: bearer(p.org.secret),
-      payload: {
-        type: 'meta_capi',
-        pixel_id: '42',
-        access_token: 'EAA-lifecycle-token',
-        event_map: { purchase: 'Purchase' },
-        enabled: true,
-      },
-    });
-    return { ...p, destinationId: res.json().id };
+    const { id } = await createDestination(t, p, metaDestination('EAA-lifecycle-token', '42'));
+    return { ...p, destinationId: id };
   }
   const event = (userId: string) =>
     trackEvent(userId, 'purchase', {}, { context: { device: { idfa: IDFA, ad_tracking_enabled: true } } });

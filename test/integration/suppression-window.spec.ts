@@ -5,6 +5,7 @@ import type { Clock } from '../../src/lib/clock.ts';
 import { monthStart } from '../../src/modules/ingest/event-partitions.ts';
 import { createIngestDal } from '../../src/modules/ingest/ingest-dal.ts';
 import { suppressionHash } from '../../src/modules/subjects/subject-hashes.ts';
+import { createDestination, metaDestination } from '../helpers/destinations.ts';
 import { identifyEvent, sendEvents, trackEvent } from '../helpers/sdk-events.ts';
 import { createSecondInstance, type SecondInstance } from '../helpers/second-instance.ts';
 import {
@@ -172,19 +173,7 @@ describe('suppression window', () => {
   it("a suppressed user's event among others in a project that forwards: only the others are queued", async () => {
     // A project of its own, so the other instance loads its destination and (empty) suppressions now.
     const fwd = await createSdkProject(t.app);
-    const created = await t.app.inject({
-      method: 'POST',
-      url: `/v1/projects/${fwd.projectId}/destinations`,
-      headers: bearer(fwd.org.secret),
-      payload: {
-        type: 'meta_capi',
-        pixel_id: '1234567890',
-        access_token: 'EAAmetatoken-0123456789',
-        event_map: { purchase: 'Purchase' },
-        enabled: true,
-      },
-    });
-    expect(created.statusCode, created.body).toBe(201);
+    await createDestination(t, fwd, metaDestination('EAAmetatoken-0123456789'));
     const queue = async () =>
       (
         await t.db.systemPool.query(
