@@ -26,6 +26,7 @@ import * as socialAccountUserToken from './0026-social-account-user-token.ts';
 import * as egressLedgerOneIndex from './0027-egress-ledger-one-index.ts';
 import * as socialAccountUserTokenExpiry from './0028-social-account-user-token-expiry.ts';
 import * as capiForwardOneStatement from './0029-capi-forward-one-statement.ts';
+import * as sdkEventHashChecks from './0030-sdk-event-hash-checks.ts';
 
 /** Forward-only once landed: add a new file, never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -56,4 +57,5 @@ export const migrations: Record<string, Migration> = {
   '0027-egress-ledger-one-index': egressLedgerOneIndex,
   '0028-social-account-user-token-expiry': socialAccountUserTokenExpiry,
   '0029-capi-forward-one-statement': capiForwardOneStatement,
+  '0030-sdk-event-hash-checks': sdkEventHashChecks,
 };
