@@ -39,7 +39,8 @@ import {
  * In order, before any socket opens:
  * 1. allowlist: the call's vendor must be in the sub-processor registry and name the URL's host and
  *    the call's purpose; a `capi` call must also go to a destination the project enabled
- *    (DestinationLookup; none exist yet, so `capi` is refused);
+ *    (DestinationLookup, answered by the destinations module; a gateway built without one refuses
+ *    every `capi` call);
  * 2. the description: https, no explicit port or credentials in the URL, declared data classes the
  *    purpose may carry, a whole record count;
  * 3. the content guard (content-guard.ts) on the URL and body.
