@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { Agent, request } from 'undici';
 import { loadConfig } from '../src/config.ts';
 import { createAllowlist } from '../src/egress/egress-allowlist.ts';
 import { attempt, DEFAULT_MAX_RESPONSE_BYTES } from '../src/egress/egress-attempt.ts';
-import { createEgressGateway } from '../src/egress/egress-gateway.ts';
+import { createEgressGateway, type EgressLedgerSink } from '../src/egress/egress-gateway.ts';
 import { createEgressMetrics } from '../src/egress/egress-metrics.ts';
 import type { EgressCall } from '../src/egress/egress-types.ts';
 import { createEgressLedgerDal } from '../src/modules/egress-ledger/egress-ledger-dal.ts';
@@ -37,7 +37,14 @@ import type { BenchResult } from './run.ts';
  * rows that were ever unacknowledged at once, i.e. what a crash at the worst moment could have
  * lost, the rows each COPY carried, and this process's garbage-collection time per call (objects
  * a call leaves reachable from long-lived structures are promoted and cost GC time here: see
- * egress-deadlines.ts).
+ * egress-deadlines.ts), and how busy its event loop was (below 1: every call in flight was waiting
+ * on another process).
+ *
+ * Two more phases say what the gap to the baseline is made of: the gateway with a ledger writer
+ * whose COPY is never sent (everything the gateway does in its caller's process, and PostgreSQL
+ * idle), and the direct call followed by the row the gateway would append, through the real writer
+ * (the ledger's cost, without the checks and the guard). On the bench's 2 cores PostgreSQL, the
+ * stand-in vendor and the caller share the CPU, which a deployment's database and vendors do not.
  */
 const SECONDS = Number(process.env.BENCH_EGRESS_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_EGRESS_CONCURRENCY ?? 32);
@@ -109,13 +116,22 @@ export async function run(): Promise<BenchResult[]> {
       dal: createEgressLedgerDal(),
       metrics: { written: () => void copies++, dropped: () => undefined },
     });
-    const gateway = createEgressGateway({
-      allowlist: createAllowlist(loadSubprocessors(loadConfig({}).subprocessorsFile)),
-      redirects: new Map([['api.openai.com', base]]),
-      ledger: writer,
-      metrics: createEgressMetrics(new Registry()),
-      dispatcher: agent,
+    const gatewayWith = (ledger: EgressLedgerSink) =>
+      createEgressGateway({
+        allowlist: createAllowlist(loadSubprocessors(loadConfig({}).subprocessorsFile)),
+        redirects: new Map([['api.openai.com', base]]),
+        ledger,
+        metrics: createEgressMetrics(new Registry()),
+        dispatcher: agent,
+      });
+    const gateway = gatewayWith(writer);
+    // The decomposition's writer: rows are taken and encoded as the real one does, and the COPY is
+    // not sent (so PostgreSQL does nothing): what the gateway costs its caller's own process.
+    const unsentWriter = createEgressLedgerWriter({
+      pool,
+      dal: { ...createEgressLedgerDal(), copyIn: async () => undefined },
     });
+    const gatewayUnsent = gatewayWith(unsentWriter);
     const call: EgressCall = {
       orgId,
       projectId: platform.projectId,
@@ -128,6 +144,7 @@ export async function run(): Promise<BenchResult[]> {
       headers: { authorization: 'Bearer sk-bench' },
       body: { json: PROMPT },
     };
+    const BODY_BYTES = Buffer.byteLength(JSON.stringify(PROMPT));
     // The gateway's own HTTP attempt (egress-attempt.ts: undici's dispatch API, the body collected
     // whole), with no deadline watch: what the gateway adds is then its checks, guard and ledger.
     const direct = async () => {
@@ -165,6 +182,31 @@ export async function run(): Promise<BenchResult[]> {
       const res = await gateway.request(call);
       if (!(await res.recorded)) throw new Error('ledger row dropped');
     };
+    // The decomposition: the gateway with its COPY not sent (above), and the direct call followed by
+    // the row the gateway would append, written by the real writer (no checks, no guard).
+    const unsent = async () => {
+      await gatewayUnsent.request(unaccounted);
+    };
+    const directAndRow = async () => {
+      const started = performance.now();
+      await direct();
+      writer.enqueue({
+        org_id: orgId,
+        project_id: platform.projectId,
+        vendor: 'openai',
+        host: 'api.openai.com',
+        purpose: 'llm',
+        data_classes: ['project_content'],
+        records: 1,
+        bytes_out: BODY_BYTES,
+        bytes_in: 11,
+        attempts: 1,
+        status: 200,
+        outcome: 'ok',
+        latency_ms: performance.now() - started,
+        created_at: new Date(),
+      });
+    };
 
     process.stdout.write(`warming up; then ${SECONDS} s per phase, ${CONCURRENCY} calls in flight…\n`);
     await closedLoop(1, direct);
@@ -174,6 +216,8 @@ export async function run(): Promise<BenchResult[]> {
     const requested: number[] = [];
     const gated: number[] = [];
     const awaited: number[] = [];
+    const unsentPhases: number[] = [];
+    const rowPhases: number[] = [];
     const postmaster = Number(
       readFileSync(path.join(platform.dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0],
     );
@@ -189,12 +233,14 @@ export async function run(): Promise<BenchResult[]> {
       const copiesBefore = copies;
       const t0 = [process.cpuUsage(), ticksOf(receiver.pid as number), clusterTicks(postmaster)] as const;
       const gc0 = gcMs;
+      const elu0 = performance.eventLoopUtilization();
       const rate = await closedLoop(SECONDS, one);
+      const busy = performance.eventLoopUtilization(elu0).utilization;
       await writer.flush();
       const used = process.cpuUsage(t0[0]);
       const perCall = (ms: number) => ((ms * 1000) / (rate * SECONDS)).toFixed(1);
       cpu.push(
-        `  ${name.padEnd(9)} bench ${perCall((used.user + used.system) / 1000)} (GC ${perCall(gcMs - gc0)}), receiver ${perCall((ticksOf(receiver.pid as number) - t0[1]) * 10)}, postgres ${perCall((clusterTicks(postmaster) - t0[2]) * 10)}${copies > copiesBefore ? `; rows a COPY ${((rate * SECONDS) / (copies - copiesBefore)).toFixed(0)}` : ''}`,
+        `  ${name.padEnd(9)} loop busy ${busy.toFixed(2)}, bench ${perCall((used.user + used.system) / 1000)} (GC ${perCall(gcMs - gc0)}), receiver ${perCall((ticksOf(receiver.pid as number) - t0[1]) * 10)}, postgres ${perCall((clusterTicks(postmaster) - t0[2]) * 10)}${copies > copiesBefore ? `; rows a COPY ${((rate * SECONDS) / (copies - copiesBefore)).toFixed(0)}` : ''}`,
       );
       return rate;
     };
@@ -203,6 +249,8 @@ export async function run(): Promise<BenchResult[]> {
       requested.push(await phase('request()', viaRequestApi));
       gated.push(await phase('gateway', through));
       awaited.push(await phase('awaited', accounted));
+      unsentPhases.push(await phase('unsent', unsent));
+      rowPhases.push(await phase('+row', directAndRow));
     }
     await writer.flush();
     const rows = Number((await pool.query('SELECT count(*) AS n FROM egress_ledger')).rows[0].n);
@@ -210,6 +258,8 @@ export async function run(): Promise<BenchResult[]> {
     const g = Math.max(...gated);
     const a = Math.max(...awaited);
     const q = Math.max(...requested);
+    const u = Math.max(...unsentPhases);
+    const w = Math.max(...rowPhases);
     const r = ratio(g, b);
     const atRisk = writer.unacknowledgedHighWater();
     process.stdout.write(
@@ -219,6 +269,9 @@ export async function run(): Promise<BenchResult[]> {
         `ratio                           ${r}  (goal ≥ 0.8)`,
         `undici request() API, straight  ${q.toFixed(0).padStart(7)} calls/s  (phases: ${requested.map((x) => x.toFixed(0)).join(', ')}; the gateway's ratio to it ${ratio(g, q)})`,
         `… answered after its row commits ${a.toFixed(0).padStart(7)} calls/s  (phases: ${awaited.map((x) => x.toFixed(0)).join(', ')}; ratio ${ratio(a, b)})`,
+        'What the shortfall is made of (each its best phase, against the same baseline):',
+        `  the gateway, its ledger COPY not sent  ${u.toFixed(0).padStart(7)} calls/s  (ratio ${ratio(u, b)}: checks, guard, the ledger's ring and encoding; PostgreSQL idle)`,
+        `  direct calls, each followed by its row ${w.toFixed(0).padStart(7)} calls/s  (ratio ${ratio(w, b)}: no checks or guard; the writer and PostgreSQL at work)`,
         `ledger rows unacknowledged at once, at most: ${atRisk} (${CONCURRENCY} calls in flight; rows of calls answered first)`,
         'CPU µs per call, by phase (the ledger rows of a phase committed before it is read):',
         ...cpu,
@@ -227,7 +280,9 @@ export async function run(): Promise<BenchResult[]> {
     );
     gc.disconnect();
     await gateway.close();
+    await gatewayUnsent.close();
     await writer.stop();
+    await unsentWriter.stop();
     return [
       {
         metric: 'egress_calls_per_s',
@@ -242,6 +297,20 @@ export async function run(): Promise<BenchResult[]> {
         unit: 'calls/s',
         baseline: Math.round(b),
         ratio: ratio(a, b),
+      },
+      {
+        metric: 'egress_own_work_calls_per_s',
+        value: Math.round(u),
+        unit: 'calls/s',
+        baseline: Math.round(b),
+        ratio: ratio(u, b),
+      },
+      {
+        metric: 'egress_direct_with_row_calls_per_s',
+        value: Math.round(w),
+        unit: 'calls/s',
+        baseline: Math.round(b),
+        ratio: ratio(w, b),
       },
       {
         metric: 'egress_ledger_unacknowledged_max',
