@@ -84,7 +84,7 @@ function clusterTicks(postmaster: number): number {
   return sum;
 }
 
-async function closedLoop(seconds: number, one: () => Promise<void>): Promise<number> {
+async function closedLoop(seconds: number, one: () => Promise<unknown>): Promise<number> {
   const end = performance.now() + seconds * 1000;
   let done = 0;
   await Promise.all(
@@ -116,9 +116,10 @@ export async function run(): Promise<BenchResult[]> {
       dal: createEgressLedgerDal(),
       metrics: { written: () => void copies++, dropped: () => undefined },
     });
+    const allowlist = createAllowlist(loadSubprocessors(loadConfig({}).subprocessorsFile));
     const gatewayWith = (ledger: EgressLedgerSink) =>
       createEgressGateway({
-        allowlist: createAllowlist(loadSubprocessors(loadConfig({}).subprocessorsFile)),
+        allowlist,
         redirects: new Map([['api.openai.com', base]]),
         ledger,
         metrics: createEgressMetrics(new Registry()),
@@ -147,8 +148,9 @@ export async function run(): Promise<BenchResult[]> {
     const BODY_BYTES = Buffer.byteLength(JSON.stringify(PROMPT));
     // The gateway's own HTTP attempt (egress-attempt.ts: undici's dispatch API, the body collected
     // whole), with no deadline watch: what the gateway adds is then its checks, guard and ledger.
+    // It answers with what it got: the decomposition's +row phase records that in its ledger row.
     const direct = async () => {
-      await attempt(
+      const answer = await attempt(
         agent,
         {
           origin: base,
@@ -159,6 +161,7 @@ export async function run(): Promise<BenchResult[]> {
         },
         DEFAULT_MAX_RESPONSE_BYTES,
       );
+      return answer;
     };
     // The same POST through undici's request() API, as a caller without the gateway would make it
     // (a Readable body stream and its machinery per call): the gateway's ratio to it is shown too.
@@ -189,7 +192,7 @@ export async function run(): Promise<BenchResult[]> {
     };
     const directAndRow = async () => {
       const started = performance.now();
-      await direct();
+      const answer = await direct();
       writer.enqueue({
         org_id: orgId,
         project_id: platform.projectId,
@@ -199,9 +202,9 @@ export async function run(): Promise<BenchResult[]> {
         data_classes: ['project_content'],
         records: 1,
         bytes_out: BODY_BYTES,
-        bytes_in: 11,
+        bytes_in: answer.body.length,
         attempts: 1,
-        status: 200,
+        status: answer.status,
         outcome: 'ok',
         latency_ms: performance.now() - started,
         created_at: new Date(),
@@ -229,7 +232,7 @@ export async function run(): Promise<BenchResult[]> {
     });
     gc.observe({ entryTypes: ['gc'] });
     // One phase; its CPU per call is read after the ledger rows it appended are committed.
-    const phase = async (name: string, one: () => Promise<void>): Promise<number> => {
+    const phase = async (name: string, one: () => Promise<unknown>): Promise<number> => {
       const copiesBefore = copies;
       const t0 = [process.cpuUsage(), ticksOf(receiver.pid as number), clusterTicks(postmaster)] as const;
       const gc0 = gcMs;
